@@ -1,0 +1,127 @@
+# tcpdwell build. `make` builds build/tcpdwell; `make run` and `make test` first
+# install what a new Debian machine lacks (`make deps`). V=1 shows commands.
+
+OUTPUT ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VERSION := 0.1.0
+
+CLANG ?= clang
+CC ?= cc
+BPFTOOL ?= bpftool
+VMLINUX := vmlinux/$(ARCH)/vmlinux.h
+
+# Debian packages the build and the tests need (`make deps` installs the missing ones).
+DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev pkg-config \
+	jq iproute2 libcap2-bin procps make gcc libncurses-dev
+
+SANITIZE ?=
+CFLAGS ?= -g -O2
+TD_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
+	-D_GNU_SOURCE -DTD_VERSION='"$(VERSION)"' -I$(OUTPUT) -Iuser -MMD -MP
+ifeq ($(SANITIZE),1)
+TD_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+OUTPUT := build/san
+endif
+LIBS := -lbpf -lelf -lz -lncursesw
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.PHONY: all deps run test unit integration bench vmtest valgrind clean install format
+
+# Modules without I/O of their own (unit-tested without root).
+CORE := state cli filter conntable stats output
+# Modules at the edges (kernel, files, terminal).
+EDGE := tracer main
+CORE_OBJS := $(patsubst %,$(OUTPUT)/%.o,$(CORE))
+EDGE_OBJS := $(patsubst %,$(OUTPUT)/%.o,$(EDGE))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
+INTEG_BINS := $(patsubst tests/integration/%.c,$(OUTPUT)/tests/%,$(wildcard tests/integration/*.c))
+
+all: $(OUTPUT)/tcpdwell
+
+$(OUTPUT) $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/tcpdwell.bpf.o: bpf/tcpdwell.bpf.c bpf/tcpdwell.h bpf/core_fixes.bpf.h $(VMLINUX) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf \
+		-c $< -o $@
+	$(Q)llvm-strip -g $@
+
+$(OUTPUT)/tcpdwell.skel.h: $(OUTPUT)/tcpdwell.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name tcpdwell_bpf > $@
+
+$(OUTPUT)/tracer.o: $(OUTPUT)/tcpdwell.skel.h
+
+$(OUTPUT)/%.o: user/%.c | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/tcpdwell: $(CORE_OBJS) $(EDGE_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
+
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(CORE_OBJS) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) -Wno-unused-parameter $< $(CORE_OBJS) $(LDFLAGS) \
+		-lcmocka -lm -o $@
+
+$(OUTPUT)/tests/%: tests/integration/%.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) $< $(LDFLAGS) -lpthread -o $@
+
+# Install the Debian packages that are missing; say which.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || \
+			missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+run: deps
+	$(MAKE) --no-print-directory all
+	./$(OUTPUT)/tcpdwell $(ARGS)
+
+unit: $(UNIT_TESTS)
+	@set -e; pass=0; fail=0; for t in $(UNIT_TESTS); do \
+		if $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
+	done; echo "unit: $$pass passed, $$fail failed"; [ $$fail = 0 ]
+
+integration: $(OUTPUT)/tcpdwell $(INTEG_BINS)
+	@OUTPUT=$(OUTPUT) bash tests/integration/run.sh
+
+test: deps
+	$(MAKE) --no-print-directory all unit
+	$(MAKE) --no-print-directory integration
+
+valgrind: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do \
+		valgrind -q --error-exitcode=1 --leak-check=full $$t >/dev/null; done; \
+		echo "valgrind: unit tests clean"
+
+install: $(OUTPUT)/tcpdwell
+	install -D -m 0755 $(OUTPUT)/tcpdwell $(DESTDIR)$(PREFIX)/sbin/tcpdwell
+
+format:
+	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/*/*.c
+
+clean:
+	rm -rf build
+
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/tests/*.d)

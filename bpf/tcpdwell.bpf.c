@@ -1,0 +1,521 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * tcpdwell kernel side: turns TCP state changes, timewait timer activity and
+ * accept() returns into fixed-size td_event records in one ring buffer (or a perf
+ * buffer on kernels without one). Filters the kernel can decide (family, ports,
+ * netns, cgroup) are applied here so that other traffic costs one early return.
+ * User space (user/tracer.c) picks which of these programs to load.
+ */
+#include <vmlinux.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "core_fixes.bpf.h"
+#include "tcpdwell.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+
+/* Set by user space before load. */
+const volatile __u8 filter_family = 0; /* 0 any, 4 or 6 */
+const volatile bool filter_lport = false; /* consult port_bits[0] */
+const volatile bool filter_rport = false; /* consult port_bits[1] */
+const volatile __u32 filter_netns = 0;
+const volatile __u64 filter_cgroup = 0; /* cgroup v2 id; 0: off */
+const volatile __s32 filter_cgroup_level = 0;
+const volatile __u64 wakeup_bytes = 0; /* 0: wake on every record */
+const volatile bool use_perfbuf = false;
+
+struct port_bitmap {
+	__u64 bits[65536 / 64];
+};
+
+/* [0] local ports, [1] remote ports selected by the user. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct port_bitmap);
+} port_bits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 * 1024 * 1024);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} perf_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct td_event);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TD_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/*
+ * Per-CPU stack of the state changes td_state_btf has recorded and
+ * td_state_nested has not yet seen (see td_state_nested).
+ */
+#define CLAIM_DEPTH 4
+struct claims {
+	__u32 depth;
+	__u8 states[CLAIM_DEPTH];
+	__u64 sk[CLAIM_DEPTH];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct claims);
+} state_claims SEC(".maps");
+
+static __always_inline __u8 claim_states(int oldstate, int newstate)
+{
+	return (oldstate & 15) << 4 | (newstate & 15);
+}
+
+extern const void tw_timer_handler __ksym __weak;
+extern unsigned int CONFIG_HZ __kconfig __weak;
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+	if (c)
+		*c += 1;
+}
+
+static __always_inline bool port_selected(__u32 which, __u16 port)
+{
+	struct port_bitmap *b = bpf_map_lookup_elem(&port_bits, &which);
+
+	if (!b)
+		return true;
+	return b->bits[(port >> 6) & 1023] & (1ULL << (port & 63));
+}
+
+/*
+ * Filters on the tuple. A record with a port still 0 (CLOSE -> SYN_SENT is
+ * emitted before the port is chosen) or leaving SYN_SENT/SYN_RECV (the first
+ * record that shows the real tuple) always passes, so that user space can decide
+ * per connection rather than lose its first transition.
+ */
+static __always_inline bool tuple_selected(__u8 family, __u16 sport, __u16 dport, __u8 oldstate)
+{
+	if (filter_family && filter_family != family)
+		return false;
+	if (!filter_lport && !filter_rport)
+		return true;
+	if (sport == 0 || dport == 0 || oldstate == TD_SYN_SENT || oldstate == TD_SYN_RECV)
+		return true;
+	if (filter_lport && !port_selected(0, sport))
+		return false;
+	if (filter_rport && !port_selected(1, dport))
+		return false;
+	return true;
+}
+
+static __always_inline bool cgroup_selected(__u64 cgid, struct cgroup *cg)
+{
+	if (!filter_cgroup)
+		return true;
+	if (!cg)
+		return false;
+	if (cgid == filter_cgroup)
+		return true;
+	if (BPF_CORE_READ(cg, level) < filter_cgroup_level)
+		return false;
+	return td_cgroup_ancestor_id(cg, filter_cgroup_level) == filter_cgroup;
+}
+
+static __always_inline struct td_event *event_reserve(void)
+{
+	struct td_event *e;
+	__u32 zero = 0;
+
+	if (use_perfbuf)
+		return bpf_map_lookup_elem(&scratch, &zero);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e)
+		count(TD_CNT_RB_FAIL);
+	return e;
+}
+
+static __always_inline void event_submit(void *ctx, struct td_event *e)
+{
+	__u64 flags = 0;
+
+	count(TD_CNT_EVENTS);
+	if (use_perfbuf) {
+		if (bpf_perf_event_output(ctx, &perf_events, BPF_F_CURRENT_CPU, e, sizeof(*e)))
+			count(TD_CNT_RB_FAIL);
+		return;
+	}
+	/* Batch wakeups: user space polls with a timeout, so a record waits at most
+	 * that long; wake it early only when the buffer is filling up. */
+	if (wakeup_bytes && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < wakeup_bytes)
+		flags = BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+}
+
+/*
+ * Reads from the socket. tp_btf programs get a BTF-typed pointer and read it
+ * with plain loads (CO-RE relocated, checked by the verifier, a few ns each);
+ * the classic tracepoint gets an untyped pointer and must go through
+ * bpf_probe_read_kernel() per field. `btf` is a constant at every call site,
+ * so each program keeps only its own kind of read.
+ */
+#define RD(btf, p, f) ((btf) ? (p)->f : BPF_CORE_READ(p, f))
+
+/*
+ * Is this record made by the process that holds the socket? TCP changes a
+ * socket's state either under lock_sock() in a syscall (connect, listen,
+ * shutdown, close, and the backlog that release_sock() processes), where
+ * sk_lock.owned is 1 and current is that process; or in softirq (packets,
+ * timers), which only touches a socket nobody owns and defers to the backlog
+ * otherwise (tcp_v4_rcv(), tcp_write_timer()). So owned == 1 tells process
+ * context exactly, with no per-CPU state: current in softirq is whoever was
+ * interrupted (swapper, or on loopback the peer's process) and is never used.
+ * (preempt_count would also tell, but it is a per-CPU variable that kernels
+ * without CONFIG_KALLSYMS_ALL do not let BPF programs resolve.)
+ */
+static __always_inline void fill_owner(struct td_event *e, const struct sock *sk, bool btf)
+{
+	if (RD(btf, sk, sk_lock.owned)) {
+		e->flags |= TD_F_PROC;
+		e->pid = bpf_get_current_pid_tgid() >> 32;
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+	}
+}
+
+static __always_inline __u32 sk_netns(const struct sock *sk, bool btf)
+{
+	if (btf)
+		return sk->__sk_common.skc_net.net->ns.inum;
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
+/* Tuple, netns of a full socket. */
+static __always_inline void fill_sock(struct td_event *e, const struct sock *sk, __u16 family,
+				      bool btf)
+{
+	e->skaddr = (__u64)(unsigned long)sk;
+	e->family = family == AF_INET6 ? 6 : 4;
+	if (family == AF_INET6) {
+		if (btf) {
+			__builtin_memcpy(e->saddr, &sk->__sk_common.skc_v6_rcv_saddr, 16);
+			__builtin_memcpy(e->daddr, &sk->__sk_common.skc_v6_daddr, 16);
+		} else {
+			BPF_CORE_READ_INTO(e->saddr, sk,
+					   __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+			BPF_CORE_READ_INTO(e->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		}
+	} else {
+		*(__u32 *)e->saddr = RD(btf, sk, __sk_common.skc_rcv_saddr);
+		*(__u32 *)e->daddr = RD(btf, sk, __sk_common.skc_daddr);
+	}
+	e->netns = sk_netns(sk, btf);
+}
+
+static __always_inline __u64 sk_cgroup(const struct sock *sk, struct cgroup **cgp, bool btf)
+{
+	struct cgroup *cg;
+
+	if (!bpf_core_field_exists(sk->sk_cgrp_data.cgroup))
+		return 0;
+	cg = RD(btf, sk, sk_cgrp_data.cgroup);
+	*cgp = cg;
+	if (!cg)
+		return 0;
+	return btf ? cg->kn->id : BPF_CORE_READ(cg, kn, id);
+}
+
+static __always_inline int handle_state(void *ctx, const struct sock *sk, int oldstate,
+					int newstate, __u64 cookie, bool btf)
+{
+	struct cgroup *cg = NULL;
+	struct td_event *e;
+	__u16 family, sport, dport;
+	__u64 cgid;
+
+	/* inet_sport, not skc_num: at -> CLOSE the port is already unhashed and
+	 * skc_num reads 0 (seen on 6.18); the tracepoint's own sport reads this. */
+	if (btf) {
+		/* Also the TCP check: NULL for anything but a TCP socket. */
+		struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
+
+		if (!tp)
+			return 0;
+		sport = bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport);
+	} else {
+		if (td_sk_protocol(sk) != IPPROTO_TCP)
+			return 0;
+		sport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
+	}
+	family = RD(btf, sk, __sk_common.skc_family);
+	dport = bpf_ntohs(RD(btf, sk, __sk_common.skc_dport));
+	if (!tuple_selected(family == AF_INET6 ? 6 : 4, sport, dport, oldstate))
+		return 0;
+	if (filter_netns && sk_netns(sk, btf) != filter_netns)
+		return 0;
+	cgid = sk_cgroup(sk, &cg, btf);
+	if (!cgroup_selected(cgid, cg))
+		return 0;
+
+	e = event_reserve();
+	if (!e)
+		return 0;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->kind = TD_EV_STATE;
+	e->oldstate = oldstate;
+	e->newstate = newstate;
+	e->cookie = cookie;
+	e->flags = cookie ? 0 : TD_F_NOCOOKIE;
+	e->pid = 0;
+	e->comm[0] = 0;
+	e->cgroup = cgid;
+	e->sport = sport;
+	e->dport = dport;
+	if (family != AF_INET6) {
+		__builtin_memset(e->saddr, 0, sizeof(e->saddr));
+		__builtin_memset(e->daddr, 0, sizeof(e->daddr));
+	}
+	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	e->tw_left_ms = 0;
+	fill_sock(e, sk, family, btf);
+	fill_owner(e, sk, btf);
+	event_submit(ctx, e);
+	return 0;
+}
+
+/* Default path (5.12+): BTF-typed tracepoint, socket cookie from the helper. */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(td_state_btf, struct sock *sk, int oldstate, int newstate)
+{
+	__u32 zero = 0;
+	struct claims *cl = bpf_map_lookup_elem(&state_claims, &zero);
+
+	if (cl && cl->depth < CLAIM_DEPTH) {
+		__u32 d = cl->depth & (CLAIM_DEPTH - 1);
+
+		cl->sk[d] = (__u64)(unsigned long)sk;
+		cl->states[d] = claim_states(oldstate, newstate);
+		cl->depth++;
+	}
+	return handle_state(ctx, sk, oldstate, newstate, bpf_get_socket_cookie(sk), true);
+}
+
+/*
+ * The kernel runs a tracing program at most once per CPU at a time: when a
+ * softirq interrupts td_state_btf (or the kernel code around it) and changes
+ * another socket's state, that run is skipped and only counted
+ * (recursion_misses). This second program on the same tracepoint, attached
+ * after td_state_btf, makes the record in exactly those runs: td_state_btf
+ * pushes every change it records on a per-CPU stack, and this program pops it
+ * when it sees the same change on top; any other change was missed by
+ * td_state_btf. Undisturbed changes are recorded once; nested ones are
+ * recorded by whichever program was free, so the recursion loss left is the
+ * rare run where both were busy.
+ */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(td_state_nested, struct sock *sk, int oldstate, int newstate)
+{
+	__u32 zero = 0;
+	struct claims *cl = bpf_map_lookup_elem(&state_claims, &zero);
+	__u32 d;
+
+	if (!cl)
+		return 0;
+	d = cl->depth;
+	if (d > 0 && d <= CLAIM_DEPTH && cl->sk[(d - 1) & (CLAIM_DEPTH - 1)] == (unsigned long)sk &&
+	    cl->states[(d - 1) & (CLAIM_DEPTH - 1)] == claim_states(oldstate, newstate)) {
+		cl->depth = d - 1;
+		return 0;
+	}
+	count(TD_CNT_RECOVERED);
+	return handle_state(ctx, sk, oldstate, newstate, bpf_get_socket_cookie(sk), true);
+}
+
+/*
+ * Fallback (4.16+): classic tracepoint. No cookie helper here; read the cookie
+ * the socket already has (0 if nothing generated it yet: user space then keys
+ * the connection by skaddr and event order).
+ */
+SEC("tracepoint/sock/inet_sock_set_state")
+int td_state_tp(struct trace_event_raw_inet_sock_set_state *args)
+{
+	const struct sock *sk = args->skaddr;
+	__u64 cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+
+	if (args->protocol != IPPROTO_TCP)
+		return 0;
+	return handle_state(args, sk, args->oldstate, args->newstate, cookie, false);
+}
+
+/* The timewait socket that owns this timer, or NULL if it is another timer. */
+static __always_inline struct inet_timewait_sock *tw_of_timer(struct timer_list *timer)
+{
+	/* Runs for every timer in the system: one plain load, then out. */
+	void *fn = timer->function;
+
+	if (!&tw_timer_handler || fn != &tw_timer_handler)
+		return NULL;
+	return (void *)((unsigned long)timer -
+			bpf_core_field_offset(struct inet_timewait_sock, tw_timer));
+}
+
+static __always_inline int handle_tw(void *ctx, struct timer_list *timer, __u8 kind)
+{
+	struct inet_timewait_sock *tw = tw_of_timer(timer);
+	struct td_event *e;
+	__u16 family, sport, dport;
+	__u8 substate;
+	long left;
+
+	if (!tw)
+		return 0;
+	family = BPF_CORE_READ(tw, __tw_common.skc_family);
+	sport = bpf_ntohs(BPF_CORE_READ(tw, tw_sport));
+	dport = bpf_ntohs(BPF_CORE_READ(tw, __tw_common.skc_dport));
+	substate = BPF_CORE_READ(tw, tw_substate);
+	if (!tuple_selected(family == AF_INET6 ? 6 : 4, sport, dport, TD_TIME_WAIT))
+		return 0;
+	if (filter_netns &&
+	    BPF_CORE_READ(tw, __tw_common.skc_net.net, ns.inum) != filter_netns)
+		return 0;
+
+	e = event_reserve();
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->kind = kind;
+	e->oldstate = substate;
+	e->newstate = substate;
+	/* inet_twsk_alloc() copies the full socket's cookie into the tw socket. */
+	e->cookie = BPF_CORE_READ(tw, __tw_common.skc_cookie.counter);
+	if (!e->cookie)
+		e->flags |= TD_F_NOCOOKIE;
+	e->skaddr = (__u64)(unsigned long)tw;
+	e->family = family == AF_INET6 ? 6 : 4;
+	e->sport = sport;
+	e->dport = dport;
+	if (family == AF_INET6) {
+		BPF_CORE_READ_INTO(e->saddr, tw, __tw_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(e->daddr, tw, __tw_common.skc_v6_daddr.in6_u.u6_addr8);
+	} else {
+		BPF_CORE_READ_INTO((__u32 *)e->saddr, tw, __tw_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)e->daddr, tw, __tw_common.skc_daddr);
+	}
+	e->netns = BPF_CORE_READ(tw, __tw_common.skc_net.net, ns.inum);
+	/* timer->expires is what the owner asked for; the wheel only ever fires
+	 * at or after it, so a detach at or past it is the natural expiry. */
+	left = (long)(BPF_CORE_READ(timer, expires) - bpf_jiffies64());
+	if (kind == TD_EV_TW_CANCEL && left <= 0)
+		e->flags |= TD_F_TW_DUE;
+	if (CONFIG_HZ) {
+		/* BPF has no signed division (before v4 ISA): divide the magnitude. */
+		__u64 ms = (__u64)(left < 0 ? -left : left) * 1000 / CONFIG_HZ;
+
+		e->tw_left_ms = left < 0 ? -(__s32)ms : (__s32)ms;
+		e->flags |= TD_F_TW_LEFT;
+	}
+	event_submit(ctx, e);
+	return 0;
+}
+
+/* timer_start's arguments changed in 6.8 (commit 20160ee3ad93 "timers: Update
+ * tracepoint to the new tick"): use only the first. */
+SEC("tp_btf/timer_start")
+int BPF_PROG(td_tw_start, struct timer_list *timer)
+{
+	return handle_tw(ctx, timer, TD_EV_TW_ARM);
+}
+
+SEC("tp_btf/timer_cancel")
+int BPF_PROG(td_tw_cancel, struct timer_list *timer)
+{
+	return handle_tw(ctx, timer, TD_EV_TW_CANCEL);
+}
+
+/*
+ * accept()/accept4() returned fd: resolve it to its socket in the calling
+ * task's file table and report the accepting process as the socket's owner.
+ */
+static __always_inline int handle_accept(void *ctx, long fd)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct file **fdarr, *file = NULL;
+	struct socket *sock;
+	struct td_event *e;
+	struct fdtable *fdt;
+	struct sock *sk;
+	__u16 family;
+
+	if (fd < 0)
+		return 0;
+	fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt || (unsigned long)fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	fdarr = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fdarr[fd]) || !file)
+		return 0;
+	sock = BPF_CORE_READ(file, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk || td_sk_protocol(sk) != IPPROTO_TCP)
+		return 0;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	if (!tuple_selected(family == AF_INET6 ? 6 : 4,
+			    bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport)),
+			    bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)), TD_ESTABLISHED))
+		return 0;
+	if (filter_netns && BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) != filter_netns)
+		return 0;
+
+	e = event_reserve();
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->kind = TD_EV_ACCEPT;
+	e->cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	if (!e->cookie)
+		e->flags |= TD_F_NOCOOKIE;
+	e->oldstate = e->newstate = BPF_CORE_READ(sk, __sk_common.skc_state);
+	fill_sock(e, sk, family, false);
+	e->flags |= TD_F_PROC;
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	event_submit(ctx, e);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int td_accept4(struct syscall_trace_exit *args)
+{
+	return handle_accept(args, args->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int td_accept(struct syscall_trace_exit *args)
+{
+	return handle_accept(args, args->ret);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

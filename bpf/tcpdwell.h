@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Records shared between the kernel programs (tcpdwell.bpf.c) and user space.
+ * Every record the kernel sends through the ring buffer is one struct td_event;
+ * user space never sees anything else from the kernel. Keep in sync: this file is
+ * included by both sides, and the recording format (docs/FORMAT.md) stores these
+ * records as they are, so a change here is a format version change.
+ */
+#ifndef TCPDWELL_H
+#define TCPDWELL_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define TD_COMM_LEN 16
+
+/* What a record reports (td_event.kind). */
+enum td_kind {
+	/* sock:inet_sock_set_state on a TCP socket: oldstate -> newstate. */
+	TD_EV_STATE = 1,
+	/* A timewait socket's timer was armed (timer_start); oldstate = tw_substate. */
+	TD_EV_TW_ARM = 2,
+	/* A timewait socket's timer was detached (timer_cancel); oldstate = tw_substate.
+	 * TD_F_TW_DUE says the timer was due (natural expiry); otherwise it is an early
+	 * teardown or a re-arm, which a following TD_EV_TW_ARM tells apart. */
+	TD_EV_TW_CANCEL = 3,
+	/* accept()/accept4() returned this socket to the process in pid/comm. */
+	TD_EV_ACCEPT = 4,
+};
+
+/* td_event.flags */
+#define TD_F_PROC 0x01 /* process context: pid/comm are the socket's user */
+#define TD_F_TW_DUE 0x02 /* TD_EV_TW_CANCEL: jiffies had reached the expiry */
+#define TD_F_NOCOOKIE 0x04 /* cookie was not available: identity is skaddr */
+#define TD_F_TW_LEFT 0x08 /* tw_left_ms is valid */
+
+/* TCP_TIMEWAIT_LEN (include/net/tcp.h): fixed, not a sysctl. */
+#define TD_TIMEWAIT_LEN_MS 60000
+
+/* Kernel TCP states (include/net/tcp_states.h); values are ABI. */
+enum td_tcp_state {
+	TD_ESTABLISHED = 1,
+	TD_SYN_SENT = 2,
+	TD_SYN_RECV = 3,
+	TD_FIN_WAIT1 = 4,
+	TD_FIN_WAIT2 = 5,
+	TD_TIME_WAIT = 6,
+	TD_CLOSE = 7,
+	TD_CLOSE_WAIT = 8,
+	TD_LAST_ACK = 9,
+	TD_LISTEN = 10,
+	TD_CLOSING = 11,
+	TD_NEW_SYN_RECV = 12,
+	TD_STATE_MAX = 13,
+};
+
+/* One record, 104 bytes. Addresses are in network byte order (IPv4 in the first
+ * four bytes), ports in host byte order. pid is the thread group id, 0 when the
+ * record was made in softirq/irq context (TD_F_PROC clear). */
+struct td_event {
+	__u64 ts_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 cookie; /* socket cookie; 0 when unknown */
+	__u64 skaddr; /* struct sock * (or inet_timewait_sock *) */
+	__u64 cgroup; /* cgroup v2 id of the socket */
+	__u32 netns; /* network namespace inode */
+	__u32 pid;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u8 kind; /* enum td_kind */
+	__u8 family; /* 4 or 6 */
+	__u8 oldstate;
+	__u8 newstate;
+	__u8 flags; /* TD_F_* */
+	__u8 pad[3];
+	/* Timewait records with TD_F_TW_LEFT: ms until the timer's expiry (negative
+	 * once due). The kernel re-arms a timer without any tracepoint when the new
+	 * expiry lands in the same timer-wheel bucket, so this is what tells when a
+	 * FIN turned a FIN_WAIT2 timewait socket into TIME_WAIT. */
+	__s32 tw_left_ms;
+	char comm[TD_COMM_LEN];
+};
+
+/* Per-CPU counters (map "counters"), indexes: */
+enum td_counter {
+	TD_CNT_RB_FAIL = 0, /* bpf_ringbuf_reserve() failed: record lost */
+	TD_CNT_EVENTS = 1, /* records submitted */
+	TD_CNT_RECOVERED = 2, /* state records made by td_state_nested (see there) */
+	TD_CNT_MAX = 3,
+};
+
+#endif /* TCPDWELL_H */

@@ -1,0 +1,570 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Unit tests of the connection table on synthetic record sequences: the
+ * kernel's behaviours described in KERNEL-NOTES (softirq context, old == new,
+ * SYN_SENT with lport 0, listener-tuple stitching, address reuse, TIME_WAIT from
+ * the timer tracepoints) each get a sequence and exact expected output.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "conntable.h"
+#include "state.h"
+
+#define MS 1000000ULL
+
+/* What the hooks saw. */
+struct seen {
+	int ntr;
+	struct ct_transition tr[64];
+	uint32_t tr_pid[64];
+	uint16_t tr_lport[64];
+	int nfin;
+	struct conn fin[16];
+	int nstuck;
+	int stuck_state[16];
+	uint64_t stuck_dwell[16];
+	int hide_lport; /* select: hide connections with this lport */
+};
+
+static void h_tr(void *arg, const struct conn *c, const struct ct_transition *t)
+{
+	struct seen *s = arg;
+
+	if (s->ntr >= 64) {
+		s->ntr++; /* counted, not kept */
+		return;
+	}
+	s->tr_pid[s->ntr] = c->pid;
+	s->tr_lport[s->ntr] = c->sport;
+	s->tr[s->ntr++] = *t;
+}
+
+static void h_fin(void *arg, const struct conn *c)
+{
+	struct seen *s = arg;
+
+	if (s->nfin >= 16) {
+		s->nfin++;
+		return;
+	}
+	s->fin[s->nfin++] = *c;
+}
+
+static void h_stuck(void *arg, const struct conn *c, int state, uint64_t dwell)
+{
+	struct seen *s = arg;
+
+	(void)c;
+	s->stuck_state[s->nstuck] = state;
+	s->stuck_dwell[s->nstuck++] = dwell;
+}
+
+static bool h_select(void *arg, const struct conn *c)
+{
+	struct seen *s = arg;
+
+	return !s->hide_lport || c->sport != s->hide_lport;
+}
+
+static struct conntable *mk(struct seen *s, uint32_t cap)
+{
+	struct ct_hooks h = { h_tr, h_fin, h_stuck, h_select, s };
+
+	memset(s, 0, sizeof(*s));
+	return conntable__new(cap, &h);
+}
+
+/* A record builder: cookie, skaddr, time (ms), old, new, lport, rport, pid (0 = softirq). */
+static void ev(struct conntable *t, uint64_t cookie, uint64_t sk, uint64_t ms, int old, int new,
+	       uint16_t lport, uint16_t rport, uint32_t pid)
+{
+	struct td_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = TD_EV_STATE;
+	e.ts_ns = ms * MS;
+	e.cookie = cookie;
+	e.skaddr = sk;
+	e.oldstate = old;
+	e.newstate = new;
+	e.family = 4;
+	e.saddr[0] = 127;
+	e.saddr[3] = 1;
+	e.daddr[0] = 127;
+	e.daddr[3] = 1;
+	e.sport = lport;
+	e.dport = rport;
+	e.netns = 4026531840u;
+	if (pid) {
+		e.flags = TD_F_PROC;
+		e.pid = pid;
+		snprintf(e.comm, sizeof(e.comm), "p%u", pid);
+	}
+	conntable__apply(t, &e);
+}
+
+static void tw_left(struct conntable *t, int kind, uint64_t cookie, uint64_t ms, int sub,
+		    bool due, uint16_t lport, uint16_t rport, int32_t left_ms)
+{
+	struct td_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = kind;
+	e.ts_ns = ms * MS;
+	e.cookie = cookie;
+	e.skaddr = 0xffff9000;
+	e.oldstate = e.newstate = sub;
+	e.flags = (due ? TD_F_TW_DUE : 0) | TD_F_TW_LEFT;
+	e.tw_left_ms = left_ms;
+	e.family = 4;
+	e.sport = lport;
+	e.dport = rport;
+	conntable__apply(t, &e);
+}
+
+static void tw(struct conntable *t, int kind, uint64_t cookie, uint64_t ms, int sub, bool due,
+	       uint16_t lport, uint16_t rport)
+{
+	struct td_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = kind;
+	e.ts_ns = ms * MS;
+	e.cookie = cookie;
+	e.skaddr = 0xffff9000;
+	e.oldstate = e.newstate = sub;
+	e.flags = due ? TD_F_TW_DUE : 0;
+	e.family = 4;
+	e.sport = lport;
+	e.dport = rport;
+	e.netns = 4026531840u;
+	conntable__apply(t, &e);
+}
+
+static void accept_ev(struct conntable *t, uint64_t cookie, uint64_t sk, uint64_t ms,
+		      uint32_t pid)
+{
+	struct td_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = TD_EV_ACCEPT;
+	e.ts_ns = ms * MS;
+	e.cookie = cookie;
+	e.skaddr = sk;
+	e.oldstate = e.newstate = TD_ESTABLISHED;
+	e.family = 4;
+	e.sport = 8080;
+	e.dport = 40000;
+	e.flags = TD_F_PROC;
+	e.pid = pid;
+	snprintf(e.comm, sizeof(e.comm), "p%u", pid);
+	conntable__apply(t, &e);
+}
+
+#define ASSERT_TR(s, i, o, n, dwell)                                                             \
+	do {                                                                                     \
+		assert_string_equal(state__name((s)->tr[i].old), state__name(o));                \
+		assert_string_equal(state__name((s)->tr[i].new), state__name(n));                \
+		assert_int_equal((s)->tr[i].dwell_ns, (dwell));                                  \
+	} while (0)
+
+/* Client closes first: connect, established, FIN_WAIT1/2, TIME_WAIT that expires. */
+static void test_active_open_close_timewait(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	ev(t, 7, 0xa000, 100, TD_CLOSE, TD_SYN_SENT, 0, 8080, 100);
+	ev(t, 7, 0xa000, 101, TD_SYN_SENT, TD_ESTABLISHED, 45000, 8080, 0);
+	ev(t, 7, 0xa000, 300, TD_ESTABLISHED, TD_FIN_WAIT1, 45000, 8080, 100);
+	ev(t, 7, 0xa000, 301, TD_FIN_WAIT1, TD_FIN_WAIT2, 45000, 8080, 0);
+	tw(t, TD_EV_TW_ARM, 7, 302, TD_TIME_WAIT, false, 45000, 8080);
+	ev(t, 7, 0xa000, 302, TD_FIN_WAIT2, TD_CLOSE, 45000, 8080, 0);
+	assert_int_equal(s.nfin, 0); /* still in TIME_WAIT */
+	tw(t, TD_EV_TW_CANCEL, 7, 60302, TD_TIME_WAIT, true, 45000, 8080);
+
+	assert_int_equal(s.ntr, 6);
+	ASSERT_TR(&s, 0, TD_CLOSE, TD_SYN_SENT, CT_DWELL_UNKNOWN);
+	ASSERT_TR(&s, 1, TD_SYN_SENT, TD_ESTABLISHED, 1 * MS);
+	ASSERT_TR(&s, 2, TD_ESTABLISHED, TD_FIN_WAIT1, 199 * MS);
+	ASSERT_TR(&s, 3, TD_FIN_WAIT1, TD_FIN_WAIT2, 1 * MS);
+	ASSERT_TR(&s, 4, TD_FIN_WAIT2, TD_TIME_WAIT, 1 * MS);
+	ASSERT_TR(&s, 5, TD_TIME_WAIT, TD_CLOSE, 60000 * MS);
+	assert_int_equal(s.tr[5].tw_end, CT_TW_EXPIRED);
+	for (int i = 0; i < s.ntr; i++)
+		assert_int_equal(s.tr_pid[i], 100); /* never the softirq task */
+	assert_int_equal(s.tr_lport[0], 0); /* as the kernel reported it */
+	assert_int_equal(s.tr_lport[1], 45000);
+
+	assert_int_equal(s.nfin, 1);
+	const struct conn *c = &s.fin[0];
+
+	assert_int_equal(c->role, CT_ROLE_ACTIVE);
+	assert_int_equal(c->flags & CT_F_INCOMPLETE, 0);
+	assert_int_equal(c->nsteps, 5);
+	assert_int_equal(c->step_state[4], TD_TIME_WAIT);
+	assert_int_equal(conn__step_dwell(c, 4), 60000 * MS);
+	assert_int_equal(c->end_ns - c->step_ns[0], 60202 * MS);
+	assert_int_equal(conntable__stats(t)->live, 0);
+	conntable__free(t);
+}
+
+/* Passive open, accept by another process, server closes after CLOSE_WAIT. */
+static void test_passive_accept_close_wait(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	ev(t, 1, 0xb000, 10, TD_CLOSE, TD_LISTEN, 8080, 0, 200);
+	ev(t, 2, 0xb100, 20, TD_LISTEN, TD_SYN_RECV, 8080, 40000, 0);
+	ev(t, 2, 0xb100, 20, TD_SYN_RECV, TD_ESTABLISHED, 8080, 40000, 0);
+	assert_int_equal(s.tr_pid[1], 200); /* the listener's owner, for now */
+	accept_ev(t, 2, 0xb100, 21, 201);
+	ev(t, 2, 0xb100, 30, TD_ESTABLISHED, TD_CLOSE_WAIT, 8080, 40000, 0);
+	ev(t, 2, 0xb100, 1530, TD_CLOSE_WAIT, TD_LAST_ACK, 8080, 40000, 201);
+	ev(t, 2, 0xb100, 1531, TD_LAST_ACK, TD_CLOSE, 8080, 40000, 0);
+
+	assert_int_equal(s.ntr, 6);
+	ASSERT_TR(&s, 1, TD_LISTEN, TD_SYN_RECV, CT_DWELL_UNKNOWN);
+	ASSERT_TR(&s, 3, TD_ESTABLISHED, TD_CLOSE_WAIT, 10 * MS);
+	ASSERT_TR(&s, 4, TD_CLOSE_WAIT, TD_LAST_ACK, 1500 * MS);
+	assert_int_equal(s.tr_pid[3], 201);
+	assert_int_equal(s.nfin, 1);
+	assert_int_equal(s.fin[0].role, CT_ROLE_PASSIVE);
+	assert_int_equal(s.fin[0].pid, 201);
+	assert_int_equal(s.fin[0].owner_src, CT_OWNER_TASK);
+	assert_int_equal(s.fin[0].nsteps, 4);
+	assert_int_equal(conn__step_dwell(&s.fin[0], 2), 1500 * MS);
+	/* The listener is still there. */
+	assert_int_equal(conntable__stats(t)->live, 1);
+	ev(t, 1, 0xb000, 2000, TD_LISTEN, TD_CLOSE, 8080, 0, 200);
+	assert_int_equal(s.nfin, 2);
+	assert_int_equal(s.fin[1].role, CT_ROLE_LISTEN);
+	conntable__free(t);
+}
+
+/* shutdown() then close(): FIN_WAIT1 -> FIN_WAIT1 is not a state change. */
+static void test_same_state_ignored(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	ev(t, 3, 0xc000, 1, TD_CLOSE, TD_SYN_SENT, 0, 80, 5);
+	ev(t, 3, 0xc000, 2, TD_SYN_SENT, TD_ESTABLISHED, 5000, 80, 0);
+	ev(t, 3, 0xc000, 3, TD_ESTABLISHED, TD_FIN_WAIT1, 5000, 80, 5);
+	ev(t, 3, 0xc000, 4, TD_FIN_WAIT1, TD_FIN_WAIT1, 5000, 80, 5);
+	ev(t, 3, 0xc000, 6, TD_FIN_WAIT1, TD_FIN_WAIT2, 5000, 80, 0);
+	assert_int_equal(s.ntr, 4);
+	ASSERT_TR(&s, 3, TD_FIN_WAIT1, TD_FIN_WAIT2, 3 * MS);
+	assert_int_equal(conntable__stats(t)->same_state, 1);
+	conntable__free(t);
+}
+
+/* An abort (RST) and a refused connect end without TIME_WAIT. */
+static void test_rst_and_refused(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	ev(t, 4, 0xd000, 1, TD_CLOSE, TD_SYN_SENT, 0, 9, 7);
+	ev(t, 4, 0xd000, 2, TD_SYN_SENT, TD_CLOSE, 41000, 9, 0);
+	assert_int_equal(s.nfin, 1);
+	assert_int_equal(s.fin[0].nsteps, 1);
+	assert_int_equal(conn__step_dwell(&s.fin[0], 0), 1 * MS);
+	assert_int_equal(s.fin[0].pid, 7);
+
+	ev(t, 5, 0xd100, 10, TD_CLOSE, TD_SYN_SENT, 0, 80, 7);
+	ev(t, 5, 0xd100, 11, TD_SYN_SENT, TD_ESTABLISHED, 41001, 80, 0);
+	ev(t, 5, 0xd100, 15, TD_ESTABLISHED, TD_CLOSE, 41001, 80, 7);
+	assert_int_equal(s.nfin, 2);
+	ASSERT_TR(&s, 4, TD_ESTABLISHED, TD_CLOSE, 4 * MS);
+	conntable__free(t);
+}
+
+/* Older kernels: the child's LISTEN -> SYN_RECV carries the listener's cookie. */
+static void test_listener_cookie_stitched(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	ev(t, 1, 0xb000, 10, TD_CLOSE, TD_LISTEN, 8080, 0, 200);
+	ev(t, 1, 0xb200, 20, TD_LISTEN, TD_SYN_RECV, 8080, 0, 0);
+	ev(t, 9, 0xb200, 21, TD_SYN_RECV, TD_ESTABLISHED, 8080, 40001, 0);
+	ev(t, 9, 0xb200, 25, TD_ESTABLISHED, TD_CLOSE, 8080, 40001, 200);
+	assert_int_equal(s.nfin, 1);
+	assert_int_equal(s.fin[0].cookie, 9);
+	assert_int_equal(s.fin[0].role, CT_ROLE_PASSIVE);
+	assert_int_equal(s.fin[0].nsteps, 2);
+	assert_int_equal(conn__step_dwell(&s.fin[0], 0), 1 * MS);
+	assert_int_equal(s.fin[0].dport, 40001);
+	/* The listener is untouched. */
+	assert_int_equal(conntable__stats(t)->live, 1);
+	conntable__free(t);
+}
+
+/* A freed struct sock is reused at once: a new cookie is a new connection. */
+static void test_skaddr_reuse_new_cookie(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	ev(t, 20, 0xe000, 1, TD_CLOSE, TD_SYN_SENT, 0, 80, 9);
+	ev(t, 20, 0xe000, 2, TD_SYN_SENT, TD_ESTABLISHED, 42000, 80, 0);
+	/* Lost: the first connection's end. The address comes back with cookie 21. */
+	ev(t, 21, 0xe000, 5, TD_CLOSE, TD_SYN_SENT, 0, 81, 9);
+	ev(t, 21, 0xe000, 6, TD_SYN_SENT, TD_ESTABLISHED, 42001, 81, 0);
+	ev(t, 21, 0xe000, 9, TD_ESTABLISHED, TD_CLOSE, 42001, 81, 9);
+	assert_int_equal(s.nfin, 1);
+	assert_int_equal(s.fin[0].cookie, 21);
+	assert_int_equal(s.fin[0].flags & CT_F_INCOMPLETE, 0);
+	assert_int_equal(conntable__stats(t)->live, 1); /* cookie 20 is still open */
+	conntable__free(t);
+}
+
+/* A connection open before tracing started, and a record missing mid-life. */
+static void test_incomplete_and_gap(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	ev(t, 30, 0xf000, 50, TD_ESTABLISHED, TD_FIN_WAIT1, 43000, 80, 3);
+	ASSERT_TR(&s, 0, TD_ESTABLISHED, TD_FIN_WAIT1, CT_DWELL_UNKNOWN);
+	/* FIN_WAIT1 -> FIN_WAIT2 lost; the next record leaves FIN_WAIT2. */
+	ev(t, 30, 0xf000, 90, TD_FIN_WAIT2, TD_CLOSE, 43000, 80, 0);
+	assert_int_equal(s.ntr, 2);
+	ASSERT_TR(&s, 1, TD_FIN_WAIT2, TD_CLOSE, CT_DWELL_UNKNOWN); /* not 40 ms */
+	assert_int_equal(s.nfin, 1);
+	assert_true(s.fin[0].flags & CT_F_INCOMPLETE);
+	assert_true(s.fin[0].flags & CT_F_GAP);
+	assert_int_equal(conn__step_dwell(&s.fin[0], 0), CT_DWELL_UNKNOWN);
+	assert_int_equal(conntable__stats(t)->gaps, 1);
+	conntable__free(t);
+}
+
+/* The table never grows past max_conns; the idle-longest connection goes. */
+static void test_eviction(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 16);
+
+	(void)state;
+	for (int i = 0; i < 40; i++) {
+		ev(t, 100 + i, 0x10000 + i * 64, i, TD_CLOSE, TD_SYN_SENT, 0, 80, 1);
+		/* keep connection 100 busy: it must survive */
+		ev(t, 100, 0x10000, i, TD_SYN_SENT, TD_SYN_SENT, 0, 80, 1);
+	}
+	assert_int_equal(conntable__stats(t)->live, 16);
+	assert_int_equal(conntable__stats(t)->evicted, 24);
+	ev(t, 100, 0x10000, 50, TD_SYN_SENT, TD_CLOSE, 44000, 80, 0);
+	assert_int_equal(s.nfin, 1);
+	assert_int_equal(s.fin[0].cookie, 100);
+	/* An evicted connection's later record starts an incomplete one. */
+	ev(t, 101, 0x10040, 51, TD_SYN_SENT, TD_CLOSE, 44001, 80, 0);
+	assert_int_equal(s.nfin, 2);
+	assert_true(s.fin[1].flags & CT_F_INCOMPLETE);
+	conntable__free(t);
+}
+
+/* TIME_WAIT re-armed (FIN_WAIT2 substate gets its FIN), then killed early. */
+static void test_timewait_rearm_and_kill(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	ev(t, 40, 0x20000, 0, TD_ESTABLISHED, TD_FIN_WAIT1, 45000, 80, 3);
+	ev(t, 40, 0x20000, 1, TD_FIN_WAIT1, TD_FIN_WAIT2, 45000, 80, 0);
+	/* orphaned FIN_WAIT2 handed to a timewait socket: no TIME_WAIT yet */
+	tw(t, TD_EV_TW_ARM, 40, 2, TD_FIN_WAIT2, false, 45000, 80);
+	ev(t, 40, 0x20000, 2, TD_FIN_WAIT2, TD_CLOSE, 45000, 80, 0);
+	assert_int_equal(s.ntr, 2);
+	/* the peer's FIN: substate TIME_WAIT, timer re-armed */
+	tw(t, TD_EV_TW_CANCEL, 40, 10, TD_TIME_WAIT, false, 45000, 80);
+	tw(t, TD_EV_TW_ARM, 40, 10, TD_TIME_WAIT, false, 45000, 80);
+	assert_int_equal(s.ntr, 3);
+	ASSERT_TR(&s, 2, TD_FIN_WAIT2, TD_TIME_WAIT, 9 * MS);
+	/* RST: torn down early; no re-arm follows */
+	tw(t, TD_EV_TW_CANCEL, 40, 500, TD_TIME_WAIT, false, 45000, 80);
+	assert_int_equal(s.ntr, 3); /* not settled yet */
+	conntable__advance(t, 1600 * MS);
+	assert_int_equal(s.ntr, 4);
+	ASSERT_TR(&s, 3, TD_TIME_WAIT, TD_CLOSE, 490 * MS);
+	assert_int_equal(s.tr[3].tw_end, CT_TW_KILLED);
+	assert_int_equal(s.nfin, 1);
+	assert_int_equal(s.fin[0].tw_end, CT_TW_KILLED);
+	conntable__free(t);
+}
+
+/* close() orphans the socket: FIN_WAIT2 is handed to a timewait socket, and the
+ * peer's FIN re-arms its timer silently (same wheel bucket). The FIN moment is
+ * rebuilt from the timer's expiry. */
+static void test_timewait_silent_rearm(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	ev(t, 45, 0x21000, 1000, TD_ESTABLISHED, TD_FIN_WAIT1, 45001, 80, 3);
+	ev(t, 45, 0x21000, 1001, TD_FIN_WAIT1, TD_FIN_WAIT2, 45001, 80, 0);
+	tw_left(t, TD_EV_TW_ARM, 45, 1002, TD_FIN_WAIT2, false, 45001, 80, 60000);
+	ev(t, 45, 0x21000, 1002, TD_FIN_WAIT2, TD_CLOSE, 45001, 80, 0);
+	/* FIN at 1500 ms: expiry moves to 61500 ms without a record. */
+	tw_left(t, TD_EV_TW_CANCEL, 45, 61504, TD_TIME_WAIT, true, 45001, 80, -4);
+	assert_int_equal(s.ntr, 4);
+	ASSERT_TR(&s, 2, TD_FIN_WAIT2, TD_TIME_WAIT, 499 * MS);
+	assert_int_equal(s.tr[2].ts_ns, 1500 * MS);
+	ASSERT_TR(&s, 3, TD_TIME_WAIT, TD_CLOSE, 60004 * MS);
+	assert_int_equal(s.tr[3].tw_end, CT_TW_EXPIRED);
+	conntable__free(t);
+}
+
+/* A new SYN on the tuple of a server-side TIME_WAIT: reported as reused. */
+static void test_timewait_reused(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	ev(t, 50, 0x30000, 0, TD_ESTABLISHED, TD_FIN_WAIT1, 8080, 40000, 3);
+	ev(t, 50, 0x30000, 1, TD_FIN_WAIT1, TD_FIN_WAIT2, 8080, 40000, 0);
+	tw(t, TD_EV_TW_ARM, 50, 2, TD_TIME_WAIT, false, 8080, 40000);
+	ev(t, 50, 0x30000, 2, TD_FIN_WAIT2, TD_CLOSE, 8080, 40000, 0);
+	tw(t, TD_EV_TW_CANCEL, 50, 100, TD_TIME_WAIT, false, 8080, 40000);
+	ev(t, 51, 0x30000, 101, TD_LISTEN, TD_SYN_RECV, 8080, 40000, 0);
+	conntable__drain(t);
+	assert_int_equal(s.nfin, 1);
+	assert_int_equal(s.fin[0].tw_end, CT_TW_REUSED);
+	assert_int_equal(conn__step_dwell(&s.fin[0], s.fin[0].nsteps - 1), 98 * MS);
+	conntable__free(t);
+}
+
+/* --stuck fires once per connection and state, with the dwell so far. */
+static void test_stuck(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	conntable__set_stuck(t, TD_CLOSE_WAIT, 1000 * MS);
+	ev(t, 60, 0x40000, 1, TD_ESTABLISHED, TD_CLOSE_WAIT, 8080, 40000, 0);
+	conntable__advance(t, 900 * MS);
+	assert_int_equal(s.nstuck, 0);
+	conntable__advance(t, 1001 * MS);
+	assert_int_equal(s.nstuck, 1);
+	assert_int_equal(s.stuck_state[0], TD_CLOSE_WAIT);
+	assert_int_equal(s.stuck_dwell[0], 1000 * MS);
+	conntable__advance(t, 5000 * MS);
+	assert_int_equal(s.nstuck, 1);
+	conntable__free(t);
+}
+
+/* Hidden (filtered) connections are tracked but produce nothing. */
+static void test_select_hides(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	s.hide_lport = 45000;
+	ev(t, 70, 0x50000, 1, TD_CLOSE, TD_SYN_SENT, 0, 80, 1);
+	assert_int_equal(s.ntr, 1); /* provisionally shown: port not known */
+	ev(t, 70, 0x50000, 2, TD_SYN_SENT, TD_ESTABLISHED, 45000, 80, 0);
+	ev(t, 70, 0x50000, 3, TD_ESTABLISHED, TD_CLOSE, 45000, 80, 1);
+	assert_int_equal(s.ntr, 1);
+	assert_int_equal(s.nfin, 0);
+	conntable__free(t);
+}
+
+/* A seeded socket: lower-bound dwell, then complete from the next record on. */
+static void test_seeded(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+	struct conn c;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.cookie = 80;
+	c.state = TD_CLOSE_WAIT;
+	c.family = 4;
+	c.sport = 8080;
+	c.dport = 40000;
+	c.pid = 300;
+	c.step_ns[0] = 100 * MS;
+	assert_true(conntable__seed(t, &c));
+	assert_false(conntable__seed(t, &c)); /* same cookie twice */
+	ev(t, 80, 0x60000, 2100, TD_CLOSE_WAIT, TD_LAST_ACK, 8080, 40000, 300);
+	assert_int_equal(s.ntr, 1);
+	assert_int_equal(s.tr[0].dwell_ns, 2000 * MS);
+	assert_int_equal(s.tr[0].dwell_lower_bound, 1);
+	ev(t, 80, 0x60000, 2101, TD_LAST_ACK, TD_CLOSE, 8080, 40000, 0);
+	assert_int_equal(s.tr[1].dwell_lower_bound, 0);
+	assert_int_equal(s.nfin, 1);
+	assert_true(s.fin[0].flags & CT_F_SEEDED);
+	assert_int_equal(s.fin[0].pid, 300);
+	conntable__free(t);
+}
+
+/* Index churn: many connections come and go; lookups must stay exact. */
+static void test_index_churn(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 1024);
+
+	(void)state;
+	for (int round = 0; round < 20; round++) {
+		for (int i = 0; i < 1000; i++) {
+			uint64_t ck = round * 1000 + i + 1;
+
+			ev(t, ck, 0x100000 + (i % 300) * 64, round * 10, TD_CLOSE, TD_SYN_SENT, 0,
+			   80, 1);
+		}
+		for (int i = 0; i < 1000; i++) {
+			uint64_t ck = round * 1000 + i + 1;
+
+			ev(t, ck, 0x100000 + (i % 300) * 64, round * 10 + 1, TD_SYN_SENT, TD_CLOSE,
+			   1000 + i, 80, 0);
+		}
+	}
+	assert_int_equal(s.nfin > 0, 1);
+	assert_int_equal(conntable__stats(t)->finished, 20000);
+	assert_int_equal(conntable__stats(t)->live, 0);
+	assert_int_equal(conntable__stats(t)->gaps, 0);
+	conntable__free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_active_open_close_timewait),
+		cmocka_unit_test(test_passive_accept_close_wait),
+		cmocka_unit_test(test_same_state_ignored),
+		cmocka_unit_test(test_rst_and_refused),
+		cmocka_unit_test(test_listener_cookie_stitched),
+		cmocka_unit_test(test_skaddr_reuse_new_cookie),
+		cmocka_unit_test(test_incomplete_and_gap),
+		cmocka_unit_test(test_eviction),
+		cmocka_unit_test(test_timewait_rearm_and_kill),
+		cmocka_unit_test(test_timewait_silent_rearm),
+		cmocka_unit_test(test_timewait_reused),
+		cmocka_unit_test(test_stuck),
+		cmocka_unit_test(test_select_hides),
+		cmocka_unit_test(test_seeded),
+		cmocka_unit_test(test_index_churn),
+	};
+
+	return cmocka_run_group_tests_name("conntable", tests, NULL, NULL);
+}

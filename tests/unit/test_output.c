@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Unit tests of the text and JSON formatters: each output kind is rendered into
+ * a memory stream and compared with the exact expected bytes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "output.h"
+#include "state.h"
+#include "stats.h"
+
+#define MS 1000000ULL
+/* 2026-11-24T10:00:00Z as an offset from a kernel clock that reads 1000 s then. */
+#define REAL_OFFSET ((int64_t)1795514400 * 1000000000LL - 1000LL * 1000000000LL)
+
+struct buf {
+	char *p;
+	size_t n;
+	FILE *f;
+};
+
+static void open_buf(struct buf *b)
+{
+	b->p = NULL;
+	b->n = 0;
+	b->f = open_memstream(&b->p, &b->n);
+	assert_non_null(b->f);
+}
+
+static char *close_buf(struct buf *b)
+{
+	fclose(b->f);
+	return b->p;
+}
+
+static void mkconn(struct conn *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->cookie = 42;
+	c->pid = 1234;
+	strcpy(c->comm, "nginx");
+	c->family = 4;
+	c->saddr[0] = 127;
+	c->saddr[3] = 1;
+	c->daddr[0] = 10;
+	c->daddr[3] = 7;
+	c->sport = 8080;
+	c->dport = 51000;
+	c->netns = 4026531840u;
+	c->cgroup = 77;
+	c->role = CT_ROLE_PASSIVE;
+}
+
+static void test_dur(void **state)
+{
+	char b[32];
+
+	(void)state;
+	assert_string_equal(out__dur(850, b, sizeof(b)), "850ns");
+	assert_string_equal(out__dur(51200, b, sizeof(b)), "51.2us");
+	assert_string_equal(out__dur(12300000, b, sizeof(b)), "12.3ms");
+	assert_string_equal(out__dur(1500000000ULL, b, sizeof(b)), "1.50s");
+	assert_string_equal(out__dur(61400000000ULL, b, sizeof(b)), "61.4s");
+	assert_string_equal(out__dur(725000000000ULL, b, sizeof(b)), "12m05s");
+	assert_string_equal(out__dur(7200000000000ULL * 10, b, sizeof(b)), "20h00m");
+	assert_string_equal(out__dur(CT_DWELL_UNKNOWN, b, sizeof(b)), "?");
+}
+
+static void test_transition_json(void **state)
+{
+	struct ct_transition t = { .ts_ns = 1000 * 1000000000ULL + 5, .dwell_ns = 1500 * MS,
+				   .old = TD_CLOSE_WAIT, .new = TD_LAST_ACK };
+	struct conn c;
+	struct buf b;
+	struct out o;
+	char *s;
+
+	(void)state;
+	mkconn(&c);
+	open_buf(&b);
+	out__init(&o, b.f, true, REAL_OFFSET);
+	out__transition(&o, &c, &t);
+	s = close_buf(&b);
+	assert_string_equal(
+		s, "{\"type\":\"transition\",\"time\":\"2026-11-24T10:00:00.000000005Z\","
+		   "\"ts_ns\":1000000000005,\"cookie\":42,\"pid\":1234,\"comm\":\"nginx\","
+		   "\"family\":4,\"laddr\":\"127.0.0.1\",\"lport\":8080,\"raddr\":\"10.0.0.7\","
+		   "\"rport\":51000,\"netns\":4026531840,\"cgroup\":77,\"old\":\"CLOSE_WAIT\","
+		   "\"new\":\"LAST_ACK\",\"dwell_ns\":1500000000}\n");
+	free(s);
+}
+
+static void test_transition_json_unknown_owner_and_tw_end(void **state)
+{
+	struct ct_transition t = { .ts_ns = 1000 * 1000000000ULL, .dwell_ns = CT_DWELL_UNKNOWN,
+				   .old = TD_TIME_WAIT, .new = TD_CLOSE, .tw_end = CT_TW_EXPIRED };
+	struct conn c;
+	struct buf b;
+	struct out o;
+	char *s;
+
+	(void)state;
+	mkconn(&c);
+	c.pid = 0;
+	c.family = 6;
+	memset(c.saddr, 0, 16);
+	c.saddr[15] = 1;
+	memset(c.daddr, 0, 16);
+	c.daddr[15] = 1;
+	open_buf(&b);
+	out__init(&o, b.f, true, REAL_OFFSET);
+	out__transition(&o, &c, &t);
+	s = close_buf(&b);
+	assert_non_null(strstr(s, "\"pid\":null,\"comm\":null,\"family\":6,\"laddr\":\"::1\""));
+	assert_non_null(strstr(s, "\"dwell_ns\":null,\"end\":\"expired\"}\n"));
+	free(s);
+}
+
+static void test_json_escapes_comm(void **state)
+{
+	struct ct_transition t = { .ts_ns = 1, .dwell_ns = 1, .old = 1, .new = 4 };
+	struct conn c;
+	struct buf b;
+	struct out o;
+	char *s;
+
+	(void)state;
+	mkconn(&c);
+	strcpy(c.comm, "a\"b\\c\n\xff");
+	open_buf(&b);
+	out__init(&o, b.f, true, 0);
+	out__transition(&o, &c, &t);
+	s = close_buf(&b);
+	assert_non_null(strstr(s, "\"comm\":\"a\\\"b\\\\c\\u000a\\u00ff\""));
+	free(s);
+}
+
+static void test_transition_text(void **state)
+{
+	struct ct_transition t = { .ts_ns = 1000 * 1000000000ULL + 123456000, .dwell_ns = 1500 * MS,
+				   .old = TD_CLOSE_WAIT, .new = TD_LAST_ACK };
+	struct conn c;
+	struct buf b;
+	struct out o;
+	char *s, *line2;
+
+	(void)state;
+	mkconn(&c);
+	open_buf(&b);
+	out__init(&o, b.f, false, REAL_OFFSET);
+	out__transition(&o, &c, &t);
+	t.dwell_lower_bound = 1;
+	out__transition(&o, &c, &t);
+	s = close_buf(&b);
+	assert_true(strncmp(s, "TIME(UTC)", 9) == 0); /* header once */
+	line2 = strchr(s, '\n') + 1;
+	assert_string_equal(line2, "10:00:00.123456    1234 nginx           127.0.0.1:8080         "
+				   "10.0.0.7:51000         CLOSE_WAIT  -> LAST_ACK    1.50s\n"
+				   "10:00:00.123456    1234 nginx           127.0.0.1:8080         "
+				   "10.0.0.7:51000         CLOSE_WAIT  -> LAST_ACK    >= 1.50s\n");
+	free(s);
+}
+
+static void finished_conn(struct conn *c)
+{
+	mkconn(c);
+	c->nsteps = 4;
+	c->step_state[0] = TD_SYN_RECV;
+	c->step_state[1] = TD_ESTABLISHED;
+	c->step_state[2] = TD_CLOSE_WAIT;
+	c->step_state[3] = TD_LAST_ACK;
+	c->step_ns[0] = 1000 * 1000000000ULL;
+	c->step_ns[1] = c->step_ns[0] + 10000;
+	c->step_ns[2] = c->step_ns[1] + 20 * MS;
+	c->step_ns[3] = c->step_ns[2] + 1500 * MS;
+	c->end_ns = c->step_ns[3] + 40000;
+	c->start_ns = c->step_ns[0];
+}
+
+static void test_timeline_json(void **state)
+{
+	struct conn c;
+	struct buf b;
+	struct out o;
+	char *s;
+
+	(void)state;
+	finished_conn(&c);
+	open_buf(&b);
+	out__init(&o, b.f, true, REAL_OFFSET);
+	out__timeline(&o, &c);
+	s = close_buf(&b);
+	assert_non_null(strstr(s, "\"role\":\"passive\",\"start\":\"2026-11-24T10:00:00.000000000Z\","
+				  "\"duration_ns\":1520050000,\"complete\":true,\"states\":["
+				  "{\"state\":\"SYN_RECV\",\"dwell_ns\":10000},"
+				  "{\"state\":\"ESTABLISHED\",\"dwell_ns\":20000000},"
+				  "{\"state\":\"CLOSE_WAIT\",\"dwell_ns\":1500000000},"
+				  "{\"state\":\"LAST_ACK\",\"dwell_ns\":40000}]}\n"));
+	assert_true(strncmp(s, "{\"type\":\"timeline\",", 19) == 0);
+	free(s);
+}
+
+static void test_timeline_text_incomplete(void **state)
+{
+	struct conn c;
+	struct buf b;
+	struct out o;
+	char *s;
+
+	(void)state;
+	finished_conn(&c);
+	c.flags |= CT_F_INCOMPLETE;
+	c.step_ns[0] = 0;
+	open_buf(&b);
+	out__init(&o, b.f, false, REAL_OFFSET);
+	out__timeline(&o, &c);
+	s = close_buf(&b);
+	assert_non_null(strstr(s, "passive 127.0.0.1:8080         10.0.0.7:51000          ... "
+				  "SYN_RECV ? > ESTABLISHED 20.0ms > CLOSE_WAIT 1.50s > LAST_ACK "
+				  "40.0us > CLOSE  total >="));
+	free(s);
+}
+
+static void test_stats_json_and_text(void **state)
+{
+	struct stat_table t;
+	struct buf b;
+	struct out o;
+	char *s;
+
+	(void)state;
+	stat_table__init(&t, 16);
+	for (int i = 1; i <= 100; i++)
+		assert_int_equal(stat_table__add(&t, TD_CLOSE_WAIT, NULL, i * MS), 0);
+	stat_table__sort(&t);
+	open_buf(&b);
+	out__init(&o, b.f, true, REAL_OFFSET);
+	out__stats(&o, &t, TD_BY_NONE, false, 1000 * 1000000000ULL);
+	s = close_buf(&b);
+	assert_non_null(strstr(s, "\"state\":\"CLOSE_WAIT\",\"count\":100,\"min_ns\":1000000,"));
+	assert_non_null(strstr(s, "\"max_ns\":100000000}\n"));
+	free(s);
+
+	open_buf(&b);
+	out__init(&o, b.f, false, REAL_OFFSET);
+	out__stats(&o, &t, TD_BY_NONE, true, 0);
+	s = close_buf(&b);
+	assert_non_null(strstr(s, "STATE"));
+	assert_non_null(strstr(s, "CLOSE_WAIT         100     1.0ms"));
+	assert_non_null(strstr(s, "|****")); /* histogram bars */
+	free(s);
+	stat_table__free(&t);
+}
+
+static void test_lost_and_error(void **state)
+{
+	struct buf b;
+	struct out o;
+	char *s;
+
+	(void)state;
+	open_buf(&b);
+	out__init(&o, b.f, true, 0);
+	out__lost(&o, 3, 4);
+	out__error(&o, "failed \"x\"");
+	s = close_buf(&b);
+	assert_string_equal(s, "{\"type\":\"lost\",\"ringbuf\":3,\"recursion\":4}\n"
+			       "{\"type\":\"error\",\"message\":\"failed \\\"x\\\"\"}\n");
+	free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dur),
+		cmocka_unit_test(test_transition_json),
+		cmocka_unit_test(test_transition_json_unknown_owner_and_tw_end),
+		cmocka_unit_test(test_json_escapes_comm),
+		cmocka_unit_test(test_transition_text),
+		cmocka_unit_test(test_timeline_json),
+		cmocka_unit_test(test_timeline_text_incomplete),
+		cmocka_unit_test(test_stats_json_and_text),
+		cmocka_unit_test(test_lost_and_error),
+	};
+
+	return cmocka_run_group_tests_name("output", tests, NULL, NULL);
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Command-line parsing: argv -> struct td_options, and the value parsers behind
+ * it (ports, CIDRs, durations, states, pids, --stuck). Pure: no I/O; an error is
+ * one line written to err naming the bad value, e.g.
+ * "invalid port '70000' in --lport: must be 0-65535".
+ */
+#ifndef TD_CLI_H
+#define TD_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "options.h"
+
+/* Returned by cli__parse besides TD_EXIT_OK and TD_EXIT_USAGE. */
+#define CLI_HELP 100 /* -h/--help: print cli__usage() and exit 0 */
+#define CLI_VERSION 101 /* -V/--version */
+
+/*
+ * Parse the whole command line. o is reset to defaults first (max_conns 262144,
+ * latency 100 ms, ring buffer 8 MiB). Returns TD_EXIT_OK, CLI_HELP, CLI_VERSION,
+ * or TD_EXIT_USAGE with a one-line message (no trailing newline) in err.
+ * String options point into argv.
+ */
+int cli__parse(int argc, char **argv, struct td_options *o, char *err, size_t errlen);
+
+/* The --help text. */
+const char *cli__usage(void);
+
+/*
+ * Value parsers. Each returns 0 on success, -1 with a message in err naming the
+ * value and the option (opt, e.g. "--lport") on failure.
+ * - ports: "80", "80,443", "8000-8100", "80,8000-8100"; 0-65535; sets ps->any.
+ * - duration: integer or decimal with unit ns, us, ms, s, m, h ("250us", "1.5s",
+ *   "2m"); a bare number is seconds; must be > 0 and fit in 64-bit ns.
+ * - cidr: "10.0.0.0/8", "::1/128", "127.0.0.1" (host prefix); comma lists add.
+ * - states: comma list of names (state__parse); sets a bit per state.
+ * - pids: comma list of 1..4194304.
+ * - stuck: "STATE=DURATION[,STATE=DURATION...]".
+ * - uint: decimal within [min, max].
+ */
+int cli__parse_ports(const char *s, const char *opt, struct td_portset *ps, char *err,
+		     size_t errlen);
+int cli__parse_duration(const char *s, const char *opt, uint64_t *ns, char *err, size_t errlen);
+int cli__parse_cidrs(const char *s, const char *opt, struct td_cidrset *set, char *err,
+		     size_t errlen);
+int cli__parse_states(const char *s, const char *opt, uint16_t *mask, char *err, size_t errlen);
+int cli__parse_pids(const char *s, const char *opt, struct td_options *o, char *err,
+		    size_t errlen);
+int cli__parse_stuck(const char *s, const char *opt, uint64_t *limits, char *err, size_t errlen);
+int cli__parse_uint(const char *s, const char *opt, uint64_t min, uint64_t max, uint64_t *out,
+		    char *err, size_t errlen);
+
+#endif /* TD_CLI_H */

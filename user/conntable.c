@@ -1,0 +1,834 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The connection table: rebuilds each connection's life from the kernel's
+ * records. Connections live in one preallocated array; an open-addressing index
+ * maps socket cookies (and socket addresses, and listening ports) to them, and an
+ * LRU list picks the victim when the table is full. No per-record allocation.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "conntable.h"
+
+#define NIL UINT32_MAX
+
+/* Index keys: a socket cookie, a socket address, or a listener's (netns, port). */
+#define SK_COOKIE 0
+#define SK_SKADDR 1
+#define SK_LISTEN 2
+#define SK_TUPLE 3 /* only connections whose timewait timer was detached early */
+#define NKINDS 4
+
+/* How long a timewait timer detached before its expiry may wait for the re-arm
+ * that would follow at once, or for a new connection taking its tuple. */
+#define TW_SETTLE_NS 1000000000ULL
+#define PEND_CAP 65536 /* power of two */
+
+/* Per-slot bookkeeping kept apart from struct conn (which callbacks see). */
+struct slot {
+	uint32_t prev, next; /* LRU list; NIL-terminated */
+	uint8_t used;
+	uint8_t keys; /* bit per SK_* kind this connection holds in the index */
+};
+
+/* One open-addressing index per key kind, storing slot + 1 (0 = empty); an
+ * entry's key is recomputed from its connection, so an entry is 4 bytes. */
+struct index {
+	uint32_t *v;
+	uint32_t mask;
+};
+
+struct conntable {
+	struct conn *conns;
+	struct slot *slots;
+	uint32_t cap; /* connections */
+	uint32_t free_head; /* free list through slots[].next */
+	uint32_t lru_head, lru_tail; /* head = most recently used */
+	struct index index[NKINDS];
+	/* Connections with CT_F_TW_CANCEL, oldest first (records come in time
+	 * order). Entries whose connection moved on are skipped when reached. */
+	struct {
+		uint32_t slot;
+		uint64_t ns;
+	} pend[PEND_CAP];
+	uint32_t pend_head, pend_tail;
+	uint64_t stuck_ns[TD_STATE_MAX];
+	bool any_stuck;
+	struct ct_hooks hooks;
+	struct ct_stats stats;
+};
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+static uint64_t tuple_hash(const struct conn *c)
+{
+	uint64_t h = ((uint64_t)c->netns << 32) ^ ((uint64_t)c->sport << 16) ^ c->dport;
+
+	for (int i = 0; i < 16; i += 8) {
+		uint64_t a, b;
+
+		memcpy(&a, c->saddr + i, 8);
+		memcpy(&b, c->daddr + i, 8);
+		h = mix64(h ^ a) ^ mix64(b + i);
+	}
+	return h ^ c->family;
+}
+
+static uint64_t key_of(const struct conn *c, int kind)
+{
+	if (kind == SK_COOKIE)
+		return c->cookie;
+	if (kind == SK_SKADDR)
+		return c->skaddr;
+	if (kind == SK_TUPLE)
+		return tuple_hash(c);
+	return ((uint64_t)c->netns << 16) | c->sport;
+}
+
+static uint64_t listen_key(uint32_t netns, uint16_t port)
+{
+	return ((uint64_t)netns << 16) | port;
+}
+
+static uint32_t index_find(const struct conntable *t, int kind, uint64_t k)
+{
+	const struct index *ix = &t->index[kind];
+
+	for (uint32_t h = mix64(k) & ix->mask;; h = (h + 1) & ix->mask) {
+		uint32_t v = ix->v[h];
+
+		if (!v)
+			return NIL;
+		if (key_of(&t->conns[v - 1], kind) == k)
+			return v - 1;
+	}
+}
+
+/* Linear probing with backward-shift deletion: no tombstones, so lookups stay
+ * short however long the tracer runs. */
+static void index_del(struct conntable *t, int kind, uint32_t slot)
+{
+	struct index *ix = &t->index[kind];
+	uint32_t h = mix64(key_of(&t->conns[slot], kind)) & ix->mask;
+
+	while (ix->v[h] != slot + 1)
+		h = (h + 1) & ix->mask;
+	for (uint32_t j = (h + 1) & ix->mask; ix->v[j]; j = (j + 1) & ix->mask) {
+		uint32_t home = mix64(key_of(&t->conns[ix->v[j] - 1], kind)) & ix->mask;
+
+		/* Entry j may fill the hole unless its home lies cyclically in (h, j]. */
+		if (h <= j ? (home > h && home <= j) : (home > h || home <= j))
+			continue;
+		ix->v[h] = ix->v[j];
+		h = j;
+	}
+	ix->v[h] = 0;
+}
+
+static void key_add(struct conntable *t, uint32_t i, int kind)
+{
+	struct index *ix = &t->index[kind];
+	uint64_t k = key_of(&t->conns[i], kind);
+	uint32_t other, h;
+
+	if (t->slots[i].keys & (1u << kind))
+		return;
+	/* A key another connection still holds (a reused socket address, a new
+	 * listener on the port) now belongs to this one. */
+	other = index_find(t, kind, k);
+	if (other != NIL) {
+		index_del(t, kind, other);
+		t->slots[other].keys &= ~(1u << kind);
+	}
+	t->slots[i].keys |= 1u << kind;
+	for (h = mix64(k) & ix->mask; ix->v[h]; h = (h + 1) & ix->mask)
+		;
+	ix->v[h] = i + 1;
+}
+
+static void key_drop(struct conntable *t, uint32_t i, int kind)
+{
+	if (!(t->slots[i].keys & (1u << kind)))
+		return;
+	index_del(t, kind, i);
+	t->slots[i].keys &= ~(1u << kind);
+}
+
+static void lru_unlink(struct conntable *t, uint32_t i)
+{
+	struct slot *s = &t->slots[i];
+
+	if (s->prev != NIL)
+		t->slots[s->prev].next = s->next;
+	else
+		t->lru_head = s->next;
+	if (s->next != NIL)
+		t->slots[s->next].prev = s->prev;
+	else
+		t->lru_tail = s->prev;
+}
+
+static void lru_push(struct conntable *t, uint32_t i)
+{
+	struct slot *s = &t->slots[i];
+
+	s->prev = NIL;
+	s->next = t->lru_head;
+	if (t->lru_head != NIL)
+		t->slots[t->lru_head].prev = i;
+	t->lru_head = i;
+	if (t->lru_tail == NIL)
+		t->lru_tail = i;
+}
+
+static void touch(struct conntable *t, uint32_t i)
+{
+	if (t->lru_head == i)
+		return;
+	lru_unlink(t, i);
+	lru_push(t, i);
+}
+
+/* Connection i is no longer waiting; its queue entry is skipped later. */
+static void pending_del(struct conntable *t, uint32_t i)
+{
+	t->conns[i].flags &= ~(CT_F_TW_CANCEL | CT_F_REUSED_SEEN);
+	key_drop(t, i, SK_TUPLE);
+}
+
+static void release(struct conntable *t, uint32_t i)
+{
+	struct conn *c = &t->conns[i];
+
+	key_drop(t, i, SK_COOKIE);
+	key_drop(t, i, SK_SKADDR);
+	key_drop(t, i, SK_LISTEN);
+	if (c->flags & CT_F_TW_CANCEL)
+		pending_del(t, i);
+	c->flags &= ~CT_F_TW_CANCEL;
+	lru_unlink(t, i);
+	t->slots[i].used = 0;
+	t->slots[i].next = t->free_head;
+	t->free_head = i;
+	t->stats.live--;
+}
+
+static uint32_t alloc_slot(struct conntable *t)
+{
+	uint32_t i = t->free_head;
+
+	if (i == NIL) {
+		/* Full: drop the connection idle the longest. */
+		release(t, t->lru_tail);
+		t->stats.evicted++;
+		i = t->free_head;
+	}
+	t->free_head = t->slots[i].next;
+	memset(&t->conns[i], 0, sizeof(t->conns[i]));
+	t->slots[i].used = 1;
+	t->slots[i].keys = 0;
+	lru_push(t, i);
+	t->stats.live++;
+	return i;
+}
+
+struct conntable *conntable__new(uint32_t max_conns, const struct ct_hooks *hooks)
+{
+	struct conntable *t = calloc(1, sizeof(*t));
+	uint64_t isize = 16;
+
+	if (!t)
+		return NULL;
+	if (max_conns < 16)
+		max_conns = 16;
+	/* Load factor at most 1/2 in each index. */
+	while (isize < (uint64_t)max_conns * 2)
+		isize <<= 1;
+	t->cap = max_conns;
+	t->conns = calloc(max_conns, sizeof(*t->conns));
+	t->slots = calloc(max_conns, sizeof(*t->slots));
+	for (int k = 0; k < NKINDS; k++) {
+		t->index[k].v = calloc(isize, sizeof(uint32_t));
+		t->index[k].mask = isize - 1;
+	}
+	if (!t->conns || !t->slots || !t->index[0].v || !t->index[1].v || !t->index[2].v) {
+		conntable__free(t);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < max_conns; i++)
+		t->slots[i].next = i + 1 < max_conns ? i + 1 : NIL;
+	t->free_head = 0;
+	t->lru_head = t->lru_tail = NIL;
+	if (hooks)
+		t->hooks = *hooks;
+	return t;
+}
+
+void conntable__free(struct conntable *t)
+{
+	if (!t)
+		return;
+	free(t->conns);
+	free(t->slots);
+	for (int k = 0; k < NKINDS; k++)
+		free(t->index[k].v);
+	free(t);
+}
+
+void conntable__set_stuck(struct conntable *t, int state, uint64_t limit_ns)
+{
+	if (state <= 0 || state >= TD_STATE_MAX)
+		return;
+	t->stuck_ns[state] = limit_ns;
+	t->any_stuck = false;
+	for (int s = 0; s < TD_STATE_MAX; s++)
+		t->any_stuck |= t->stuck_ns[s] != 0;
+}
+
+const struct ct_stats *conntable__stats(const struct conntable *t)
+{
+	return &t->stats;
+}
+
+uint64_t conn__step_dwell(const struct conn *c, int i)
+{
+	uint64_t from, to;
+
+	if (i < 0 || i >= c->nsteps)
+		return CT_DWELL_UNKNOWN;
+	from = c->step_ns[i];
+	to = i + 1 < c->nsteps ? c->step_ns[i + 1] : c->end_ns;
+	if (!from || !to || to < from)
+		return CT_DWELL_UNKNOWN;
+	return to - from;
+}
+
+static bool shown(const struct conn *c)
+{
+	return !(c->flags & CT_F_HIDDEN);
+}
+
+/* Ask the filters again (the tuple or the owner changed). */
+static void reselect(struct conntable *t, struct conn *c)
+{
+	if (!t->hooks.select)
+		return;
+	if (t->hooks.select(t->hooks.arg, c))
+		c->flags &= ~CT_F_HIDDEN;
+	else
+		c->flags |= CT_F_HIDDEN;
+}
+
+static void set_tuple(struct conn *c, const struct td_event *e)
+{
+	c->family = e->family;
+	memcpy(c->saddr, e->saddr, sizeof(c->saddr));
+	memcpy(c->daddr, e->daddr, sizeof(c->daddr));
+	c->sport = e->sport;
+	c->dport = e->dport;
+	c->netns = e->netns;
+	if (e->cgroup)
+		c->cgroup = e->cgroup;
+}
+
+static void set_owner(struct conn *c, const struct td_event *e, uint8_t src)
+{
+	c->pid = e->pid;
+	memcpy(c->comm, e->comm, sizeof(c->comm));
+	c->comm[sizeof(c->comm) - 1] = 0;
+	c->owner_src = src;
+}
+
+/* Append a state entered at ts (0 = unknown). A full timeline keeps its first
+ * states and lets the last slot follow the connection. */
+static void push_step(struct conn *c, uint8_t state, uint64_t ts)
+{
+	if (c->nsteps == CT_MAX_STEPS) {
+		c->flags |= CT_F_TRUNCATED;
+		c->nsteps--;
+	}
+	c->step_state[c->nsteps] = state;
+	c->step_ns[c->nsteps] = ts;
+	c->nsteps++;
+	c->state = state;
+}
+
+static uint64_t current_enter(const struct conn *c)
+{
+	return c->nsteps ? c->step_ns[c->nsteps - 1] : 0;
+}
+
+/* Report old -> new at ts and make new the current state. */
+static void change_state(struct conntable *t, struct conn *c, uint8_t old, uint8_t new,
+			 uint64_t ts, uint8_t tw_end)
+{
+	struct ct_transition tr = {
+		.ts_ns = ts,
+		.old = old,
+		.new = new,
+		.tw_end = tw_end,
+		.dwell_ns = CT_DWELL_UNKNOWN,
+	};
+	uint64_t enter = current_enter(c);
+
+	if (c->state == old && enter && ts >= enter) {
+		tr.dwell_ns = ts - enter;
+		tr.dwell_lower_bound = c->nsteps == 1 && c->lower_bound;
+	}
+	if (new == TD_CLOSE) {
+		c->end_ns = ts;
+		c->state = TD_CLOSE;
+	} else {
+		push_step(c, new, ts);
+	}
+	t->stats.transitions++;
+	if (shown(c) && t->hooks.transition)
+		t->hooks.transition(t->hooks.arg, c, &tr);
+}
+
+/* The connection reached its final CLOSE: report it and free its slot. */
+static void finish(struct conntable *t, uint32_t i)
+{
+	struct conn *c = &t->conns[i];
+
+	t->stats.finished++;
+	if (shown(c) && t->hooks.finished)
+		t->hooks.finished(t->hooks.arg, c);
+	release(t, i);
+}
+
+static uint32_t new_conn(struct conntable *t, const struct td_event *e)
+{
+	uint32_t i = alloc_slot(t);
+	struct conn *c = &t->conns[i];
+
+	c->cookie = e->cookie;
+	c->skaddr = e->skaddr;
+	c->start_ns = e->ts_ns;
+	set_tuple(c, e);
+	if (e->cookie)
+		key_add(t, i, SK_COOKIE);
+	key_add(t, i, SK_SKADDR);
+	return i;
+}
+
+/*
+ * A FIN turned a FIN_WAIT2 timewait socket into TIME_WAIT. The kernel re-arms
+ * the timer to FIN + TCP_TIMEWAIT_LEN, often without a tracepoint (same wheel
+ * bucket), so the moment is the timer's expiry minus 60 s, as of the record
+ * that showed the new substate. Without that expiry the moment is unknown.
+ */
+static void tw_fin_seen(struct conntable *t, struct conn *c, uint64_t ts)
+{
+	uint64_t at = 0, enter = current_enter(c);
+
+	if (c->tw_deadline_ns > (uint64_t)TD_TIMEWAIT_LEN_MS * 1000000) {
+		at = c->tw_deadline_ns - (uint64_t)TD_TIMEWAIT_LEN_MS * 1000000;
+		if (at > ts)
+			at = ts;
+		if (enter && at < enter)
+			at = enter;
+	}
+	if (!at) {
+		c->flags |= CT_F_INCOMPLETE;
+		push_step(c, TD_TIME_WAIT, 0);
+		return;
+	}
+	change_state(t, c, c->state, TD_TIME_WAIT, at, 0);
+}
+
+/* Settle a timewait timer detached before expiry: no re-arm came, so the
+ * timewait socket was torn down early. */
+static void tw_settle(struct conntable *t, uint32_t i)
+{
+	struct conn *c = &t->conns[i];
+	uint8_t end = (c->flags & CT_F_REUSED_SEEN) ? CT_TW_REUSED : CT_TW_KILLED;
+
+	pending_del(t, i);
+	if (c->tw_substate == TD_TIME_WAIT && c->state == TD_FIN_WAIT2)
+		tw_fin_seen(t, c, c->tw_cancel_ns);
+	c->tw_end = end;
+	change_state(t, c, c->state, TD_CLOSE, c->tw_cancel_ns, end);
+	finish(t, i);
+}
+
+static bool pend_live(const struct conntable *t, uint32_t head)
+{
+	uint32_t i = t->pend[head].slot;
+	const struct conn *c = &t->conns[i];
+
+	return t->slots[i].used && (c->flags & CT_F_TW_CANCEL) && c->tw_cancel_ns == t->pend[head].ns;
+}
+
+static void settle_pending(struct conntable *t, uint64_t now)
+{
+	while (t->pend_head != t->pend_tail) {
+		uint32_t h = t->pend_head & (PEND_CAP - 1);
+
+		if (pend_live(t, h)) {
+			if (now < t->pend[h].ns + TW_SETTLE_NS)
+				return;
+			tw_settle(t, t->pend[h].slot);
+		}
+		t->pend_head++;
+	}
+}
+
+static void pend_push(struct conntable *t, uint32_t i)
+{
+	uint32_t h;
+
+	if (t->pend_tail - t->pend_head == PEND_CAP) {
+		h = t->pend_head & (PEND_CAP - 1);
+		if (pend_live(t, h))
+			tw_settle(t, t->pend[h].slot);
+		t->pend_head++;
+	}
+	h = t->pend_tail++ & (PEND_CAP - 1);
+	t->pend[h].slot = i;
+	t->pend[h].ns = t->conns[i].tw_cancel_ns;
+	key_add(t, i, SK_TUPLE);
+}
+
+/* A new connection took this tuple: an early-ended timewait on the same tuple
+ * (same netns, same orientation) was reused, not killed. */
+static void note_tuple_reuse(struct conntable *t, const struct conn *n)
+{
+	uint32_t i = index_find(t, SK_TUPLE, tuple_hash(n));
+
+	if (i != NIL && (t->conns[i].flags & CT_F_TW_CANCEL))
+		t->conns[i].flags |= CT_F_REUSED_SEEN;
+}
+
+static bool is_birth(uint8_t old, uint8_t new)
+{
+	return (old == TD_CLOSE && (new == TD_SYN_SENT || new == TD_LISTEN)) ||
+	       (old == TD_LISTEN && new == TD_SYN_RECV);
+}
+
+/* Find the connection a record belongs to, adopting a stitched or seeded one
+ * (known by socket address, cookie not known yet) when the cookie is new. */
+static uint32_t lookup(struct conntable *t, const struct td_event *e)
+{
+	uint32_t i;
+
+	if (e->cookie) {
+		i = index_find(t, SK_COOKIE, e->cookie);
+		if (i != NIL)
+			return i;
+	}
+	i = index_find(t, SK_SKADDR, e->skaddr);
+	if (i == NIL)
+		return NIL;
+	if (!e->cookie)
+		return i;
+	if (t->conns[i].cookie == 0 && !(t->conns[i].flags & CT_F_TW)) {
+		t->conns[i].cookie = e->cookie;
+		key_add(t, i, SK_COOKIE);
+		return i;
+	}
+	return NIL;
+}
+
+static void apply_state(struct conntable *t, const struct td_event *e)
+{
+	uint8_t old = e->oldstate, new = e->newstate;
+	bool proc = (e->flags & TD_F_PROC) && e->pid;
+	uint32_t i = lookup(t, e);
+	struct conn *c;
+
+	if (i != NIL && old == TD_LISTEN && new == TD_SYN_RECV &&
+	    t->conns[i].role == CT_ROLE_LISTEN) {
+		/* Older kernels report the child's first record with the listener's
+		 * cookie: it is a new child, stitched by its socket address. */
+		struct td_event child = *e;
+
+		child.cookie = 0;
+		i = new_conn(t, &child);
+		c = &t->conns[i];
+		c->sport = t->conns[index_find(t, SK_COOKIE, e->cookie)].sport;
+		goto born;
+	}
+	if (i != NIL && !e->cookie && is_birth(old, new) && t->conns[i].state != TD_CLOSE &&
+	    !(t->conns[i].flags & CT_F_TW)) {
+		/* No cookie (classic tracepoint path): a birth on a socket address we
+		 * still track means the old life ended unseen. */
+		t->conns[i].flags |= CT_F_GAP | CT_F_INCOMPLETE;
+		t->stats.gaps++;
+		key_drop(t, i, SK_SKADDR);
+		i = NIL;
+	}
+	if (i == NIL) {
+		i = new_conn(t, e);
+		c = &t->conns[i];
+	born:
+		if (is_birth(old, new)) {
+			c->role = new == TD_SYN_SENT  ? CT_ROLE_ACTIVE :
+				  new == TD_LISTEN    ? CT_ROLE_LISTEN :
+							CT_ROLE_PASSIVE;
+			c->state = old;
+			if (c->role == CT_ROLE_PASSIVE) {
+				uint32_t l = index_find(t, SK_LISTEN, listen_key(c->netns, c->sport));
+
+				if (l != NIL && t->conns[l].pid) {
+					c->pid = t->conns[l].pid;
+					memcpy(c->comm, t->conns[l].comm, sizeof(c->comm));
+					c->owner_src = CT_OWNER_LISTENER;
+				}
+				note_tuple_reuse(t, c);
+			}
+		} else {
+			/* Already open when tracing started: the first dwell is unknown. */
+			c->flags |= CT_F_INCOMPLETE;
+			push_step(c, old, 0);
+		}
+		if (proc)
+			set_owner(c, e, CT_OWNER_TASK);
+		reselect(t, c);
+		if (c->role == CT_ROLE_LISTEN)
+			key_add(t, i, SK_LISTEN);
+	} else {
+		c = &t->conns[i];
+		touch(t, i);
+		if ((c->sport == 0 && e->sport) || (c->dport == 0 && e->dport)) {
+			/* The real local port of a connect() (chosen after CLOSE -> SYN_SENT),
+			 * or a stitched child's own tuple. */
+			set_tuple(c, e);
+			reselect(t, c);
+			if (c->role == CT_ROLE_ACTIVE)
+				note_tuple_reuse(t, c);
+		}
+		if (proc && (c->pid != e->pid || c->owner_src != CT_OWNER_TASK)) {
+			set_owner(c, e, CT_OWNER_TASK);
+			reselect(t, c);
+		}
+	}
+
+	if (old == new) {
+		t->stats.same_state++; /* tcp_close_state(): not a state change */
+		return;
+	}
+	if (c->flags & CT_F_TW) {
+		/* The full socket closes after handing over to its timewait socket
+		 * (tcp_time_wait() -> tcp_done()): the connection lives on. */
+		if (new == TD_CLOSE) {
+			if (c->flags & CT_F_TW_FIRST) {
+				/* Known only from the timer: now we learn where it came from. */
+				c->flags &= ~CT_F_TW_FIRST;
+				uint8_t tw_state = c->state;
+				uint64_t tw_ts = c->step_ns[c->nsteps - 1];
+
+				c->nsteps = 0;
+				push_step(c, old, 0);
+				change_state(t, c, old, tw_state, tw_ts, 0);
+			}
+			key_drop(t, i, SK_SKADDR);
+			return;
+		}
+	}
+	if (c->state != old && !(c->state == TD_CLOSE && c->nsteps == 0)) {
+		/* A record is missing between what we saw and this one. */
+		c->flags |= CT_F_GAP | CT_F_INCOMPLETE;
+		t->stats.gaps++;
+		push_step(c, old, 0);
+	}
+	change_state(t, c, old, new, e->ts_ns, 0);
+	if (new == TD_CLOSE)
+		finish(t, i);
+}
+
+static void set_deadline(struct conn *c, const struct td_event *e)
+{
+	int64_t d = (int64_t)e->ts_ns + (int64_t)e->tw_left_ms * 1000000;
+
+	c->tw_deadline_ns = (e->flags & TD_F_TW_LEFT) && d > 0 ? (uint64_t)d : 0;
+}
+
+static void apply_tw(struct conntable *t, const struct td_event *e)
+{
+	uint8_t sub = e->oldstate;
+	uint32_t i = NIL;
+	struct conn *c;
+
+	if (e->cookie)
+		i = index_find(t, SK_COOKIE, e->cookie);
+	else
+		i = index_find(t, SK_SKADDR, e->skaddr);
+	if (e->kind == TD_EV_TW_ARM) {
+		if (i == NIL) {
+			/* A connection we never saw before its timewait. */
+			i = new_conn(t, e);
+			c = &t->conns[i];
+			c->flags |= CT_F_INCOMPLETE | CT_F_TW | CT_F_TW_FIRST;
+			c->tw_substate = sub;
+			set_deadline(c, e);
+			push_step(c, sub, e->ts_ns);
+			reselect(t, c);
+			if (e->cookie)
+				key_drop(t, i, SK_SKADDR);
+			return;
+		}
+		c = &t->conns[i];
+		touch(t, i);
+		bool rearm = c->flags & CT_F_TW_CANCEL;
+
+		if (rearm) {
+			/* Re-armed (a FIN in the FIN_WAIT2 substate, a retransmitted FIN):
+			 * the timewait goes on, and this is the moment it happened. */
+			pending_del(t, i);
+		}
+		set_deadline(c, e);
+		c->tw_substate = sub;
+		if (!rearm && (c->flags & CT_F_TW) && c->state == TD_FIN_WAIT2 && sub == TD_TIME_WAIT)
+			tw_fin_seen(t, c, e->ts_ns);
+		else if (c->state != sub)
+			change_state(t, c, c->state, sub, e->ts_ns, 0);
+		c->flags |= CT_F_TW;
+		return;
+	}
+	/* TD_EV_TW_CANCEL */
+	if (i == NIL)
+		return;
+	c = &t->conns[i];
+	if (!(c->flags & CT_F_TW) || (c->flags & CT_F_TW_CANCEL))
+		return;
+	touch(t, i);
+	set_deadline(c, e);
+	c->tw_substate = sub;
+	if (e->flags & TD_F_TW_DUE) {
+		if (sub == TD_TIME_WAIT && c->state == TD_FIN_WAIT2)
+			tw_fin_seen(t, c, e->ts_ns);
+		c->tw_end = CT_TW_EXPIRED;
+		change_state(t, c, c->state, TD_CLOSE, e->ts_ns, CT_TW_EXPIRED);
+		finish(t, i);
+		return;
+	}
+	c->flags |= CT_F_TW_CANCEL;
+	c->tw_cancel_ns = e->ts_ns;
+	pend_push(t, i);
+}
+
+static void apply_accept(struct conntable *t, const struct td_event *e)
+{
+	uint32_t i = lookup(t, e);
+	struct conn *c;
+
+	if (i == NIL) {
+		/* Established before tracing started, accepted now. */
+		i = new_conn(t, e);
+		c = &t->conns[i];
+		c->role = CT_ROLE_PASSIVE;
+		c->flags |= CT_F_INCOMPLETE;
+		push_step(c, e->oldstate, 0);
+	} else {
+		c = &t->conns[i];
+		touch(t, i);
+	}
+	set_owner(c, e, CT_OWNER_ACCEPT);
+	reselect(t, c);
+}
+
+void conntable__apply(struct conntable *t, const struct td_event *e)
+{
+	t->stats.records++;
+	if (t->pend_head != t->pend_tail)
+		settle_pending(t, e->ts_ns);
+	switch (e->kind) {
+	case TD_EV_STATE:
+		if (e->oldstate < TD_STATE_MAX && e->newstate < TD_STATE_MAX)
+			apply_state(t, e);
+		break;
+	case TD_EV_TW_ARM:
+	case TD_EV_TW_CANCEL:
+		apply_tw(t, e);
+		break;
+	case TD_EV_ACCEPT:
+		apply_accept(t, e);
+		break;
+	default:
+		break;
+	}
+}
+
+void conntable__advance(struct conntable *t, uint64_t now)
+{
+	if (t->pend_head != t->pend_tail)
+		settle_pending(t, now);
+	if (!t->any_stuck)
+		return;
+	for (uint32_t i = t->lru_head; i != NIL; i = t->slots[i].next) {
+		struct conn *c = &t->conns[i];
+		uint64_t limit = t->stuck_ns[c->state < TD_STATE_MAX ? c->state : 0];
+		uint64_t enter = current_enter(c);
+
+		if (!limit || !enter || now < enter || now - enter < limit)
+			continue;
+		if (c->stuck_reported & (1u << c->state))
+			continue;
+		c->stuck_reported |= 1u << c->state;
+		if (shown(c) && t->hooks.stuck)
+			t->hooks.stuck(t->hooks.arg, c, c->state, now - enter);
+	}
+}
+
+void conntable__drain(struct conntable *t)
+{
+	settle_pending(t, UINT64_MAX - TW_SETTLE_NS);
+}
+
+bool conntable__seed(struct conntable *t, const struct conn *s)
+{
+	uint32_t i;
+	struct conn *c;
+
+	if (s->cookie && index_find(t, SK_COOKIE, s->cookie) != NIL)
+		return false;
+	i = alloc_slot(t);
+	c = &t->conns[i];
+	*c = *s;
+	c->flags |= CT_F_SEEDED | CT_F_INCOMPLETE;
+	c->lower_bound = 1;
+	c->nsteps = 1;
+	c->step_state[0] = s->state;
+	if (!c->start_ns)
+		c->start_ns = c->step_ns[0];
+	if (c->cookie)
+		key_add(t, i, SK_COOKIE);
+	if (c->state == TD_TIME_WAIT || c->state == TD_FIN_WAIT2) {
+		/* A timewait socket in the dump (FIN_WAIT2 ones may be either; the
+		 * caller says by role). */
+	}
+	if (c->state == TD_TIME_WAIT)
+		c->flags |= CT_F_TW;
+	else if (c->skaddr)
+		key_add(t, i, SK_SKADDR);
+	if (c->state == TD_LISTEN) {
+		c->role = CT_ROLE_LISTEN;
+		key_add(t, i, SK_LISTEN);
+	}
+	reselect(t, c);
+	return true;
+}
+
+void conntable__mark_loss(struct conntable *t)
+{
+	for (uint32_t i = t->lru_head; i != NIL; i = t->slots[i].next)
+		t->conns[i].flags |= CT_F_INCOMPLETE | CT_F_GAP;
+}
+
+void conntable__foreach(struct conntable *t, void (*fn)(void *arg, const struct conn *c),
+			void *arg)
+{
+	for (uint32_t i = t->lru_head; i != NIL; i = t->slots[i].next) {
+		if (shown(&t->conns[i]))
+			fn(arg, &t->conns[i]);
+	}
+}

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The connection table: the heart of tcpdwell's user space. Records from the
+ * kernel (struct td_event, in the order the ring buffer delivers them) go in;
+ * per-connection timelines, transitions with the dwell of the state they leave,
+ * finished connections and stuck alerts come out through callbacks. It does no
+ * I/O, reads no clock and calls no libbpf: time only moves through the records'
+ * timestamps and conntable__advance(), so a recording replays byte for byte.
+ */
+#ifndef TD_CONNTABLE_H
+#define TD_CONNTABLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../bpf/tcpdwell.h"
+
+/* A timeline keeps this many states (a full active life has 6: SYN_SENT ..
+ * CLOSE); a longer one is marked truncated and keeps its first and last ones. */
+#define CT_MAX_STEPS 8
+
+#define CT_DWELL_UNKNOWN UINT64_MAX
+
+/* How a connection was opened. */
+enum ct_role {
+	CT_ROLE_UNKNOWN = 0,
+	CT_ROLE_ACTIVE, /* connect() */
+	CT_ROLE_PASSIVE, /* accepted from a listener */
+	CT_ROLE_LISTEN, /* a listening socket */
+};
+
+/* How TIME_WAIT (or a timewait FIN_WAIT2) ended. */
+enum ct_tw_end {
+	CT_TW_NONE = 0,
+	CT_TW_EXPIRED, /* the timer ran out */
+	CT_TW_REUSED, /* a new connection took the tuple (SYN on it, tcp_tw_reuse) */
+	CT_TW_KILLED, /* torn down early otherwise (RST, netns exit) */
+};
+
+/* Where the owner (pid, comm) comes from. */
+enum ct_owner_src {
+	CT_OWNER_NONE = 0,
+	CT_OWNER_LISTENER, /* inherited from the listening socket */
+	CT_OWNER_ACCEPT, /* the process that accept()ed it */
+	CT_OWNER_TASK, /* a transition made in that process's context */
+	CT_OWNER_SEED, /* /proc/<pid>/fd at start */
+};
+
+/* conn.flags */
+#define CT_F_INCOMPLETE 0x01 /* began before tracing, or records are missing */
+#define CT_F_SEEDED 0x02 /* first known from the socket dump at start */
+#define CT_F_TRUNCATED 0x04 /* more than CT_MAX_STEPS states */
+#define CT_F_TW 0x08 /* a timewait socket carries it now */
+#define CT_F_TW_CANCEL 0x10 /* tw timer detached early: re-arm or end, not known yet */
+#define CT_F_GAP 0x20 /* a record was missing: a dwell is unknown */
+#define CT_F_HIDDEN 0x40 /* filtered out: kept only to track identity */
+#define CT_F_TW_FIRST 0x80 /* known only from its timewait timer: entry not reported */
+#define CT_F_REUSED_SEEN 0x100 /* CT_F_TW_CANCEL: a new connection took the tuple */
+
+/* One connection. Addresses in network byte order, ports in host order. */
+struct conn {
+	uint64_t cookie;
+	uint64_t skaddr;
+	uint64_t cgroup;
+	uint64_t start_ns; /* first state's enter_ns, or first record's ts */
+	uint64_t end_ns; /* when it reached CLOSE; 0 while alive */
+	uint64_t tw_cancel_ns; /* CT_F_TW_CANCEL: when */
+	uint64_t tw_deadline_ns; /* timewait timer expiry at the last timer record; 0 = unknown */
+	uint32_t netns;
+	uint32_t pid; /* owner tgid; 0 = unknown */
+	uint8_t saddr[16];
+	uint8_t daddr[16];
+	uint16_t sport;
+	uint16_t dport;
+	uint8_t family; /* 4 or 6 */
+	uint8_t state; /* current state */
+	uint8_t role; /* enum ct_role */
+	uint8_t owner_src; /* enum ct_owner_src */
+	uint8_t tw_end; /* enum ct_tw_end */
+	uint8_t nsteps;
+	uint8_t lower_bound; /* step_ns[0] is a lower bound (seeded: the socket is older) */
+	uint8_t tw_substate; /* timewait socket's substate (FIN_WAIT2 or TIME_WAIT) */
+	uint16_t flags; /* CT_F_* */
+	uint16_t stuck_reported; /* bit per state: --stuck alert already sent */
+	char comm[TD_COMM_LEN];
+	/* Timeline: state step_state[i] entered at step_ns[i] (0 = unknown). */
+	uint64_t step_ns[CT_MAX_STEPS];
+	uint8_t step_state[CT_MAX_STEPS];
+};
+
+/* One state change as the table reports it. */
+struct ct_transition {
+	uint64_t ts_ns;
+	uint64_t dwell_ns; /* time spent in old; CT_DWELL_UNKNOWN if not known */
+	uint8_t old;
+	uint8_t new;
+	uint8_t dwell_lower_bound; /* dwell_ns is a lower bound (seeded socket) */
+	uint8_t tw_end; /* enum ct_tw_end when new is CLOSE after timewait */
+};
+
+/*
+ * Callbacks. Each may be NULL. The conn pointer is valid only during the call.
+ * - transition: a real state change (old != new) of a selected connection.
+ * - finished: the connection reached its final CLOSE (after TIME_WAIT, if any);
+ *   its step_*[] hold the whole timeline. Called after the last transition.
+ * - stuck: the connection has stayed in state longer than the --stuck limit for
+ *   it; once per connection and state.
+ * - select: decides, once the tuple is known, whether a connection is shown
+ *   (filters); NULL shows all. May be called again when the tuple or owner
+ *   changes (SYN_SENT port fill-in); a rejected connection stays tracked but
+ *   hidden, so that its identity keeps later records from being mistaken.
+ */
+struct ct_hooks {
+	void (*transition)(void *arg, const struct conn *c, const struct ct_transition *t);
+	void (*finished)(void *arg, const struct conn *c);
+	void (*stuck)(void *arg, const struct conn *c, int state, uint64_t dwell_ns);
+	bool (*select)(void *arg, const struct conn *c);
+	void *arg;
+};
+
+struct ct_stats {
+	uint64_t records; /* records applied */
+	uint64_t transitions; /* state changes reported */
+	uint64_t same_state; /* old == new records (not state changes) */
+	uint64_t finished;
+	uint64_t evicted; /* connections dropped to stay within max_conns */
+	uint64_t gaps; /* records that showed an earlier record was missing */
+	uint64_t live; /* connections in the table now */
+};
+
+struct conntable;
+
+/*
+ * Create a table holding at most max_conns connections (>= 16). When full, the
+ * connection idle the longest is evicted (counted in ct_stats.evicted; it
+ * produces no output). hooks is copied. Returns NULL on allocation failure.
+ */
+struct conntable *conntable__new(uint32_t max_conns, const struct ct_hooks *hooks);
+
+/* Free the table; NULL is a no-op. No callbacks are made. */
+void conntable__free(struct conntable *t);
+
+/*
+ * Set the --stuck limit for a state (ns; 0 = off). Alerts fire from
+ * conntable__advance() and from records.
+ */
+void conntable__set_stuck(struct conntable *t, int state, uint64_t limit_ns);
+
+/* Apply one kernel record. Records must come in timestamp order per socket. */
+void conntable__apply(struct conntable *t, const struct td_event *e);
+
+/*
+ * Tell the table that kernel time has reached now_ns (CLOCK_MONOTONIC). Resolves
+ * timewait timers detached without a re-arm (they ended early) and fires stuck
+ * alerts. Call it periodically, and with each recorded tick on replay.
+ */
+void conntable__advance(struct conntable *t, uint64_t now_ns);
+
+/*
+ * End of input: settle what is still pending (timewait timers detached with no
+ * re-arm seen are reported as ended early, with the reason known so far). Live
+ * connections stay in the table. Call once before the final output.
+ */
+void conntable__drain(struct conntable *t);
+
+/*
+ * Add a socket found by the socket dump at start (seed). c->state, tuple,
+ * cookie, owner and step_ns[0] (a lower bound of when it entered the
+ * state) must be set; flags gains CT_F_SEEDED | CT_F_INCOMPLETE. A socket whose
+ * cookie is already in the table (a record came first) is ignored: records are
+ * newer than the dump. Returns true if added.
+ */
+bool conntable__seed(struct conntable *t, const struct conn *c);
+
+/*
+ * Mark every live connection as possibly missing records (the kernel reported
+ * lost records): their next dwell is not trusted and their timelines become
+ * incomplete.
+ */
+void conntable__mark_loss(struct conntable *t);
+
+/* Visit every live, selected connection (for top and the socket gauges). */
+void conntable__foreach(struct conntable *t, void (*fn)(void *arg, const struct conn *c),
+			void *arg);
+
+/* Counters; never NULL. */
+const struct ct_stats *conntable__stats(const struct conntable *t);
+
+/* Dwell of step i of c: the time until the next step (or until end_ns), or
+ * CT_DWELL_UNKNOWN. For the current (last) state of a live connection it is
+ * CT_DWELL_UNKNOWN. */
+uint64_t conn__step_dwell(const struct conn *c, int i);
+
+#endif /* TD_CONNTABLE_H */

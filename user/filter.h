@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Filters: which connections, transitions and timelines the user asked to see.
+ * Filters select connections, not single records: a connection is selected by
+ * its tuple and owner as the table knows them, and then all its transitions are
+ * candidates. Pure functions over plain structs.
+ */
+#ifndef TD_FILTER_H
+#define TD_FILTER_H
+
+#include <stdbool.h>
+
+#include "conntable.h"
+#include "options.h"
+
+/*
+ * Does connection c match the connection filters (-4/-6, --lport, --rport,
+ * --laddr, --raddr, --pid, --comm, --netns)? A client whose local port is not
+ * known yet (SYN_SENT, lport 0) matches --lport provisionally; the table asks
+ * again once the port is known. --pid/--comm match the current owner; a
+ * connection with no known owner does not match them.
+ */
+bool filter__conn(const struct td_options *o, const struct conn *c);
+
+/*
+ * trace: is this transition shown? --state: old or new is one of the states;
+ * --min: the dwell (in old) is known and at least min_ns.
+ */
+bool filter__transition(const struct td_options *o, const struct ct_transition *t);
+
+/*
+ * timeline: is this finished connection shown? With --state and/or --min: it
+ * spent at least min_ns (known dwell) in one of the states (any state when
+ * --state is not given).
+ */
+bool filter__timeline(const struct td_options *o, const struct conn *c);
+
+#endif /* TD_FILTER_H */

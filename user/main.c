@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * tcpdwell's entry point: parses the command line, wires the pipeline
+ * (tracer -> conntable -> filters/stats -> output) for the chosen command and
+ * runs the event loop until a signal, --duration, or a closed output ends it.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "conntable.h"
+#include "filter.h"
+#include "output.h"
+#include "state.h"
+#include "stats.h"
+#include "tracer.h"
+
+static volatile sig_atomic_t exiting;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	exiting = 1;
+}
+
+struct app {
+	struct td_options *o;
+	struct conntable *table;
+	struct stat_table stats;
+	struct out out;
+	bool stats_failed;
+	uint64_t now; /* kernel time of the last tick */
+	uint64_t next_stat; /* --interval: next table due */
+	uint64_t lost_rb, lost_rec; /* loss counters as last reported */
+};
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* The --by key of a connection for the stat table. */
+static const char *by_key(const struct app *a, const struct conn *c, char *buf, size_t len)
+{
+	switch (a->o->by) {
+	case TD_BY_LPORT:
+		snprintf(buf, len, "%u", c->sport);
+		return buf;
+	case TD_BY_RPORT:
+		snprintf(buf, len, "%u", c->dport);
+		return buf;
+	case TD_BY_RADDR:
+		return out__addr(c->family, c->daddr, buf, len);
+	case TD_BY_COMM:
+		return c->pid ? c->comm : "-";
+	default:
+		return NULL;
+	}
+}
+
+static void on_transition(void *arg, const struct conn *c, const struct ct_transition *t)
+{
+	struct app *a = arg;
+
+	/* Only measured dwell feeds statistics: not unknown, not lower bounds. */
+	if (t->dwell_ns != CT_DWELL_UNKNOWN && !t->dwell_lower_bound &&
+	    (!a->o->states || (a->o->states & (1u << t->old)))) {
+		char key[64];
+
+		if (stat_table__add(&a->stats, t->old, by_key(a, c, key, sizeof(key)),
+				    t->dwell_ns) < 0)
+			a->stats_failed = true;
+	}
+	if (a->o->cmd == TD_CMD_TRACE && filter__transition(a->o, t))
+		out__transition(&a->out, c, t);
+}
+
+static void on_finished(void *arg, const struct conn *c)
+{
+	struct app *a = arg;
+
+	if (a->o->cmd == TD_CMD_TIMELINE && filter__timeline(a->o, c))
+		out__timeline(&a->out, c);
+}
+
+static void on_stuck(void *arg, const struct conn *c, int state, uint64_t dwell_ns)
+{
+	struct app *a = arg;
+
+	out__stuck(&a->out, c, state, dwell_ns);
+}
+
+static bool on_select(void *arg, const struct conn *c)
+{
+	struct app *a = arg;
+
+	return filter__conn(a->o, c);
+}
+
+/*
+ * --cgroup PATH: the cgroup v2 id is the directory's inode number; the level is
+ * its depth below the cgroup2 mount. Returns 0, or -1 with a message.
+ */
+static int resolve_cgroup(const char *path, uint64_t *id, int *level, char *err, size_t len)
+{
+	char real[PATH_MAX], line[4096], mnt[PATH_MAX] = "";
+	struct stat st;
+	FILE *f;
+
+	if (!realpath(path, real) || stat(real, &st) || !S_ISDIR(st.st_mode)) {
+		snprintf(err, len, "invalid cgroup '%s' in --cgroup: %s", path,
+			 errno ? strerror(errno) : "not a directory");
+		return -1;
+	}
+	f = fopen("/proc/self/mountinfo", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		char m[PATH_MAX], fstype[64];
+
+		/* "... mountpoint opts ... - fstype source opts" */
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", m) != 1)
+			continue;
+		char *dash = strstr(line, " - ");
+
+		if (!dash || sscanf(dash + 3, "%63s", fstype) != 1 || strcmp(fstype, "cgroup2"))
+			continue;
+		if (!strncmp(real, m, strlen(m)) && strlen(m) > strlen(mnt))
+			snprintf(mnt, sizeof(mnt), "%s", m);
+	}
+	if (f)
+		fclose(f);
+	if (!mnt[0]) {
+		snprintf(err, len, "invalid cgroup '%s' in --cgroup: not under a cgroup v2 mount",
+			 path);
+		return -1;
+	}
+	*id = st.st_ino;
+	*level = 0;
+	for (const char *p = real + strlen(mnt); *p; p++)
+		if (*p == '/' && p[1])
+			(*level)++;
+	if (strlen(real) > strlen(mnt) && real[strlen(mnt)] != '/')
+		(*level)++;
+	if (strcmp(mnt, "/") == 0) {
+		*level = 0;
+		for (const char *p = real; *p; p++)
+			if (*p == '/' && p[1])
+				(*level)++;
+	}
+	return 0;
+}
+
+/*
+ * Once the programs are attached and the socket dump is read, tracing needs no
+ * privilege: the ring buffer, maps and programs are file descriptors we hold.
+ * Drop every capability (effective, permitted, inheritable) and forbid gaining
+ * new ones, so a bug in the user-space part cannot be turned into root.
+ */
+static int drop_capabilities(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return (int)syscall(SYS_capset, &hdr, data);
+}
+
+static int write_failed(struct app *a)
+{
+	if (errno == EPIPE)
+		return TD_EXIT_OK; /* `| head` closed the pipe: the user has what they wanted */
+	fprintf(stderr, "tcpdwell: cannot write output: %s\n", strerror(errno));
+	(void)a;
+	return TD_EXIT_FAIL;
+}
+
+static void print_stats(struct app *a, uint64_t now)
+{
+	stat_table__sort(&a->stats);
+	if (!a->o->json)
+		fprintf(a->out.f, "\n");
+	out__stats(&a->out, &a->stats, a->o->by, a->o->hist, now);
+}
+
+/*
+ * The pipeline behind every view, fed the same way by the live tracer and by a
+ * recording: records (app_event), the clock (app_tick), the kernel's loss
+ * counters (app_lost) and sockets from the start-up dump (app_seed).
+ */
+static int app_open(struct app *a, struct td_options *o, int64_t realtime_offset_ns)
+{
+	struct ct_hooks hooks = {
+		.transition = on_transition,
+		.finished = on_finished,
+		.stuck = on_stuck,
+		.select = on_select,
+		.arg = a,
+	};
+
+	memset(a, 0, sizeof(*a));
+	a->o = o;
+	stat_table__init(&a->stats, 4096);
+	out__init(&a->out, stdout, o->json, realtime_offset_ns);
+	a->table = conntable__new(o->max_conns, &hooks);
+	if (!a->table) {
+		fprintf(stderr, "tcpdwell: cannot allocate a table of %u connections\n",
+			o->max_conns);
+		return -1;
+	}
+	for (int s = 1; s < TD_STATE_MAX; s++)
+		conntable__set_stuck(a->table, s, o->stuck_ns[s]);
+	a->next_stat = UINT64_MAX;
+	return 0;
+}
+
+static void app_event(struct app *a, const struct td_event *e)
+{
+	conntable__apply(a->table, e);
+}
+
+static void app_tick(struct app *a, uint64_t now)
+{
+	if (a->next_stat == UINT64_MAX && a->o->interval_ns)
+		a->next_stat = now + a->o->interval_ns;
+	a->now = now;
+	conntable__advance(a->table, now);
+	if (now >= a->next_stat) {
+		print_stats(a, now);
+		while (a->next_stat <= now)
+			a->next_stat += a->o->interval_ns;
+	}
+}
+
+static void app_lost(struct app *a, uint64_t rb, uint64_t rec)
+{
+	if (rb == a->lost_rb && rec == a->lost_rec)
+		return;
+	a->lost_rb = rb;
+	a->lost_rec = rec;
+	conntable__mark_loss(a->table);
+	out__lost(&a->out, rb, rec);
+}
+
+/* End of input: settle the table and print what is printed at exit. */
+static int app_close(struct app *a)
+{
+	const struct ct_stats *cs = conntable__stats(a->table);
+	int ret = TD_EXIT_OK;
+
+	conntable__drain(a->table);
+	if (a->o->cmd == TD_CMD_STAT) {
+		print_stats(a, a->now);
+		if (!a->o->json && !a->lost_rb && !a->lost_rec)
+			fprintf(a->out.f, "LOST 0 records\n");
+	}
+	if (a->lost_rb || a->lost_rec)
+		out__lost(&a->out, a->lost_rb, a->lost_rec);
+	if (cs->evicted)
+		fprintf(stderr, "tcpdwell: %" PRIu64 " connections evicted (--max-conns %u)\n",
+			cs->evicted, a->o->max_conns);
+	if (a->stats_failed)
+		fprintf(stderr, "tcpdwell: out of memory: some samples were not counted\n");
+	if (out__flush(&a->out))
+		ret = write_failed(a);
+	return ret;
+}
+
+static void app_free(struct app *a)
+{
+	conntable__free(a->table);
+	stat_table__free(&a->stats);
+}
+
+static void on_event(void *arg, const struct td_event *e)
+{
+	app_event(arg, e);
+}
+
+static int run_live(struct td_options *o)
+{
+	uint64_t cg_id = 0, start;
+	struct tracer *tr = NULL;
+	struct app a;
+	int cg_level = 0, ret = TD_EXIT_OK, err;
+	char msg[512];
+
+	if (o->cgroup_path && resolve_cgroup(o->cgroup_path, &cg_id, &cg_level, msg, sizeof(msg))) {
+		fprintf(stderr, "tcpdwell: %s\n", msg);
+		return TD_EXIT_USAGE;
+	}
+	if (app_open(&a, o, (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC)))) {
+		app_free(&a);
+		return TD_EXIT_FAIL;
+	}
+	tr = tracer__open(o, cg_id, cg_level, on_event, &a, msg, sizeof(msg));
+	if (!tr) {
+		if (o->json)
+			out__error(&a.out, msg);
+		out__flush(&a.out);
+		fprintf(stderr, "tcpdwell: %s\n", msg);
+		app_free(&a);
+		return TD_EXIT_FAIL;
+	}
+	if (drop_capabilities())
+		fprintf(stderr, "tcpdwell: warning: cannot drop capabilities: %s\n",
+			strerror(errno));
+	{
+		const struct tracer_info *ti = tracer__info(tr);
+
+		fprintf(stderr,
+			"tcpdwell: tracing TCP state changes (%s, %s buffer%s%s). Ctrl-C to end.\n",
+			ti->backend, ti->buffer, ti->timewait ? ", TIME_WAIT" : ", no TIME_WAIT",
+			ti->accept ? ", accept owners" : "");
+	}
+
+	start = clock_ns(CLOCK_MONOTONIC);
+	app_tick(&a, start);
+	while (!exiting) {
+		uint64_t now, rb, rec;
+		int timeout = (int)(o->latency_ns / 1000000) ?: 1;
+
+		err = tracer__poll(tr, timeout);
+		if (err < 0 && err != -EINTR) {
+			snprintf(msg, sizeof(msg), "polling the ring buffer failed: %s",
+				 strerror(-err));
+			out__error(&a.out, msg);
+			ret = TD_EXIT_FAIL;
+			break;
+		}
+		now = clock_ns(CLOCK_MONOTONIC);
+		app_tick(&a, now);
+		tracer__lost(tr, &rb, &rec);
+		app_lost(&a, rb, rec);
+		if (out__flush(&a.out)) {
+			ret = write_failed(&a);
+			goto out;
+		}
+		if (o->duration_ns && now - start >= o->duration_ns)
+			break;
+	}
+	/* Collect what is still in the buffer, then settle the table. */
+	tracer__poll(tr, 0);
+	{
+		uint64_t rb, rec;
+
+		tracer__lost(tr, &rb, &rec);
+		app_lost(&a, rb, rec);
+	}
+	a.now = clock_ns(CLOCK_MONOTONIC);
+	if (ret == TD_EXIT_OK)
+		ret = app_close(&a);
+out:
+	tracer__close(tr);
+	app_free(&a);
+	return ret;
+}
+
+static const char *yesno(bool v)
+{
+	return v ? "yes" : "no";
+}
+
+/* `tcpdwell check`: what the kernel offers, then what a real load chooses. */
+static int run_check(struct td_options *o)
+{
+	struct tracer_probe p;
+	struct tracer *tr;
+	char msg[512];
+
+	tracer__probe(&p);
+	printf("kernel:                  %s\n", p.kernel);
+	printf("BTF:                     %s%s\n", yesno(p.btf),
+	       p.btf ? "" : " (needs CONFIG_DEBUG_INFO_BTF=y)");
+	printf("ring buffer:             %s%s\n", yesno(p.ringbuf), p.ringbuf ? "" : " (5.8+)");
+	printf("TIME_WAIT timer symbol:  %s (tw_timer_handler)\n", yesno(p.tw_timer_symbol));
+	printf("tracefs:                 %s\n", yesno(p.tracefs));
+	printf("accept tracepoints:      %s\n", yesno(p.accept_tps));
+	printf("capabilities:            CAP_BPF %s, CAP_PERFMON %s, CAP_SYS_ADMIN %s, "
+	       "CAP_SYS_RESOURCE %s\n",
+	       yesno(p.cap_bpf), yesno(p.cap_perfmon), yesno(p.cap_sys_admin), yesno(p.cap_sys_resource));
+	tr = tracer__open(o, 0, 0, on_event, NULL, msg, sizeof(msg));
+	if (!tr) {
+		printf("will use:                nothing: cannot trace: %s\n", msg);
+		return TD_EXIT_FAIL;
+	}
+	const struct tracer_info *ti = tracer__info(tr);
+
+	printf("will use:                %s backend, %s buffer, cookie %s, TIME_WAIT %s, "
+	       "accept owners %s\n",
+	       ti->backend, ti->buffer, ti->cookie ? "from the helper" : "read from the socket",
+	       ti->timewait ? "yes" : "no (shown as the kernel reports it)",
+	       ti->accept ? "yes" : "no (listener's owner)");
+	tracer__close(tr);
+	return TD_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct td_options *o = calloc(1, sizeof(*o));
+	struct sigaction sa = { .sa_handler = on_signal };
+	char err[512];
+	int ret;
+
+	if (!o) {
+		fprintf(stderr, "tcpdwell: out of memory\n");
+		return TD_EXIT_FAIL;
+	}
+	ret = cli__parse(argc, argv, o, err, sizeof(err));
+	if (ret == CLI_HELP) {
+		fputs(cli__usage(), stdout);
+		free(o);
+		return TD_EXIT_OK;
+	}
+	if (ret == CLI_VERSION) {
+		printf("tcpdwell %s\n", TD_VERSION);
+		free(o);
+		return TD_EXIT_OK;
+	}
+	if (ret != TD_EXIT_OK) {
+		fprintf(stderr, "tcpdwell: %s (see tcpdwell --help)\n", err);
+		free(o);
+		return TD_EXIT_USAGE;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOFBF, 1 << 20);
+
+	switch (o->cmd) {
+	case TD_CMD_TRACE:
+	case TD_CMD_TIMELINE:
+	case TD_CMD_STAT:
+		ret = run_live(o);
+		break;
+	case TD_CMD_CHECK:
+		ret = run_check(o);
+		break;
+	default:
+		fprintf(stderr, "tcpdwell: this command is not available yet\n");
+		ret = TD_EXIT_FAIL;
+		break;
+	}
+	free(o);
+	return ret;
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Command line: what the user asked for, parsed and validated into plain data
+ * (struct td_options) before anything touches the kernel. Parsing is pure: it
+ * writes one error line to the buffer it is given and returns, so every bad
+ * value can be tested without root.
+ */
+#ifndef TD_OPTIONS_H
+#define TD_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../bpf/tcpdwell.h"
+
+#define TD_EXIT_OK 0
+#define TD_EXIT_FAIL 1
+#define TD_EXIT_USAGE 2
+
+enum td_command {
+	TD_CMD_TRACE = 0,
+	TD_CMD_TIMELINE,
+	TD_CMD_STAT,
+	TD_CMD_TOP,
+	TD_CMD_CHECK,
+	TD_CMD_RECORD,
+	TD_CMD_DOCTOR,
+	TD_CMD_SERVE,
+};
+
+enum td_by {
+	TD_BY_NONE = 0,
+	TD_BY_LPORT,
+	TD_BY_RPORT,
+	TD_BY_RADDR,
+	TD_BY_COMM,
+};
+
+/* A set of ports: bit p set = port p selected. */
+struct td_portset {
+	bool any; /* true: the option was given */
+	uint64_t bits[65536 / 64];
+};
+
+/* Up to TD_MAX_CIDRS prefixes; an address matches if it is in any of them. */
+#define TD_MAX_CIDRS 16
+struct td_cidr {
+	uint8_t family; /* 4 or 6 */
+	uint8_t prefix; /* 0..32 or 0..128 */
+	uint8_t addr[16]; /* network byte order, host bits cleared */
+};
+
+struct td_cidrset {
+	int n;
+	struct td_cidr v[TD_MAX_CIDRS];
+};
+
+#define TD_MAX_PIDS 64
+#define TD_MAX_COMMS 16
+
+struct td_options {
+	enum td_command cmd;
+	int family; /* 0, 4 or 6 */
+	struct td_portset lports, rports;
+	struct td_cidrset laddrs, raddrs;
+	int npids;
+	uint32_t pids[TD_MAX_PIDS];
+	int ncomms;
+	char comms[TD_MAX_COMMS][16];
+	uint16_t states; /* bit per kernel state; 0 = all */
+	uint64_t min_ns; /* --min */
+	uint32_t netns; /* --netns inode; 0 = any */
+	const char *cgroup_path; /* --cgroup */
+	uint64_t duration_ns; /* --duration; 0 = until signal */
+	uint64_t interval_ns; /* stat --interval; 0 = only at exit */
+	enum td_by by;
+	bool hist;
+	bool json;
+	int verbose;
+	uint32_t max_conns;
+	uint64_t stuck_ns[TD_STATE_MAX]; /* --stuck limits per state; 0 = off */
+	uint64_t latency_ns; /* max delay of a record in the ring buffer */
+	uint32_t ringbuf_bytes; /* --ringbuf-size */
+	const char *backend; /* NULL (auto), "tp_btf", "tracepoint" */
+	const char *buffer; /* NULL (auto), "ring", "perf" */
+	const char *input; /* -i FILE */
+	const char *output; /* -o FILE */
+	const char *listen; /* serve --listen */
+	bool no_seed; /* --no-seed */
+};
+
+#endif /* TD_OPTIONS_H */

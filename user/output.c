@@ -1,0 +1,598 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Text and JSON Lines formatting of tcpdwell's outputs. Lines are built in a
+ * stack buffer with small appenders (no printf in the per-transition path) and
+ * written with one fwrite, so a busy trace costs little more than the copy.
+ */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#include "output.h"
+#include "state.h"
+
+#define LINE_MAX_LEN 2048
+
+/* A line being built; never overflows (appends past the end are dropped, and
+ * the buffer is sized well above the longest line). */
+struct line {
+	char buf[LINE_MAX_LEN];
+	size_t n;
+};
+
+static void put(struct line *l, const char *s, size_t n)
+{
+	if (n > sizeof(l->buf) - l->n)
+		n = sizeof(l->buf) - l->n;
+	memcpy(l->buf + l->n, s, n);
+	l->n += n;
+}
+
+static void puts_(struct line *l, const char *s)
+{
+	put(l, s, strlen(s));
+}
+
+static void putc_(struct line *l, char c)
+{
+	if (l->n < sizeof(l->buf))
+		l->buf[l->n++] = c;
+}
+
+/* v in exactly `digits` digits, zero-padded. */
+static void putu_pad(struct line *l, uint64_t v, int digits)
+{
+	char tmp[24];
+
+	for (int i = digits - 1; i >= 0; i--) {
+		tmp[i] = '0' + v % 10;
+		v /= 10;
+	}
+	put(l, tmp, digits);
+}
+
+static void putu(struct line *l, uint64_t v)
+{
+	char tmp[24];
+	int i = sizeof(tmp);
+
+	do {
+		tmp[--i] = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	put(l, tmp + i, sizeof(tmp) - i);
+}
+
+/* Right- or left-justify s in width w. */
+static void pad(struct line *l, const char *s, int w, bool right)
+{
+	int n = strlen(s);
+
+	if (right)
+		for (int i = n; i < w; i++)
+			putc_(l, ' ');
+	puts_(l, s);
+	if (!right)
+		for (int i = n; i < w; i++)
+			putc_(l, ' ');
+}
+
+/* JSON string with escapes; bytes >= 0x80 become \u00XX so the output is
+ * valid UTF-8 whatever a comm holds. */
+static void putjs(struct line *l, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	putc_(l, '"');
+	for (; *s; s++) {
+		unsigned char ch = *s;
+
+		if (ch == '"' || ch == '\\') {
+			putc_(l, '\\');
+			putc_(l, ch);
+		} else if (ch < 0x20 || ch >= 0x7f) {
+			char e[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
+
+			put(l, e, 6);
+		} else {
+			putc_(l, ch);
+		}
+	}
+	putc_(l, '"');
+}
+
+static void emit(struct out *o, struct line *l)
+{
+	putc_(l, '\n');
+	fwrite(l->buf, 1, l->n, o->f);
+}
+
+void out__init(struct out *o, FILE *f, bool json, int64_t realtime_offset_ns)
+{
+	memset(o, 0, sizeof(*o));
+	o->f = f;
+	o->json = json;
+	o->realtime_offset_ns = realtime_offset_ns;
+	o->cached_sec = -1;
+}
+
+char *out__dur(uint64_t ns, char *buf, size_t len)
+{
+	if (ns == CT_DWELL_UNKNOWN)
+		snprintf(buf, len, "?");
+	else if (ns < 1000)
+		snprintf(buf, len, "%" PRIu64 "ns", ns);
+	else if (ns < 1000000)
+		snprintf(buf, len, "%.1fus", ns / 1e3);
+	else if (ns < 1000000000)
+		snprintf(buf, len, "%.1fms", ns / 1e6);
+	else if (ns < 10000000000ULL)
+		snprintf(buf, len, "%.2fs", ns / 1e9);
+	else if (ns < 600000000000ULL)
+		snprintf(buf, len, "%.1fs", ns / 1e9);
+	else if (ns < 36000000000000ULL)
+		snprintf(buf, len, "%" PRIu64 "m%02" PRIu64 "s", (uint64_t)(ns / 60000000000ULL),
+			 (uint64_t)(ns / 1000000000ULL % 60));
+	else
+		snprintf(buf, len, "%" PRIu64 "h%02" PRIu64 "m", (uint64_t)(ns / 3600000000000ULL),
+			 (uint64_t)(ns / 60000000000ULL % 60));
+	return buf;
+}
+
+char *out__addr(int family, const uint8_t addr[16], char *buf, size_t len)
+{
+	/* IPv4 by hand: inet_ntop() goes through sprintf, which shows in profiles
+	 * of a busy trace. */
+	if (family != 6 && len >= 16) {
+		char *p = buf;
+
+		for (int i = 0; i < 4; i++) {
+			unsigned v = addr[i];
+
+			if (v >= 100)
+				*p++ = '0' + v / 100;
+			if (v >= 10)
+				*p++ = '0' + v / 10 % 10;
+			*p++ = '0' + v % 10;
+			*p++ = i < 3 ? '.' : 0;
+		}
+		return buf;
+	}
+	if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, addr, buf, len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+const char *out__role(int role)
+{
+	static const char *names[] = { "unknown", "active", "passive", "listen" };
+
+	return role >= 0 && role < 4 ? names[role] : "unknown";
+}
+
+const char *out__tw_end(int end)
+{
+	static const char *names[] = { "", "expired", "reused", "killed" };
+
+	return end >= 0 && end < 4 ? names[end] : "";
+}
+
+/* Wall-clock time of kernel timestamp ts: RFC 3339 UTC with ns in JSON,
+ * HH:MM:SS.uuuuuu (UTC) in text. */
+static void put_time(struct out *o, struct line *l, uint64_t ts, bool json)
+{
+	int64_t real = (int64_t)ts + o->realtime_offset_ns;
+	int64_t sec = real / 1000000000;
+	uint64_t frac = real % 1000000000;
+
+	if (real < 0) {
+		sec = 0;
+		frac = 0;
+	}
+	if (sec != o->cached_sec) {
+		struct tm tm;
+		time_t t = sec;
+
+		gmtime_r(&t, &tm);
+		strftime(o->cached_date, sizeof(o->cached_date), "%Y-%m-%dT%H:%M:%S", &tm);
+		o->cached_sec = sec;
+	}
+	if (json) {
+		putc_(l, '"');
+		puts_(l, o->cached_date);
+		putc_(l, '.');
+		putu_pad(l, frac, 9);
+		puts_(l, "Z\"");
+	} else {
+		puts_(l, o->cached_date + 11);
+		putc_(l, '.');
+		putu_pad(l, frac / 1000, 6);
+	}
+}
+
+static void put_endpoint(struct line *l, int family, const uint8_t *addr, uint16_t port)
+{
+	char a[64];
+
+	out__addr(family, addr, a, sizeof(a));
+	if (family == 6)
+		putc_(l, '[');
+	puts_(l, a);
+	if (family == 6)
+		putc_(l, ']');
+	putc_(l, ':');
+	putu(l, port);
+}
+
+/* The keys every connection-level JSON object shares. */
+static void put_json_conn(struct line *l, const struct conn *c)
+{
+	char a[64];
+
+	puts_(l, ",\"cookie\":");
+	putu(l, c->cookie);
+	puts_(l, ",\"pid\":");
+	if (c->pid) {
+		putu(l, c->pid);
+		puts_(l, ",\"comm\":");
+		putjs(l, c->comm);
+	} else {
+		puts_(l, "null,\"comm\":null");
+	}
+	puts_(l, ",\"family\":");
+	putu(l, c->family);
+	puts_(l, ",\"laddr\":");
+	putjs(l, out__addr(c->family, c->saddr, a, sizeof(a)));
+	puts_(l, ",\"lport\":");
+	putu(l, c->sport);
+	puts_(l, ",\"raddr\":");
+	putjs(l, out__addr(c->family, c->daddr, a, sizeof(a)));
+	puts_(l, ",\"rport\":");
+	putu(l, c->dport);
+	puts_(l, ",\"netns\":");
+	putu(l, c->netns);
+	puts_(l, ",\"cgroup\":");
+	putu(l, c->cgroup);
+}
+
+static void put_owner_text(struct line *l, const struct conn *c)
+{
+	char pid[16];
+
+	if (c->pid) {
+		snprintf(pid, sizeof(pid), "%u", c->pid);
+		pad(l, pid, 7, true);
+		putc_(l, ' ');
+		pad(l, c->comm, 15, false);
+	} else {
+		pad(l, "-", 7, true);
+		putc_(l, ' ');
+		pad(l, "-", 15, false);
+	}
+}
+
+static void put_endpoints_text(struct line *l, const struct conn *c)
+{
+	struct line ep = { .n = 0 };
+
+	put_endpoint(&ep, c->family, c->saddr, c->sport);
+	ep.buf[ep.n] = 0;
+	pad(l, ep.buf, 22, false);
+	putc_(l, ' ');
+	ep.n = 0;
+	put_endpoint(&ep, c->family, c->daddr, c->dport);
+	ep.buf[ep.n] = 0;
+	pad(l, ep.buf, 22, false);
+}
+
+void out__transition(struct out *o, const struct conn *c, const struct ct_transition *t)
+{
+	struct line l = { .n = 0 };
+	char d[32];
+
+	if (o->json) {
+		puts_(&l, "{\"type\":\"transition\",\"time\":");
+		put_time(o, &l, t->ts_ns, true);
+		puts_(&l, ",\"ts_ns\":");
+		putu(&l, t->ts_ns);
+		put_json_conn(&l, c);
+		puts_(&l, ",\"old\":\"");
+		puts_(&l, state__name(t->old));
+		puts_(&l, "\",\"new\":\"");
+		puts_(&l, state__name(t->new));
+		puts_(&l, "\",\"dwell_ns\":");
+		if (t->dwell_ns == CT_DWELL_UNKNOWN)
+			puts_(&l, "null");
+		else
+			putu(&l, t->dwell_ns);
+		if (t->dwell_lower_bound)
+			puts_(&l, ",\"dwell_lower_bound\":true");
+		if (t->tw_end) {
+			puts_(&l, ",\"end\":\"");
+			puts_(&l, out__tw_end(t->tw_end));
+			putc_(&l, '"');
+		}
+		putc_(&l, '}');
+		emit(o, &l);
+		return;
+	}
+	if (!o->header_done) {
+		fprintf(o->f, "%-15s %7s %-15s %-22s %-22s %-11s    %-11s %s\n", "TIME(UTC)", "PID",
+			"COMM", "LADDR:LPORT", "RADDR:RPORT", "OLD", "NEW", "DWELL");
+		o->header_done = true;
+	}
+	put_time(o, &l, t->ts_ns, false);
+	putc_(&l, ' ');
+	put_owner_text(&l, c);
+	putc_(&l, ' ');
+	put_endpoints_text(&l, c);
+	putc_(&l, ' ');
+	pad(&l, state__name(t->old), 11, false);
+	puts_(&l, " -> ");
+	pad(&l, state__name(t->new), 11, false);
+	putc_(&l, ' ');
+	if (t->dwell_lower_bound)
+		puts_(&l, ">= ");
+	puts_(&l, out__dur(t->dwell_ns, d, sizeof(d)));
+	if (t->tw_end) {
+		puts_(&l, " (");
+		puts_(&l, out__tw_end(t->tw_end));
+		putc_(&l, ')');
+	}
+	emit(o, &l);
+}
+
+void out__timeline(struct out *o, const struct conn *c)
+{
+	struct line l = { .n = 0 };
+	uint64_t start = c->nsteps && c->step_ns[0] ? c->step_ns[0] : c->start_ns;
+	bool complete = !(c->flags & (CT_F_INCOMPLETE | CT_F_TRUNCATED));
+	char d[32];
+
+	if (o->json) {
+		puts_(&l, "{\"type\":\"timeline\",\"time\":");
+		put_time(o, &l, c->end_ns, true);
+		put_json_conn(&l, c);
+		puts_(&l, ",\"role\":\"");
+		puts_(&l, out__role(c->role));
+		puts_(&l, "\",\"start\":");
+		put_time(o, &l, start, true);
+		puts_(&l, ",\"duration_ns\":");
+		putu(&l, c->end_ns >= start ? c->end_ns - start : 0);
+		puts_(&l, ",\"complete\":");
+		puts_(&l, complete ? "true" : "false");
+		if (c->flags & CT_F_SEEDED)
+			puts_(&l, ",\"seeded\":true,\"dwell_lower_bound\":true");
+		if (c->tw_end) {
+			puts_(&l, ",\"end\":\"");
+			puts_(&l, out__tw_end(c->tw_end));
+			putc_(&l, '"');
+		}
+		puts_(&l, ",\"states\":[");
+		for (int i = 0; i < c->nsteps; i++) {
+			uint64_t dw = conn__step_dwell(c, i);
+
+			if (i)
+				putc_(&l, ',');
+			puts_(&l, "{\"state\":\"");
+			puts_(&l, state__name(c->step_state[i]));
+			puts_(&l, "\",\"dwell_ns\":");
+			if (dw == CT_DWELL_UNKNOWN)
+				puts_(&l, "null");
+			else
+				putu(&l, dw);
+			if (i == 0 && c->lower_bound)
+				puts_(&l, ",\"dwell_lower_bound\":true");
+			putc_(&l, '}');
+		}
+		puts_(&l, "]}");
+		emit(o, &l);
+		return;
+	}
+	put_time(o, &l, start, false);
+	putc_(&l, ' ');
+	put_owner_text(&l, c);
+	putc_(&l, ' ');
+	pad(&l, out__role(c->role), 7, false);
+	putc_(&l, ' ');
+	put_endpoints_text(&l, c);
+	puts_(&l, "  ");
+	if (c->flags & CT_F_INCOMPLETE)
+		puts_(&l, "... ");
+	for (int i = 0; i < c->nsteps; i++) {
+		puts_(&l, state__name(c->step_state[i]));
+		putc_(&l, ' ');
+		if (i == 0 && c->lower_bound)
+			puts_(&l, ">=");
+		puts_(&l, out__dur(conn__step_dwell(c, i), d, sizeof(d)));
+		if (i + 1 == c->nsteps && c->tw_end) {
+			puts_(&l, " (");
+			puts_(&l, out__tw_end(c->tw_end));
+			putc_(&l, ')');
+		}
+		puts_(&l, " > ");
+	}
+	puts_(&l, "CLOSE  total ");
+	if (!complete)
+		puts_(&l, ">=");
+	puts_(&l, out__dur(c->end_ns >= start ? c->end_ns - start : CT_DWELL_UNKNOWN, d,
+			   sizeof(d)));
+	emit(o, &l);
+}
+
+void out__stuck(struct out *o, const struct conn *c, int state, uint64_t dwell_ns)
+{
+	struct line l = { .n = 0 };
+	char d[32];
+
+	if (o->json) {
+		puts_(&l, "{\"type\":\"stuck\",\"time\":");
+		put_time(o, &l, c->step_ns[c->nsteps - 1] + dwell_ns, true);
+		put_json_conn(&l, c);
+		puts_(&l, ",\"state\":\"");
+		puts_(&l, state__name(state));
+		puts_(&l, "\",\"dwell_ns\":");
+		putu(&l, dwell_ns);
+		if (c->nsteps == 1 && c->lower_bound)
+			puts_(&l, ",\"dwell_lower_bound\":true");
+		putc_(&l, '}');
+		emit(o, &l);
+		return;
+	}
+	put_time(o, &l, c->step_ns[c->nsteps - 1] + dwell_ns, false);
+	putc_(&l, ' ');
+	put_owner_text(&l, c);
+	putc_(&l, ' ');
+	put_endpoints_text(&l, c);
+	puts_(&l, " STUCK in ");
+	puts_(&l, state__name(state));
+	puts_(&l, c->nsteps == 1 && c->lower_bound ? " for >= " : " for ");
+	puts_(&l, out__dur(dwell_ns, d, sizeof(d)));
+	emit(o, &l);
+}
+
+static const char *by_name(enum td_by by)
+{
+	switch (by) {
+	case TD_BY_LPORT:
+		return "lport";
+	case TD_BY_RPORT:
+		return "rport";
+	case TD_BY_RADDR:
+		return "raddr";
+	case TD_BY_COMM:
+		return "comm";
+	default:
+		return NULL;
+	}
+}
+
+static void put_hist_text(struct out *o, const struct hist *h)
+{
+	uint64_t counts[64], maxc = 0;
+	int top = hist__log2(h, counts);
+	int lo = 0;
+	char a[32], b[32];
+
+	while (lo < top && !counts[lo])
+		lo++;
+	for (int i = lo; i < top; i++)
+		if (counts[i] > maxc)
+			maxc = counts[i];
+	for (int i = lo; i < top; i++) {
+		int stars = maxc ? (int)((counts[i] * 40 + maxc - 1) / maxc) : 0;
+		char bar[41];
+
+		memset(bar, '*', stars);
+		bar[stars] = 0;
+		fprintf(o->f, "  %10s .. %-10s : %-10" PRIu64 " |%-40s|\n",
+			out__dur(i ? 1ULL << i : 0, a, sizeof(a)),
+			out__dur((1ULL << (i + 1)) - 1, b, sizeof(b)), counts[i], bar);
+	}
+}
+
+void out__stats(struct out *o, const struct stat_table *t, enum td_by by, bool hist,
+		uint64_t ts_ns)
+{
+	const char *key = by_name(by);
+	char v[7][32];
+
+	if (!o->json)
+		fprintf(o->f, "%s%-11s %10s %9s %9s %9s %9s %9s %9s\n", key ? "KEY             " : "",
+			"STATE", "COUNT", "MIN", "MEAN", "P50", "P90", "P99", "MAX");
+	for (int i = 0; i < t->nrows; i++) {
+		const struct stat_row *r = &t->rows[i];
+		const struct hist *h = &r->h;
+
+		if (!h->count)
+			continue;
+		if (o->json) {
+			struct line l = { .n = 0 };
+
+			puts_(&l, "{\"type\":\"stat\",\"time\":");
+			put_time(o, &l, ts_ns, true);
+			puts_(&l, ",\"state\":\"");
+			puts_(&l, state__name(r->state));
+			puts_(&l, "\"");
+			if (key) {
+				puts_(&l, ",\"");
+				puts_(&l, key);
+				puts_(&l, "\":");
+				putjs(&l, r->key);
+			}
+			puts_(&l, ",\"count\":");
+			putu(&l, h->count);
+			puts_(&l, ",\"min_ns\":");
+			putu(&l, h->min);
+			puts_(&l, ",\"mean_ns\":");
+			putu(&l, hist__mean(h));
+			puts_(&l, ",\"p50_ns\":");
+			putu(&l, hist__quantile(h, 0.50));
+			puts_(&l, ",\"p90_ns\":");
+			putu(&l, hist__quantile(h, 0.90));
+			puts_(&l, ",\"p99_ns\":");
+			putu(&l, hist__quantile(h, 0.99));
+			puts_(&l, ",\"max_ns\":");
+			putu(&l, h->max);
+			if (hist) {
+				uint64_t counts[64];
+				int top = hist__log2(h, counts);
+
+				puts_(&l, ",\"log2_ns\":[");
+				for (int j = 0; j < top; j++) {
+					if (j)
+						putc_(&l, ',');
+					putu(&l, counts[j]);
+				}
+				putc_(&l, ']');
+			}
+			putc_(&l, '}');
+			emit(o, &l);
+			continue;
+		}
+		if (key)
+			fprintf(o->f, "%-15.15s ", r->key);
+		fprintf(o->f, "%-11s %10" PRIu64 " %9s %9s %9s %9s %9s %9s\n", state__name(r->state),
+			h->count, out__dur(h->min, v[0], 32), out__dur(hist__mean(h), v[1], 32),
+			out__dur(hist__quantile(h, 0.5), v[2], 32),
+			out__dur(hist__quantile(h, 0.9), v[3], 32),
+			out__dur(hist__quantile(h, 0.99), v[4], 32), out__dur(h->max, v[5], 32));
+		if (hist)
+			put_hist_text(o, h);
+	}
+}
+
+void out__lost(struct out *o, uint64_t ringbuf, uint64_t recursion)
+{
+	if (o->json)
+		fprintf(o->f, "{\"type\":\"lost\",\"ringbuf\":%" PRIu64 ",\"recursion\":%" PRIu64 "}\n",
+			ringbuf, recursion);
+	else
+		fprintf(o->f,
+			"LOST %" PRIu64 " records so far: %" PRIu64 " ring buffer full, %" PRIu64
+			" skipped by the kernel (BPF recursion)\n",
+			ringbuf + recursion, ringbuf, recursion);
+}
+
+void out__error(struct out *o, const char *msg)
+{
+	struct line l = { .n = 0 };
+
+	if (o->json) {
+		puts_(&l, "{\"type\":\"error\",\"message\":");
+		putjs(&l, msg);
+		putc_(&l, '}');
+	} else {
+		puts_(&l, "tcpdwell: ");
+		puts_(&l, msg);
+	}
+	emit(o, &l);
+}
+
+int out__flush(struct out *o)
+{
+	if (fflush(o->f) || ferror(o->f))
+		return -1;
+	return 0;
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Outputs: the text and JSON Lines forms of everything tcpdwell prints
+ * (transitions, timelines, stuck alerts, stat tables, lost-record notes,
+ * errors). The last stage of the pipeline: plain structs in, bytes to a FILE *.
+ * No clock reads: wall-clock times come from the kernel timestamp plus the
+ * offset the caller measured once (or read from a recording).
+ */
+#ifndef TD_OUTPUT_H
+#define TD_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "conntable.h"
+#include "options.h"
+#include "stats.h"
+
+struct out {
+	FILE *f;
+	bool json;
+	/* CLOCK_REALTIME - CLOCK_MONOTONIC, ns: turns kernel timestamps into UTC. */
+	int64_t realtime_offset_ns;
+	bool header_done;
+	/* cached "YYYY-MM-DDTHH:MM:SS" of the last second formatted */
+	int64_t cached_sec;
+	char cached_date[32];
+};
+
+/* Initialise o for stream f. */
+void out__init(struct out *o, FILE *f, bool json, int64_t realtime_offset_ns);
+
+/*
+ * Formatting helpers, exposed for tests and other outputs (top, serve):
+ * - out__dur: "850ns", "51.2us", "12.3ms", "1.50s", "61.3s", "12m05s", "?" for
+ *   CT_DWELL_UNKNOWN; returns buf.
+ * - out__addr: "127.0.0.1" / "::1" for family 4 or 6; returns buf (>= 46 bytes).
+ */
+char *out__dur(uint64_t ns, char *buf, size_t len);
+char *out__addr(int family, const uint8_t addr[16], char *buf, size_t len);
+
+/* Role and timewait end names ("active", "expired", ...). */
+const char *out__role(int role);
+const char *out__tw_end(int end);
+
+/* One transition (trace). The text header is printed before the first line. */
+void out__transition(struct out *o, const struct conn *c, const struct ct_transition *t);
+
+/* One finished connection (timeline). */
+void out__timeline(struct out *o, const struct conn *c);
+
+/* A --stuck alert. */
+void out__stuck(struct out *o, const struct conn *c, int state, uint64_t dwell_ns);
+
+/* The stat table (sorted by the caller), split by `by`, with log2 histograms
+ * when hist is set. ts_ns (kernel time) stamps the JSON rows. */
+void out__stats(struct out *o, const struct stat_table *t, enum td_by by, bool hist,
+		uint64_t ts_ns);
+
+/* Lost records so far (kernel counters). */
+void out__lost(struct out *o, uint64_t ringbuf, uint64_t recursion);
+
+/* An error inside a JSON stream ({"type":"error","message":...}) or, in text,
+ * "tcpdwell: <msg>" on the same stream. */
+void out__error(struct out *o, const char *msg);
+
+/* Flush; returns -1 with errno set if the stream has failed (full disk, closed
+ * pipe). */
+int out__flush(struct out *o);
+
+#endif /* TD_OUTPUT_H */

@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Loads tcpdwell's BPF programs and pulls records out of the kernel. First
+ * stage of the live pipeline: tracer -> conntable -> stats/filters -> output.
+ * Choices are made at run time by probing: tp_btf or the classic tracepoint,
+ * ring buffer or perf buffer, timewait timers and accept tracking when present.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "tcpdwell.skel.h"
+#include "tracer.h"
+
+struct tracer {
+	struct tcpdwell_bpf *skel;
+	struct ring_buffer *rb;
+	struct perf_buffer *pb;
+	tracer_fn fn;
+	void *arg;
+	int delivered;
+	uint64_t perf_lost;
+	struct tracer_info info;
+};
+
+static int verbose_level;
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!verbose_level || (level == LIBBPF_DEBUG && verbose_level < 2))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static bool path_exists(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0;
+}
+
+/* Classic tracepoints are attached by id from tracefs; mount it if nobody did. */
+static const char *tracefs_events(void)
+{
+	if (path_exists("/sys/kernel/tracing/events"))
+		return "/sys/kernel/tracing/events";
+	if (path_exists("/sys/kernel/debug/tracing/events"))
+		return "/sys/kernel/debug/tracing/events";
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0 &&
+	    path_exists("/sys/kernel/tracing/events"))
+		return "/sys/kernel/tracing/events";
+	return NULL;
+}
+
+static bool tracepoint_exists(const char *cat, const char *name)
+{
+	const char *ev = tracefs_events();
+	char p[256];
+
+	if (!ev)
+		return false;
+	snprintf(p, sizeof(p), "%s/%s/%s", ev, cat, name);
+	return path_exists(p);
+}
+
+static int on_ring(void *ctx, void *data, size_t size)
+{
+	struct tracer *t = ctx;
+
+	if (size < sizeof(struct td_event))
+		return 0;
+	t->fn(t->arg, data);
+	t->delivered++;
+	return 0;
+}
+
+static void on_perf(void *ctx, int cpu, void *data, __u32 size)
+{
+	(void)cpu;
+	on_ring(ctx, data, size);
+}
+
+static void on_perf_lost(void *ctx, int cpu, __u64 n)
+{
+	struct tracer *t = ctx;
+
+	(void)cpu;
+	t->perf_lost += n;
+}
+
+static void fill_ports(struct tcpdwell_bpf *skel, int which, const struct td_portset *ps)
+{
+	__u32 key = which;
+
+	bpf_map__update_elem(skel->maps.port_bits, &key, sizeof(key), ps->bits, sizeof(ps->bits),
+			     BPF_ANY);
+}
+
+static void explain_load_error(int err, const struct tracer_info *info, char *msg, size_t len)
+{
+	if (err == -EPERM || err == -EACCES)
+		snprintf(msg, len,
+			 "failed to load BPF programs: %s (needs root, or CAP_BPF, CAP_PERFMON "
+			 "and CAP_SYS_RESOURCE on kernels before 5.11; run with -v for details)",
+			 strerror(-err));
+	else
+		snprintf(msg, len,
+			 "failed to load BPF programs (%s, %s buffer): %s (run with -v for the "
+			 "verifier log; `tcpdwell check` shows what this kernel supports)",
+			 info->backend, info->buffer, strerror(-err));
+}
+
+static struct tcpdwell_bpf *try_load(const struct td_options *o, uint64_t cgroup_id,
+				     int cgroup_level, struct tracer_info *info, int *errp)
+{
+	struct tcpdwell_bpf *skel = tcpdwell_bpf__open();
+	bool btf = info->backend[0] == 't' && info->backend[1] == 'p' && info->backend[2] == '_';
+	bool perf = info->buffer[0] == 'p';
+	int err;
+
+	if (!skel) {
+		*errp = -errno;
+		return NULL;
+	}
+	skel->rodata->filter_family = o->family;
+	skel->rodata->filter_lport = o->lports.any;
+	skel->rodata->filter_rport = o->rports.any;
+	skel->rodata->filter_netns = o->netns;
+	skel->rodata->filter_cgroup = cgroup_id;
+	skel->rodata->filter_cgroup_level = cgroup_level;
+	skel->rodata->use_perfbuf = perf;
+	/* Wake user space early only when a quarter of the buffer is waiting;
+	 * otherwise it collects every latency_ns (see main loop). */
+	skel->rodata->wakeup_bytes = o->latency_ns ? o->ringbuf_bytes / 4 : 0;
+	if (perf)
+		bpf_map__set_max_entries(skel->maps.events, 4096);
+	else
+		bpf_map__set_max_entries(skel->maps.events, o->ringbuf_bytes);
+
+	bpf_program__set_autoload(skel->progs.td_state_btf, btf);
+	bpf_program__set_autoload(skel->progs.td_state_nested, btf);
+	bpf_program__set_autoload(skel->progs.td_state_tp, !btf);
+	bpf_program__set_autoload(skel->progs.td_tw_start, info->timewait);
+	bpf_program__set_autoload(skel->progs.td_tw_cancel, info->timewait);
+	bpf_program__set_autoload(skel->progs.td_accept4, info->accept);
+	bpf_program__set_autoload(skel->progs.td_accept, info->accept);
+
+	err = tcpdwell_bpf__load(skel);
+	if (err) {
+		*errp = err;
+		tcpdwell_bpf__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
+struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int cgroup_level,
+			    tracer_fn fn, void *arg, char *err, size_t errlen)
+{
+	bool have_btf = path_exists("/sys/kernel/btf/vmlinux");
+	struct tracer *t = calloc(1, sizeof(*t));
+	int e = 0;
+
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	verbose_level = o->verbose;
+	libbpf_set_print(print_libbpf);
+	t->fn = fn;
+	t->arg = arg;
+
+	if (!have_btf) {
+		snprintf(err, errlen,
+			 "this kernel has no BTF (/sys/kernel/btf/vmlinux is missing): tcpdwell "
+			 "needs CONFIG_DEBUG_INFO_BTF=y (most distribution kernels since 5.8 have it)");
+		free(t);
+		return NULL;
+	}
+	if (o->buffer)
+		t->info.buffer = o->buffer;
+	else
+		t->info.buffer = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) > 0 ? "ring" :
+											      "perf";
+	t->info.accept = tracepoint_exists("syscalls", "sys_exit_accept4") &&
+			 tracepoint_exists("syscalls", "sys_exit_accept");
+
+	/* Try the best path first; on automatic choice, step down on failure. */
+	static const char *const backends[] = { "tp_btf", "tracepoint" };
+	for (int b = 0; b < 2; b++) {
+		if (o->backend && strcmp(o->backend, backends[b]))
+			continue;
+		t->info.backend = backends[b];
+		t->info.cookie = b == 0;
+		t->info.timewait = b == 0;
+		t->skel = try_load(o, cgroup_id, cgroup_level, &t->info, &e);
+		if (!t->skel && t->info.timewait) {
+			/* Timer tracepoints or tw_timer_handler may be missing: TIME_WAIT
+			 * then shows as the kernel reports it (-> CLOSE). */
+			t->info.timewait = false;
+			t->skel = try_load(o, cgroup_id, cgroup_level, &t->info, &e);
+		}
+		if (!t->skel && t->info.accept) {
+			/* Without accept tracking, accepted sockets keep the listener's owner. */
+			t->info.accept = false;
+			t->skel = try_load(o, cgroup_id, cgroup_level, &t->info, &e);
+		}
+		if (t->skel || e == -EPERM || e == -EACCES)
+			break;
+	}
+	if (!t->skel) {
+		if (!t->info.backend)
+			t->info.backend = o->backend ? o->backend : "tp_btf";
+		explain_load_error(e, &t->info, err, errlen);
+		free(t);
+		return NULL;
+	}
+	fill_ports(t->skel, 0, &o->lports);
+	fill_ports(t->skel, 1, &o->rports);
+
+	e = tcpdwell_bpf__attach(t->skel);
+	if (e) {
+		snprintf(err, errlen, "failed to attach BPF programs: %s%s", strerror(-e),
+			 e == -ENOENT ? " (is tracefs mounted at /sys/kernel/tracing?)" : "");
+		goto fail;
+	}
+	if (t->info.buffer[0] == 'r') {
+		t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_ring, t, NULL);
+		if (!t->rb) {
+			snprintf(err, errlen, "failed to set up the ring buffer: %s",
+				 strerror(errno));
+			goto fail;
+		}
+	} else {
+		t->pb = perf_buffer__new(bpf_map__fd(t->skel->maps.perf_events),
+					 (o->ringbuf_bytes / 4096) / 2 ?: 8, on_perf, on_perf_lost,
+					 t, NULL);
+		if (!t->pb) {
+			snprintf(err, errlen, "failed to set up the perf buffer: %s",
+				 strerror(errno));
+			goto fail;
+		}
+	}
+	return t;
+fail:
+	tracer__close(t);
+	return NULL;
+}
+
+int tracer__poll(struct tracer *t, int timeout_ms)
+{
+	int err;
+
+	t->delivered = 0;
+	if (t->rb) {
+		err = ring_buffer__poll(t->rb, timeout_ms);
+		/* Records submitted with BPF_RB_NO_WAKEUP do not wake epoll: collect
+		 * whatever is there once the wait is over. */
+		if (err >= 0)
+			err = ring_buffer__consume(t->rb);
+	} else {
+		err = perf_buffer__poll(t->pb, timeout_ms);
+	}
+	if (err < 0)
+		return err;
+	return t->delivered;
+}
+
+static uint64_t sum_counter(struct tracer *t, __u32 idx)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t sum = 0;
+
+	if (ncpu <= 0)
+		return 0;
+	__u64 vals[ncpu];
+
+	if (bpf_map__lookup_elem(t->skel->maps.counters, &idx, sizeof(idx), vals,
+				 sizeof(vals), 0))
+		return 0;
+	for (int i = 0; i < ncpu; i++)
+		sum += vals[i];
+	return sum;
+}
+
+void tracer__lost(struct tracer *t, uint64_t *ringbuf, uint64_t *recursion)
+{
+	struct bpf_program *p;
+	uint64_t rec = 0;
+
+	bpf_object__for_each_program(p, t->skel->obj)
+	{
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(p);
+
+		/* td_state_nested's own misses happen only while td_state_btf is
+		 * free to run, so they lose nothing. */
+		if (fd < 0 || p == t->skel->progs.td_state_nested)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+			rec += info.recursion_misses;
+	}
+	*ringbuf = sum_counter(t, TD_CNT_RB_FAIL) + t->perf_lost;
+	/* Misses of td_state_btf that td_state_nested recorded are not lost. */
+	uint64_t recovered = sum_counter(t, TD_CNT_RECOVERED);
+
+	*recursion = rec > recovered ? rec - recovered : 0;
+}
+
+uint64_t tracer__submitted(struct tracer *t)
+{
+	return sum_counter(t, TD_CNT_EVENTS);
+}
+
+const struct tracer_info *tracer__info(const struct tracer *t)
+{
+	return &t->info;
+}
+
+void tracer__close(struct tracer *t)
+{
+	if (!t)
+		return;
+	ring_buffer__free(t->rb);
+	perf_buffer__free(t->pb);
+	tcpdwell_bpf__destroy(t->skel);
+	free(t);
+}
+
+static bool has_cap(int cap)
+{
+	char line[256];
+	bool yes = false;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long long eff;
+
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			yes = (eff >> cap) & 1;
+	}
+	if (f)
+		fclose(f);
+	return yes;
+}
+
+static bool kallsyms_has(const char *name)
+{
+	char line[512], sym[256];
+	bool found = false;
+	FILE *f = fopen("/proc/kallsyms", "r");
+
+	while (!found && f && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*s %*s %255s", sym) == 1 && !strcmp(sym, name);
+	if (f)
+		fclose(f);
+	return found;
+}
+
+void tracer__probe(struct tracer_probe *p)
+{
+	struct utsname u;
+
+	memset(p, 0, sizeof(*p));
+	if (uname(&u) == 0)
+		snprintf(p->kernel, sizeof(p->kernel), "%s", u.release);
+	libbpf_set_print(print_libbpf);
+	p->btf = path_exists("/sys/kernel/btf/vmlinux");
+	p->ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) > 0;
+	p->tw_timer_symbol = kallsyms_has("tw_timer_handler");
+	p->tracefs = tracefs_events() != NULL;
+	p->accept_tps = tracepoint_exists("syscalls", "sys_exit_accept4") &&
+			tracepoint_exists("syscalls", "sys_exit_accept");
+	p->cap_perfmon = has_cap(38);
+	p->cap_bpf = has_cap(39);
+	p->cap_sys_admin = has_cap(21);
+	p->cap_sys_resource = has_cap(24);
+}

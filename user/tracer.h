@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The tracer: the only part of tcpdwell that talks to libbpf. It probes what the
+ * kernel offers, loads and attaches the programs of bpf/tcpdwell.bpf.c with the
+ * user's kernel-side filters, and delivers struct td_event records, in ring
+ * buffer order, to a callback. It also reads the kernel's loss counters.
+ */
+#ifndef TD_TRACER_H
+#define TD_TRACER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../bpf/tcpdwell.h"
+#include "options.h"
+
+struct tracer;
+
+typedef void (*tracer_fn)(void *arg, const struct td_event *e);
+
+/* What the running tracer uses (for messages and `check`). */
+struct tracer_info {
+	const char *backend; /* "tp_btf" or "tracepoint" */
+	const char *buffer; /* "ring" or "perf" */
+	bool timewait; /* timer tracepoints attached: real TIME_WAIT */
+	bool accept; /* accept()/accept4() exits attached: owners of accepted sockets */
+	bool cookie; /* socket cookie helper available */
+};
+
+/*
+ * Open, configure (filters from o, cgroup id/level resolved by the caller),
+ * load and attach. fn is called for every record from tracer__poll(). On
+ * failure returns NULL with a one-line reason and what to do in err; libbpf's
+ * own messages are printed only when o->verbose.
+ */
+struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int cgroup_level,
+			    tracer_fn fn, void *arg, char *err, size_t errlen);
+
+/*
+ * Wait up to timeout_ms for records and deliver all that are ready. Returns the
+ * number delivered, or a negative errno (-EINTR when a signal arrived: a clean
+ * stop for the caller).
+ */
+int tracer__poll(struct tracer *t, int timeout_ms);
+
+/* Records lost so far: ring buffer reservations that failed (or perf buffer
+ * drops), and program runs the kernel skipped (recursion_misses). */
+void tracer__lost(struct tracer *t, uint64_t *ringbuf, uint64_t *recursion);
+
+/* Records the kernel side submitted so far. */
+uint64_t tracer__submitted(struct tracer *t);
+
+const struct tracer_info *tracer__info(const struct tracer *t);
+
+/* What the kernel offers, probed without loading tcpdwell's programs. */
+struct tracer_probe {
+	char kernel[128]; /* uname release */
+	bool btf; /* /sys/kernel/btf/vmlinux */
+	bool ringbuf; /* BPF_MAP_TYPE_RINGBUF */
+	bool tw_timer_symbol; /* tw_timer_handler in /proc/kallsyms */
+	bool tracefs; /* classic tracepoints can be attached */
+	bool accept_tps; /* syscalls:sys_exit_accept{,4} */
+	bool cap_bpf, cap_perfmon, cap_sys_admin, cap_sys_resource; /* effective */
+};
+
+/* Fill p; never fails (what cannot be probed reads false). Whether tp_btf
+ * programs and the cookie helper work is learnt by loading (tracer__open). */
+void tracer__probe(struct tracer_probe *p);
+
+/* Detach and free; NULL is a no-op. */
+void tracer__close(struct tracer *t);
+
+#endif /* TD_TRACER_H */
