@@ -14,7 +14,7 @@ VMLINUX := vmlinux/$(ARCH)/vmlinux.h
 
 # Debian packages the build and the tests need (`make deps` installs the missing ones).
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev pkg-config \
-	jq iproute2 libcap2-bin procps make gcc libncurses-dev
+	jq iproute2 libcap2-bin procps make gcc libncurses-dev libmicrohttpd-dev
 
 SANITIZE ?=
 CFLAGS ?= -g -O2
@@ -25,7 +25,7 @@ TD_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 LDFLAGS += -fsanitize=address,undefined
 OUTPUT := build/san
 endif
-LIBS := -lbpf -lelf -lz -lncursesw
+LIBS := -lbpf -lelf -lz -lncursesw -lmicrohttpd -lpthread
 
 ifeq ($(V),1)
 Q :=
@@ -39,9 +39,9 @@ endif
 .PHONY: all deps run test unit integration bench vmtest valgrind clean install format
 
 # Modules without I/O of their own (unit-tested without root).
-CORE := state cli filter conntable stats output
+CORE := state cli filter conntable stats output metrics
 # Modules at the edges (kernel, files, terminal).
-EDGE := tracer main
+EDGE := tracer serve main
 CORE_OBJS := $(patsubst %,$(OUTPUT)/%.o,$(CORE))
 EDGE_OBJS := $(patsubst %,$(OUTPUT)/%.o,$(EDGE))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))

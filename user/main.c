@@ -21,10 +21,14 @@
 #include "cli.h"
 #include "conntable.h"
 #include "filter.h"
+#include "metrics.h"
 #include "output.h"
 #include "state.h"
 #include "stats.h"
+#include "serve.h"
 #include "tracer.h"
+
+#define SERVE_DEFAULT_LISTEN "127.0.0.1:9877"
 
 static volatile sig_atomic_t exiting;
 
@@ -43,6 +47,9 @@ struct app {
 	uint64_t now; /* kernel time of the last tick */
 	uint64_t next_stat; /* --interval: next table due */
 	uint64_t lost_rb, lost_rec; /* loss counters as last reported */
+	struct metrics *metrics; /* serve */
+	struct server *server;
+	uint64_t next_publish;
 };
 
 static uint64_t clock_ns(clockid_t id)
@@ -87,6 +94,8 @@ static void on_transition(void *arg, const struct conn *c, const struct ct_trans
 	}
 	if (a->o->cmd == TD_CMD_TRACE && filter__transition(a->o, t))
 		out__transition(&a->out, c, t);
+	if (a->metrics)
+		metrics__transition(a->metrics, c, t);
 }
 
 static void on_finished(void *arg, const struct conn *c)
@@ -101,7 +110,8 @@ static void on_stuck(void *arg, const struct conn *c, int state, uint64_t dwell_
 {
 	struct app *a = arg;
 
-	out__stuck(&a->out, c, state, dwell_ns);
+	if (a->o->cmd == TD_CMD_TRACE || a->o->cmd == TD_CMD_TIMELINE)
+		out__stuck(&a->out, c, state, dwell_ns);
 }
 
 static bool on_select(void *arg, const struct conn *c)
@@ -225,6 +235,22 @@ static int app_open(struct app *a, struct td_options *o, int64_t realtime_offset
 	for (int s = 1; s < TD_STATE_MAX; s++)
 		conntable__set_stuck(a->table, s, o->stuck_ns[s]);
 	a->next_stat = UINT64_MAX;
+	if (o->cmd == TD_CMD_SERVE) {
+		char err[256];
+
+		a->metrics = calloc(1, sizeof(*a->metrics));
+		if (!a->metrics)
+			return -1;
+		metrics__init(a->metrics, o->by == TD_BY_LPORT);
+		memcpy(a->metrics->stuck_ns, o->stuck_ns, sizeof(o->stuck_ns));
+		a->server = server__start(o->listen ?: SERVE_DEFAULT_LISTEN, err, sizeof(err));
+		if (!a->server) {
+			fprintf(stderr, "tcpdwell: %s\n", err);
+			return -1;
+		}
+		fprintf(stderr, "tcpdwell: serving metrics on http://%s/metrics\n",
+			o->listen ?: SERVE_DEFAULT_LISTEN);
+	}
 	return 0;
 }
 
@@ -233,12 +259,35 @@ static void app_event(struct app *a, const struct td_event *e)
 	conntable__apply(a->table, e);
 }
 
+/* Render the metrics and hand them to the HTTP thread. */
+static void publish_metrics(struct app *a, uint64_t now)
+{
+	char *text[2] = { NULL, NULL };
+	size_t len[2] = { 0, 0 };
+
+	metrics__gauges(a->metrics, a->table, now);
+	a->metrics->evictions = conntable__stats(a->table)->evicted;
+	for (int om = 0; om < 2; om++) {
+		FILE *f = open_memstream(&text[om], &len[om]);
+
+		if (!f)
+			return;
+		metrics__render(a->metrics, f, om, TD_VERSION);
+		fclose(f);
+	}
+	server__publish(a->server, text[0], len[0], text[1], len[1]);
+}
+
 static void app_tick(struct app *a, uint64_t now)
 {
 	if (a->next_stat == UINT64_MAX && a->o->interval_ns)
 		a->next_stat = now + a->o->interval_ns;
 	a->now = now;
 	conntable__advance(a->table, now);
+	if (a->server && now >= a->next_publish) {
+		publish_metrics(a, now);
+		a->next_publish = now + (a->o->interval_ns ?: 1000000000ULL);
+	}
 	if (now >= a->next_stat) {
 		print_stats(a, now);
 		while (a->next_stat <= now)
@@ -253,7 +302,12 @@ static void app_lost(struct app *a, uint64_t rb, uint64_t rec)
 	a->lost_rb = rb;
 	a->lost_rec = rec;
 	conntable__mark_loss(a->table);
-	out__lost(&a->out, rb, rec);
+	if (a->metrics) {
+		a->metrics->lost_ringbuf = rb;
+		a->metrics->lost_recursion = rec;
+	}
+	if (a->o->cmd != TD_CMD_SERVE)
+		out__lost(&a->out, rb, rec);
 }
 
 /* End of input: settle the table and print what is printed at exit. */
@@ -268,7 +322,7 @@ static int app_close(struct app *a)
 		if (!a->o->json && !a->lost_rb && !a->lost_rec)
 			fprintf(a->out.f, "LOST 0 records\n");
 	}
-	if (a->lost_rb || a->lost_rec)
+	if ((a->lost_rb || a->lost_rec) && a->o->cmd != TD_CMD_SERVE)
 		out__lost(&a->out, a->lost_rb, a->lost_rec);
 	if (cs->evicted)
 		fprintf(stderr, "tcpdwell: %" PRIu64 " connections evicted (--max-conns %u)\n",
@@ -282,6 +336,8 @@ static int app_close(struct app *a)
 
 static void app_free(struct app *a)
 {
+	server__stop(a->server);
+	free(a->metrics);
 	conntable__free(a->table);
 	stat_table__free(&a->stats);
 }
@@ -445,6 +501,7 @@ int main(int argc, char **argv)
 	case TD_CMD_TRACE:
 	case TD_CMD_TIMELINE:
 	case TD_CMD_STAT:
+	case TD_CMD_SERVE:
 		ret = run_live(o);
 		break;
 	case TD_CMD_CHECK:

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Prometheus metrics for `tcpdwell serve`: dwell histograms per state,
+ * transition counters, socket and stuck gauges, loss counters. Updated by the
+ * main loop from the connection table's callbacks; rendered to text that the
+ * HTTP thread serves as it is, so a scrape never sees a half-updated series.
+ */
+#include <string.h>
+
+#include "metrics.h"
+#include "state.h"
+
+const double metrics_bucket_le[METRICS_NBUCKETS] = {
+	0.00001, 0.00002, 0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002,
+	0.005,	 0.01,	  0.02,	   0.05,   0.1,	   0.2,	   0.5,	  1,
+	2,	 5,	  10,	   30,	   60,	   300,
+};
+
+/* Bucket bounds in ns, for the per-sample search. */
+static uint64_t le_ns(int i)
+{
+	return (uint64_t)(metrics_bucket_le[i] * 1e9 + 0.5);
+}
+
+void metrics__init(struct metrics *m, bool by_lport)
+{
+	memset(m, 0, sizeof(*m));
+	m->by_lport = by_lport;
+}
+
+void metrics__listener(struct metrics *m, uint16_t port)
+{
+	if (!m->by_lport)
+		return;
+	for (int i = 1; i <= m->nlports; i++)
+		if (m->lport[i] == port)
+			return;
+	if (m->nlports < METRICS_MAX_LPORTS)
+		m->lport[++m->nlports] = port;
+}
+
+/* Label index of a connection: its local port if that is a registered
+ * listening port (passive connections and the listener itself), else 0. */
+static int lport_index(const struct metrics *m, const struct conn *c)
+{
+	if (!m->by_lport || (c->role != CT_ROLE_PASSIVE && c->role != CT_ROLE_LISTEN))
+		return 0;
+	for (int i = 1; i <= m->nlports; i++)
+		if (m->lport[i] == c->sport)
+			return i;
+	return 0;
+}
+
+void metrics__transition(struct metrics *m, const struct conn *c, const struct ct_transition *t)
+{
+	int li;
+
+	if (t->old >= TD_STATE_MAX || t->new >= TD_STATE_MAX)
+		return;
+	if (c->role == CT_ROLE_LISTEN && t->new == TD_LISTEN)
+		metrics__listener(m, c->sport);
+	li = lport_index(m, c);
+	m->transitions[li][t->old][t->new]++;
+	if (t->dwell_ns == CT_DWELL_UNKNOWN || t->dwell_lower_bound)
+		return;
+
+	struct metrics_hist *h = &m->dwell[li][t->old];
+	int b = 0;
+
+	while (b < METRICS_NBUCKETS && t->dwell_ns > le_ns(b))
+		b++;
+	if (b < METRICS_NBUCKETS)
+		h->bucket[b]++;
+	h->count++;
+	h->sum_ns += t->dwell_ns;
+}
+
+struct gauge_ctx {
+	struct metrics *m;
+	uint64_t now;
+};
+
+static void count_conn(void *arg, const struct conn *c)
+{
+	struct gauge_ctx *g = arg;
+	uint64_t enter = c->nsteps ? c->step_ns[c->nsteps - 1] : 0;
+
+	if (c->state >= TD_STATE_MAX)
+		return;
+	g->m->sockets[c->state]++;
+	if (g->m->stuck_ns[c->state] && enter && g->now > enter &&
+	    g->now - enter >= g->m->stuck_ns[c->state])
+		g->m->stuck[c->state]++;
+}
+
+void metrics__gauges(struct metrics *m, struct conntable *t, uint64_t now_ns)
+{
+	struct gauge_ctx g = { m, now_ns };
+
+	memset(m->sockets, 0, sizeof(m->sockets));
+	memset(m->stuck, 0, sizeof(m->stuck));
+	conntable__foreach(t, count_conn, &g);
+}
+
+/* The states that appear as label values (not CLOSE as a dwelling state). */
+static bool real_state(int s)
+{
+	return s >= TD_ESTABLISHED && s <= TD_CLOSING && s != TD_CLOSE;
+}
+
+static void label_lport(const struct metrics *m, int li, char *buf, size_t len)
+{
+	if (!m->by_lport)
+		buf[0] = 0;
+	else if (li == 0)
+		snprintf(buf, len, ",lport=\"other\"");
+	else
+		snprintf(buf, len, ",lport=\"%u\"", m->lport[li]);
+}
+
+static void counter_head(FILE *f, bool om, const char *name, const char *help)
+{
+	fprintf(f, "# HELP %s%s %s\n# TYPE %s%s counter\n", name, om ? "" : "_total", help, name,
+		om ? "" : "_total");
+}
+
+void metrics__render(const struct metrics *m, FILE *f, bool om, const char *version)
+{
+	int nl = m->by_lport ? m->nlports : 0;
+	char lab[32];
+
+	fprintf(f, "# HELP tcpdwell_state_dwell_seconds Time TCP connections spent in a state "
+		   "before leaving it.\n# TYPE tcpdwell_state_dwell_seconds histogram\n");
+	for (int li = 0; li <= nl; li++) {
+		label_lport(m, li, lab, sizeof(lab));
+		for (int s = 1; s < TD_STATE_MAX; s++) {
+			const struct metrics_hist *h = &m->dwell[li][s];
+			uint64_t cum = 0;
+
+			if (!real_state(s))
+				continue;
+			for (int b = 0; b < METRICS_NBUCKETS; b++) {
+				cum += h->bucket[b];
+				fprintf(f,
+					"tcpdwell_state_dwell_seconds_bucket{state=\"%s\"%s,le=\"%g\"} "
+					"%llu\n",
+					state__label(s), lab, metrics_bucket_le[b],
+					(unsigned long long)cum);
+			}
+			fprintf(f,
+				"tcpdwell_state_dwell_seconds_bucket{state=\"%s\"%s,le=\"+Inf\"} %llu\n"
+				"tcpdwell_state_dwell_seconds_sum{state=\"%s\"%s} %.9f\n"
+				"tcpdwell_state_dwell_seconds_count{state=\"%s\"%s} %llu\n",
+				state__label(s), lab, (unsigned long long)h->count, state__label(s),
+				lab, h->sum_ns / 1e9, state__label(s), lab,
+				(unsigned long long)h->count);
+		}
+	}
+
+	counter_head(f, om, "tcpdwell_transitions", "TCP state transitions seen.");
+	for (int li = 0; li <= nl; li++) {
+		label_lport(m, li, lab, sizeof(lab));
+		for (int a = 1; a < TD_STATE_MAX; a++)
+			for (int b = 1; b < TD_STATE_MAX; b++)
+				if (m->transitions[li][a][b])
+					fprintf(f,
+						"tcpdwell_transitions_total{from=\"%s\",to=\"%s\"%s} "
+						"%llu\n",
+						state__label(a), state__label(b), lab,
+						(unsigned long long)m->transitions[li][a][b]);
+	}
+
+	fprintf(f, "# HELP tcpdwell_sockets TCP sockets per state now (traced and found at "
+		   "start).\n# TYPE tcpdwell_sockets gauge\n");
+	for (int s = 1; s < TD_STATE_MAX; s++)
+		if (real_state(s))
+			fprintf(f, "tcpdwell_sockets{state=\"%s\"} %llu\n", state__label(s),
+				(unsigned long long)m->sockets[s]);
+
+	fprintf(f, "# HELP tcpdwell_stuck_sockets Sockets in a state longer than its --stuck "
+		   "threshold.\n# TYPE tcpdwell_stuck_sockets gauge\n");
+	for (int s = 1; s < TD_STATE_MAX; s++)
+		if (m->stuck_ns[s])
+			fprintf(f, "tcpdwell_stuck_sockets{state=\"%s\"} %llu\n", state__label(s),
+				(unsigned long long)m->stuck[s]);
+
+	counter_head(f, om, "tcpdwell_lost_records",
+		     "Kernel records lost (ring buffer full, or program runs the kernel skipped).");
+	fprintf(f, "tcpdwell_lost_records_total{reason=\"ringbuf\"} %llu\n",
+		(unsigned long long)m->lost_ringbuf);
+	fprintf(f, "tcpdwell_lost_records_total{reason=\"recursion\"} %llu\n",
+		(unsigned long long)m->lost_recursion);
+
+	counter_head(f, om, "tcpdwell_evictions",
+		     "Connections dropped from the table to stay within --max-conns.");
+	fprintf(f, "tcpdwell_evictions_total %llu\n", (unsigned long long)m->evictions);
+
+	fprintf(f, "# HELP tcpdwell_build_info tcpdwell version.\n"
+		   "# TYPE tcpdwell_build_info gauge\n"
+		   "tcpdwell_build_info{version=\"%s\"} 1\n",
+		version);
+	if (om)
+		fprintf(f, "# EOF\n");
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Prometheus metrics: the counters and dwell histograms `tcpdwell serve`
+ * exposes, fed from the connection table's transitions, and their rendering in
+ * the Prometheus text format or OpenMetrics. Pure: no I/O, no threads; the
+ * HTTP side (serve.c) only ever sees rendered text.
+ */
+#ifndef TD_METRICS_H
+#define TD_METRICS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "conntable.h"
+
+/* Histogram buckets: 1-2-5 steps from 10 us to 300 s (seconds). */
+#define METRICS_NBUCKETS 22
+extern const double metrics_bucket_le[METRICS_NBUCKETS];
+
+/* --by lport: at most this many distinct listening ports get their own label
+ * value; later ones are counted under lport="other". */
+#define METRICS_MAX_LPORTS 32
+
+struct metrics_hist {
+	uint64_t bucket[METRICS_NBUCKETS]; /* cumulative when rendered, not here */
+	uint64_t count;
+	uint64_t sum_ns;
+};
+
+/* Series per state, optionally per listening port (index 0 = no label or
+ * "other"). */
+struct metrics {
+	bool by_lport;
+	int nlports;
+	uint16_t lport[METRICS_MAX_LPORTS + 1]; /* [1..nlports] */
+	struct metrics_hist dwell[METRICS_MAX_LPORTS + 1][TD_STATE_MAX];
+	uint64_t transitions[METRICS_MAX_LPORTS + 1][TD_STATE_MAX][TD_STATE_MAX];
+	uint64_t lost_ringbuf, lost_recursion, evictions;
+	/* Gauges, recomputed by metrics__gauges() before each render. */
+	uint64_t sockets[TD_STATE_MAX];
+	uint64_t stuck[TD_STATE_MAX];
+	uint64_t stuck_ns[TD_STATE_MAX]; /* --stuck thresholds */
+};
+
+/* Zero m; by_lport enables the lport label. */
+void metrics__init(struct metrics *m, bool by_lport);
+
+/*
+ * Register a listening port for the lport label (from a LISTEN connection).
+ * Ports past METRICS_MAX_LPORTS are not registered and count as "other".
+ */
+void metrics__listener(struct metrics *m, uint16_t port);
+
+/* Count one transition of c; a known dwell goes into the histogram of the
+ * state left (lower bounds do not: they are not measurements). */
+void metrics__transition(struct metrics *m, const struct conn *c, const struct ct_transition *t);
+
+/* Recompute the socket and stuck gauges from the live table at time now. */
+void metrics__gauges(struct metrics *m, struct conntable *t, uint64_t now_ns);
+
+/*
+ * Render everything to f: the Prometheus text format 0.0.4, or OpenMetrics
+ * 1.0.0 (counter families without _total in # TYPE, # EOF at the end).
+ * version goes into tcpdwell_build_info.
+ */
+void metrics__render(const struct metrics *m, FILE *f, bool openmetrics, const char *version);
+
+#endif /* TD_METRICS_H */

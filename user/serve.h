@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * HTTP server for `tcpdwell serve` (libmicrohttpd, its own thread). The main
+ * loop publishes rendered metrics; the server only copies them out.
+ */
+#ifndef TD_SERVE_H
+#define TD_SERVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct server;
+
+/*
+ * Listen on "ADDR:PORT" ("[::1]:PORT" for IPv6) and serve / and /metrics.
+ * Returns NULL with a one-line message in err when the address is malformed or
+ * cannot be bound.
+ */
+struct server *server__start(const char *listen, char *err, size_t errlen);
+
+/*
+ * Replace the texts served from now on (Prometheus text and OpenMetrics). The
+ * server takes ownership of both malloc()ed buffers and frees the old ones.
+ */
+void server__publish(struct server *s, char *text, size_t len, char *om_text, size_t om_len);
+
+/* Number of /metrics requests answered so far. */
+uint64_t server__scrapes(struct server *s);
+
+/* Stop the thread and free everything; NULL is a no-op. */
+void server__stop(struct server *s);
+
+#endif /* TD_SERVE_H */
