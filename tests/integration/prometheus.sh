@@ -1,0 +1,163 @@
+#!/bin/bash
+# Exporter test against the real thing: Debian's prometheus scrapes `tcpdwell
+# serve` every second while 20 loopback connections each sit 1.5 s in CLOSE_WAIT;
+# the median CLOSE_WAIT dwell and the transition counters are then asked of
+# Prometheus's query API, and promtool checks the scraped text. Needs root.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUTPUT=${OUTPUT:-build}
+TD=$OUTPUT/tcpdwell
+PEER=$OUTPUT/tests/cwhold
+TMP=$(mktemp -d)
+PASS=0
+FAIL=0
+PROM_PID=
+TD_PID=
+
+cleanup() {
+	[ -n "$TD_PID" ] && kill -INT "$TD_PID" 2>/dev/null
+	[ -n "$PROM_PID" ] && kill "$PROM_PID" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+ok() { PASS=$((PASS + 1)); echo "ok - $1"; }
+not_ok() { FAIL=$((FAIL + 1)); echo "not ok - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+
+# wait_for TIMEOUT_S CMD...: poll CMD every 100 ms until it succeeds.
+wait_for() {
+	local deadline=$((SECONDS + $1)); shift
+	until "$@"; do
+		[ $SECONDS -ge $deadline ] && return 1
+		sleep 0.1
+	done
+}
+
+free_port() {
+	local p
+	for p in $(seq "$1" "$2"); do
+		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
+	done
+}
+
+if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null 2>&1
+fi
+# The package starts a system instance; this test runs its own.
+systemctl stop prometheus >/dev/null 2>&1 || true
+
+TD_PORT=$(free_port 19877 19977)
+PROM_PORT=$(free_port 19090 19190)
+APP_PORT=$(free_port 29500 29600)
+
+"$TD" serve --listen "127.0.0.1:$TD_PORT" -L "$APP_PORT" >"$TMP/td.out" 2>"$TMP/td.err" &
+TD_PID=$!
+if ! wait_for 10 grep -q "tcpdwell: tracing" "$TMP/td.err"; then
+	not_ok "tcpdwell serve starts" "$(cat "$TMP/td.err")"
+	echo "prometheus: $PASS passed, $FAIL failed"
+	exit 1
+fi
+ok "tcpdwell serve starts"
+
+cat >"$TMP/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: tcpdwell
+    static_configs:
+      - targets: ['127.0.0.1:$TD_PORT']
+EOF
+prometheus --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/data" \
+	--web.listen-address="127.0.0.1:$PROM_PORT" >"$TMP/prom.log" 2>&1 &
+PROM_PID=$!
+
+query() {
+	curl -s --max-time 5 "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$1"
+}
+target_up() {
+	query 'up{job="tcpdwell"}' | jq -e '.data.result[0].value[1] == "1"' >/dev/null 2>&1
+}
+if wait_for 30 target_up; then
+	ok "prometheus scrapes tcpdwell"
+else
+	not_ok "prometheus scrapes tcpdwell" "$(tail -5 "$TMP/prom.log")"
+fi
+
+if "$PEER" "$APP_PORT" 20 1500 >"$TMP/peer.out"; then
+	ok "20 connections held 1.5 s in CLOSE_WAIT"
+else
+	not_ok "20 connections held 1.5 s in CLOSE_WAIT"
+fi
+
+# The scrape after the last close must have the 20 samples: wait for the count.
+cw_count() {
+	[ "$(query 'sum(tcpdwell_state_dwell_seconds_count{state="close_wait"})' |
+		jq -r '.data.result[0].value[1] // 0')" = 20 ]
+}
+if wait_for 20 cw_count; then
+	ok "20 CLOSE_WAIT samples scraped"
+else
+	not_ok "20 CLOSE_WAIT samples scraped" \
+		"$(query 'tcpdwell_state_dwell_seconds_count' | head -c 400)"
+fi
+
+Q='histogram_quantile(0.5, rate(tcpdwell_state_dwell_seconds_bucket{state="close_wait"}[1m]))'
+P50=$(query "$Q" | jq -r '.data.result[0].value[1] // "none"')
+if awk -v v="$P50" 'BEGIN { exit !(v + 0 >= 1.4 && v + 0 <= 1.6) }'; then
+	ok "median CLOSE_WAIT dwell from Prometheus is about 1.5 s ($P50)"
+else
+	not_ok "median CLOSE_WAIT dwell from Prometheus is about 1.5 s" "expected 1.4..1.6, got $P50"
+fi
+
+check_counter() { # FROM TO EXPECTED
+	local v
+	v=$(query "sum(tcpdwell_transitions_total{from=\"$1\",to=\"$2\"})" |
+		jq -r '.data.result[0].value[1] // 0')
+	if [ "$v" = "$3" ]; then
+		ok "transitions $1 -> $2 = $3"
+	else
+		not_ok "transitions $1 -> $2" "expected $3, got $v"
+	fi
+}
+check_counter close_wait last_ack 20
+check_counter syn_recv established 20
+check_counter established close_wait 20
+check_counter close listen 1
+
+curl -s "http://127.0.0.1:$TD_PORT/metrics" >"$TMP/metrics.txt"
+if promtool check metrics <"$TMP/metrics.txt" >"$TMP/promtool.out" 2>&1; then
+	ok "promtool check metrics"
+else
+	not_ok "promtool check metrics" "$(head -5 "$TMP/promtool.out")"
+fi
+CT=$(curl -s -o /dev/null -w '%{content_type}' -H 'Accept: application/openmetrics-text' \
+	"http://127.0.0.1:$TD_PORT/metrics")
+if [[ $CT == application/openmetrics-text* ]] &&
+	curl -s -H 'Accept: application/openmetrics-text' "http://127.0.0.1:$TD_PORT/metrics" |
+	tail -1 | grep -qx '# EOF'; then
+	ok "OpenMetrics on request"
+else
+	not_ok "OpenMetrics on request" "content type: $CT"
+fi
+
+CAPS=$(awk '/^CapEff/ { print $2 }' "/proc/$TD_PID/status")
+if [ "$CAPS" = 0000000000000000 ]; then
+	ok "no capabilities left after attach"
+else
+	not_ok "no capabilities left after attach" "CapEff $CAPS"
+fi
+
+kill -INT "$TD_PID"
+if wait_for 10 bash -c "! kill -0 $TD_PID 2>/dev/null"; then
+	wait "$TD_PID"
+	RC=$?
+	TD_PID=
+	[ $RC = 0 ] && ok "serve exits 0 on SIGINT" || not_ok "serve exits 0 on SIGINT" "rc=$RC"
+else
+	not_ok "serve exits on SIGINT"
+fi
+
+echo "prometheus: $PASS passed, $FAIL failed"
+[ $FAIL = 0 ]

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Unit tests of the Prometheus metrics: histogram bucketing of dwell samples,
+ * transition counters, the lport label cap, gauges from a live table, and the
+ * exact text of both exposition formats.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "metrics.h"
+
+#define MS 1000000ULL
+
+static struct conn mkconn(int role, uint16_t lport)
+{
+	struct conn c;
+
+	memset(&c, 0, sizeof(c));
+	c.role = role;
+	c.sport = lport;
+	c.family = 4;
+	return c;
+}
+
+static char *render(const struct metrics *m, bool om)
+{
+	char *p = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&p, &n);
+
+	metrics__render(m, f, om, "9.9");
+	fclose(f);
+	return p;
+}
+
+static void test_histogram_buckets(void **state)
+{
+	struct metrics *m = calloc(1, sizeof(*m));
+	struct conn c = mkconn(CT_ROLE_PASSIVE, 8080);
+	struct ct_transition t = { .old = TD_CLOSE_WAIT, .new = TD_LAST_ACK };
+	char *s;
+
+	(void)state;
+	metrics__init(m, false);
+	for (int i = 0; i < 20; i++) {
+		t.dwell_ns = 1500 * MS;
+		metrics__transition(m, &c, &t);
+	}
+	t.dwell_ns = 10000; /* exactly on the first bound: le is inclusive */
+	metrics__transition(m, &c, &t);
+	t.dwell_ns = 400ULL * 1000000000ULL; /* past the last bound */
+	metrics__transition(m, &c, &t);
+	t.dwell_ns = CT_DWELL_UNKNOWN; /* counted as a transition, not a sample */
+	metrics__transition(m, &c, &t);
+	t.dwell_ns = 5 * MS;
+	t.dwell_lower_bound = 1; /* not a measurement */
+	metrics__transition(m, &c, &t);
+	s = render(m, false);
+	assert_non_null(strstr(s, "tcpdwell_state_dwell_seconds_bucket{state=\"close_wait\","
+				  "le=\"1e-05\"} 1\n"));
+	assert_non_null(strstr(s, "tcpdwell_state_dwell_seconds_bucket{state=\"close_wait\","
+				  "le=\"1\"} 1\n"));
+	assert_non_null(strstr(s, "tcpdwell_state_dwell_seconds_bucket{state=\"close_wait\","
+				  "le=\"2\"} 21\n"));
+	assert_non_null(strstr(s, "tcpdwell_state_dwell_seconds_bucket{state=\"close_wait\","
+				  "le=\"300\"} 21\n"));
+	assert_non_null(strstr(s, "tcpdwell_state_dwell_seconds_bucket{state=\"close_wait\","
+				  "le=\"+Inf\"} 22\n"));
+	assert_non_null(strstr(s, "tcpdwell_state_dwell_seconds_count{state=\"close_wait\"} 22\n"));
+	assert_non_null(strstr(s, "tcpdwell_state_dwell_seconds_sum{state=\"close_wait\"} "
+				  "430.000010000\n"));
+	assert_non_null(
+		strstr(s, "tcpdwell_transitions_total{from=\"close_wait\",to=\"last_ack\"} 24\n"));
+	assert_null(strstr(s, "state=\"close\"")); /* nobody dwells in CLOSE */
+	assert_null(strstr(s, "# EOF"));
+	free(s);
+	free(m);
+}
+
+static void test_openmetrics_format(void **state)
+{
+	struct metrics *m = calloc(1, sizeof(*m));
+	char *s;
+
+	(void)state;
+	metrics__init(m, false);
+	m->lost_ringbuf = 3;
+	m->evictions = 2;
+	s = render(m, true);
+	assert_non_null(strstr(s, "# TYPE tcpdwell_transitions counter\n"));
+	assert_non_null(strstr(s, "# TYPE tcpdwell_lost_records counter\n"
+				  "tcpdwell_lost_records_total{reason=\"ringbuf\"} 3\n"
+				  "tcpdwell_lost_records_total{reason=\"recursion\"} 0\n"));
+	assert_non_null(strstr(s, "tcpdwell_evictions_total 2\n"));
+	assert_non_null(strstr(s, "tcpdwell_build_info{version=\"9.9\"} 1\n# EOF\n"));
+	free(s);
+	s = render(m, false);
+	assert_non_null(strstr(s, "# TYPE tcpdwell_transitions_total counter\n"));
+	free(s);
+	free(m);
+}
+
+static void test_lport_label_cap(void **state)
+{
+	struct metrics *m = calloc(1, sizeof(*m));
+	struct ct_transition listen = { .old = TD_CLOSE, .new = TD_LISTEN,
+					.dwell_ns = CT_DWELL_UNKNOWN };
+	struct ct_transition t = { .old = TD_SYN_RECV, .new = TD_ESTABLISHED, .dwell_ns = 5000 };
+	char *s;
+
+	(void)state;
+	metrics__init(m, true);
+	for (int p = 1; p <= METRICS_MAX_LPORTS + 5; p++) {
+		struct conn l = mkconn(CT_ROLE_LISTEN, 1000 + p);
+
+		metrics__transition(m, &l, &listen);
+	}
+	assert_int_equal(m->nlports, METRICS_MAX_LPORTS);
+	struct conn a = mkconn(CT_ROLE_PASSIVE, 1001);
+	struct conn b = mkconn(CT_ROLE_PASSIVE, 1000 + METRICS_MAX_LPORTS + 3);
+	struct conn client = mkconn(CT_ROLE_ACTIVE, 1001);
+
+	metrics__transition(m, &a, &t);
+	metrics__transition(m, &b, &t);
+	metrics__transition(m, &client, &t); /* a client's port is no label */
+	s = render(m, false);
+	assert_non_null(strstr(s, "tcpdwell_state_dwell_seconds_count{state=\"syn_recv\","
+				  "lport=\"1001\"} 1\n"));
+	assert_non_null(strstr(s, "tcpdwell_state_dwell_seconds_count{state=\"syn_recv\","
+				  "lport=\"other\"} 2\n"));
+	free(s);
+	free(m);
+}
+
+static void test_gauges_from_table(void **state)
+{
+	struct metrics *m = calloc(1, sizeof(*m));
+	struct conntable *t = conntable__new(64, NULL);
+	struct td_event e;
+	char *s;
+
+	(void)state;
+	metrics__init(m, false);
+	m->stuck_ns[TD_CLOSE_WAIT] = 1000 * MS;
+	memset(&e, 0, sizeof(e));
+	e.kind = TD_EV_STATE;
+	e.family = 4;
+	for (int i = 0; i < 3; i++) {
+		e.cookie = 10 + i;
+		e.skaddr = 0x1000 + i * 64;
+		e.ts_ns = (100 + i * 1000) * MS; /* entered at 100 ms, 1.1 s, 2.1 s */
+		e.oldstate = TD_ESTABLISHED;
+		e.newstate = TD_CLOSE_WAIT;
+		conntable__apply(t, &e);
+	}
+	metrics__gauges(m, t, 2500 * MS);
+	s = render(m, false);
+	assert_non_null(strstr(s, "tcpdwell_sockets{state=\"close_wait\"} 3\n"));
+	assert_non_null(strstr(s, "tcpdwell_stuck_sockets{state=\"close_wait\"} 2\n"));
+	free(s);
+	conntable__free(t);
+	free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_histogram_buckets),
+		cmocka_unit_test(test_openmetrics_format),
+		cmocka_unit_test(test_lport_label_cap),
+		cmocka_unit_test(test_gauges_from_table),
+	};
+
+	return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
+}
