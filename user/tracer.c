@@ -72,6 +72,8 @@ static bool tracepoint_exists(const char *cat, const char *name)
 	return path_exists(p);
 }
 
+static bool has_cap(int cap);
+
 static int on_ring(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
@@ -107,10 +109,20 @@ static void fill_ports(struct tcpdwell_bpf *skel, int which, const struct td_por
 
 static void explain_load_error(int err, const struct tracer_info *info, char *msg, size_t len)
 {
-	if (err == -EPERM || err == -EACCES)
+	/* CAP_SYS_ADMIN covers both on kernels before 5.8 and still works after. */
+	bool admin = has_cap(21), bpf = has_cap(39) || admin, perfmon = has_cap(38) || admin;
+
+	if ((err == -EPERM || err == -EACCES) && (!bpf || !perfmon))
 		snprintf(msg, len,
-			 "failed to load BPF programs: %s (needs root, or CAP_BPF, CAP_PERFMON "
-			 "and CAP_SYS_RESOURCE on kernels before 5.11; run with -v for details)",
+			 "failed to load BPF programs: %s: missing capabilities:%s%s (run as root, "
+			 "or grant CAP_BPF and CAP_PERFMON, plus CAP_DAC_READ_SEARCH for accept "
+			 "owners)",
+			 strerror(-err), bpf ? "" : " CAP_BPF", perfmon ? "" : " CAP_PERFMON");
+	else if (err == -EPERM || err == -EACCES)
+		snprintf(msg, len,
+			 "failed to load BPF programs: %s (kernels before 5.11 also need "
+			 "CAP_SYS_RESOURCE or a higher RLIMIT_MEMLOCK; lockdown may forbid BPF; "
+			 "run with -v for details)",
 			 strerror(-err));
 	else
 		snprintf(msg, len,
