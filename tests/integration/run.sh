@@ -1,0 +1,310 @@
+#!/bin/bash
+# Integration suite: the real BPF programs on real loopback connections. One
+# `trace -j` and one `timeline -j` run for the whole suite while tests/integration/
+# peer plays scenarios on fresh ports, IPv4 and IPv6; each test waits (bounded)
+# for its records and asserts every transition of both sides, the owners, the
+# dwell it caused and the JSON keys. Needs root. OUTPUT=build by default.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUTPUT=${OUTPUT:-build}
+TD=$OUTPUT/tcpdwell
+PEER=$OUTPUT/tests/peer
+TMP=$(mktemp -d)
+PASS=0
+FAIL=0
+N=0
+PIDS=()
+
+cleanup() {
+	for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+ok() { N=$((N + 1)); PASS=$((PASS + 1)); echo "ok $N - $1"; }
+not_ok() {
+	N=$((N + 1)); FAIL=$((FAIL + 1)); echo "not ok $N - $1"; shift
+	for l in "$@"; do printf '#   %s\n' "$l"; done
+}
+# check TAG EXPECTED ACTUAL
+check() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected: $2" "actual:   $3"; fi
+}
+# wait_for SECONDS CMD...: poll every 50 ms until CMD succeeds.
+wait_for() {
+	local deadline=$((SECONDS + $1)); shift
+	until "$@"; do
+		[ $SECONDS -ge "$deadline" ] && return 1
+		sleep 0.05
+	done
+}
+
+# Below the ephemeral range (32768+), so a test port is never a client's port.
+port_base=$((20000 + RANDOM % 10000))
+# next_port: set P to a port no socket uses (not in a subshell: it counts up).
+next_port() {
+	while :; do
+		port_base=$((port_base + 1))
+		ss -Htan "sport = :$port_base or dport = :$port_base" | grep -q . || break
+	done
+	P=$port_base
+}
+
+# start_tracer NAME ARGS...: run tcpdwell in the background until the end.
+start_tracer() {
+	local name=$1; shift
+	"$TD" "$@" >"$TMP/$name.json" 2>"$TMP/$name.err" &
+	PIDS+=($!)
+	eval "${name}_PID=$!"
+	if ! wait_for 10 grep -q "tcpdwell: tracing" "$TMP/$name.err"; then
+		echo "cannot start tcpdwell $*:"; cat "$TMP/$name.err"; exit 1
+	fi
+}
+
+# Transitions of one side, as "OLD>NEW OLD>NEW ...".
+# side_seq FILE FAMILY LPORT RPORT [ALT_LPORT]: records with that tuple (the
+# client's CLOSE -> SYN_SENT carries lport 0, passed as ALT_LPORT).
+side_seq() {
+	jq -r --argjson f "$2" --argjson l "$3" --argjson r "$4" --argjson a "${5:--1}" \
+		'select(.type == "transition" and .family == $f and .rport == $r and
+			(.lport == $l or .lport == $a)) | "\(.old)>\(.new)"' "$1" | paste -sd' '
+}
+side_pids() {
+	jq -r --argjson f "$2" --argjson l "$3" --argjson r "$4" --argjson a "${5:--1}" \
+		'select(.type == "transition" and .family == $f and .rport == $r and
+			(.lport == $l or .lport == $a)) | .pid' "$1" | sort -u | paste -sd' '
+}
+timeline_of() { # FILE FAMILY LPORT RPORT
+	jq -c --argjson f "$2" --argjson l "$3" --argjson r "$4" \
+		'select(.type == "timeline" and .family == $f and .lport == $l and .rport == $r)' "$1"
+}
+has_seq() { # PATTERN FILE FAMILY LPORT RPORT [ALT]
+	[[ "$(side_seq "${@:2}")" =~ $1 ]]
+}
+
+start_tracer trace trace -j
+start_tracer timeline timeline -j
+
+for FAM in 4 6; do
+	# --- client closes first -------------------------------------------
+	next_port
+	OUT=$("$PEER" client-first $FAM "$P") || not_ok "IPv$FAM client-first: peer failed"
+	SP=$(jq -r .server_pid <<<"$OUT"); CPID=$(jq -r .client_pid <<<"$OUT")
+	CP=$(jq -r .client_port <<<"$OUT")
+	wait_for 5 has_seq 'LAST_ACK>CLOSE' "$TMP/trace.json" $FAM "$P" "$CP"
+	wait_for 5 has_seq 'FIN_WAIT1>FIN_WAIT2' "$TMP/trace.json" $FAM "$CP" "$P" 0
+	check "IPv$FAM client-first: server transitions" \
+		"LISTEN>SYN_RECV SYN_RECV>ESTABLISHED ESTABLISHED>CLOSE_WAIT CLOSE_WAIT>LAST_ACK LAST_ACK>CLOSE" \
+		"$(side_seq "$TMP/trace.json" $FAM "$P" "$CP")"
+	seq=$(side_seq "$TMP/trace.json" $FAM "$CP" "$P" 0)
+	# The peer's FIN may arrive with its ACK (FIN_WAIT2 then TIME_WAIT at once)
+	# or later (the TIME_WAIT entry of an orphaned FIN_WAIT2 is only known when
+	# TIME_WAIT ends, 60 s on: see README).
+	if [[ $seq =~ ^"CLOSE>SYN_SENT SYN_SENT>ESTABLISHED ESTABLISHED>FIN_WAIT1 FIN_WAIT1>FIN_WAIT2"( "FIN_WAIT2>TIME_WAIT")?$ ]]; then
+		ok "IPv$FAM client-first: client transitions ($seq)"
+	else
+		not_ok "IPv$FAM client-first: client transitions" "actual: $seq"
+	fi
+	check "IPv$FAM client-first: client owner" "$CPID" "$(side_pids "$TMP/trace.json" $FAM "$CP" "$P" 0)"
+	check "IPv$FAM client-first: server owner" "$SP" "$(side_pids "$TMP/trace.json" $FAM "$P" "$CP")"
+	wait_for 5 test -n "$(timeline_of "$TMP/timeline.json" $FAM "$P" "$CP")"
+	TL=$(timeline_of "$TMP/timeline.json" $FAM "$P" "$CP")
+	check "IPv$FAM client-first: server timeline" \
+		"passive true SYN_RECV ESTABLISHED CLOSE_WAIT LAST_ACK $SP" \
+		"$(jq -r '"\(.role) \(.complete) \([.states[].state] | join(" ")) \(.pid)"' <<<"$TL")"
+	[ "$FAM" = 4 ] && TW_WATCH="$FAM $CP $P $CPID"
+
+	# --- server closes first -------------------------------------------
+	next_port
+	OUT=$("$PEER" server-first $FAM "$P") || not_ok "IPv$FAM server-first: peer failed"
+	SP=$(jq -r .server_pid <<<"$OUT"); CPID=$(jq -r .client_pid <<<"$OUT")
+	CP=$(jq -r .client_port <<<"$OUT")
+	wait_for 5 has_seq 'LAST_ACK>CLOSE' "$TMP/trace.json" $FAM "$CP" "$P" 0
+	wait_for 5 has_seq 'FIN_WAIT2' "$TMP/trace.json" $FAM "$P" "$CP"
+	check "IPv$FAM server-first: client transitions" \
+		"CLOSE>SYN_SENT SYN_SENT>ESTABLISHED ESTABLISHED>CLOSE_WAIT CLOSE_WAIT>LAST_ACK LAST_ACK>CLOSE" \
+		"$(side_seq "$TMP/trace.json" $FAM "$CP" "$P" 0)"
+	seq=$(side_seq "$TMP/trace.json" $FAM "$P" "$CP")
+	if [[ $seq =~ ^"LISTEN>SYN_RECV SYN_RECV>ESTABLISHED ESTABLISHED>FIN_WAIT1 FIN_WAIT1>FIN_WAIT2"( "FIN_WAIT2>TIME_WAIT")?$ ]]; then
+		ok "IPv$FAM server-first: server transitions ($seq)"
+	else
+		not_ok "IPv$FAM server-first: server transitions" "actual: $seq"
+	fi
+	check "IPv$FAM server-first: owners" "$CPID $SP" \
+		"$(side_pids "$TMP/trace.json" $FAM "$CP" "$P" 0) $(side_pids "$TMP/trace.json" $FAM "$P" "$CP")"
+	wait_for 5 test -n "$(timeline_of "$TMP/timeline.json" $FAM "$CP" "$P")"
+	check "IPv$FAM server-first: client timeline" \
+		"active true SYN_SENT ESTABLISHED CLOSE_WAIT LAST_ACK $CPID" \
+		"$(timeline_of "$TMP/timeline.json" $FAM "$CP" "$P" |
+			jq -r '"\(.role) \(.complete) \([.states[].state] | join(" ")) \(.pid)"')"
+
+	# --- server holds CLOSE_WAIT for 1.5 s ------------------------------
+	next_port
+	OUT=$("$PEER" cw-hold $FAM "$P" 1500) || not_ok "IPv$FAM cw-hold: peer failed"
+	CP=$(jq -r .client_port <<<"$OUT"); SP=$(jq -r .server_pid <<<"$OUT")
+	wait_for 5 test -n "$(timeline_of "$TMP/timeline.json" $FAM "$P" "$CP")"
+	CW=$(timeline_of "$TMP/timeline.json" $FAM "$P" "$CP" |
+		jq -r '.states[] | select(.state == "CLOSE_WAIT") | .dwell_ns')
+	if [ -n "$CW" ] && [ "$CW" -ge 1480000000 ] && [ "$CW" -le 1520000000 ]; then
+		ok "IPv$FAM cw-hold: CLOSE_WAIT dwell 1.5 s within 20 ms ($CW ns)"
+	else
+		not_ok "IPv$FAM cw-hold: CLOSE_WAIT dwell 1.5 s within 20 ms" "actual: '$CW' ns"
+	fi
+	check "IPv$FAM cw-hold: owner of CLOSE_WAIT" "$SP" \
+		"$(timeline_of "$TMP/timeline.json" $FAM "$P" "$CP" | jq -r .pid)"
+
+	# --- abort with SO_LINGER 0 (RST) -------------------------------------
+	next_port
+	OUT=$("$PEER" rst $FAM "$P") || not_ok "IPv$FAM rst: peer failed"
+	CP=$(jq -r .client_port <<<"$OUT"); CPID=$(jq -r .client_pid <<<"$OUT")
+	SP=$(jq -r .server_pid <<<"$OUT")
+	wait_for 5 has_seq 'ESTABLISHED>CLOSE' "$TMP/trace.json" $FAM "$P" "$CP"
+	check "IPv$FAM rst: client transitions" \
+		"CLOSE>SYN_SENT SYN_SENT>ESTABLISHED ESTABLISHED>CLOSE" \
+		"$(side_seq "$TMP/trace.json" $FAM "$CP" "$P" 0)"
+	check "IPv$FAM rst: server transitions" \
+		"LISTEN>SYN_RECV SYN_RECV>ESTABLISHED ESTABLISHED>CLOSE" \
+		"$(side_seq "$TMP/trace.json" $FAM "$P" "$CP")"
+	check "IPv$FAM rst: owners" "$CPID $SP" \
+		"$(side_pids "$TMP/trace.json" $FAM "$CP" "$P" 0) $(side_pids "$TMP/trace.json" $FAM "$P" "$CP")"
+
+	# --- refused connect ------------------------------------------------------
+	next_port
+	OUT=$("$PEER" refused $FAM "$P") || not_ok "IPv$FAM refused: peer failed"
+	CPID=$(jq -r .client_pid <<<"$OUT")
+	refused_tl() {
+		jq -c --argjson f "$FAM" --argjson r "$P" \
+			'select(.type == "timeline" and .family == $f and .rport == $r)' "$TMP/timeline.json"
+	}
+	wait_for 5 test -n "$(refused_tl)"
+	check "IPv$FAM refused: timeline" "active true SYN_SENT $CPID" \
+		"$(refused_tl | jq -r '"\(.role) \(.complete) \([.states[].state] | join(" ")) \(.pid)"')"
+	LP=$(refused_tl | jq -r .lport)
+	wait_for 5 has_seq 'SYN_SENT>CLOSE' "$TMP/trace.json" $FAM "$LP" "$P" 0
+	check "IPv$FAM refused: transitions" "CLOSE>SYN_SENT SYN_SENT>CLOSE" \
+		"$(side_seq "$TMP/trace.json" $FAM "$LP" "$P" 0)"
+done
+
+# --- TIME_WAIT ended early by a new SYN on the same tuple --------------------
+next_port
+OUT=$("$PEER" tw-reuse 4 "$P" 300) || not_ok "tw-reuse: peer failed"
+CP=$(jq -r .client_port <<<"$OUT")
+tw_end() {
+	jq -c --argjson l "$P" --argjson r "$CP" 'select(.type == "transition" and .family == 4 and
+		.lport == $l and .rport == $r and .old == "TIME_WAIT")' "$TMP/trace.json" | head -1
+}
+wait_for 5 test -n "$(tw_end)"
+END=$(tw_end)
+DW=$(jq -r .dwell_ns <<<"$END")
+if [[ "$(jq -r .end <<<"$END")" =~ ^(reused|killed)$ ]] && [ "$DW" -lt 2000000000 ]; then
+	ok "tw-reuse: server TIME_WAIT ended early ($(jq -r .end <<<"$END"), $DW ns)"
+else
+	not_ok "tw-reuse: server TIME_WAIT ended early" "actual: $END"
+fi
+tw_tl() { timeline_of "$TMP/timeline.json" 4 "$P" "$CP" | jq -c 'select(.end)' | head -1; }
+wait_for 5 test -n "$(tw_tl)"
+check "tw-reuse: server timeline complete through TIME_WAIT" \
+	"true SYN_RECV ESTABLISHED FIN_WAIT1 FIN_WAIT2 TIME_WAIT" \
+	"$(tw_tl | jq -r '"\(.complete) \([.states[].state] | join(" "))"')"
+
+# --- pre-fork server: the children that accept() own the connections --------
+next_port
+OUT=$("$PEER" prefork 4 "$P") || not_ok "prefork: peer failed"
+KIDS=$(jq -r '.children | sort | join(" ")' <<<"$OUT")
+pf_owners() {
+	jq -r --argjson l "$P" 'select(.type == "timeline" and .lport == $l and .role == "passive")
+		| .pid' "$TMP/timeline.json" | sort | paste -sd' '
+}
+wait_for 5 test "$(pf_owners | wc -w)" = 3
+check "prefork: accepted connections owned by the children" "$KIDS" "$(pf_owners)"
+
+# --- --stuck: a server that never closes a peer-closed connection -----------
+next_port
+start_tracer stuck trace -j --stuck CLOSE_WAIT=1s -L "$P"
+"$PEER" never-close 4 "$P" 1600 >"$TMP/nc.out" &
+NC=$!
+stuck_rec() { jq -c 'select(.type == "stuck")' "$TMP/stuck.json" | head -1; }
+wait_for 5 test -n "$(stuck_rec)"
+wait "$NC"
+SP=$(jq -r .server_pid "$TMP/nc.out")
+REC=$(stuck_rec)
+check "stuck: CLOSE_WAIT reported with the server's pid" "CLOSE_WAIT $SP $P" \
+	"$(jq -r '"\(.state) \(.pid) \(.lport)"' <<<"$REC")"
+CW_ENTER=$(jq -r --argjson l "$P" 'select(.type == "transition" and .lport == $l and
+	.new == "CLOSE_WAIT") | .ts_ns' "$TMP/stuck.json" | head -1)
+STUCK_AT=$(jq -r '.dwell_ns' <<<"$REC")
+if [ -n "$STUCK_AT" ] && [ "$STUCK_AT" -ge 1000000000 ] && [ "$STUCK_AT" -le 1200000000 ]; then
+	ok "stuck: reported within 1.2 s of entering CLOSE_WAIT ($STUCK_AT ns)"
+else
+	not_ok "stuck: reported within 1.2 s" "dwell at report: $STUCK_AT (entered at $CW_ENTER)"
+fi
+check "stuck: -L keeps the client's CLOSE -> SYN_SENT (lport 0)" "1" \
+	"$(jq -r --argjson r "$P" 'select(.type == "transition" and .rport == $r and .lport == 0 and
+		.new == "SYN_SENT")' "$TMP/stuck.json" | jq -s length)"
+check "stuck: -L shows only that port" "0" \
+	"$(jq -r --argjson p "$P" 'select(.type == "transition" and .lport != $p and .rport != $p)' \
+		"$TMP/stuck.json" | jq -s length)"
+
+# --- capabilities dropped after attach ---------------------------------------
+check "no capabilities left once tracing" "0000000000000000" \
+	"$(awk '/^CapEff/ { print $2 }' "/proc/$trace_PID/status")"
+
+# --- TIME_WAIT that expires naturally (the one slow test) --------------------
+if [ -n "${TW_WATCH:-}" ] && [ "${TD_SKIP_SLOW:-0}" != 1 ]; then
+	read -r FAM CP P CPID <<<"$TW_WATCH"
+	tw_expired() {
+		jq -c --argjson l "$CP" --argjson r "$P" 'select(.type == "transition" and
+			.lport == $l and .rport == $r and .old == "TIME_WAIT")' "$TMP/trace.json" | head -1
+	}
+	echo "# waiting for the client's TIME_WAIT to expire (60 s + timer slack)"
+	wait_for 75 test -n "$(tw_expired)"
+	REC=$(tw_expired)
+	DW=$(jq -r '.dwell_ns // 0' <<<"$REC")
+	if [ "$(jq -r .end <<<"$REC")" = expired ] && [ "$DW" -ge 60000000000 ] &&
+		[ "$DW" -le 63000000000 ]; then
+		ok "TIME_WAIT expires naturally: 60 s + slack ($DW ns), end expired"
+	else
+		not_ok "TIME_WAIT expires naturally" "actual: $REC"
+	fi
+	check "TIME_WAIT: entry reported (FIN_WAIT2 -> TIME_WAIT)" "1" \
+		"$(jq -r --argjson l "$CP" --argjson r "$P" 'select(.type == "transition" and
+			.lport == $l and .rport == $r and .new == "TIME_WAIT")' "$TMP/trace.json" | jq -s length)"
+	TL=$(timeline_of "$TMP/timeline.json" 4 "$CP" "$P")
+	wait_for 5 test -n "$(timeline_of "$TMP/timeline.json" 4 "$CP" "$P")"
+	TL=$(timeline_of "$TMP/timeline.json" 4 "$CP" "$P")
+	check "TIME_WAIT: client timeline ends after TIME_WAIT" \
+		"active true expired SYN_SENT ESTABLISHED FIN_WAIT1 FIN_WAIT2 TIME_WAIT $CPID" \
+		"$(jq -r '"\(.role) \(.complete) \(.end) \([.states[].state] | join(" ")) \(.pid)"' <<<"$TL")"
+fi
+
+# --- stop cleanly, then the JSON contract ------------------------------------
+for name in trace timeline stuck; do
+	pid_var=${name}_PID
+	kill -INT "${!pid_var}"
+	if wait_for 10 bash -c "! kill -0 ${!pid_var} 2>/dev/null"; then
+		wait "${!pid_var}"
+		check "$name: exit status 0 on SIGINT" 0 $?
+	else
+		not_ok "$name: exits on SIGINT"
+	fi
+done
+PIDS=()
+
+bad=$(cat "$TMP"/trace.json "$TMP"/timeline.json "$TMP"/stuck.json | jq -c '
+	def has_all(k): . as $o | all(k[]; . as $key | $o | has($key));
+	if .type == "transition" then
+		select(has_all(["time","ts_ns","cookie","pid","comm","family","laddr","lport","raddr",
+			"rport","netns","cgroup","old","new","dwell_ns"]) | not)
+	elif .type == "timeline" then
+		select(has_all(["time","cookie","pid","comm","family","laddr","lport","raddr","rport",
+			"netns","cgroup","role","start","duration_ns","complete","states"]) | not)
+	elif .type == "stuck" then select(has_all(["pid","state","dwell_ns","lport"]) | not)
+	elif .type == "lost" then select(has_all(["ringbuf","recursion"]) | not)
+	else . end' 2>&1 | head -3)
+check "every JSON line parses and has the keys of its type" "" "$bad"
+check "no pid 0 is ever printed as an owner" "0" \
+	"$(cat "$TMP"/trace.json "$TMP"/timeline.json | jq -s '[.[] | select(.pid == 0)] | length')"
+
+echo "integration: $PASS passed, $FAIL failed"
+[ $FAIL = 0 ]
