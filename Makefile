@@ -39,7 +39,7 @@ endif
 .PHONY: all deps run test unit integration bench vmtest valgrind clean install format
 
 # Modules without I/O of their own (unit-tested without root).
-CORE := state cli filter conntable stats output metrics
+CORE := state cli filter conntable stats output metrics seed
 # Modules at the edges (kernel, files, terminal).
 EDGE := tracer serve main
 CORE_OBJS := $(patsubst %,$(OUTPUT)/%.o,$(CORE))

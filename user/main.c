@@ -25,6 +25,7 @@
 #include "output.h"
 #include "state.h"
 #include "stats.h"
+#include "seed.h"
 #include "serve.h"
 #include "tracer.h"
 
@@ -47,6 +48,11 @@ struct app {
 	uint64_t now; /* kernel time of the last tick */
 	uint64_t next_stat; /* --interval: next table due */
 	uint64_t lost_rb, lost_rec; /* loss counters as last reported */
+	uint64_t *seen; /* cookies of records applied while seeding */
+	size_t nseen, capseen;
+	bool seeding;
+	struct conn *seeds; /* sockets from the dump, waiting for the drain */
+	size_t nseeds, capseeds;
 	struct metrics *metrics; /* serve */
 	struct server *server;
 	uint64_t next_publish;
@@ -256,7 +262,80 @@ static int app_open(struct app *a, struct td_options *o, int64_t realtime_offset
 
 static void app_event(struct app *a, const struct td_event *e)
 {
+	if (a->seeding && e->cookie) {
+		if (a->nseen == a->capseen) {
+			size_t cap = a->capseen ? a->capseen * 2 : 1024;
+			uint64_t *v = realloc(a->seen, cap * sizeof(*v));
+
+			if (v) {
+				a->seen = v;
+				a->capseen = cap;
+			}
+		}
+		if (a->nseen < a->capseen)
+			a->seen[a->nseen++] = e->cookie;
+	}
 	conntable__apply(a->table, e);
+}
+
+static void collect_seed(void *arg, const struct conn *c)
+{
+	struct app *a = arg;
+
+	if (a->nseeds == a->capseeds) {
+		size_t cap = a->capseeds ? a->capseeds * 2 : 256;
+		struct conn *v = realloc(a->seeds, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		a->seeds = v;
+		a->capseeds = cap;
+	}
+	a->seeds[a->nseeds++] = *c;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/*
+ * Seed the table with the sockets that exist now. The programs are attached
+ * first, so nothing that happens during the dump is missed; records that
+ * arrived meanwhile are applied first and win: a socket they mention is newer
+ * than its dump entry (it may even be gone already), so its seed is dropped.
+ */
+static void app_seed_from_dump(struct app *a, struct tracer *tr)
+{
+	struct seed_stats st;
+	char err[256];
+
+	a->seeding = true;
+	if (seed__dump(clock_ns(CLOCK_MONOTONIC), collect_seed, a, &st, err, sizeof(err)))
+		fprintf(stderr, "tcpdwell: warning: sockets open before the start are not known: %s\n",
+			err);
+	tracer__poll(tr, 0);
+	a->seeding = false;
+	if (a->nseen)
+		qsort(a->seen, a->nseen, sizeof(*a->seen), cmp_u64);
+	for (size_t i = 0; i < a->nseeds; i++) {
+		uint64_t ck = a->seeds[i].cookie;
+
+		if (ck && bsearch(&ck, a->seen, a->nseen, sizeof(ck), cmp_u64))
+			continue;
+		conntable__seed(a->table, &a->seeds[i]);
+	}
+	if (a->o->verbose)
+		fprintf(stderr, "tcpdwell: %u sockets found at start in %u network namespaces "
+				"(%u not entered)\n",
+			st.sockets, st.netns, st.netns_skipped);
+	free(a->seen);
+	free(a->seeds);
+	a->seen = NULL;
+	a->seeds = NULL;
+	a->nseen = a->nseeds = 0;
 }
 
 /* Render the metrics and hand them to the HTTP thread. */
@@ -372,6 +451,8 @@ static int run_live(struct td_options *o)
 		app_free(&a);
 		return TD_EXIT_FAIL;
 	}
+	if (!o->no_seed)
+		app_seed_from_dump(&a, tr);
 	if (drop_capabilities())
 		fprintf(stderr, "tcpdwell: warning: cannot drop capabilities: %s\n",
 			strerror(errno));

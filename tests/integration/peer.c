@@ -8,7 +8,9 @@
  *
  * Usage: peer SCENARIO 4|6 PORT [MS]
  *   client-first, server-first, cw-hold MS, rst, refused, tw-reuse, prefork,
- *   never-close MS
+ *   never-close MS, hold N (N sockets each ESTABLISHED pairs, CLOSE_WAIT/FIN_WAIT2
+ *   pairs and TIME_WAIT, plus the listener; SIGUSR1 closes the CLOSE_WAIT ones,
+ *   SIGTERM ends)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -324,6 +326,72 @@ static int prefork(void)
 	return ret;
 }
 
+static volatile sig_atomic_t got_usr1, got_term;
+
+static void on_sig(int sig)
+{
+	if (sig == SIGUSR1)
+		got_usr1 = 1;
+	else
+		got_term = 1;
+}
+
+/* Connected pair: *cs client side, *ss server side. */
+static void pair(int l, int *cs, int *ss)
+{
+	*cs = client(0);
+	if (*cs < 0)
+		die("connect");
+	*ss = accept(l, NULL, NULL);
+	if (*ss < 0)
+		die("accept");
+}
+
+/* Sockets held in known states, for seeding tests; runs until SIGTERM. */
+static int hold(int n)
+{
+	int l = listener(), *est = calloc(4 * n, sizeof(int)), *cw = est + 2 * n,
+	    *fw2 = est + 3 * n;
+	struct sigaction sa = { .sa_handler = on_sig };
+
+	if (!est)
+		die("calloc");
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	alarm(0);
+	for (int i = 0; i < n; i++)
+		pair(l, &est[2 * i], &est[2 * i + 1]);
+	for (int i = 0; i < n; i++) {
+		/* The client half-closes and keeps its fd: a full FIN_WAIT2 socket;
+		 * the server never closes: CLOSE_WAIT. */
+		pair(l, &fw2[i], &cw[i]);
+		shutdown(fw2[i], SHUT_WR);
+		wait_eof(cw[i]);
+	}
+	for (int i = 0; i < n; i++) {
+		int c, s;
+
+		/* The client closes first, then the server: the client in TIME_WAIT. */
+		pair(l, &c, &s);
+		close(c);
+		wait_eof(s);
+		close(s);
+	}
+	printf("{\"server_pid\":%d,\"port\":%d,\"n\":%d}\n", getpid(), port, n);
+	fflush(stdout);
+	for (int t = 0; !got_term && t < 6000; t++) {
+		if (got_usr1) {
+			got_usr1 = 0;
+			for (int i = 0; i < n; i++)
+				close(cw[i]);
+			printf("{\"released\":%d}\n", n);
+			fflush(stdout);
+		}
+		sleep_ms(10);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode;
@@ -343,6 +411,8 @@ int main(int argc, char **argv)
 		return tw_reuse();
 	if (!strcmp(mode, "prefork"))
 		return prefork();
+	if (!strcmp(mode, "hold"))
+		return hold(ms ? ms : 100);
 	if (!strcmp(mode, "client-first") || !strcmp(mode, "server-first") ||
 	    !strcmp(mode, "cw-hold") || !strcmp(mode, "rst") || !strcmp(mode, "never-close"))
 		return one_connection(mode);

@@ -246,6 +246,51 @@ check "stuck: -L shows only that port" "0" \
 	"$(jq -r --argjson p "$P" 'select(.type == "transition" and .lport != $p and .rport != $p)' \
 		"$TMP/stuck.json" | jq -s length)"
 
+# --- seeding: sockets that were there before tcpdwell started ---------------
+# A few hundred sockets held in assorted states in a network namespace of the
+# test's own; tcpdwell (started after) must count what ss counts there.
+NS=tdtest$$
+if ip netns add "$NS" 2>/dev/null && ip netns exec "$NS" ip link set lo up; then
+	NSINO=$(stat -L -c %i "/run/netns/$NS")
+	ip netns exec "$NS" "$PEER" hold 4 25000 100 >"$TMP/hold.out" &
+	HOLD=$!
+	PIDS+=($HOLD)
+	wait_for 20 grep -q server_pid "$TMP/hold.out"
+	HP=$(jq -r .server_pid "$TMP/hold.out" | head -1)
+	SPORT=$(for p in $(seq 19881 19981); do ss -Htln "sport = :$p" | grep -q . || { echo $p; break; }; done)
+	start_tracer seedsv serve --listen "127.0.0.1:$SPORT" -N "$NSINO"
+	start_tracer seedtl timeline -j -N "$NSINO"
+	gauges() {
+		curl -s "http://127.0.0.1:$SPORT/metrics" | awk -F'[="} ]+' '/^tcpdwell_sockets/ && $NF > 0 {
+			print toupper($2), $NF }' | sed 's/_/-/g; s/^ESTABLISHED/ESTAB/; s/^FIN-WAIT\([12]\)/FIN-WAIT-\1/' | sort | paste -sd' '
+	}
+	ss_counts() {
+		ip netns exec "$NS" ss -Htan | awk '{ n[$1]++ } END { for (s in n) print s, n[s] }' |
+			sort | paste -sd' '
+	}
+	wait_for 10 test -n "$(gauges)"
+	check "seeding: per-state counts equal ss -tan's" "$(ss_counts)" "$(gauges)"
+	kill -USR1 "$HOLD"
+	seeded_tl() {
+		jq -c --argjson p "$HP" 'select(.type == "timeline" and .seeded and .pid == $p)' \
+			"$TMP/seedtl.json"
+	}
+	wait_for 10 test "$(seeded_tl | wc -l)" -ge 100
+	check "seeding: 100 closed CLOSE_WAIT sockets reported, seeded, owner found" \
+		"100 CLOSE_WAIT LAST_ACK true" \
+		"$(seeded_tl | wc -l) $(seeded_tl | head -1 |
+			jq -r '"\([.states[].state] | join(" ")) \(.states[0].dwell_lower_bound)"')"
+	kill -TERM "$HOLD"
+	for name in seedsv seedtl; do
+		pid_var=${name}_PID
+		kill -INT "${!pid_var}"
+		wait "${!pid_var}" 2>/dev/null
+	done
+	ip netns del "$NS"
+else
+	not_ok "seeding: cannot create a network namespace"
+fi
+
 # --- capabilities dropped after attach ---------------------------------------
 check "no capabilities left once tracing" "0000000000000000" \
 	"$(awk '/^CapEff/ { print $2 }' "/proc/$trace_PID/status")"
