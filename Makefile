@@ -14,7 +14,7 @@ VMLINUX := vmlinux/$(ARCH)/vmlinux.h
 
 # Debian packages the build and the tests need (`make deps` installs the missing ones).
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev pkg-config \
-	jq iproute2 libcap2-bin procps make gcc libncurses-dev libmicrohttpd-dev
+	jq iproute2 libcap2-bin procps make gcc libncurses-dev libmicrohttpd-dev tmux curl
 
 SANITIZE ?=
 CFLAGS ?= -g -O2
@@ -39,7 +39,7 @@ endif
 .PHONY: all deps run test unit integration bench vmtest valgrind clean install format
 
 # Modules without I/O of their own (unit-tested without root).
-CORE := state cli filter conntable stats output metrics seed
+CORE := state cli filter conntable stats output metrics seed top
 # Modules at the edges (kernel, files, terminal).
 EDGE := tracer serve main
 CORE_OBJS := $(patsubst %,$(OUTPUT)/%.o,$(CORE))
@@ -75,7 +75,7 @@ $(OUTPUT)/tcpdwell: $(CORE_OBJS) $(EDGE_OBJS)
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(CORE_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) -Wno-unused-parameter $< $(CORE_OBJS) $(LDFLAGS) \
-		-lcmocka -lm -o $@
+		-lcmocka -lm -lncursesw -o $@
 
 $(OUTPUT)/tests/%: tests/integration/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
@@ -104,7 +104,7 @@ unit: $(UNIT_TESTS)
 	done; echo "unit: $$pass passed, $$fail failed"; [ $$fail = 0 ]
 
 # Real BPF on real sockets: needs root. Each script prints "NAME: N passed, M failed".
-INTEG_SCRIPTS := run prometheus deploy
+INTEG_SCRIPTS := run prometheus deploy top
 integration: $(OUTPUT)/tcpdwell $(INTEG_BINS)
 	@fail=0; for s in $(INTEG_SCRIPTS); do \
 		OUTPUT=$(OUTPUT) bash tests/integration/$$s.sh || fail=1; \

@@ -27,6 +27,7 @@
 #include "stats.h"
 #include "seed.h"
 #include "serve.h"
+#include "top.h"
 #include "tracer.h"
 
 #define SERVE_DEFAULT_LISTEN "127.0.0.1:9877"
@@ -53,6 +54,11 @@ struct app {
 	bool seeding;
 	struct conn *seeds; /* sockets from the dump, waiting for the drain */
 	size_t nseeds, capseeds;
+	struct top *top; /* top */
+	struct top_snapshot *snap;
+	int top_state;
+	enum top_sort top_sort;
+	uint64_t next_top, top_last_ns, top_last_transitions;
 	struct metrics *metrics; /* serve */
 	struct server *server;
 	uint64_t next_publish;
@@ -241,6 +247,14 @@ static int app_open(struct app *a, struct td_options *o, int64_t realtime_offset
 	for (int s = 1; s < TD_STATE_MAX; s++)
 		conntable__set_stuck(a->table, s, o->stuck_ns[s]);
 	a->next_stat = UINT64_MAX;
+	if (o->cmd == TD_CMD_TOP) {
+		a->snap = calloc(1, sizeof(*a->snap));
+		a->top = top__open(isatty(STDOUT_FILENO));
+		if (!a->snap || !a->top) {
+			fprintf(stderr, "tcpdwell: cannot set up the terminal\n");
+			return -1;
+		}
+	}
 	if (o->cmd == TD_CMD_SERVE) {
 		char err[256];
 
@@ -357,12 +371,37 @@ static void publish_metrics(struct app *a, uint64_t now)
 	server__publish(a->server, text[0], len[0], text[1], len[1]);
 }
 
+static void draw_top(struct app *a, uint64_t now)
+{
+	uint64_t tr = conntable__stats(a->table)->transitions;
+	double rate = 0;
+
+	if (a->top_last_ns && now > a->top_last_ns)
+		rate = (double)(tr - a->top_last_transitions) * 1e9 / (double)(now - a->top_last_ns);
+	a->top_last_ns = now;
+	a->top_last_transitions = tr;
+	top__collect(a->snap, a->table, now, a->top_state, a->top_sort, rate, a->lost_rb,
+		     a->lost_rec);
+	top__draw(a->top, a->snap);
+}
+
 static void app_tick(struct app *a, uint64_t now)
 {
 	if (a->next_stat == UINT64_MAX && a->o->interval_ns)
 		a->next_stat = now + a->o->interval_ns;
 	a->now = now;
 	conntable__advance(a->table, now);
+	if (a->top) {
+		int st = a->top_state;
+		enum top_sort so = a->top_sort;
+
+		if (top__keys(a->top, a->snap, &a->top_state, &a->top_sort))
+			exiting = 1;
+		if (now >= a->next_top || st != a->top_state || so != a->top_sort) {
+			draw_top(a, now);
+			a->next_top = now + (a->o->interval_ns ?: 1000000000ULL);
+		}
+	}
 	if (a->server && now >= a->next_publish) {
 		publish_metrics(a, now);
 		a->next_publish = now + (a->o->interval_ns ?: 1000000000ULL);
@@ -415,6 +454,8 @@ static int app_close(struct app *a)
 
 static void app_free(struct app *a)
 {
+	top__close(a->top);
+	free(a->snap);
 	server__stop(a->server);
 	free(a->metrics);
 	conntable__free(a->table);
@@ -582,6 +623,7 @@ int main(int argc, char **argv)
 	case TD_CMD_TRACE:
 	case TD_CMD_TIMELINE:
 	case TD_CMD_STAT:
+	case TD_CMD_TOP:
 	case TD_CMD_SERVE:
 		ret = run_live(o);
 		break;
