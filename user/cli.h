@@ -52,4 +52,19 @@ int cli__parse_stuck(const char *s, const char *opt, uint64_t *limits, char *err
 int cli__parse_uint(const char *s, const char *opt, uint64_t min, uint64_t max, uint64_t *out,
 		    char *err, size_t errlen);
 
+/*
+ * More value parsers, same convention (0, or -1 with the message in err). Every
+ * parser in this header leaves its destination as it was when it fails.
+ * - size: bytes, with an optional suffix K, M, G (also k, m, g, KiB, MiB, GiB:
+ *   powers of 1024); must fit in 64 bits. Range checks are the caller's.
+ * - comms: comma list of process names, 1..15 characters each (the kernel keeps
+ *   15), added to o->comms (at most TD_MAX_COMMS in all).
+ */
+int cli__parse_size(const char *s, const char *opt, uint64_t *bytes, char *err, size_t errlen);
+int cli__parse_comms(const char *s, const char *opt, struct td_options *o, char *err,
+		     size_t errlen);
+
+/* The word for a command ("trace", "stat", ...); "unknown" outside the enum. */
+const char *cli__command_name(enum td_command cmd);
+
 #endif /* TD_CLI_H */

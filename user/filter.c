@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Filters: decide which connections, transitions and timelines are shown. They
- * sit between the connection table (which asks filter__conn through its select
- * hook) and the outputs; pure functions of the options and plain structs.
+ * Filters: which connections, transitions and timelines tcpdwell shows. The connection
+ * table asks filter__conn() through its select hook whenever a connection's tuple or
+ * owner becomes known or changes; the views then ask filter__transition() and
+ * filter__timeline(). Pure functions of the options and plain structs.
  */
 #include <string.h>
 
@@ -13,78 +14,113 @@ static bool port_in(const struct td_portset *ps, uint16_t port)
 	return ps->bits[port >> 6] & (1ULL << (port & 63));
 }
 
-/* Does addr (family 4 or 6) fall in c? An IPv4 prefix also matches the
- * IPv4-mapped IPv6 form (::ffff:a.b.c.d) of a dual-stack socket. */
-static bool cidr_match(const struct td_cidr *c, int family, const uint8_t *addr)
+/* A state mask is 16 bits wide; anything outside it (a corrupt record) is in no set. */
+static bool state_in(uint16_t mask, unsigned int state)
 {
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	int bits = c->prefix;
+	return state < 16 && (mask & (1u << state));
+}
+
+/* Prefix compare of addr against c->addr, whose host bits are already clear. */
+static bool prefix_match(const uint8_t *addr, const struct td_cidr *c)
+{
+	unsigned int bits = c->prefix, i;
+
+	for (i = 0; bits >= 8; i++, bits -= 8)
+		if (addr[i] != c->addr[i])
+			return false;
+	return !bits || (addr[i] & (uint8_t)(0xff << (8 - bits))) == c->addr[i];
+}
+
+/*
+ * Is addr (a connection's, family 4 or 6) in prefix c? An IPv4 prefix also matches the
+ * IPv4-mapped form ::ffff:a.b.c.d: a dual-stack AF_INET6 socket talking to an IPv4
+ * peer reports family 6 with such addresses, and "--raddr 10.0.0.0/8" means that peer
+ * too. An IPv6 prefix never matches a family-4 connection.
+ */
+static bool cidr_match(const struct td_cidr *c, unsigned int family, const uint8_t *addr)
+{
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
 	if (c->family == 4 && family == 6) {
-		if (memcmp(addr, mapped, 12))
+		if (memcmp(addr, v4mapped, sizeof(v4mapped)))
 			return false;
-		addr += 12;
+		addr += sizeof(v4mapped);
 	} else if (c->family != family) {
 		return false;
 	}
-	for (int i = 0; bits > 0; i++, bits -= 8) {
-		uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
-
-		if ((addr[i] & mask) != c->addr[i])
-			return false;
-	}
-	return true;
+	return prefix_match(addr, c);
 }
 
-static bool cidrs_match(const struct td_cidrset *set, int family, const uint8_t *addr)
+static bool cidrs_match(const struct td_cidrset *set, unsigned int family, const uint8_t *addr)
 {
-	if (!set->n)
-		return true;
 	for (int i = 0; i < set->n; i++)
 		if (cidr_match(&set->v[i], family, addr))
 			return true;
 	return false;
 }
 
+static bool is_zero(const uint8_t *addr, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (addr[i])
+			return false;
+	return true;
+}
+
+static bool owner_matches(const struct td_options *o, const struct conn *c)
+{
+	bool found;
+	int i;
+
+	/* pid 0 is "owner not known": softirq context, not the swapper task. */
+	if ((o->npids || o->ncomms) && !c->pid)
+		return false;
+	for (i = 0, found = !o->npids; i < o->npids && !found; i++)
+		found = c->pid == o->pids[i];
+	if (!found)
+		return false;
+	for (i = 0, found = !o->ncomms; i < o->ncomms && !found; i++)
+		found = !strncmp(c->comm, o->comms[i], sizeof(c->comm));
+	return found;
+}
+
+/*
+ * A filter rejects only on what is known. Besides the documented case (a connect()
+ * whose local port is 0 until the record after CLOSE -> SYN_SENT), the remote end of
+ * a non-listening socket is not known while its port is 0: a LISTEN -> SYN_RECV record
+ * may carry the listener's tuple on older kernels (see KERNEL-NOTES.md, passive open),
+ * and the table asks again when the real tuple arrives. A listener has no remote end
+ * at all, so --rport/--raddr never match it.
+ */
 bool filter__conn(const struct td_options *o, const struct conn *c)
 {
+	bool listener = c->role == CT_ROLE_LISTEN || c->state == TD_LISTEN;
+	bool remote_unknown = !listener && c->dport == 0;
+	size_t alen = c->family == 4 ? 4 : 16;
+
 	if (o->family && o->family != c->family)
-		return false;
-	/* A client's local port is chosen after CLOSE -> SYN_SENT: match
-	 * provisionally until the table knows it. */
-	if (o->lports.any && c->sport && !port_in(&o->lports, c->sport))
-		return false;
-	if (o->rports.any && !port_in(&o->rports, c->dport))
-		return false;
-	if (!cidrs_match(&o->laddrs, c->family, c->saddr))
-		return false;
-	if (!cidrs_match(&o->raddrs, c->family, c->daddr))
 		return false;
 	if (o->netns && o->netns != c->netns)
 		return false;
-	if (o->npids) {
-		bool found = false;
-
-		for (int i = 0; i < o->npids && !found; i++)
-			found = c->pid && c->pid == o->pids[i];
-		if (!found)
-			return false;
-	}
-	if (o->ncomms) {
-		bool found = false;
-
-		for (int i = 0; i < o->ncomms && !found; i++)
-			found = c->pid && !strncmp(c->comm, o->comms[i], sizeof(c->comm));
-		if (!found)
-			return false;
-	}
-	return true;
+	if (o->lports.any && c->sport && !port_in(&o->lports, c->sport))
+		return false;
+	if (o->rports.any && !remote_unknown && !port_in(&o->rports, c->dport))
+		return false;
+	/* A child whose first record carried its listener's tuple can read as the
+	 * wildcard address for a while; only a listener's wildcard is its real one. */
+	if (o->laddrs.n && (listener || !is_zero(c->saddr, alen)) &&
+	    !cidrs_match(&o->laddrs, c->family, c->saddr))
+		return false;
+	if (o->raddrs.n && !remote_unknown && !cidrs_match(&o->raddrs, c->family, c->daddr))
+		return false;
+	return owner_matches(o, c);
 }
 
 bool filter__transition(const struct td_options *o, const struct ct_transition *t)
 {
-	if (o->states && !(o->states & (1u << t->old)) && !(o->states & (1u << t->new)))
+	if (o->states && !state_in(o->states, t->old) && !state_in(o->states, t->new))
 		return false;
+	/* A lower bound at or above --min proves the real dwell is too. */
 	if (o->min_ns && (t->dwell_ns == CT_DWELL_UNKNOWN || t->dwell_ns < o->min_ns))
 		return false;
 	return true;
@@ -92,14 +128,20 @@ bool filter__transition(const struct td_options *o, const struct ct_transition *
 
 bool filter__timeline(const struct td_options *o, const struct conn *c)
 {
+	int n = c->nsteps < CT_MAX_STEPS ? c->nsteps : CT_MAX_STEPS;
+
 	if (!o->states && !o->min_ns)
 		return true;
-	for (int i = 0; i < c->nsteps; i++) {
-		uint64_t d = conn__step_dwell(c, i);
+	for (int i = 0; i < n; i++) {
+		uint64_t d;
 
-		if (o->states && !(o->states & (1u << c->step_state[i])))
+		if (o->states && !state_in(o->states, c->step_state[i]))
 			continue;
-		if (!o->min_ns || (d != CT_DWELL_UNKNOWN && d >= o->min_ns))
+		/* Without --min, having been in the state is enough, measured or not. */
+		if (!o->min_ns)
+			return true;
+		d = conn__step_dwell(c, i);
+		if (d != CT_DWELL_UNKNOWN && d >= o->min_ns)
 			return true;
 	}
 	return false;

@@ -1,0 +1,565 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Unit tests of tcpdwell's filters (user/filter.c) on synthetic connections: every
+ * connection filter alone and combined, prefix matching at and off byte boundaries,
+ * IPv4 prefixes against IPv4-mapped IPv6 addresses, the provisional matches of a tuple
+ * not known yet, owners, and the transition and timeline selections. The options are
+ * built by cli__parse() from real command lines.
+ */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cli.h"
+#include "filter.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#define MS  1000000ULL
+#define SEC 1000000000ULL
+
+static struct td_options opts;
+
+/* Options from "tcpdwell ARGS..."; the command line must be valid. */
+static const struct td_options *options_from(const char *const *args)
+{
+	char *argv[32] = { (char *)"tcpdwell" };
+	char err[256];
+	int argc = 1, r;
+
+	for (int i = 0; args[i]; i++)
+		argv[argc++] = (char *)args[i];
+	r = cli__parse(argc, argv, &opts, err, sizeof(err));
+	if (r != TD_EXIT_OK)
+		fail_msg("cli__parse: expected %d, got %d: %s", TD_EXIT_OK, r, err);
+	return &opts;
+}
+
+#define OPTS(...) options_from((const char *const[]){ __VA_ARGS__, NULL })
+#define NO_OPTS() options_from((const char *const[]){ NULL })
+
+static void set_addr(struct conn *c, uint8_t *dst, const char *s)
+{
+	memset(dst, 0, 16);
+	if (inet_pton(c->family == 4 ? AF_INET : AF_INET6, s, dst) != 1)
+		fail_msg("test bug: bad address '%s' for family %d", s, c->family);
+}
+
+/* An established connection laddr:lport -> raddr:rport, owned by pid/comm. */
+static struct conn mkconn(int family, const char *laddr, uint16_t lport, const char *raddr,
+			  uint16_t rport)
+{
+	struct conn c;
+
+	memset(&c, 0, sizeof(c));
+	c.family = (uint8_t)family;
+	c.cookie = 4242;
+	c.netns = 4026531840u;
+	c.pid = 1234;
+	strcpy(c.comm, "nginx");
+	c.state = TD_ESTABLISHED;
+	c.role = CT_ROLE_PASSIVE;
+	set_addr(&c, c.saddr, laddr);
+	set_addr(&c, c.daddr, raddr);
+	c.sport = lport;
+	c.dport = rport;
+	return c;
+}
+
+static struct conn v4(void)
+{
+	return mkconn(4, "10.1.2.3", 8080, "192.168.7.9", 51000);
+}
+
+static struct conn v6(void)
+{
+	return mkconn(6, "2001:db8::10", 8080, "2001:db8:1::20", 51000);
+}
+
+/* An IPv4 peer of a dual-stack AF_INET6 socket. */
+static struct conn mapped(void)
+{
+	return mkconn(6, "::ffff:10.1.2.3", 8080, "::ffff:192.168.7.9", 51000);
+}
+
+#define MATCH(o, c)    assert_true(filter__conn((o), &(c)))
+#define NO_MATCH(o, c) assert_false(filter__conn((o), &(c)))
+
+static void test_no_filter_matches_everything(void **state)
+{
+	const struct td_options *o = NO_OPTS();
+	struct conn a = v4(), b = v6(), m = mapped();
+
+	MATCH(o, a);
+	MATCH(o, b);
+	MATCH(o, m);
+	a.pid = 0; /* no owner known */
+	MATCH(o, a);
+}
+
+static void test_family(void **state)
+{
+	struct conn a = v4(), b = v6(), m = mapped();
+
+	MATCH(OPTS("-4"), a);
+	NO_MATCH(OPTS("-4"), b);
+	/* The kernel reports a dual-stack socket as family 6, and so does -6. */
+	NO_MATCH(OPTS("-4"), m);
+	MATCH(OPTS("-6"), b);
+	MATCH(OPTS("-6"), m);
+	NO_MATCH(OPTS("-6"), a);
+}
+
+static void test_ports(void **state)
+{
+	struct conn c = v4();
+
+	MATCH(OPTS("-L", "8080"), c);
+	MATCH(OPTS("-L", "80,8000-8100"), c);
+	NO_MATCH(OPTS("-L", "80,443"), c);
+	NO_MATCH(OPTS("-L", "51000"), c); /* that is the remote port */
+	MATCH(OPTS("-R", "51000"), c);
+	MATCH(OPTS("-R", "50000-52000"), c);
+	NO_MATCH(OPTS("-R", "8080"), c);
+	MATCH(OPTS("-L", "8080", "-R", "51000"), c);
+	NO_MATCH(OPTS("-L", "8080", "-R", "51001"), c);
+	/* Repeated options add. */
+	MATCH(OPTS("-L", "1", "-L", "8080"), c);
+
+	c.sport = 0xffff;
+	MATCH(OPTS("-L", "65535"), c);
+	NO_MATCH(OPTS("-L", "65534"), c);
+	c.sport = 64; /* bitmap word boundary */
+	MATCH(OPTS("-L", "64"), c);
+	NO_MATCH(OPTS("-L", "63,65"), c);
+}
+
+/* CLOSE -> SYN_SENT: the kernel picks the local port after the record. */
+static void test_lport_provisional_until_known(void **state)
+{
+	struct conn c = mkconn(4, "10.1.2.3", 0, "10.9.9.9", 443);
+
+	c.state = TD_SYN_SENT;
+	c.role = CT_ROLE_ACTIVE;
+	MATCH(OPTS("-L", "59594"), c);
+	MATCH(OPTS("-L", "1-2"), c);
+	/* Other filters still apply to what is known. */
+	NO_MATCH(OPTS("-L", "59594", "-R", "80"), c);
+	NO_MATCH(OPTS("-L", "59594", "-6"), c);
+	/* Once the port is known the answer is final. */
+	c.sport = 59594;
+	MATCH(OPTS("-L", "59594"), c);
+	c.sport = 59595;
+	NO_MATCH(OPTS("-L", "59594"), c);
+}
+
+/*
+ * A child whose first record carried its listener's tuple: remote end 0, local address
+ * possibly the wildcard. Known parts decide; unknown ones match until the table asks
+ * again with the real tuple.
+ */
+static void test_remote_provisional_until_known(void **state)
+{
+	struct conn c = mkconn(4, "0.0.0.0", 8080, "0.0.0.0", 0);
+
+	c.state = TD_SYN_RECV;
+	c.role = CT_ROLE_PASSIVE;
+	MATCH(OPTS("-R", "51000"), c);
+	MATCH(OPTS("--raddr", "192.168.0.0/16"), c);
+	MATCH(OPTS("--laddr", "10.0.0.0/8"), c);
+	NO_MATCH(OPTS("-L", "80"), c); /* the local port is known */
+
+	c = mkconn(4, "10.1.2.3", 8080, "192.168.7.9", 51000);
+	c.state = TD_SYN_RECV;
+	NO_MATCH(OPTS("-R", "51001"), c);
+	NO_MATCH(OPTS("--raddr", "172.16.0.0/12"), c);
+	NO_MATCH(OPTS("--laddr", "10.9.0.0/16"), c);
+}
+
+/* A listener has no remote end, and its wildcard address is its real one. */
+static void test_listener(void **state)
+{
+	struct conn l = mkconn(4, "0.0.0.0", 8080, "0.0.0.0", 0);
+	struct conn l6 = mkconn(6, "::", 8080, "::", 0);
+
+	l.state = TD_LISTEN;
+	l.role = CT_ROLE_LISTEN;
+	l6.state = TD_LISTEN;
+	l6.role = CT_ROLE_LISTEN;
+	MATCH(OPTS("-L", "8080"), l);
+	NO_MATCH(OPTS("-L", "8081"), l);
+	NO_MATCH(OPTS("-R", "51000"), l);
+	MATCH(OPTS("-R", "0"), l);
+	NO_MATCH(OPTS("--raddr", "192.168.0.0/16"), l);
+	NO_MATCH(OPTS("--laddr", "127.0.0.1"), l);
+	MATCH(OPTS("--laddr", "0.0.0.0/0"), l);
+	NO_MATCH(OPTS("--laddr", "::1"), l6);
+	MATCH(OPTS("--laddr", "::/0"), l6);
+	/* A closed listener keeps its role. */
+	l.state = TD_CLOSE;
+	NO_MATCH(OPTS("-R", "51000"), l);
+}
+
+static void test_prefixes_v4(void **state)
+{
+	struct conn c = v4(); /* 10.1.2.3 -> 192.168.7.9 */
+
+	static const struct {
+		const char *cidr;
+		bool local, remote; /* matches laddr, raddr */
+	} cases[] = {
+		{ "10.1.2.3", true, false },
+		{ "10.1.2.3/32", true, false },
+		{ "10.1.2.2/32", false, false },
+		{ "10.1.2.2/31", true, false },
+		{ "10.1.2.4/31", false, false },
+		{ "10.1.2.0/30", true, false },
+		{ "10.1.2.0/24", true, false },
+		{ "10.1.3.0/24", false, false },
+		{ "10.1.0.0/20", true, false },
+		{ "10.1.16.0/20", false, false },
+		{ "10.0.0.0/8", true, false },
+		{ "10.200.1.1/8", true, false }, /* host bits cleared */
+		{ "11.0.0.0/8", false, false },
+		{ "0.0.0.0/1", true, false },
+		{ "128.0.0.0/1", false, true },
+		{ "192.168.7.9", false, true },
+		{ "192.168.0.0/16", false, true },
+		{ "192.168.7.8/29", false, true },
+		{ "192.168.7.0/29", false, false },
+		{ "0.0.0.0/0", true, true },
+		{ "10.0.0.0/8,192.168.0.0/16", true, true },
+		{ "::/0", false, false }, /* an IPv6 prefix never matches family 4 */
+		{ "::ffff:10.1.2.3", false, false },
+		{ "::ffff:0:0/96", false, false },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		bool l = filter__conn(OPTS("--laddr", cases[i].cidr), &c);
+		bool r = filter__conn(OPTS("--raddr", cases[i].cidr), &c);
+
+		if (l != cases[i].local || r != cases[i].remote)
+			fail_msg("%s vs 10.1.2.3 -> 192.168.7.9: expected laddr %d raddr %d, got "
+				 "%d %d",
+				 cases[i].cidr, cases[i].local, cases[i].remote, l, r);
+	}
+}
+
+static void test_prefixes_v6(void **state)
+{
+	struct conn c = v6(); /* 2001:db8::10 -> 2001:db8:1::20 */
+
+	static const struct {
+		const char *cidr;
+		bool local, remote;
+	} cases[] = {
+		{ "2001:db8::10", true, false },
+		{ "2001:db8::10/128", true, false },
+		{ "2001:db8::11/128", false, false },
+		{ "2001:db8::11/127", true, false },
+		{ "2001:db8::/64", true, false },
+		{ "2001:db8::/48", true, false },
+		{ "2001:db8::/47", true, true },
+		{ "2001:db8:1::/48", false, true },
+		{ "2001:db8:1::20", false, true },
+		{ "2001:db8::/32", true, true },
+		{ "2001:db9::/32", false, false },
+		{ "2001:db8::/29", true, true },
+		{ "2001:db0::/28", true, true },
+		{ "2001:db0::/29", false, false },
+		{ "2001:dc0::/29", false, false },
+		{ "::/0", true, true },
+		{ "fe80::/10", false, false },
+		{ "0.0.0.0/0", false, false }, /* not IPv4-mapped */
+		{ "fe80::/10,2001:db8:1::/48", false, true },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		bool l = filter__conn(OPTS("--laddr", cases[i].cidr), &c);
+		bool r = filter__conn(OPTS("--raddr", cases[i].cidr), &c);
+
+		if (l != cases[i].local || r != cases[i].remote)
+			fail_msg(
+				"%s vs 2001:db8::10 -> 2001:db8:1::20: expected laddr %d raddr %d, "
+				"got %d %d",
+				cases[i].cidr, cases[i].local, cases[i].remote, l, r);
+	}
+}
+
+/* An IPv4 prefix matches ::ffff:a.b.c.d, and only that form. */
+static void test_prefixes_v4_mapped(void **state)
+{
+	struct conn m = mapped(); /* ::ffff:10.1.2.3 -> ::ffff:192.168.7.9 */
+	struct conn compat = mkconn(6, "::10.1.2.3", 8080, "::192.168.7.9", 51000);
+	struct conn other = mkconn(6, "64:ff9b::10.1.2.3", 8080, "::ffff:0:192.168.7.9", 51000);
+
+	MATCH(OPTS("--laddr", "10.0.0.0/8"), m);
+	MATCH(OPTS("--laddr", "10.1.2.3"), m);
+	NO_MATCH(OPTS("--laddr", "10.1.2.4"), m);
+	MATCH(OPTS("--raddr", "192.168.7.0/24"), m);
+	NO_MATCH(OPTS("--raddr", "10.0.0.0/8"), m);
+	MATCH(OPTS("--laddr", "0.0.0.0/0"), m);
+	/* The IPv6 spelling of the same prefix works too. */
+	MATCH(OPTS("--laddr", "::ffff:10.0.0.0/104"), m);
+	MATCH(OPTS("--laddr", "::ffff:0:0/96"), m);
+	/* Deprecated IPv4-compatible (::a.b.c.d), NAT64 and SIIT forms are not IPv4. */
+	NO_MATCH(OPTS("--laddr", "10.0.0.0/8"), compat);
+	NO_MATCH(OPTS("--raddr", "192.168.0.0/16"), compat);
+	NO_MATCH(OPTS("--laddr", "10.0.0.0/8"), other);
+	NO_MATCH(OPTS("--raddr", "192.168.0.0/16"), other);
+	NO_MATCH(OPTS("--laddr", "0.0.0.0/0"), compat);
+}
+
+static void test_netns(void **state)
+{
+	struct conn c = v4();
+
+	MATCH(OPTS("-N", "4026531840"), c);
+	NO_MATCH(OPTS("-N", "4026531841"), c);
+	c.netns = 0;
+	NO_MATCH(OPTS("-N", "4026531840"), c);
+}
+
+static void test_owner(void **state)
+{
+	struct conn c = v4(); /* pid 1234, nginx */
+
+	MATCH(OPTS("-p", "1234"), c);
+	MATCH(OPTS("-p", "1,2,1234"), c);
+	MATCH(OPTS("-p", "1", "-p", "1234"), c);
+	NO_MATCH(OPTS("-p", "1235"), c);
+	MATCH(OPTS("-c", "nginx"), c);
+	MATCH(OPTS("-c", "sshd,nginx"), c);
+	NO_MATCH(OPTS("-c", "ngin"), c); /* whole names, not prefixes */
+	NO_MATCH(OPTS("-c", "nginx2"), c);
+	NO_MATCH(OPTS("-c", "NGINX"), c);
+	MATCH(OPTS("-p", "1234", "-c", "nginx"), c);
+	NO_MATCH(OPTS("-p", "1234", "-c", "sshd"), c);
+	NO_MATCH(OPTS("-p", "99", "-c", "nginx"), c);
+
+	/* A 15-character name, as the kernel truncates it. */
+	strcpy(c.comm, "a-fifteen-chars");
+	MATCH(OPTS("-c", "a-fifteen-chars"), c);
+	NO_MATCH(OPTS("-c", "a-fifteen-char"), c);
+
+	/* No owner known (softirq): never matches an owner filter, whatever comm says. */
+	c.pid = 0;
+	strcpy(c.comm, "swapper/0");
+	NO_MATCH(OPTS("-p", "1"), c);
+	NO_MATCH(OPTS("-c", "swapper/0"), c);
+	MATCH(OPTS("-L", "8080"), c);
+}
+
+static void test_all_filters_together(void **state)
+{
+	const struct td_options *o =
+		OPTS("-4", "-L", "8080", "-R", "50000-52000", "--laddr", "10.0.0.0/8", "--raddr",
+		     "192.168.0.0/16", "-p", "1234", "-c", "nginx", "-N", "4026531840");
+	struct conn c = v4(), d;
+
+	MATCH(o, c);
+	/* Each single difference is enough to reject. */
+	d = c;
+	d.family = 6;
+	NO_MATCH(o, d);
+	d = c;
+	d.sport = 8081;
+	NO_MATCH(o, d);
+	d = c;
+	d.dport = 52001;
+	NO_MATCH(o, d);
+	d = c;
+	d.saddr[0] = 11;
+	NO_MATCH(o, d);
+	d = c;
+	d.daddr[1] = 169;
+	NO_MATCH(o, d);
+	d = c;
+	d.pid = 1;
+	NO_MATCH(o, d);
+	d = c;
+	strcpy(d.comm, "curl");
+	NO_MATCH(o, d);
+	d = c;
+	d.netns = 1;
+	NO_MATCH(o, d);
+	/* Things no filter looks at do not matter. */
+	d = c;
+	d.cookie = 1;
+	d.cgroup = 77;
+	d.state = TD_CLOSE_WAIT;
+	d.flags = CT_F_INCOMPLETE | CT_F_SEEDED;
+	MATCH(o, d);
+}
+
+/* --- transitions ----------------------------------------------------------------------- */
+
+static struct ct_transition tr(int old, int new, uint64_t dwell)
+{
+	struct ct_transition t = { .ts_ns = 5 * SEC, .dwell_ns = dwell };
+
+	t.old = (uint8_t)old;
+	t.new = (uint8_t) new;
+	return t;
+}
+
+static void test_transition(void **state)
+{
+	struct ct_transition t = tr(TD_ESTABLISHED, TD_CLOSE_WAIT, 3 * SEC);
+	struct ct_transition unknown = tr(TD_ESTABLISHED, TD_CLOSE_WAIT, CT_DWELL_UNKNOWN);
+
+	assert_true(filter__transition(NO_OPTS(), &t));
+	assert_true(filter__transition(NO_OPTS(), &unknown));
+
+	/* --state: into or out of */
+	assert_true(filter__transition(OPTS("-s", "CLOSE_WAIT"), &t));
+	assert_true(filter__transition(OPTS("-s", "ESTABLISHED"), &t));
+	assert_true(filter__transition(OPTS("-s", "LISTEN,close-wait"), &t));
+	assert_false(filter__transition(OPTS("-s", "LAST_ACK"), &t));
+	assert_false(filter__transition(OPTS("-s", "TIME_WAIT,SYN_SENT"), &t));
+
+	/* --min: known dwell at least min */
+	assert_true(filter__transition(OPTS("-m", "3s"), &t));
+	assert_true(filter__transition(OPTS("-m", "2999ms"), &t));
+	assert_false(filter__transition(OPTS("-m", "3000000001ns"), &t));
+	assert_false(filter__transition(OPTS("-m", "1ns"), &unknown));
+	assert_true(filter__transition(OPTS("-s", "CLOSE_WAIT", "-m", "1s"), &t));
+	assert_false(filter__transition(OPTS("-s", "CLOSE_WAIT", "-m", "1s"), &unknown));
+	assert_false(filter__transition(OPTS("-s", "LISTEN", "-m", "1s"), &t));
+
+	/* A seeded socket's dwell is a lower bound: at or above --min proves enough. */
+	t.dwell_lower_bound = 1;
+	assert_true(filter__transition(OPTS("-m", "3s"), &t));
+	assert_false(filter__transition(OPTS("-m", "4s"), &t));
+
+	/* A zero dwell is a measurement, not "unknown". */
+	t = tr(TD_SYN_RECV, TD_ESTABLISHED, 0);
+	assert_true(filter__transition(NO_OPTS(), &t));
+	assert_true(filter__transition(OPTS("-s", "SYN_RECV"), &t));
+	assert_false(filter__transition(OPTS("-m", "1ns"), &t));
+
+	/* Values outside the state mask are in no set (and cause no undefined shift:
+	 * 33 would alias ESTABLISHED where the CPU masks the shift count). */
+	t = tr(33, 255, SEC);
+	assert_false(filter__transition(OPTS("-s", "ESTABLISHED"), &t));
+	t = tr(200, 255, SEC);
+	assert_false(filter__transition(OPTS("-s", "ESTABLISHED"), &t));
+	assert_true(filter__transition(NO_OPTS(), &t));
+	t = tr(16, TD_LISTEN, SEC);
+	assert_true(filter__transition(OPTS("-s", "LISTEN"), &t));
+	assert_false(filter__transition(OPTS("-s", "ESTABLISHED"), &t));
+}
+
+/* --- timelines ------------------------------------------------------------------------- */
+
+/* An active client's whole life: SYN_SENT 2 ms, ESTABLISHED 5 s, FIN_WAIT1 1 ms,
+ * FIN_WAIT2 40 ms, TIME_WAIT 60 s, CLOSE. */
+static struct conn finished_client(void)
+{
+	static const struct {
+		int state;
+		uint64_t at;
+	} steps[] = {
+		{ TD_SYN_SENT, 1000 * SEC },
+		{ TD_ESTABLISHED, 1000 * SEC + 2 * MS },
+		{ TD_FIN_WAIT1, 1005 * SEC + 2 * MS },
+		{ TD_FIN_WAIT2, 1005 * SEC + 3 * MS },
+		{ TD_TIME_WAIT, 1005 * SEC + 43 * MS },
+		{ TD_CLOSE, 1065 * SEC + 43 * MS },
+	};
+	struct conn c = mkconn(4, "10.1.2.3", 40000, "10.9.9.9", 443);
+
+	c.role = CT_ROLE_ACTIVE;
+	c.state = TD_CLOSE;
+	for (size_t i = 0; i < ARRAY_SIZE(steps); i++) {
+		c.step_state[i] = (uint8_t)steps[i].state;
+		c.step_ns[i] = steps[i].at;
+	}
+	c.nsteps = ARRAY_SIZE(steps);
+	c.start_ns = c.step_ns[0];
+	c.end_ns = c.step_ns[c.nsteps - 1];
+	return c;
+}
+
+static void test_timeline(void **state)
+{
+	struct conn c = finished_client();
+
+	/* The fixture says what it means to. */
+	assert_int_equal(conn__step_dwell(&c, 0), 2 * MS);
+	assert_int_equal(conn__step_dwell(&c, 1), 5 * SEC);
+	assert_int_equal(conn__step_dwell(&c, 4), 60 * SEC);
+
+	assert_true(filter__timeline(NO_OPTS(), &c));
+	/* --state alone: it was in the state */
+	assert_true(filter__timeline(OPTS("-s", "FIN_WAIT2"), &c));
+	assert_true(filter__timeline(OPTS("-s", "time-wait"), &c));
+	assert_false(filter__timeline(OPTS("-s", "CLOSE_WAIT"), &c));
+	assert_false(filter__timeline(OPTS("-s", "LISTEN,SYN_RECV,LAST_ACK"), &c));
+	assert_true(filter__timeline(OPTS("-s", "LISTEN,SYN_SENT"), &c));
+	/* --min alone: any state */
+	assert_true(filter__timeline(OPTS("-m", "60s"), &c));
+	assert_false(filter__timeline(OPTS("-m", "61s"), &c));
+	/* both: at least min in one of the states */
+	assert_true(filter__timeline(OPTS("-s", "ESTABLISHED", "-m", "5s"), &c));
+	assert_false(filter__timeline(OPTS("-s", "ESTABLISHED", "-m", "6s"), &c));
+	assert_true(filter__timeline(OPTS("-s", "SYN_SENT", "-m", "2ms"), &c));
+	assert_false(filter__timeline(OPTS("-s", "SYN_SENT", "-m", "3ms"), &c));
+	assert_true(filter__timeline(OPTS("-s", "SYN_SENT,TIME_WAIT", "-m", "1m"), &c));
+	assert_false(filter__timeline(OPTS("-s", "SYN_SENT,FIN_WAIT2", "-m", "1s"), &c));
+}
+
+/* Dwell not measured (began before tracing, or a gap): enough for --state, never for
+ * --min. */
+static void test_timeline_unknown_dwell(void **state)
+{
+	struct conn c = finished_client();
+
+	c.step_ns[0] = 0; /* entered SYN_SENT at an unknown time */
+	c.flags |= CT_F_INCOMPLETE;
+	assert_true(conn__step_dwell(&c, 0) == CT_DWELL_UNKNOWN);
+	assert_true(filter__timeline(OPTS("-s", "SYN_SENT"), &c));
+	assert_false(filter__timeline(OPTS("-s", "SYN_SENT", "-m", "1ns"), &c));
+	assert_true(filter__timeline(OPTS("-s", "ESTABLISHED", "-m", "1s"), &c));
+
+	/* A connection with no steps at all */
+	memset(&c, 0, sizeof(c));
+	assert_true(filter__timeline(NO_OPTS(), &c));
+	assert_false(filter__timeline(OPTS("-s", "CLOSE"), &c));
+	assert_false(filter__timeline(OPTS("-m", "1ns"), &c));
+
+	/* A state value outside the mask */
+	c = finished_client();
+	c.step_state[1] = 33;
+	assert_false(filter__timeline(OPTS("-s", "ESTABLISHED"), &c));
+	assert_true(filter__timeline(OPTS("-m", "5s"), &c));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_no_filter_matches_everything),
+		cmocka_unit_test(test_family),
+		cmocka_unit_test(test_ports),
+		cmocka_unit_test(test_lport_provisional_until_known),
+		cmocka_unit_test(test_remote_provisional_until_known),
+		cmocka_unit_test(test_listener),
+		cmocka_unit_test(test_prefixes_v4),
+		cmocka_unit_test(test_prefixes_v6),
+		cmocka_unit_test(test_prefixes_v4_mapped),
+		cmocka_unit_test(test_netns),
+		cmocka_unit_test(test_owner),
+		cmocka_unit_test(test_all_filters_together),
+		cmocka_unit_test(test_transition),
+		cmocka_unit_test(test_timeline),
+		cmocka_unit_test(test_timeline_unknown_dwell),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
