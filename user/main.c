@@ -56,9 +56,9 @@ struct app {
 	size_t nseeds, capseeds;
 	struct top *top; /* top */
 	struct top_snapshot *snap;
-	int top_state;
-	enum top_sort top_sort;
-	uint64_t next_top, top_last_ns, top_last_transitions;
+	struct top_rate top_rate;
+	uint64_t next_top;
+	char top_source[64];
 	struct metrics *metrics; /* serve */
 	struct server *server;
 	uint64_t next_publish;
@@ -249,7 +249,7 @@ static int app_open(struct app *a, struct td_options *o, int64_t realtime_offset
 	a->next_stat = UINT64_MAX;
 	if (o->cmd == TD_CMD_TOP) {
 		a->snap = calloc(1, sizeof(*a->snap));
-		a->top = top__open(isatty(STDOUT_FILENO));
+		a->top = top__open(isatty(STDOUT_FILENO), o);
 		if (!a->snap || !a->top) {
 			fprintf(stderr, "tcpdwell: cannot set up the terminal\n");
 			return -1;
@@ -373,34 +373,35 @@ static void publish_metrics(struct app *a, uint64_t now)
 
 static void draw_top(struct app *a, uint64_t now)
 {
-	uint64_t tr = conntable__stats(a->table)->transitions;
-	double rate = 0;
+	struct top_input in = {
+		.realtime_offset_ns = a->out.realtime_offset_ns,
+		.transitions_per_s =
+			top__rate(&a->top_rate, now, conntable__stats(a->table)->transitions),
+		.lost_ringbuf = a->lost_rb,
+		.lost_recursion = a->lost_rec,
+		.source = a->top_source,
+	};
 
-	if (a->top_last_ns && now > a->top_last_ns)
-		rate = (double)(tr - a->top_last_transitions) * 1e9 / (double)(now - a->top_last_ns);
-	a->top_last_ns = now;
-	a->top_last_transitions = tr;
-	top__collect(a->snap, a->table, now, a->top_state, a->top_sort, rate, a->lost_rb,
-		     a->lost_rec);
-	top__draw(a->top, a->snap);
+	top__collect(a->snap, a->table, now, top__view(a->top), &in);
+	if (top__draw(a->top, a->snap))
+		exiting = 1;
 }
 
 static void app_tick(struct app *a, uint64_t now)
 {
-	if (a->next_stat == UINT64_MAX && a->o->interval_ns)
+	if (a->next_stat == UINT64_MAX && a->o->interval_ns && a->o->cmd == TD_CMD_STAT)
 		a->next_stat = now + a->o->interval_ns;
 	a->now = now;
 	conntable__advance(a->table, now);
 	if (a->top) {
-		int st = a->top_state;
-		enum top_sort so = a->top_sort;
+		int k = top__keys(a->top);
 
-		if (top__keys(a->top, a->snap, &a->top_state, &a->top_sort))
+		if (k == TOP_QUIT)
 			exiting = 1;
-		if (now >= a->next_top || st != a->top_state || so != a->top_sort) {
+		else if (now >= a->next_top || k == TOP_REFRESH)
 			draw_top(a, now);
+		if (now >= a->next_top)
 			a->next_top = now + (a->o->interval_ns ?: 1000000000ULL);
-		}
 	}
 	if (a->server && now >= a->next_publish) {
 		publish_metrics(a, now);
@@ -424,7 +425,7 @@ static void app_lost(struct app *a, uint64_t rb, uint64_t rec)
 		a->metrics->lost_ringbuf = rb;
 		a->metrics->lost_recursion = rec;
 	}
-	if (a->o->cmd != TD_CMD_SERVE)
+	if (a->o->cmd != TD_CMD_SERVE && a->o->cmd != TD_CMD_TOP)
 		out__lost(&a->out, rb, rec);
 }
 
@@ -499,6 +500,8 @@ static int run_live(struct td_options *o)
 			strerror(errno));
 	{
 		const struct tracer_info *ti = tracer__info(tr);
+
+		snprintf(a.top_source, sizeof(a.top_source), "%s, %s buffer", ti->backend, ti->buffer);
 
 		fprintf(stderr,
 			"tcpdwell: tracing TCP state changes (%s, %s buffer%s%s). Ctrl-C to end.\n",
