@@ -14,7 +14,8 @@ VMLINUX := vmlinux/$(ARCH)/vmlinux.h
 
 # Debian packages the build and the tests need (`make deps` installs the missing ones).
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev pkg-config \
-	jq iproute2 libcap2-bin procps make gcc libncurses-dev libmicrohttpd-dev tmux curl
+	jq iproute2 libcap2-bin procps make gcc libncurses-dev libmicrohttpd-dev tmux curl \
+	libclang-rt-dev
 
 SANITIZE ?=
 CFLAGS ?= -g -O2
@@ -36,10 +37,10 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps run test unit integration bench vmtest valgrind clean install format
+.PHONY: all deps run test unit integration fuzz fuzz-corpus bench vmtest valgrind clean install format
 
 # Modules without I/O of their own (unit-tested without root).
-CORE := state cli filter conntable stats output metrics seed top
+CORE := state cli filter conntable stats output metrics seed top record synth
 # Modules at the edges (kernel, files, terminal).
 EDGE := tracer serve main
 CORE_OBJS := $(patsubst %,$(OUTPUT)/%.o,$(CORE))
@@ -104,7 +105,7 @@ unit: $(UNIT_TESTS)
 	done; echo "unit: $$pass passed, $$fail failed"; [ $$fail = 0 ]
 
 # Real BPF on real sockets: needs root. Each script prints "NAME: N passed, M failed".
-INTEG_SCRIPTS := run prometheus deploy top
+INTEG_SCRIPTS := run prometheus deploy top_tmux
 integration: $(OUTPUT)/tcpdwell $(INTEG_BINS)
 	@fail=0; for s in $(INTEG_SCRIPTS); do \
 		OUTPUT=$(OUTPUT) bash tests/integration/$$s.sh || fail=1; \
@@ -112,7 +113,32 @@ integration: $(OUTPUT)/tcpdwell $(INTEG_BINS)
 
 test: deps
 	$(MAKE) --no-print-directory all unit
+	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory integration
+
+# The recording reader under libFuzzer with ASan and UBSan, from the seed corpus, for
+# FUZZ_TIME seconds (every input read back after re-encoding and replayed into a table).
+FUZZ_TIME ?= 10
+$(OUTPUT)/fuzz_record: tests/fuzz/fuzz_record.c user/record.c user/conntable.c user/stats.c \
+		user/state.c | $(OUTPUT)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-DFUZZ_REPLAY -D_GNU_SOURCE -Iuser $^ -o $@
+
+$(OUTPUT)/mkcorpus: tests/fuzz/mkcorpus.c user/record.c user/synth.c | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) $^ -o $@
+
+fuzz: $(OUTPUT)/fuzz_record
+	$(Q)rm -rf $(OUTPUT)/fuzz-corpus && mkdir -p $(OUTPUT)/fuzz-corpus && \
+		cp tests/fuzz/corpus/* $(OUTPUT)/fuzz-corpus/
+	$(Q)$(OUTPUT)/fuzz_record -max_total_time=$(FUZZ_TIME) -print_final_stats=0 \
+		$(OUTPUT)/fuzz-corpus 2>$(OUTPUT)/fuzz.log || { tail -40 $(OUTPUT)/fuzz.log; exit 1; }
+	@echo "fuzz: $$(grep -E '^Done [0-9]+ runs' $(OUTPUT)/fuzz.log), no crash"
+
+# Writes the seed corpus again from the current writer.
+fuzz-corpus: $(OUTPUT)/mkcorpus
+	$(OUTPUT)/mkcorpus tests/fuzz/corpus
 
 valgrind: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do \
@@ -129,3 +155,23 @@ clean:
 	rm -rf build
 
 -include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/tests/*.d)
+
+# ---- bench: begin ------------------------------------------------------------------------
+# Benchmark, not part of `make test`; needs root. tests/bench/bench.sh builds tcpdwell itself
+# and explains its options: `make bench BENCH_ARGS=--quick` for a short smoke run.
+$(OUTPUT)/storm: tests/bench/storm.c | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $< -o $@
+
+bench: deps $(OUTPUT)/storm
+	$(Q)OUTPUT=$(OUTPUT) bash tests/bench/bench.sh $(BENCH_ARGS)
+# ---- bench: end --------------------------------------------------------------------------
+
+# ---- vmtest: begin -----------------------------------------------------------------------
+# Boots Debian's newest 6.1 and 6.12 cloud kernels under qemu (TCG) and runs `tcpdwell check`,
+# tests/vm/smoke.sh and the integration suite inside each; needs root. Options go through
+# VMTEST_ARGS (tests/vm/vmtest.sh --help), e.g. `make vmtest VMTEST_ARGS="-k 6.1 --no-suite"`.
+vmtest: deps
+	$(MAKE) --no-print-directory $(OUTPUT)/tcpdwell $(INTEG_BINS)
+	OUTPUT=$(OUTPUT) bash tests/vm/vmtest.sh $(VMTEST_ARGS)
+# ---- vmtest: end -------------------------------------------------------------------------
