@@ -1,0 +1,47 @@
+#!/bin/bash
+# The default test run inside the VM (started by tests/vm/init from the tree's root): what the
+# kernel offers, `tcpdwell check`, the smoke test tests/vm/smoke.sh, then the integration suite
+# tests/integration/run.sh when it exists. One "VMTEST-STEP NAME rc=N secs=S" line per step;
+# exit 1 when any step failed. VMTEST_SUITE=0 on the kernel command line skips the suite.
+set -u
+OUTPUT=${OUTPUT:-build}
+export OUTPUT
+TD=$OUTPUT/tcpdwell
+FAILED=0
+
+# step NAME CMD...: run one step, report its status and how long it took.
+step() {
+	local name=$1 t0 rc ms
+	shift
+	echo "VMTEST-STEP-BEGIN $name"
+	t0=$(date +%s%N)
+	"$@"
+	rc=$?
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	printf 'VMTEST-STEP %s rc=%d secs=%d.%03d\n' "$name" "$rc" $((ms / 1000)) $((ms % 1000))
+	[ "$rc" = 0 ] || FAILED=1
+	return "$rc"
+}
+
+echo "# kernel $(uname -r), $(nproc) CPUs"
+for f in /sys/kernel/btf/vmlinux /sys/kernel/tracing/events/sock/inet_sock_set_state \
+	/sys/kernel/tracing/events/timer/timer_start \
+	/sys/kernel/tracing/events/syscalls/sys_exit_accept4; do
+	if [ -e "$f" ]; then echo "# present: $f"; else echo "# MISSING: $f"; fi
+done
+
+if ! step check "$TD" check; then
+	# The libbpf log says why: one short verbose attempt, kept in the console log.
+	echo "# tcpdwell check failed; libbpf log of a 2 s trace attempt follows"
+	"$TD" trace -j -vv -d 2s 2>&1 | head -400
+fi
+step smoke bash tests/vm/smoke.sh
+
+if [ "${VMTEST_SUITE:-1}" = 0 ]; then
+	echo "VMTEST-STEP integration skipped (VMTEST_SUITE=0)"
+elif [ -f tests/integration/run.sh ]; then
+	step integration bash tests/integration/run.sh
+else
+	echo "VMTEST-STEP integration absent (no tests/integration/run.sh)"
+fi
+exit "$FAILED"
