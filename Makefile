@@ -105,7 +105,7 @@ unit: $(UNIT_TESTS)
 	done; echo "unit: $$pass passed, $$fail failed"; [ $$fail = 0 ]
 
 # Real BPF on real sockets: needs root. Each script prints "NAME: N passed, M failed".
-INTEG_SCRIPTS := run prometheus deploy top_tmux
+INTEG_SCRIPTS := run replay prometheus deploy top_tmux
 integration: $(OUTPUT)/tcpdwell $(INTEG_BINS)
 	@fail=0; for s in $(INTEG_SCRIPTS); do \
 		OUTPUT=$(OUTPUT) bash tests/integration/$$s.sh || fail=1; \
@@ -163,7 +163,11 @@ $(OUTPUT)/storm: tests/bench/storm.c | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $< -o $@
 
-bench: deps $(OUTPUT)/storm
+$(OUTPUT)/mkrecording: tests/bench/mkrecording.c user/synth.c user/record.c | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) $^ -o $@
+
+bench: deps $(OUTPUT)/storm $(OUTPUT)/mkrecording
 	$(Q)OUTPUT=$(OUTPUT) bash tests/bench/bench.sh $(BENCH_ARGS)
 # ---- bench: end --------------------------------------------------------------------------
 

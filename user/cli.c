@@ -656,13 +656,14 @@ static const struct opt_spec {
 	{ "buffer", OPT_BUFFER, "NAME", ALL_CMDS },
 	{ "input", 'i', "FILE", CMD(TRACE) | CMD(TIMELINE) | CMD(STAT) | CMD(TOP) | CMD(DOCTOR) },
 	{ "output", 'o', "FILE", CMD(RECORD) },
+	{ "write", 'w', "FILE", VIEWS | CMD(DOCTOR) },
 	{ "listen", OPT_LISTEN, "ADDR:PORT", CMD(SERVE) },
 	{ "no-seed", OPT_NO_SEED, NULL, TRACING },
 };
 
 /* '+': stop at the first non-option instead of permuting argv (which is the caller's);
  * ':': report a missing value as ':' rather than '?'. */
-static const char short_opts[] = "+:46L:R:p:c:s:m:N:C:d:jvhVi:o:";
+static const char short_opts[] = "+:46L:R:p:c:s:m:N:C:d:jvhVi:o:w:";
 
 static const struct opt_spec *spec_of(int val)
 {
@@ -866,6 +867,11 @@ static int apply(struct td_options *o, int c, const char *v, char *err, size_t e
 			return fail(err, errlen, "invalid file '' in --output: empty");
 		o->output = v;
 		return 0;
+	case 'w':
+		if (!*v)
+			return fail(err, errlen, "invalid file '' in --write: empty");
+		o->write = v;
+		return 0;
 	case OPT_LISTEN:
 		if (check_listen(v, err, errlen))
 			return -1;
@@ -890,7 +896,7 @@ static int check_combination(const struct td_options *o, const struct seen *seen
 {
 	/* With -i nothing is loaded into the kernel: these would be ignored. */
 	static const int live_only[] = { OPT_BACKEND, OPT_BUFFER,  OPT_RINGBUF,
-					 OPT_LATENCY, OPT_NO_SEED, 'C' };
+					 OPT_LATENCY, OPT_NO_SEED, 'C', 'w' };
 	char name[32];
 
 	if (o->input) {
@@ -1081,7 +1087,9 @@ const char *cli__usage(void)
 	       "      --hist               stat: add a log2 histogram per state\n"
 	       "      --listen ADDR:PORT   serve: where to listen (default 127.0.0.1:9877;\n"
 	       "                           [::1]:PORT for IPv6, :PORT for every address)\n"
-	       "  -o, --output FILE        record: the file to write (required)\n"
+	       "  -o, --output FILE        record: the file to write (required; - for stdout)\n"
+	       "  -w, --write FILE         also keep the records in a recording, as record -o\n"
+	       "                           does, while the view runs (replay it with -i)\n"
 	       "\n"
 	       "Input and resources:\n"
 	       "  -d, --duration DURATION  stop after DURATION (default: until Ctrl-C)\n"

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * tcpdwell's entry point: parses the command line, wires the pipeline
- * (tracer -> conntable -> filters/stats -> output) for the chosen command and
- * runs the event loop until a signal, --duration, or a closed output ends it.
+ * (source -> conntable -> filters/stats -> output) for the chosen command and
+ * runs it until a signal, --duration, the end of a recording or a closed output
+ * ends it. The source is the live tracer or a recording (-i); `record` sends the
+ * live tracer's records to a file instead of the table.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -12,8 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/capability.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +28,7 @@
 #include "filter.h"
 #include "metrics.h"
 #include "output.h"
+#include "record.h"
 #include "state.h"
 #include "stats.h"
 #include "seed.h"
@@ -42,7 +48,8 @@ static void on_signal(int sig)
 
 struct app {
 	struct td_options *o;
-	struct conntable *table;
+	struct conntable *table; /* NULL for record */
+	struct rec_writer *rec;	 /* record, -w: where the records are also written */
 	struct stat_table stats;
 	struct out out;
 	bool stats_failed;
@@ -238,6 +245,9 @@ static int app_open(struct app *a, struct td_options *o, int64_t realtime_offset
 	a->o = o;
 	stat_table__init(&a->stats, 4096);
 	out__init(&a->out, stdout, o->json, realtime_offset_ns);
+	a->next_stat = UINT64_MAX;
+	if (o->cmd == TD_CMD_RECORD)
+		return 0;
 	a->table = conntable__new(o->max_conns, &hooks);
 	if (!a->table) {
 		fprintf(stderr, "tcpdwell: cannot allocate a table of %u connections\n",
@@ -246,7 +256,6 @@ static int app_open(struct app *a, struct td_options *o, int64_t realtime_offset
 	}
 	for (int s = 1; s < TD_STATE_MAX; s++)
 		conntable__set_stuck(a->table, s, o->stuck_ns[s]);
-	a->next_stat = UINT64_MAX;
 	if (o->cmd == TD_CMD_TOP) {
 		a->snap = calloc(1, sizeof(*a->snap));
 		a->top = top__open(isatty(STDOUT_FILENO), o);
@@ -289,7 +298,19 @@ static void app_event(struct app *a, const struct td_event *e)
 		if (a->nseen < a->capseen)
 			a->seen[a->nseen++] = e->cookie;
 	}
-	conntable__apply(a->table, e);
+	if (a->rec)
+		rec_writer__event(a->rec, e);
+	if (a->table)
+		conntable__apply(a->table, e);
+}
+
+/* A socket that existed before the first record: into the table, or the recording. */
+static void app_seed(struct app *a, const struct conn *c)
+{
+	if (a->rec)
+		rec_writer__seed(a->rec, c);
+	if (a->table)
+		conntable__seed(a->table, c);
 }
 
 static void collect_seed(void *arg, const struct conn *c)
@@ -339,7 +360,7 @@ static void app_seed_from_dump(struct app *a, struct tracer *tr)
 
 		if (ck && bsearch(&ck, a->seen, a->nseen, sizeof(ck), cmp_u64))
 			continue;
-		conntable__seed(a->table, &a->seeds[i]);
+		app_seed(a, &a->seeds[i]);
 	}
 	if (a->o->verbose)
 		fprintf(stderr, "tcpdwell: %u sockets found at start in %u network namespaces "
@@ -389,6 +410,11 @@ static void draw_top(struct app *a, uint64_t now)
 
 static void app_tick(struct app *a, uint64_t now)
 {
+	a->now = now;
+	if (a->rec)
+		rec_writer__tick(a->rec, now);
+	if (!a->table)
+		return;
 	if (a->next_stat == UINT64_MAX && a->o->interval_ns && a->o->cmd == TD_CMD_STAT)
 		a->next_stat = now + a->o->interval_ns;
 	a->now = now;
@@ -420,6 +446,17 @@ static void app_lost(struct app *a, uint64_t rb, uint64_t rec)
 		return;
 	a->lost_rb = rb;
 	a->lost_rec = rec;
+	if (a->rec) {
+		struct rec_lost l = { .ts_ns = a->now, .ringbuf = rb, .recursion = rec };
+
+		rec_writer__lost(a->rec, &l);
+	}
+	if (!a->table) {
+		fprintf(stderr, "tcpdwell: lost %" PRIu64 " records (ring buffer full %" PRIu64
+				", recursion %" PRIu64 "); the recording marks where\n",
+			rb + rec, rb, rec);
+		return;
+	}
 	conntable__mark_loss(a->table);
 	if (a->metrics) {
 		a->metrics->lost_ringbuf = rb;
@@ -432,9 +469,25 @@ static void app_lost(struct app *a, uint64_t rb, uint64_t rec)
 /* End of input: settle the table and print what is printed at exit. */
 static int app_close(struct app *a)
 {
-	const struct ct_stats *cs = conntable__stats(a->table);
+	const struct ct_stats *cs;
 	int ret = TD_EXIT_OK;
 
+	if (a->rec) {
+		const char *path = a->o->output ?: a->o->write;
+
+		if (rec_writer__end(a->rec, a->now)) {
+			fprintf(stderr, "tcpdwell: cannot write '%s': %s\n", path,
+				strerror(a->rec->err));
+			ret = TD_EXIT_FAIL;
+		} else {
+			fprintf(stderr,
+				"tcpdwell: recorded %" PRIu64 " records (%" PRIu64 " bytes) to '%s'\n",
+				a->rec->records, a->rec->bytes, path);
+		}
+	}
+	if (!a->table)
+		return ret;
+	cs = conntable__stats(a->table);
 	conntable__drain(a->table);
 	if (a->o->cmd == TD_CMD_STAT) {
 		print_stats(a, a->now);
@@ -468,10 +521,70 @@ static void on_event(void *arg, const struct td_event *e)
 	app_event(arg, e);
 }
 
+/* The command line as typed, for the header of a recording. */
+static char command_line[REC_OPTIONS_MAX + 1];
+
+static void save_command_line(int argc, char **argv)
+{
+	size_t off = 0;
+
+	for (int i = 0; i < argc && off < sizeof(command_line) - 1; i++)
+		off += (size_t)snprintf(command_line + off, sizeof(command_line) - off, "%s%s",
+					i ? " " : "", argv[i]);
+}
+
+/* record: open -o FILE ("-" is stdout) and write the header. Returns 0 or -1 with a message. */
+static int open_recording(struct app *a, struct rec_writer *w, int64_t realtime_offset_ns,
+			  uint64_t start_ns)
+{
+	struct rec_header h = { .realtime_offset_ns = realtime_offset_ns, .start_ns = start_ns };
+	const char *path = a->o->output ?: a->o->write;
+	struct utsname u;
+	FILE *f;
+
+	if (!uname(&u)) {
+		snprintf(h.host, sizeof(h.host), "%s", u.nodename);
+		snprintf(h.kernel, sizeof(h.kernel), "%s", u.release);
+	}
+	snprintf(h.options, sizeof(h.options), "%s", command_line);
+	f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+	if (!f) {
+		fprintf(stderr, "tcpdwell: cannot create '%s': %s\n", path, strerror(errno));
+		return -1;
+	}
+	setvbuf(f, NULL, _IOFBF, 1 << 20);
+	if (rec_writer__init(w, f, &h)) {
+		fprintf(stderr, "tcpdwell: cannot write '%s': %s\n", path, strerror(errno));
+		if (f != stdout)
+			fclose(f);
+		return -1;
+	}
+	a->rec = w;
+	return 0;
+}
+
+static int close_recording(struct app *a)
+{
+	FILE *f;
+
+	if (!a->rec)
+		return 0;
+	f = a->rec->f;
+	a->rec = NULL;
+	if (f != stdout ? fclose(f) : fflush(f)) {
+		fprintf(stderr, "tcpdwell: cannot write '%s': %s\n", a->o->output ?: a->o->write,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int run_live(struct td_options *o)
 {
 	uint64_t cg_id = 0, start;
+	int64_t realtime_offset;
 	struct tracer *tr = NULL;
+	struct rec_writer w;
 	struct app a;
 	int cg_level = 0, ret = TD_EXIT_OK, err;
 	char msg[512];
@@ -480,7 +593,9 @@ static int run_live(struct td_options *o)
 		fprintf(stderr, "tcpdwell: %s\n", msg);
 		return TD_EXIT_USAGE;
 	}
-	if (app_open(&a, o, (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC)))) {
+	start = clock_ns(CLOCK_MONOTONIC);
+	realtime_offset = (int64_t)(clock_ns(CLOCK_REALTIME) - start);
+	if (app_open(&a, o, realtime_offset)) {
 		app_free(&a);
 		return TD_EXIT_FAIL;
 	}
@@ -490,6 +605,12 @@ static int run_live(struct td_options *o)
 			out__error(&a.out, msg);
 		out__flush(&a.out);
 		fprintf(stderr, "tcpdwell: %s\n", msg);
+		app_free(&a);
+		return TD_EXIT_FAIL;
+	}
+	if ((o->cmd == TD_CMD_RECORD || o->write) &&
+	    open_recording(&a, &w, realtime_offset, start)) {
+		tracer__close(tr);
 		app_free(&a);
 		return TD_EXIT_FAIL;
 	}
@@ -504,7 +625,9 @@ static int run_live(struct td_options *o)
 		snprintf(a.top_source, sizeof(a.top_source), "%s, %s buffer", ti->backend, ti->buffer);
 
 		fprintf(stderr,
-			"tcpdwell: tracing TCP state changes (%s, %s buffer%s%s). Ctrl-C to end.\n",
+			"tcpdwell: %s TCP state changes%s%s%s (%s, %s buffer%s%s). Ctrl-C to end.\n",
+			o->cmd == TD_CMD_RECORD ? "recording" : "tracing",
+			a.rec ? " to '" : "", a.rec ? (o->output ?: o->write) : "", a.rec ? "'" : "",
 			ti->backend, ti->buffer, ti->timewait ? ", TIME_WAIT" : ", no TIME_WAIT",
 			ti->accept ? ", accept owners" : "");
 	}
@@ -531,6 +654,12 @@ static int run_live(struct td_options *o)
 			ret = write_failed(&a);
 			goto out;
 		}
+		if (a.rec && rec_writer__flush(a.rec)) {
+			fprintf(stderr, "tcpdwell: cannot write '%s': %s\n", o->output ?: o->write,
+				strerror(a.rec->err));
+			ret = TD_EXIT_FAIL;
+			goto out;
+		}
 		if (o->duration_ns && now - start >= o->duration_ns)
 			break;
 	}
@@ -546,8 +675,121 @@ static int run_live(struct td_options *o)
 	if (ret == TD_EXIT_OK)
 		ret = app_close(&a);
 out:
+	if (close_recording(&a) && ret == TD_EXIT_OK)
+		ret = TD_EXIT_FAIL;
 	tracer__close(tr);
 	app_free(&a);
+	return ret;
+}
+
+/* top -i on a terminal: the recording is read; keep its last screen until 'q'. */
+static void top_hold(struct app *a)
+{
+	if (!isatty(STDOUT_FILENO))
+		return;
+	draw_top(a, a->now);
+	while (!exiting) {
+		int k = top__keys(a->top);
+
+		if (k == TOP_QUIT)
+			break;
+		if (k == TOP_REFRESH)
+			draw_top(a, a->now);
+		usleep(50 * 1000);
+	}
+}
+
+/*
+ * -i FILE: the same pipeline fed from a recording, in file order, as fast as it
+ * can be read. The recorder's clock (TICK) drives everything the live view did
+ * on its clock, so the output is what the live view printed for these records.
+ */
+static int run_replay(struct td_options *o)
+{
+	struct rec_reader *r = calloc(1, sizeof(*r));
+	int ret = TD_EXIT_OK, fd = -1, n = 0;
+	struct rec_item it;
+	struct stat st;
+	void *map = NULL;
+	struct app a;
+
+	if (!r) {
+		fprintf(stderr, "tcpdwell: out of memory\n");
+		return TD_EXIT_FAIL;
+	}
+	fd = open(o->input, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		fprintf(stderr, "tcpdwell: cannot read '%s': %s\n", o->input, strerror(errno));
+		goto fail_early;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fprintf(stderr, "tcpdwell: cannot read '%s': not a regular file\n", o->input);
+		goto fail_early;
+	}
+	if (st.st_size) {
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map == MAP_FAILED) {
+			fprintf(stderr, "tcpdwell: cannot read '%s': %s\n", o->input,
+				strerror(errno));
+			map = NULL;
+			goto fail_early;
+		}
+		madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
+	}
+	if (rec_reader__open(r, map ? map : "", (size_t)st.st_size)) {
+		fprintf(stderr, "tcpdwell: '%s': %s\n", o->input, r->err);
+		goto fail_early;
+	}
+	if (app_open(&a, o, r->hdr.realtime_offset_ns)) {
+		app_free(&a);
+		goto fail_early;
+	}
+	snprintf(a.top_source, sizeof(a.top_source), "recording from %.40s", r->hdr.host);
+	/* The live run ticked on its own clock, and the recording holds every tick. */
+	a.now = r->hdr.start_ns;
+	while (!exiting && (n = rec_reader__next(r, &it)) > 0) {
+		switch (it.type) {
+		case REC_EVENT:
+			app_event(&a, &it.ev);
+			break;
+		case REC_TICK:
+			app_tick(&a, it.tick_ns);
+			break;
+		case REC_LOST:
+			app_lost(&a, it.lost.ringbuf, it.lost.recursion);
+			break;
+		case REC_SEED:
+			app_seed(&a, &it.seed);
+			break;
+		}
+		if (!(r->items & 4095) && ferror(a.out.f))
+			break; /* the reader of our output is gone: app_close says why */
+	}
+	if (r->end_seen)
+		a.now = r->end_ns; /* where the live run settled its table */
+	ret = app_close(&a);
+	if (!exiting && n < 0) {
+		fprintf(stderr, "tcpdwell: '%s': %s\n", o->input, r->err);
+		ret = TD_EXIT_FAIL;
+	} else if (!exiting && !r->end_seen && ret == TD_EXIT_OK) {
+		fprintf(stderr,
+			"tcpdwell: '%s': recording ends at byte %zu without its end record "
+			"(the recorder was killed or the file is cut short); read up to there\n",
+			o->input, r->pos);
+		ret = TD_EXIT_FAIL;
+	}
+	if (a.top && ret == TD_EXIT_OK)
+		top_hold(&a);
+	app_free(&a);
+	goto out;
+fail_early:
+	ret = TD_EXIT_FAIL;
+out:
+	if (map)
+		munmap(map, (size_t)st.st_size);
+	if (fd >= 0)
+		close(fd);
+	free(r);
 	return ret;
 }
 
@@ -601,6 +843,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tcpdwell: out of memory\n");
 		return TD_EXIT_FAIL;
 	}
+	save_command_line(argc, argv);
 	ret = cli__parse(argc, argv, o, err, sizeof(err));
 	if (ret == CLI_HELP) {
 		fputs(cli__usage(), stdout);
@@ -628,7 +871,8 @@ int main(int argc, char **argv)
 	case TD_CMD_STAT:
 	case TD_CMD_TOP:
 	case TD_CMD_SERVE:
-		ret = run_live(o);
+	case TD_CMD_RECORD:
+		ret = o->input ? run_replay(o) : run_live(o);
 		break;
 	case TD_CMD_CHECK:
 		ret = run_check(o);

@@ -86,6 +86,7 @@ struct td_options {
 	const char *buffer; /* NULL (auto), "ring", "perf" */
 	const char *input; /* -i FILE */
 	const char *output; /* -o FILE */
+	const char *write; /* -w FILE: a view's records also go to a recording */
 	const char *listen; /* serve --listen */
 	bool no_seed; /* --no-seed */
 };

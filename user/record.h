@@ -102,7 +102,7 @@ int rec_writer__tick(struct rec_writer *w, uint64_t now_ns);
 int rec_writer__lost(struct rec_writer *w, const struct rec_lost *l);
 
 /*
- * Append a socket from the start-up dump, before the first event. Kept: cookie,
+ * Append a socket from the start-up dump (see FORMAT.md for where). Kept: cookie,
  * state, family, saddr, daddr, sport, dport, netns, pid, comm, role, owner_src,
  * step_ns[0], start_ns, lower_bound, flags, tw_substate and tw_deadline_ns
  * (comm's last byte reads back as 0); the rest of struct conn, which only the
