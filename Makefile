@@ -40,7 +40,7 @@ endif
 .PHONY: all deps run test unit integration fuzz fuzz-corpus bench vmtest valgrind clean install format
 
 # Modules without I/O of their own (unit-tested without root).
-CORE := state cli filter conntable stats output metrics seed top record synth
+CORE := state cli filter conntable stats output metrics seed top record synth perfetto pair doctor
 # Modules at the edges (kernel, files, terminal).
 EDGE := tracer serve main
 CORE_OBJS := $(patsubst %,$(OUTPUT)/%.o,$(CORE))
@@ -105,7 +105,7 @@ unit: $(UNIT_TESTS)
 	done; echo "unit: $$pass passed, $$fail failed"; [ $$fail = 0 ]
 
 # Real BPF on real sockets: needs root. Each script prints "NAME: N passed, M failed".
-INTEG_SCRIPTS := run replay prometheus deploy top_tmux
+INTEG_SCRIPTS := run replay prometheus deploy top_tmux scenarios views doctor
 integration: $(OUTPUT)/tcpdwell $(INTEG_BINS)
 	@fail=0; for s in $(INTEG_SCRIPTS); do \
 		OUTPUT=$(OUTPUT) bash tests/integration/$$s.sh || fail=1; \

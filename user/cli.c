@@ -606,6 +606,9 @@ enum {
 	OPT_BACKEND,
 	OPT_BUFFER,
 	OPT_LISTEN,
+	OPT_FORMAT,
+	OPT_PAIR,
+	OPT_THRESHOLD,
 	OPT_NO_SEED,
 };
 
@@ -655,10 +658,13 @@ static const struct opt_spec {
 	{ "backend", OPT_BACKEND, "NAME", ALL_CMDS },
 	{ "buffer", OPT_BUFFER, "NAME", ALL_CMDS },
 	{ "input", 'i', "FILE", CMD(TRACE) | CMD(TIMELINE) | CMD(STAT) | CMD(TOP) | CMD(DOCTOR) },
-	{ "output", 'o', "FILE", CMD(RECORD) },
+	{ "output", 'o', "FILE", CMD(RECORD) | CMD(TIMELINE) },
+	{ "format", OPT_FORMAT, "FORMAT", CMD(TRACE) | CMD(TIMELINE) | CMD(STAT) | CMD(DOCTOR) },
+	{ "pair", OPT_PAIR, NULL, CMD(TIMELINE) },
 	{ "write", 'w', "FILE", VIEWS | CMD(DOCTOR) },
 	{ "listen", OPT_LISTEN, "ADDR:PORT", CMD(SERVE) },
 	{ "no-seed", OPT_NO_SEED, NULL, TRACING },
+	{ "threshold", OPT_THRESHOLD, "NAME=VALUE", CMD(DOCTOR) },
 };
 
 /* '+': stop at the first non-option instead of permuting argv (which is the caller's);
@@ -877,6 +883,26 @@ static int apply(struct td_options *o, int c, const char *v, char *err, size_t e
 			return -1;
 		o->listen = v;
 		return 0;
+	case OPT_FORMAT:
+		if (!strcmp(v, "text")) {
+			o->json = false;
+			o->perfetto = false;
+		} else if (!strcmp(v, "json")) {
+			o->json = true;
+			o->perfetto = false;
+		} else if (!strcmp(v, "perfetto") && o->cmd == TD_CMD_TIMELINE) {
+			o->json = false;
+			o->perfetto = true;
+		} else {
+			return fail(err, errlen, "invalid format '%s' in --format: must be text, json%s",
+				    v, o->cmd == TD_CMD_TIMELINE ? " or perfetto" : "");
+		}
+		return 0;
+	case OPT_PAIR:
+		o->pair = true;
+		return 0;
+	case OPT_THRESHOLD:
+		return doctor__parse_thresholds(v, &o->doctor, err, errlen);
 	case OPT_NO_SEED:
 		o->no_seed = true;
 		return 0;
@@ -916,6 +942,8 @@ static int check_combination(const struct td_options *o, const struct seen *seen
 				    seen->v6_cidr[k], k ? "--raddr" : "--laddr");
 	if (o->cmd == TD_CMD_RECORD && !o->output)
 		return fail(err, errlen, "command 'record' needs -o FILE");
+	if (o->pair && o->perfetto)
+		return fail(err, errlen, "option --pair does not apply to --format perfetto");
 	return 0;
 }
 
@@ -1080,6 +1108,10 @@ const char *cli__usage(void)
 	       "Output:\n"
 	       "  -j, --json               JSON Lines, one object a line (trace, timeline, stat,\n"
 	       "                           doctor; default: text)\n"
+	       "      --format FORMAT      text, json (as -j) or, for timeline, perfetto: trace\n"
+	       "                           events for ui.perfetto.dev, one track a connection\n"
+	       "      --pair               timeline: both ends of a connection on this host side\n"
+	       "                           by side in time order (client, server columns)\n"
 	       "      --interval DURATION  stat: print the table every DURATION (default: only\n"
 	       "                           at exit); top, serve: refresh period (default 1s)\n"
 	       "      --by KEY             stat: rows per state and lport, rport, raddr or comm;\n"
@@ -1087,9 +1119,23 @@ const char *cli__usage(void)
 	       "      --hist               stat: add a log2 histogram per state\n"
 	       "      --listen ADDR:PORT   serve: where to listen (default 127.0.0.1:9877;\n"
 	       "                           [::1]:PORT for IPv6, :PORT for every address)\n"
-	       "  -o, --output FILE        record: the file to write (required; - for stdout)\n"
+	       "  -o, --output FILE        record: the file to write (required; - for stdout);\n"
+	       "                           timeline: write the output there instead of stdout\n"
 	       "  -w, --write FILE         also keep the records in a recording, as record -o\n"
 	       "                           does, while the view runs (replay it with -i)\n"
+	       "\n"
+	       "Doctor (findings with severity, evidence and what to check; docs/DOCTOR.md):\n"
+	       "      --threshold NAME=VALUE[,...]\n"
+	       "                           when a symptom is a finding (default):\n"
+	       "                           syn-sent=DURATION    slow or stuck connect (1s)\n"
+	       "                           close-wait=DURATION  CLOSE_WAIT held: a leak (10s)\n"
+	       "                           syn-rate=N           passive opens/s on a port (1000)\n"
+	       "                           tw-share=PERCENT     TIME_WAIT to one endpoint, of\n"
+	       "                                                the ephemeral ports; or all of\n"
+	       "                                                it, of tcp_max_tw_buckets (25%)\n"
+	       "                           rst-share=PERCENT    connections ended by RST (5%)\n"
+	       "                           min-conns=N          fewer ended: no RST share (20)\n"
+	       "                           max-groups=N         groups kept per finding (1024)\n"
 	       "\n"
 	       "Input and resources:\n"
 	       "  -d, --duration DURATION  stop after DURATION (default: until Ctrl-C)\n"
@@ -1124,5 +1170,6 @@ const char *cli__usage(void)
 	       "  tcpdwell stat --by rport --hist -d 60s    a minute of dwell per remote port\n"
 	       "  tcpdwell -j --stuck CLOSE_WAIT=30s        JSON, with CLOSE_WAIT leak alerts\n"
 	       "  tcpdwell record -o incident.td -d 5m      record now, analyse later with -i\n"
+	       "  tcpdwell doctor -d 30s                    what is wrong with TCP here, if any\n"
 	       "  tcpdwell serve --listen :9877 --by lport  metrics for Prometheus\n";
 }

@@ -4,6 +4,8 @@
  * records. Connections live in one preallocated array; an open-addressing index
  * maps socket cookies (and socket addresses, and listening ports) to them, and an
  * LRU list picks the victim when the table is full. No per-record allocation.
+ * The filters are asked before a connection is stored: rejected ones are never
+ * kept, and one whose tuple is not known yet is held (hidden) until it is.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@
  * that would follow at once, or for a new connection taking its tuple. */
 #define TW_SETTLE_NS 1000000000ULL
 #define PEND_CAP 65536 /* power of two */
+#define HOLD_CAP 65536 /* power of two */
 
 /* Per-slot bookkeeping kept apart from struct conn (which callbacks see). */
 struct slot {
@@ -52,6 +55,14 @@ struct conntable {
 		uint64_t ns;
 	} pend[PEND_CAP];
 	uint32_t pend_head, pend_tail;
+	/* Selected connections whose first transition is held (CT_F_HELD without
+	 * CT_F_UNDECIDED), by birth time: released after CT_HOLD_NS at the latest.
+	 * Entries whose connection moved on are skipped when reached. */
+	struct {
+		uint32_t slot;
+		uint64_t ns;
+	} hold[HOLD_CAP];
+	uint32_t hold_head, hold_tail;
 	uint64_t stuck_ns[TD_STATE_MAX];
 	bool any_stuck;
 	struct ct_hooks hooks;
@@ -316,15 +327,22 @@ static bool shown(const struct conn *c)
 	return !(c->flags & CT_F_HIDDEN);
 }
 
-/* Ask the filters again (the tuple or the owner changed). */
-static void reselect(struct conntable *t, struct conn *c)
+/* Ask the filters about c and note the answer in its flags. Returns false if c is
+ * not to be kept. A listener is always kept: its children inherit its owner and,
+ * on older kernels, arrive under its cookie. */
+static bool decide(struct conntable *t, struct conn *c)
 {
-	if (!t->hooks.select)
-		return;
-	if (t->hooks.select(t->hooks.arg, c))
-		c->flags &= ~CT_F_HIDDEN;
-	else
-		c->flags |= CT_F_HIDDEN;
+	enum ct_verdict v = t->hooks.select ? t->hooks.select(t->hooks.arg, c) : CT_SELECT;
+
+	c->flags &= ~(CT_F_HIDDEN | CT_F_UNDECIDED);
+	if (v == CT_SELECT)
+		return true;
+	if (v == CT_UNDECIDED && (c->flags & CT_F_PARTIAL)) {
+		c->flags |= CT_F_HIDDEN | CT_F_UNDECIDED;
+		return true;
+	}
+	c->flags |= CT_F_HIDDEN;
+	return v != CT_REJECT || c->role == CT_ROLE_LISTEN;
 }
 
 static void set_tuple(struct conn *c, const struct td_event *e)
@@ -390,7 +408,7 @@ static void change_state(struct conntable *t, struct conn *c, uint8_t old, uint8
 		push_step(c, new, ts);
 	}
 	t->stats.transitions++;
-	if (shown(c) && t->hooks.transition)
+	if (shown(c) && !(c->flags & CT_F_HELD) && t->hooks.transition)
 		t->hooks.transition(t->hooks.arg, c, &tr);
 }
 
@@ -405,19 +423,107 @@ static void finish(struct conntable *t, uint32_t i)
 	release(t, i);
 }
 
-static uint32_t new_conn(struct conntable *t, const struct td_event *e)
+/* A connection as a record first shows it, not stored yet. */
+static void conn_from(struct conn *c, const struct td_event *e)
 {
-	uint32_t i = alloc_slot(t);
-	struct conn *c = &t->conns[i];
-
+	memset(c, 0, sizeof(*c));
 	c->cookie = e->cookie;
 	c->skaddr = e->skaddr;
 	c->start_ns = e->ts_ns;
 	set_tuple(c, e);
-	if (e->cookie)
+}
+
+/* Store connection n unless the filters reject it: a rejected connection takes no
+ * slot (and so evicts nobody). Returns its slot, or NIL. */
+static uint32_t admit(struct conntable *t, struct conn *n)
+{
+	uint32_t i;
+
+	if (!decide(t, n)) {
+		t->stats.rejected++;
+		return NIL;
+	}
+	i = alloc_slot(t);
+	t->conns[i] = *n;
+	if (n->cookie)
 		key_add(t, i, SK_COOKIE);
 	key_add(t, i, SK_SKADDR);
 	return i;
+}
+
+/* Forget a connection the filters rejected once its tuple was known. */
+static void drop(struct conntable *t, uint32_t i)
+{
+	t->stats.rejected++;
+	release(t, i);
+}
+
+/* Fire the --stuck alert for c's current state if due at now (0: not checked). */
+static void check_stuck(struct conntable *t, struct conn *c, uint64_t now)
+{
+	uint64_t limit = t->stuck_ns[c->state < TD_STATE_MAX ? c->state : 0];
+	uint64_t enter = current_enter(c);
+
+	if (!limit || !enter || now < enter || now - enter < limit)
+		return;
+	if (c->stuck_reported & (1u << c->state))
+		return;
+	c->stuck_reported |= 1u << c->state;
+	if (shown(c) && t->hooks.stuck)
+		t->hooks.stuck(t->hooks.arg, c, c->state, now - enter);
+}
+
+/*
+ * Report a held first transition (CLOSE -> SYN_SENT or LISTEN -> SYN_RECV) with
+ * what is known now: nothing else happened to the connection since (every record
+ * releases it before applying its own transition), so it is its only step. Then
+ * the --stuck alert an undecided connection could not have yet, as of now.
+ */
+static void release_held(struct conntable *t, struct conn *c, uint64_t now)
+{
+	struct ct_transition tr = {
+		.ts_ns = c->step_ns[0],
+		.dwell_ns = CT_DWELL_UNKNOWN,
+		.old = c->role == CT_ROLE_PASSIVE ? TD_LISTEN : TD_CLOSE,
+		.new = c->step_state[0],
+	};
+
+	c->flags &= ~CT_F_HELD;
+	if (shown(c) && c->nsteps == 1 && t->hooks.transition)
+		t->hooks.transition(t->hooks.arg, c, &tr);
+	check_stuck(t, c, now);
+}
+
+/* Release what waited longer than CT_HOLD_NS (or everything when full). */
+static void settle_held(struct conntable *t, uint64_t now)
+{
+	while (t->hold_head != t->hold_tail) {
+		uint32_t h = t->hold_head & (HOLD_CAP - 1), i = t->hold[h].slot;
+		struct conn *c = &t->conns[i];
+
+		if (t->slots[i].used && (c->flags & CT_F_HELD) && c->step_ns[0] == t->hold[h].ns) {
+			if (now < t->hold[h].ns + CT_HOLD_NS)
+				return;
+			release_held(t, c, now);
+		}
+		t->hold_head++;
+	}
+}
+
+static void hold_push(struct conntable *t, uint32_t i)
+{
+	uint32_t h;
+
+	if (t->hold_tail - t->hold_head == HOLD_CAP) {
+		h = t->hold_head & (HOLD_CAP - 1);
+		if (t->slots[t->hold[h].slot].used &&
+		    (t->conns[t->hold[h].slot].flags & CT_F_HELD))
+			release_held(t, &t->conns[t->hold[h].slot], 0);
+		t->hold_head++;
+	}
+	h = t->hold_tail++ & (HOLD_CAP - 1);
+	t->hold[h].slot = i;
+	t->hold[h].ns = t->conns[i].step_ns[0];
 }
 
 /*
@@ -538,25 +644,125 @@ static uint32_t lookup(struct conntable *t, const struct td_event *e)
 	return NIL;
 }
 
-static void apply_state(struct conntable *t, const struct td_event *e)
+/*
+ * A record for a socket not in the table: a birth (CLOSE -> SYN_SENT/LISTEN,
+ * LISTEN -> SYN_RECV), or a connection older than the tracing (or evicted, or
+ * forgotten as rejected). Stored only if the filters do not reject it. A birth
+ * whose tuple is not complete yet is CT_F_PARTIAL; its first transition is held
+ * while the filters cannot decide, and a child's also while it shows its
+ * listener's tuple or lacks its own cookie.
+ */
+static uint32_t first_record(struct conntable *t, const struct td_event *e)
 {
 	uint8_t old = e->oldstate, new = e->newstate;
 	bool proc = (e->flags & TD_F_PROC) && e->pid;
-	uint32_t i = lookup(t, e);
+	struct conn n;
+	uint32_t i;
+
+	conn_from(&n, e);
+	if (is_birth(old, new)) {
+		n.role = new == TD_SYN_SENT ? CT_ROLE_ACTIVE :
+			 new == TD_LISTEN   ? CT_ROLE_LISTEN :
+					      CT_ROLE_PASSIVE;
+		n.state = old;
+		if (n.role == CT_ROLE_PASSIVE) {
+			uint32_t l = index_find(t, SK_LISTEN, listen_key(n.netns, n.sport));
+
+			if (l != NIL && t->conns[l].pid) {
+				n.pid = t->conns[l].pid;
+				memcpy(n.comm, t->conns[l].comm, sizeof(n.comm));
+				n.owner_src = CT_OWNER_LISTENER;
+			}
+			if (n.dport == 0)
+				n.flags |= CT_F_PARTIAL; /* the listener's tuple */
+			else
+				note_tuple_reuse(t, &n);
+		} else if (n.role == CT_ROLE_ACTIVE && n.sport == 0) {
+			n.flags |= CT_F_PARTIAL; /* tcp_v4_connect(): port chosen after */
+		}
+	} else {
+		/* Already open when tracing started: the first dwell is unknown. */
+		n.flags |= CT_F_INCOMPLETE;
+		push_step(&n, old, 0);
+	}
+	if (proc)
+		set_owner(&n, e, CT_OWNER_TASK);
+	i = admit(t, &n);
+	if (i == NIL)
+		return NIL;
+	if (n.role == CT_ROLE_LISTEN)
+		key_add(t, i, SK_LISTEN);
+	if (is_birth(old, new) &&
+	    ((n.flags & CT_F_UNDECIDED) ||
+	     (n.role == CT_ROLE_PASSIVE && shown(&n) &&
+	      ((n.flags & CT_F_PARTIAL) || (!n.cookie && !(e->flags & TD_F_NOCOOKIE))))))
+		t->conns[i].flags |= CT_F_HELD;
+	return i;
+}
+
+/*
+ * Any later record of connection i: it completes a partial tuple (the real local
+ * port of a connect(), a child's own tuple), may change the owner, and releases a
+ * held first transition. The filters are asked again when something changed.
+ * Returns false if they now reject it (it is forgotten).
+ */
+static bool next_record(struct conntable *t, uint32_t i, const struct td_event *e)
+{
+	struct conn *c = &t->conns[i];
+	bool proc = (e->flags & TD_F_PROC) && e->pid;
+	bool again = false;
+
+	touch(t, i);
+	if ((c->sport == 0 && e->sport) ||
+	    (c->dport == 0 && e->dport && c->role != CT_ROLE_LISTEN)) {
+		set_tuple(c, e);
+		again = true;
+		if (c->role != CT_ROLE_LISTEN)
+			note_tuple_reuse(t, c);
+	}
+	if (c->flags & CT_F_PARTIAL) {
+		/* Whatever this record says is all there will be. */
+		c->flags &= ~CT_F_PARTIAL;
+		again = true;
+	}
+	if (proc && e->kind == TD_EV_STATE && (c->pid != e->pid || c->owner_src != CT_OWNER_TASK)) {
+		set_owner(c, e, CT_OWNER_TASK);
+		again = true;
+	}
+	if (again && !decide(t, c)) {
+		drop(t, i);
+		return false;
+	}
+	if (c->flags & CT_F_HELD)
+		release_held(t, c, e->ts_ns);
+	return true;
+}
+
+static void apply_state(struct conntable *t, const struct td_event *e)
+{
+	uint8_t old = e->oldstate, new = e->newstate;
+	struct td_event child;
+	uint32_t i = NIL;
 	struct conn *c;
 
-	if (i != NIL && old == TD_LISTEN && new == TD_SYN_RECV &&
-	    t->conns[i].role == CT_ROLE_LISTEN) {
-		/* Older kernels report the child's first record with the listener's
-		 * cookie: it is a new child, stitched by its socket address. */
-		struct td_event child = *e;
-
-		child.cookie = 0;
-		i = new_conn(t, &child);
-		c = &t->conns[i];
-		c->sport = t->conns[index_find(t, SK_COOKIE, e->cookie)].sport;
-		goto born;
+	if (old == TD_LISTEN && new == TD_SYN_RECV) {
+		if (e->cookie)
+			i = index_find(t, SK_COOKIE, e->cookie);
+		if (e->dport == 0 || (i != NIL && t->conns[i].role == CT_ROLE_LISTEN)) {
+			/* Older kernels report the child's first record with its
+			 * listener's tuple and cookie (inet_csk_clone_lock()): a new
+			 * child, known by its socket address until its next record. */
+			child = *e;
+			child.cookie = 0;
+			e = &child;
+			i = first_record(t, e);
+			if (i == NIL)
+				return;
+			c = &t->conns[i];
+			goto apply;
+		}
 	}
+	i = lookup(t, e);
 	if (i != NIL && !e->cookie && is_birth(old, new) && t->conns[i].state != TD_CLOSE &&
 	    !(t->conns[i].flags & CT_F_TW)) {
 		/* No cookie (classic tracepoint path): a birth on a socket address we
@@ -567,51 +773,14 @@ static void apply_state(struct conntable *t, const struct td_event *e)
 		i = NIL;
 	}
 	if (i == NIL) {
-		i = new_conn(t, e);
-		c = &t->conns[i];
-	born:
-		if (is_birth(old, new)) {
-			c->role = new == TD_SYN_SENT  ? CT_ROLE_ACTIVE :
-				  new == TD_LISTEN    ? CT_ROLE_LISTEN :
-							CT_ROLE_PASSIVE;
-			c->state = old;
-			if (c->role == CT_ROLE_PASSIVE) {
-				uint32_t l = index_find(t, SK_LISTEN, listen_key(c->netns, c->sport));
-
-				if (l != NIL && t->conns[l].pid) {
-					c->pid = t->conns[l].pid;
-					memcpy(c->comm, t->conns[l].comm, sizeof(c->comm));
-					c->owner_src = CT_OWNER_LISTENER;
-				}
-				note_tuple_reuse(t, c);
-			}
-		} else {
-			/* Already open when tracing started: the first dwell is unknown. */
-			c->flags |= CT_F_INCOMPLETE;
-			push_step(c, old, 0);
-		}
-		if (proc)
-			set_owner(c, e, CT_OWNER_TASK);
-		reselect(t, c);
-		if (c->role == CT_ROLE_LISTEN)
-			key_add(t, i, SK_LISTEN);
-	} else {
-		c = &t->conns[i];
-		touch(t, i);
-		if ((c->sport == 0 && e->sport) || (c->dport == 0 && e->dport)) {
-			/* The real local port of a connect() (chosen after CLOSE -> SYN_SENT),
-			 * or a stitched child's own tuple. */
-			set_tuple(c, e);
-			reselect(t, c);
-			if (c->role == CT_ROLE_ACTIVE)
-				note_tuple_reuse(t, c);
-		}
-		if (proc && (c->pid != e->pid || c->owner_src != CT_OWNER_TASK)) {
-			set_owner(c, e, CT_OWNER_TASK);
-			reselect(t, c);
-		}
+		i = first_record(t, e);
+		if (i == NIL)
+			return;
+	} else if (!next_record(t, i, e)) {
+		return;
 	}
-
+	c = &t->conns[i];
+apply:
 	if (old == new) {
 		t->stats.same_state++; /* tcp_close_state(): not a state change */
 		return;
@@ -641,6 +810,8 @@ static void apply_state(struct conntable *t, const struct td_event *e)
 		push_step(c, old, 0);
 	}
 	change_state(t, c, old, new, e->ts_ns, 0);
+	if ((c->flags & (CT_F_HELD | CT_F_UNDECIDED)) == CT_F_HELD)
+		hold_push(t, i);
 	if (new == TD_CLOSE)
 		finish(t, i);
 }
@@ -665,19 +836,21 @@ static void apply_tw(struct conntable *t, const struct td_event *e)
 	if (e->kind == TD_EV_TW_ARM) {
 		if (i == NIL) {
 			/* A connection we never saw before its timewait. */
-			i = new_conn(t, e);
-			c = &t->conns[i];
-			c->flags |= CT_F_INCOMPLETE | CT_F_TW | CT_F_TW_FIRST;
-			c->tw_substate = sub;
-			set_deadline(c, e);
-			push_step(c, sub, e->ts_ns);
-			reselect(t, c);
-			if (e->cookie)
+			struct conn n;
+
+			conn_from(&n, e);
+			n.flags |= CT_F_INCOMPLETE | CT_F_TW | CT_F_TW_FIRST;
+			n.tw_substate = sub;
+			set_deadline(&n, e);
+			push_step(&n, sub, e->ts_ns);
+			i = admit(t, &n);
+			if (i != NIL && e->cookie)
 				key_drop(t, i, SK_SKADDR);
 			return;
 		}
+		if (!next_record(t, i, e))
+			return;
 		c = &t->conns[i];
-		touch(t, i);
 		bool rearm = c->flags & CT_F_TW_CANCEL;
 
 		if (rearm) {
@@ -700,7 +873,8 @@ static void apply_tw(struct conntable *t, const struct td_event *e)
 	c = &t->conns[i];
 	if (!(c->flags & CT_F_TW) || (c->flags & CT_F_TW_CANCEL))
 		return;
-	touch(t, i);
+	if (!next_record(t, i, e))
+		return;
 	set_deadline(c, e);
 	c->tw_substate = sub;
 	if (e->flags & TD_F_TW_DUE) {
@@ -723,17 +897,22 @@ static void apply_accept(struct conntable *t, const struct td_event *e)
 
 	if (i == NIL) {
 		/* Established before tracing started, accepted now. */
-		i = new_conn(t, e);
-		c = &t->conns[i];
-		c->role = CT_ROLE_PASSIVE;
-		c->flags |= CT_F_INCOMPLETE;
-		push_step(c, e->oldstate, 0);
-	} else {
-		c = &t->conns[i];
-		touch(t, i);
+		struct conn n;
+
+		conn_from(&n, e);
+		n.role = CT_ROLE_PASSIVE;
+		n.flags |= CT_F_INCOMPLETE;
+		push_step(&n, e->oldstate, 0);
+		set_owner(&n, e, CT_OWNER_ACCEPT);
+		admit(t, &n);
+		return;
 	}
+	if (!next_record(t, i, e))
+		return;
+	c = &t->conns[i];
 	set_owner(c, e, CT_OWNER_ACCEPT);
-	reselect(t, c);
+	if (!decide(t, c))
+		drop(t, i);
 }
 
 void conntable__apply(struct conntable *t, const struct td_event *e)
@@ -741,6 +920,8 @@ void conntable__apply(struct conntable *t, const struct td_event *e)
 	t->stats.records++;
 	if (t->pend_head != t->pend_tail)
 		settle_pending(t, e->ts_ns);
+	if (t->hold_head != t->hold_tail)
+		settle_held(t, e->ts_ns);
 	switch (e->kind) {
 	case TD_EV_STATE:
 		if (e->oldstate < TD_STATE_MAX && e->newstate < TD_STATE_MAX)
@@ -762,39 +943,69 @@ void conntable__advance(struct conntable *t, uint64_t now)
 {
 	if (t->pend_head != t->pend_tail)
 		settle_pending(t, now);
+	if (t->hold_head != t->hold_tail)
+		settle_held(t, now);
 	if (!t->any_stuck)
 		return;
 	for (uint32_t i = t->lru_head; i != NIL; i = t->slots[i].next) {
 		struct conn *c = &t->conns[i];
-		uint64_t limit = t->stuck_ns[c->state < TD_STATE_MAX ? c->state : 0];
-		uint64_t enter = current_enter(c);
 
-		if (!limit || !enter || now < enter || now - enter < limit)
+		/* Not decided yet: its alert comes with the decision, if selected. */
+		if (c->flags & CT_F_UNDECIDED)
 			continue;
-		if (c->stuck_reported & (1u << c->state))
+		if (c->flags & CT_F_HELD) {
+			uint64_t limit = t->stuck_ns[c->state < TD_STATE_MAX ? c->state : 0];
+			uint64_t enter = current_enter(c);
+
+			/* Its first transition comes before any alert about it. */
+			if (limit && enter && now >= enter && now - enter >= limit)
+				release_held(t, c, now);
 			continue;
-		c->stuck_reported |= 1u << c->state;
-		if (shown(c) && t->hooks.stuck)
-			t->hooks.stuck(t->hooks.arg, c, c->state, now - enter);
+		}
+		check_stuck(t, c, now);
 	}
 }
 
 void conntable__drain(struct conntable *t)
 {
 	settle_pending(t, UINT64_MAX - TW_SETTLE_NS);
+	/* Held first transitions: decide on what is known, and report. */
+	for (uint32_t i = t->lru_head, next; i != NIL; i = next) {
+		struct conn *c = &t->conns[i];
+
+		next = t->slots[i].next;
+		if (!(c->flags & CT_F_HELD))
+			continue;
+		if (c->flags & CT_F_PARTIAL) {
+			c->flags &= ~CT_F_PARTIAL;
+			if (!decide(t, c)) {
+				drop(t, i);
+				continue;
+			}
+		}
+		release_held(t, c, 0);
+	}
+	t->hold_head = t->hold_tail;
 }
 
 bool conntable__seed(struct conntable *t, const struct conn *s)
 {
+	struct conn n = *s, *c;
 	uint32_t i;
-	struct conn *c;
 
 	if (s->cookie && index_find(t, SK_COOKIE, s->cookie) != NIL)
 		return false;
+	n.flags |= CT_F_SEEDED | CT_F_INCOMPLETE;
+	n.flags &= ~(CT_F_HIDDEN | CT_F_PARTIAL | CT_F_UNDECIDED | CT_F_HELD);
+	if (n.state == TD_LISTEN)
+		n.role = CT_ROLE_LISTEN;
+	if (!decide(t, &n)) {
+		t->stats.rejected++;
+		return false;
+	}
 	i = alloc_slot(t);
 	c = &t->conns[i];
-	*c = *s;
-	c->flags |= CT_F_SEEDED | CT_F_INCOMPLETE;
+	*c = n;
 	c->lower_bound = 1;
 	c->nsteps = 1;
 	c->step_state[0] = s->state;
@@ -810,11 +1021,8 @@ bool conntable__seed(struct conntable *t, const struct conn *s)
 		c->flags |= CT_F_TW;
 	else if (c->skaddr)
 		key_add(t, i, SK_SKADDR);
-	if (c->state == TD_LISTEN) {
-		c->role = CT_ROLE_LISTEN;
+	if (c->state == TD_LISTEN)
 		key_add(t, i, SK_LISTEN);
-	}
-	reselect(t, c);
 	return true;
 }
 

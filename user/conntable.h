@@ -57,6 +57,12 @@ enum ct_owner_src {
 #define CT_F_HIDDEN 0x40 /* filtered out: kept only to track identity */
 #define CT_F_TW_FIRST 0x80 /* known only from its timewait timer: entry not reported */
 #define CT_F_REUSED_SEEN 0x100 /* CT_F_TW_CANCEL: a new connection took the tuple */
+/* The tuple is not complete yet: a connect() before its local port is chosen (lport 0),
+ * or a child reported with its listener's tuple (rport 0). The socket's next record
+ * completes it; until then a filter may answer CT_UNDECIDED. */
+#define CT_F_PARTIAL 0x200
+#define CT_F_UNDECIDED 0x400 /* select said CT_UNDECIDED: hidden, first transition held */
+#define CT_F_HELD 0x800 /* first transition not reported yet: waits for the real tuple */
 
 /* One connection. Addresses in network byte order, ports in host order. */
 struct conn {
@@ -99,25 +105,48 @@ struct ct_transition {
 	uint8_t tw_end; /* enum ct_tw_end when new is CLOSE after timewait */
 };
 
+/* What the select hook (the filters) says about a connection. */
+enum ct_verdict {
+	CT_REJECT = 0, /* never shown: the table forgets it (a listener is kept, hidden) */
+	CT_SELECT = 1, /* shown */
+	CT_HIDE = 2, /* not shown now, kept: its owner may still change (accept()) */
+	CT_UNDECIDED = 3, /* depends on what CT_F_PARTIAL says is not known yet */
+};
+
 /*
  * Callbacks. Each may be NULL. The conn pointer is valid only during the call.
- * - transition: a real state change (old != new) of a selected connection.
+ * - transition: a real state change (old != new) of a selected connection, in
+ *   order per connection. A connection's first transition may be held until its
+ *   next record (see select, and LISTEN -> SYN_RECV below) and is then reported
+ *   with the tuple and cookie that record completed.
  * - finished: the connection reached its final CLOSE (after TIME_WAIT, if any);
  *   its step_*[] hold the whole timeline. Called after the last transition.
  * - stuck: the connection has stayed in state longer than the --stuck limit for
- *   it; once per connection and state.
- * - select: decides, once the tuple is known, whether a connection is shown
- *   (filters); NULL shows all. May be called again when the tuple or owner
- *   changes (SYN_SENT port fill-in); a rejected connection stays tracked but
- *   hidden, so that its identity keeps later records from being mistaken.
+ *   it; once per connection and state. An undecided connection's alert waits for
+ *   the decision (then dwell_ns is the time in state when it was decided).
+ * - select: the filters; NULL shows all. Called before a connection is stored:
+ *   CT_REJECT keeps it out of the table (its later records are rejected again
+ *   one by one, so unselected traffic takes no table space). CT_UNDECIDED (only
+ *   while CT_F_PARTIAL) holds its first transition, hidden, until the socket's
+ *   next record completes the tuple, the connection ends, or drain; then the
+ *   table asks again with CT_F_PARTIAL clear and must get a final answer
+ *   (CT_UNDECIDED then counts as CT_HIDE). Asked again when the owner changes.
+ *
+ * LISTEN -> SYN_RECV reported with the listener's tuple (rport 0) or without the
+ * child's own cookie (older kernels) is held until the child's next record (its
+ * SYN_RECV -> ESTABLISHED or -> CLOSE), at most CT_HOLD_NS, or drain.
  */
 struct ct_hooks {
 	void (*transition)(void *arg, const struct conn *c, const struct ct_transition *t);
 	void (*finished)(void *arg, const struct conn *c);
 	void (*stuck)(void *arg, const struct conn *c, int state, uint64_t dwell_ns);
-	bool (*select)(void *arg, const struct conn *c);
+	enum ct_verdict (*select)(void *arg, const struct conn *c);
 	void *arg;
 };
+
+/* Longest a decided connection's held first transition waits for the record that
+ * completes its tuple: TCP_TIMEOUT_INIT, when the SYN-ACK would be retransmitted. */
+#define CT_HOLD_NS 1000000000ULL
 
 struct ct_stats {
 	uint64_t records; /* records applied */
@@ -127,6 +156,7 @@ struct ct_stats {
 	uint64_t evicted; /* connections dropped to stay within max_conns */
 	uint64_t gaps; /* records that showed an earlier record was missing */
 	uint64_t live; /* connections in the table now */
+	uint64_t rejected; /* connections the filters rejected: not kept */
 };
 
 struct conntable;
@@ -159,7 +189,8 @@ void conntable__advance(struct conntable *t, uint64_t now_ns);
 
 /*
  * End of input: settle what is still pending (timewait timers detached with no
- * re-arm seen are reported as ended early, with the reason known so far). Live
+ * re-arm seen are reported as ended early, with the reason known so far; held
+ * first transitions are decided on what is known and reported). Live
  * connections stay in the table. Call once before the final output.
  */
 void conntable__drain(struct conntable *t);
@@ -169,7 +200,7 @@ void conntable__drain(struct conntable *t);
  * cookie, owner and step_ns[0] (a lower bound of when it entered the
  * state) must be set; flags gains CT_F_SEEDED | CT_F_INCOMPLETE. A socket whose
  * cookie is already in the table (a record came first) is ignored: records are
- * newer than the dump. Returns true if added.
+ * newer than the dump; so is one the filters reject. Returns true if added.
  */
 bool conntable__seed(struct conntable *t, const struct conn *c);
 

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Filters: which connections, transitions and timelines tcpdwell shows. The connection
- * table asks filter__conn() through its select hook whenever a connection's tuple or
- * owner becomes known or changes; the views then ask filter__transition() and
- * filter__timeline(). Pure functions of the options and plain structs.
+ * table asks filter__conn() through its select hook before it stores a connection and
+ * again whenever its tuple or owner becomes known or changes; the views then ask
+ * filter__transition() and filter__timeline(). Pure functions of the options and plain
+ * structs.
  */
 #include <string.h>
 
@@ -85,35 +86,58 @@ static bool owner_matches(const struct td_options *o, const struct conn *c)
 }
 
 /*
- * A filter rejects only on what is known. Besides the documented case (a connect()
- * whose local port is 0 until the record after CLOSE -> SYN_SENT), the remote end of
- * a non-listening socket is not known while its port is 0: a LISTEN -> SYN_RECV record
- * may carry the listener's tuple on older kernels (see KERNEL-NOTES.md, passive open),
- * and the table asks again when the real tuple arrives. A listener has no remote end
- * at all, so --rport/--raddr never match it.
+ * A filter decides only on what is known. While the table says the tuple is partial
+ * (CT_F_PARTIAL), a zero local port (a connect() before its port is chosen: the record
+ * after CLOSE -> SYN_SENT brings it), a zero remote end or a wildcard local address (a
+ * LISTEN -> SYN_RECV record carrying its listener's tuple on older kernels, see
+ * KERNEL-NOTES.md, passive open) are unknown, and a criterion on them leaves the answer
+ * undecided unless a known part already rejects. Without CT_F_PARTIAL they are the
+ * values: a connection that never had a local port has none --lport can match. A
+ * listener's zero remote end and wildcard address are its real ones. Failing only
+ * --pid/--comm hides rather than rejects: the owner may still change (accept() in
+ * another process).
  */
-bool filter__conn(const struct td_options *o, const struct conn *c)
+enum ct_verdict filter__conn(const struct td_options *o, const struct conn *c)
 {
 	bool listener = c->role == CT_ROLE_LISTEN || c->state == TD_LISTEN;
-	bool remote_unknown = !listener && c->dport == 0;
+	bool partial = !listener && (c->flags & CT_F_PARTIAL);
 	size_t alen = c->family == 4 ? 4 : 16;
+	bool lport_unknown = partial && c->sport == 0;
+	bool remote_unknown = partial && c->dport == 0;
+	bool laddr_unknown = partial && is_zero(c->saddr, alen);
+	bool undecided = false;
 
 	if (o->family && o->family != c->family)
-		return false;
+		return CT_REJECT;
 	if (o->netns && o->netns != c->netns)
-		return false;
-	if (o->lports.any && c->sport && !port_in(&o->lports, c->sport))
-		return false;
-	if (o->rports.any && !remote_unknown && !port_in(&o->rports, c->dport))
-		return false;
-	/* A child whose first record carried its listener's tuple can read as the
-	 * wildcard address for a while; only a listener's wildcard is its real one. */
-	if (o->laddrs.n && (listener || !is_zero(c->saddr, alen)) &&
-	    !cidrs_match(&o->laddrs, c->family, c->saddr))
-		return false;
-	if (o->raddrs.n && !remote_unknown && !cidrs_match(&o->raddrs, c->family, c->daddr))
-		return false;
-	return owner_matches(o, c);
+		return CT_REJECT;
+	if (o->lports.any) {
+		if (lport_unknown)
+			undecided = true;
+		else if (!port_in(&o->lports, c->sport))
+			return CT_REJECT;
+	}
+	if (o->rports.any) {
+		if (remote_unknown)
+			undecided = true;
+		else if (!port_in(&o->rports, c->dport))
+			return CT_REJECT;
+	}
+	if (o->laddrs.n) {
+		if (laddr_unknown)
+			undecided = true;
+		else if (!cidrs_match(&o->laddrs, c->family, c->saddr))
+			return CT_REJECT;
+	}
+	if (o->raddrs.n) {
+		if (remote_unknown)
+			undecided = true;
+		else if (!cidrs_match(&o->raddrs, c->family, c->daddr))
+			return CT_REJECT;
+	}
+	if (undecided)
+		return CT_UNDECIDED;
+	return owner_matches(o, c) ? CT_SELECT : CT_HIDE;
 }
 
 bool filter__transition(const struct td_options *o, const struct ct_transition *t)

@@ -15,12 +15,15 @@
 
 /*
  * Does connection c match the connection filters (-4/-6, --lport, --rport,
- * --laddr, --raddr, --pid, --comm, --netns)? A client whose local port is not
- * known yet (SYN_SENT, lport 0) matches --lport provisionally; the table asks
- * again once the port is known. --pid/--comm match the current owner; a
- * connection with no known owner does not match them.
+ * --laddr, --raddr, --pid, --comm, --netns)? CT_SELECT if it does; CT_REJECT if
+ * its tuple does not (final: the table forgets it); CT_HIDE if only the owner
+ * does not: --pid/--comm match the current owner, which may still change, and a
+ * connection with no known owner does not match them. CT_UNDECIDED if a filter
+ * needs a part of the tuple c->flags says is not known yet (CT_F_PARTIAL: a
+ * connect()'s local port 0, a child reported with its listener's tuple) and no
+ * known part rejects; the table asks again once the tuple is complete.
  */
-bool filter__conn(const struct td_options *o, const struct conn *c);
+enum ct_verdict filter__conn(const struct td_options *o, const struct conn *c);
 
 /*
  * trace: is this transition shown? --state: old or new is one of the states;

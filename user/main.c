@@ -25,6 +25,7 @@
 
 #include "cli.h"
 #include "conntable.h"
+#include "doctor.h"
 #include "filter.h"
 #include "metrics.h"
 #include "output.h"
@@ -69,6 +70,9 @@ struct app {
 	struct metrics *metrics; /* serve */
 	struct server *server;
 	uint64_t next_publish;
+	struct doctor *doctor; /* doctor */
+	uint64_t doctor_start; /* doctor: kernel time of the first tick */
+	const char *doctor_host; /* doctor -i: the recording's host */
 };
 
 static uint64_t clock_ns(clockid_t id)
@@ -115,6 +119,8 @@ static void on_transition(void *arg, const struct conn *c, const struct ct_trans
 		out__transition(&a->out, c, t);
 	if (a->metrics)
 		metrics__transition(a->metrics, c, t);
+	if (a->doctor)
+		doctor__transition(a->doctor, c, t);
 }
 
 static void on_finished(void *arg, const struct conn *c)
@@ -123,6 +129,8 @@ static void on_finished(void *arg, const struct conn *c)
 
 	if (a->o->cmd == TD_CMD_TIMELINE && filter__timeline(a->o, c))
 		out__timeline(&a->out, c);
+	if (a->doctor)
+		doctor__finished(a->doctor, c);
 }
 
 static void on_stuck(void *arg, const struct conn *c, int state, uint64_t dwell_ns)
@@ -133,7 +141,7 @@ static void on_stuck(void *arg, const struct conn *c, int state, uint64_t dwell_
 		out__stuck(&a->out, c, state, dwell_ns);
 }
 
-static bool on_select(void *arg, const struct conn *c)
+static enum ct_verdict on_select(void *arg, const struct conn *c)
 {
 	struct app *a = arg;
 
@@ -245,6 +253,15 @@ static int app_open(struct app *a, struct td_options *o, int64_t realtime_offset
 	a->o = o;
 	stat_table__init(&a->stats, 4096);
 	out__init(&a->out, stdout, o->json, realtime_offset_ns);
+	{
+		char err[256];
+
+		/* timeline: -o FILE, --format perfetto, --pair */
+		if (out__open_view(&a->out, o, err, sizeof(err))) {
+			fprintf(stderr, "tcpdwell: %s\n", err);
+			return -1;
+		}
+	}
 	a->next_stat = UINT64_MAX;
 	if (o->cmd == TD_CMD_RECORD)
 		return 0;
@@ -256,6 +273,13 @@ static int app_open(struct app *a, struct td_options *o, int64_t realtime_offset
 	}
 	for (int s = 1; s < TD_STATE_MAX; s++)
 		conntable__set_stuck(a->table, s, o->stuck_ns[s]);
+	if (o->cmd == TD_CMD_DOCTOR) {
+		a->doctor = doctor__new(&o->doctor);
+		if (!a->doctor) {
+			fprintf(stderr, "tcpdwell: out of memory\n");
+			return -1;
+		}
+	}
 	if (o->cmd == TD_CMD_TOP) {
 		a->snap = calloc(1, sizeof(*a->snap));
 		a->top = top__open(isatty(STDOUT_FILENO), o);
@@ -415,6 +439,8 @@ static void app_tick(struct app *a, uint64_t now)
 		rec_writer__tick(a->rec, now);
 	if (!a->table)
 		return;
+	if (a->doctor && !a->doctor_start)
+		a->doctor_start = now;
 	if (a->next_stat == UINT64_MAX && a->o->interval_ns && a->o->cmd == TD_CMD_STAT)
 		a->next_stat = now + a->o->interval_ns;
 	a->now = now;
@@ -458,12 +484,66 @@ static void app_lost(struct app *a, uint64_t rb, uint64_t rec)
 		return;
 	}
 	conntable__mark_loss(a->table);
+	if (a->doctor)
+		doctor__lost(a->doctor, rb, rec); /* said in the report, not in its stream */
 	if (a->metrics) {
 		a->metrics->lost_ringbuf = rb;
 		a->metrics->lost_recursion = rec;
 	}
-	if (a->o->cmd != TD_CMD_SERVE && a->o->cmd != TD_CMD_TOP)
+	if (a->o->cmd != TD_CMD_SERVE && a->o->cmd != TD_CMD_TOP && !a->doctor)
 		out__lost(&a->out, rb, rec);
+}
+
+static void doctor_open_conn(void *arg, const struct conn *c)
+{
+	struct app *a = arg;
+
+	doctor__open_conn(a->doctor, c, a->now);
+}
+
+/* A sysctl of the tracing host (this network namespace's), 0 when unreadable. */
+static void read_sysctl(const char *path, uint64_t *v1, uint64_t *v2)
+{
+	unsigned long long x = 0, y = 0;
+	FILE *f = fopen(path, "r");
+
+	if (f && fscanf(f, "%llu %llu", &x, &y) < 1)
+		x = 0;
+	if (f)
+		fclose(f);
+	*v1 = x;
+	if (v2)
+		*v2 = y;
+}
+
+/* doctor: the connections still open, what is known of the host, then the report. */
+static void doctor_report(struct app *a)
+{
+	struct doctor_host h = {
+		.source = a->o->input ? "recording" : "live",
+		.start_ns = a->doctor_start,
+		.end_ns = a->now,
+		.evicted = conntable__stats(a->table)->evicted,
+	};
+	struct utsname u;
+
+	conntable__foreach(a->table, doctor_open_conn, a);
+	if (a->o->input) {
+		/* Another host's, maybe: its sysctls are not known (the report says so). */
+		h.host = a->doctor_host;
+	} else {
+		uint64_t lo, hi;
+
+		read_sysctl("/proc/sys/net/ipv4/ip_local_port_range", &lo, &hi);
+		read_sysctl("/proc/sys/net/ipv4/tcp_max_tw_buckets", &h.max_tw_buckets, NULL);
+		if (lo && hi >= lo && hi <= 65535) {
+			h.port_lo = (uint32_t)lo;
+			h.port_hi = (uint32_t)hi;
+		}
+		if (!uname(&u))
+			h.host = u.nodename;
+	}
+	doctor__report(a->doctor, &h, a->out.f, a->o->json, a->out.realtime_offset_ns);
 }
 
 /* End of input: settle the table and print what is printed at exit. */
@@ -494,13 +574,17 @@ static int app_close(struct app *a)
 		if (!a->o->json && !a->lost_rb && !a->lost_rec)
 			fprintf(a->out.f, "LOST 0 records\n");
 	}
-	if ((a->lost_rb || a->lost_rec) && a->o->cmd != TD_CMD_SERVE)
+	if (a->doctor)
+		doctor_report(a);
+	if ((a->lost_rb || a->lost_rec) && a->o->cmd != TD_CMD_SERVE && !a->doctor)
 		out__lost(&a->out, a->lost_rb, a->lost_rec);
 	if (cs->evicted)
 		fprintf(stderr, "tcpdwell: %" PRIu64 " connections evicted (--max-conns %u)\n",
 			cs->evicted, a->o->max_conns);
 	if (a->stats_failed)
 		fprintf(stderr, "tcpdwell: out of memory: some samples were not counted\n");
+	/* --pair: print the sides still held; perfetto: close the JSON (also on SIGINT) */
+	out__end_view(&a->out);
 	if (out__flush(&a->out))
 		ret = write_failed(a);
 	return ret;
@@ -514,6 +598,7 @@ static void app_free(struct app *a)
 	free(a->metrics);
 	conntable__free(a->table);
 	stat_table__free(&a->stats);
+	doctor__free(a->doctor);
 }
 
 static void on_event(void *arg, const struct td_event *e)
@@ -745,6 +830,7 @@ static int run_replay(struct td_options *o)
 		goto fail_early;
 	}
 	snprintf(a.top_source, sizeof(a.top_source), "recording from %.40s", r->hdr.host);
+	a.doctor_host = r->hdr.host;
 	/* The live run ticked on its own clock, and the recording holds every tick. */
 	a.now = r->hdr.start_ns;
 	while (!exiting && (n = rec_reader__next(r, &it)) > 0) {
@@ -872,6 +958,7 @@ int main(int argc, char **argv)
 	case TD_CMD_TOP:
 	case TD_CMD_SERVE:
 	case TD_CMD_RECORD:
+	case TD_CMD_DOCTOR:
 		ret = o->input ? run_replay(o) : run_live(o);
 		break;
 	case TD_CMD_CHECK:

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "../bpf/tcpdwell.h"
+#include "doctor.h"
 
 #define TD_EXIT_OK 0
 #define TD_EXIT_FAIL 1
@@ -77,6 +78,8 @@ struct td_options {
 	enum td_by by;
 	bool hist;
 	bool json;
+	bool perfetto; /* timeline --format perfetto */
+	bool pair; /* timeline --pair */
 	int verbose;
 	uint32_t max_conns;
 	uint64_t stuck_ns[TD_STATE_MAX]; /* --stuck limits per state; 0 = off */
@@ -89,6 +92,7 @@ struct td_options {
 	const char *write; /* -w FILE: a view's records also go to a recording */
 	const char *listen; /* serve --listen */
 	bool no_seed; /* --no-seed */
+	struct doctor_config doctor; /* doctor --threshold; 0 fields = defaults */
 };
 
 #endif /* TD_OPTIONS_H */

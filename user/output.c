@@ -5,14 +5,18 @@
  * written with one fwrite, so a busy trace costs little more than the copy.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "output.h"
+#include "pair.h"
+#include "perfetto.h"
 #include "state.h"
 
-#define LINE_MAX_LEN 2048
+#define LINE_MAX_LEN 4096
 
 /* A line being built; never overflows (appends past the end are dropped, and
  * the buffer is sized well above the longest line). */
@@ -343,6 +347,50 @@ void out__transition(struct out *o, const struct conn *c, const struct ct_transi
 	emit(o, &l);
 }
 
+/* The JSON object of a finished timeline, appended to l. */
+static void put_timeline_json(struct out *o, struct line *l, const struct conn *c)
+{
+	uint64_t start = c->nsteps && c->step_ns[0] ? c->step_ns[0] : c->start_ns;
+	bool complete = !(c->flags & (CT_F_INCOMPLETE | CT_F_TRUNCATED));
+
+	puts_(l, "{\"type\":\"timeline\",\"time\":");
+	put_time(o, l, c->end_ns, true);
+	put_json_conn(l, c);
+	puts_(l, ",\"role\":\"");
+	puts_(l, out__role(c->role));
+	puts_(l, "\",\"start\":");
+	put_time(o, l, start, true);
+	puts_(l, ",\"duration_ns\":");
+	putu(l, c->end_ns >= start ? c->end_ns - start : 0);
+	puts_(l, ",\"complete\":");
+	puts_(l, complete ? "true" : "false");
+	if (c->flags & CT_F_SEEDED)
+		puts_(l, ",\"seeded\":true,\"dwell_lower_bound\":true");
+	if (c->tw_end) {
+		puts_(l, ",\"end\":\"");
+		puts_(l, out__tw_end(c->tw_end));
+		putc_(l, '"');
+	}
+	puts_(l, ",\"states\":[");
+	for (int i = 0; i < c->nsteps; i++) {
+		uint64_t dw = conn__step_dwell(c, i);
+
+		if (i)
+			putc_(l, ',');
+		puts_(l, "{\"state\":\"");
+		puts_(l, state__name(c->step_state[i]));
+		puts_(l, "\",\"dwell_ns\":");
+		if (dw == CT_DWELL_UNKNOWN)
+			puts_(l, "null");
+		else
+			putu(l, dw);
+		if (i == 0 && c->lower_bound)
+			puts_(l, ",\"dwell_lower_bound\":true");
+		putc_(l, '}');
+	}
+	puts_(l, "]}");
+}
+
 void out__timeline(struct out *o, const struct conn *c)
 {
 	struct line l = { .n = 0 };
@@ -350,43 +398,16 @@ void out__timeline(struct out *o, const struct conn *c)
 	bool complete = !(c->flags & (CT_F_INCOMPLETE | CT_F_TRUNCATED));
 	char d[32];
 
+	if (o->pf) {
+		perfetto__conn(o->pf, c);
+		return;
+	}
+	if (o->pair) {
+		pair__add(o->pair, c);
+		return;
+	}
 	if (o->json) {
-		puts_(&l, "{\"type\":\"timeline\",\"time\":");
-		put_time(o, &l, c->end_ns, true);
-		put_json_conn(&l, c);
-		puts_(&l, ",\"role\":\"");
-		puts_(&l, out__role(c->role));
-		puts_(&l, "\",\"start\":");
-		put_time(o, &l, start, true);
-		puts_(&l, ",\"duration_ns\":");
-		putu(&l, c->end_ns >= start ? c->end_ns - start : 0);
-		puts_(&l, ",\"complete\":");
-		puts_(&l, complete ? "true" : "false");
-		if (c->flags & CT_F_SEEDED)
-			puts_(&l, ",\"seeded\":true,\"dwell_lower_bound\":true");
-		if (c->tw_end) {
-			puts_(&l, ",\"end\":\"");
-			puts_(&l, out__tw_end(c->tw_end));
-			putc_(&l, '"');
-		}
-		puts_(&l, ",\"states\":[");
-		for (int i = 0; i < c->nsteps; i++) {
-			uint64_t dw = conn__step_dwell(c, i);
-
-			if (i)
-				putc_(&l, ',');
-			puts_(&l, "{\"state\":\"");
-			puts_(&l, state__name(c->step_state[i]));
-			puts_(&l, "\",\"dwell_ns\":");
-			if (dw == CT_DWELL_UNKNOWN)
-				puts_(&l, "null");
-			else
-				putu(&l, dw);
-			if (i == 0 && c->lower_bound)
-				puts_(&l, ",\"dwell_lower_bound\":true");
-			putc_(&l, '}');
-		}
-		puts_(&l, "]}");
+		put_timeline_json(o, &l, c);
 		emit(o, &l);
 		return;
 	}
@@ -426,6 +447,16 @@ void out__stuck(struct out *o, const struct conn *c, int state, uint64_t dwell_n
 	struct line l = { .n = 0 };
 	char d[32];
 
+	if (o->pf) {
+		/* Not a trace event: keep the perfetto JSON valid, say it on stderr. */
+		struct out t = *o;
+
+		t.f = stderr;
+		t.json = false;
+		t.pf = NULL;
+		out__stuck(&t, c, state, dwell_ns);
+		return;
+	}
 	if (o->json) {
 		puts_(&l, "{\"type\":\"stuck\",\"time\":");
 		put_time(o, &l, c->step_ns[c->nsteps - 1] + dwell_ns, true);
@@ -565,6 +596,16 @@ void out__stats(struct out *o, const struct stat_table *t, enum td_by by, bool h
 
 void out__lost(struct out *o, uint64_t ringbuf, uint64_t recursion)
 {
+	if (o->pf) {
+		/* Not a trace event: keep the perfetto JSON valid, say it on stderr. */
+		struct out t = *o;
+
+		t.f = stderr;
+		t.json = false;
+		t.pf = NULL;
+		out__lost(&t, ringbuf, recursion);
+		return;
+	}
 	if (o->json)
 		fprintf(o->f, "{\"type\":\"lost\",\"ringbuf\":%" PRIu64 ",\"recursion\":%" PRIu64 "}\n",
 			ringbuf, recursion);
@@ -579,6 +620,16 @@ void out__error(struct out *o, const char *msg)
 {
 	struct line l = { .n = 0 };
 
+	if (o->pf) {
+		/* Not a trace event: keep the perfetto JSON valid, say it on stderr. */
+		struct out t = *o;
+
+		t.f = stderr;
+		t.json = false;
+		t.pf = NULL;
+		out__error(&t, msg);
+		return;
+	}
 	if (o->json) {
 		puts_(&l, "{\"type\":\"error\",\"message\":");
 		putjs(&l, msg);
@@ -595,4 +646,192 @@ int out__flush(struct out *o)
 	if (fflush(o->f) || ferror(o->f))
 		return -1;
 	return 0;
+}
+
+/* One line of a pair: time, then the event in the client or the server column. */
+struct pair_ev {
+	uint64_t ts;
+	uint8_t state;
+	uint64_t dwell; /* of state; CT_DWELL_UNKNOWN for CLOSE */
+	bool lower_bound;
+};
+
+/* The events of one side: each state entered, then CLOSE at end_ns. */
+static int pair_events(const struct conn *c, struct pair_ev *ev)
+{
+	int n = 0;
+
+	if (!c)
+		return 0;
+	for (int i = 0; i < c->nsteps; i++)
+		ev[n++] = (struct pair_ev){ c->step_ns[i], c->step_state[i], conn__step_dwell(c, i),
+					    i == 0 && c->lower_bound };
+	if (c->end_ns)
+		ev[n++] = (struct pair_ev){ c->end_ns, TD_CLOSE, CT_DWELL_UNKNOWN, false };
+	return n;
+}
+
+static void put_pair_cell(struct line *l, const struct pair_ev *e)
+{
+	struct line cell = { .n = 0 };
+	char d[32];
+
+	puts_(&cell, state__name(e->state));
+	if (e->dwell != CT_DWELL_UNKNOWN) {
+		putc_(&cell, ' ');
+		if (e->lower_bound)
+			puts_(&cell, ">=");
+		puts_(&cell, out__dur(e->dwell, d, sizeof(d)));
+	}
+	cell.buf[cell.n] = 0;
+	pad(l, cell.buf, 30, false);
+}
+
+static void put_pair_side_head(struct line *l, const char *label, const struct conn *c)
+{
+	char pid[16];
+
+	puts_(l, label);
+	if (!c) {
+		pad(l, " (not seen)", 30 - (int)strlen(label), false);
+		return;
+	}
+	snprintf(pid, sizeof(pid), " %u ", c->pid);
+	{
+		struct line cell = { .n = 0 };
+
+		puts_(&cell, c->pid ? pid + 1 : "- ");
+		puts_(&cell, c->pid ? c->comm : "-");
+		cell.buf[cell.n] = 0;
+		putc_(l, ' ');
+		pad(l, cell.buf, 29 - (int)strlen(label), false);
+	}
+}
+
+void out__pair(struct out *o, const struct conn *client, const struct conn *server)
+{
+	struct pair_ev ce[CT_MAX_STEPS + 1], se[CT_MAX_STEPS + 1];
+	const struct conn *any = client ? client : server;
+	struct line l = { .n = 0 };
+	int nc, ns;
+
+	if (!any)
+		return;
+	/* A side alone goes in the column of its role (a listener is a server). */
+	if (!server && (client->role == CT_ROLE_PASSIVE || client->role == CT_ROLE_LISTEN)) {
+		server = client;
+		client = NULL;
+	}
+	nc = pair_events(client, ce);
+	ns = pair_events(server, se);
+	if (o->json) {
+		puts_(&l, "{\"type\":\"pair\",\"paired\":");
+		puts_(&l, client && server ? "true" : "false");
+		puts_(&l, ",\"client\":");
+		if (client)
+			put_timeline_json(o, &l, client);
+		else
+			puts_(&l, "null");
+		puts_(&l, ",\"server\":");
+		if (server)
+			put_timeline_json(o, &l, server);
+		else
+			puts_(&l, "null");
+		putc_(&l, '}');
+		emit(o, &l);
+		return;
+	}
+	puts_(&l, client && server ? "PAIR " : "UNPAIRED ");
+	/* Name the connection from the client's side: client > server. */
+	if (client) {
+		put_endpoint(&l, client->family, client->saddr, client->sport);
+		puts_(&l, " > ");
+		put_endpoint(&l, client->family, client->daddr, client->dport);
+	} else {
+		put_endpoint(&l, server->family, server->daddr, server->dport);
+		puts_(&l, " > ");
+		put_endpoint(&l, server->family, server->saddr, server->sport);
+	}
+	puts_(&l, " netns ");
+	putu(&l, any->netns);
+	emit(o, &l);
+	l.n = 0;
+	pad(&l, "  TIME(UTC)", 19, false);
+	put_pair_side_head(&l, "CLIENT", client);
+	puts_(&l, "  ");
+	put_pair_side_head(&l, "SERVER", server);
+	while (l.n && l.buf[l.n - 1] == ' ')
+		l.n--;
+	emit(o, &l);
+	/* Merge in time order; on a tie the client's event first (it caused it). */
+	for (int i = 0, j = 0; i < nc || j < ns;) {
+		bool take_c = j >= ns || (i < nc && ce[i].ts <= se[j].ts);
+		const struct pair_ev *e = take_c ? &ce[i++] : &se[j++];
+
+		l.n = 0;
+		puts_(&l, "  ");
+		put_time(o, &l, e->ts, false);
+		puts_(&l, "  ");
+		if (take_c) {
+			put_pair_cell(&l, e);
+		} else {
+			pad(&l, "", 30, false);
+			puts_(&l, "  ");
+			put_pair_cell(&l, e);
+		}
+		while (l.n && l.buf[l.n - 1] == ' ')
+			l.n--;
+		emit(o, &l);
+	}
+}
+
+static void pair_emit(void *arg, const struct conn *client, const struct conn *server)
+{
+	out__pair(arg, client, server);
+}
+
+int out__open_view(struct out *o, const struct td_options *opt, char *err, size_t errlen)
+{
+	if (opt->cmd != TD_CMD_TIMELINE)
+		return 0;
+	if (opt->output && strcmp(opt->output, "-")) {
+		o->owned = fopen(opt->output, "w");
+		if (!o->owned) {
+			snprintf(err, errlen, "cannot open '%s' for writing: %s", opt->output,
+				 strerror(errno));
+			return -1;
+		}
+		o->f = o->owned;
+	}
+	if (opt->perfetto) {
+		o->pf = malloc(sizeof(*o->pf));
+		if (!o->pf) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		perfetto__open(o->pf, o->f);
+	} else if (opt->pair) {
+		o->pair = pair__new(4096, PAIR_HOLD_NS, pair_emit, o);
+		if (!o->pair) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void out__end_view(struct out *o)
+{
+	if (o->pair) {
+		struct pair *p = o->pair;
+
+		pair__drain(p);
+		o->pair = NULL;
+		pair__free(p);
+	}
+	if (o->pf) {
+		perfetto__close(o->pf);
+		free(o->pf);
+		o->pf = NULL;
+	}
 }

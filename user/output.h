@@ -17,9 +17,16 @@
 #include "options.h"
 #include "stats.h"
 
+struct perfetto;
+struct pair;
+
 struct out {
 	FILE *f;
 	bool json;
+	/* timeline views (out__open_view): --format perfetto, --pair */
+	struct perfetto *pf;
+	struct pair *pair;
+	FILE *owned; /* -o FILE opened by out__open_view */
 	/* CLOCK_REALTIME - CLOCK_MONOTONIC, ns: turns kernel timestamps into UTC. */
 	int64_t realtime_offset_ns;
 	bool header_done;
@@ -47,8 +54,31 @@ const char *out__tw_end(int end);
 /* One transition (trace). The text header is printed before the first line. */
 void out__transition(struct out *o, const struct conn *c, const struct ct_transition *t);
 
-/* One finished connection (timeline). */
+/* One finished connection (timeline). With --format perfetto it becomes trace
+ * events; with --pair it goes to the pair matcher and is printed with its
+ * other end (or alone) by out__pair. */
 void out__timeline(struct out *o, const struct conn *c);
+
+/*
+ * Set up the timeline views asked for in opt: -o FILE (opened for writing, "-"
+ * is stdout; o->f then points to it), --format perfetto (the trace's opening is
+ * written at once), --pair (a matcher holding up to 4096 sides for PAIR_HOLD_NS of event
+ * time). Only for the timeline command; a no-op otherwise. Returns 0, or -1 with
+ * a message in err.
+ */
+int out__open_view(struct out *o, const struct td_options *opt, char *err, size_t errlen);
+
+/*
+ * End of input (or a signal): print the sides --pair still holds, alone, and
+ * close the perfetto JSON so the file is valid. Frees what out__open_view
+ * allocated; the -o stream stays open for the final out__flush and is closed
+ * at exit. Idempotent.
+ */
+void out__end_view(struct out *o);
+
+/* Both ends of one connection merged in time order, client and server columns;
+ * either may be NULL (an unpaired side, printed alone and marked). */
+void out__pair(struct out *o, const struct conn *client, const struct conn *server);
 
 /* A --stuck alert. */
 void out__stuck(struct out *o, const struct conn *c, int state, uint64_t dwell_ns);

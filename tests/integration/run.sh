@@ -239,12 +239,34 @@ if [ -n "$STUCK_AT" ] && [ "$STUCK_AT" -ge 1000000000 ] && [ "$STUCK_AT" -le 120
 else
 	not_ok "stuck: reported within 1.2 s" "dwell at report: $STUCK_AT (entered at $CW_ENTER)"
 fi
-check "stuck: -L keeps the client's CLOSE -> SYN_SENT (lport 0)" "1" \
-	"$(jq -r --argjson r "$P" 'select(.type == "transition" and .rport == $r and .lport == 0 and
-		.new == "SYN_SENT")' "$TMP/stuck.json" | jq -s length)"
+check "stuck: -L P hides the client's connection, its CLOSE -> SYN_SENT (lport 0) too" "0" \
+	"$(jq -r --argjson r "$P" 'select(.type == "transition" and .rport == $r)' \
+		"$TMP/stuck.json" | jq -s length)"
 check "stuck: -L shows only that port" "0" \
 	"$(jq -r --argjson p "$P" 'select(.type == "transition" and .lport != $p and .rport != $p)' \
 		"$TMP/stuck.json" | jq -s length)"
+
+# --- -L on a client's port: its CLOSE -> SYN_SENT (lport 0) is kept -------------
+# In a namespace whose ephemeral range is two ports, the client's port is known in advance.
+NS=tdlp$$
+if ip netns add "$NS" 2>/dev/null && ip netns exec "$NS" ip link set lo up &&
+	ip netns exec "$NS" sysctl -qw net.ipv4.ip_local_port_range="40000 40001"; then
+	NSINO=$(stat -L -c %i "/run/netns/$NS")
+	start_tracer lpcl trace -j -N "$NSINO" -L 40000-40001
+	ip netns exec "$NS" "$PEER" client-first 4 25001 >"$TMP/lpcl.out"
+	CP=$(jq -r .client_port "$TMP/lpcl.out")
+	wait_for 5 has_seq 'FIN_WAIT1>FIN_WAIT2' "$TMP/lpcl.json" 4 "$CP" 25001 0
+	check "-L CLIENT_PORT: the client's whole connection, CLOSE -> SYN_SENT (lport 0) first" \
+		"CLOSE>SYN_SENT SYN_SENT>ESTABLISHED ESTABLISHED>FIN_WAIT1 FIN_WAIT1>FIN_WAIT2" \
+		"$(side_seq "$TMP/lpcl.json" 4 "$CP" 25001 0 | cut -d' ' -f1-4)"
+	check "-L CLIENT_PORT: nothing of the server's side" "0" \
+		"$(jq -r 'select(.type == "transition" and .lport == 25001)' "$TMP/lpcl.json" |
+			jq -s length)"
+	kill -INT "$lpcl_PID"; wait "$lpcl_PID"
+	ip netns del "$NS"
+else
+	not_ok "-L CLIENT_PORT: cannot make a namespace with a two-port ephemeral range"
+fi
 
 # --- seeding: sockets that were there before tcpdwell started ---------------
 # A few hundred sockets held in assorted states in a network namespace of the

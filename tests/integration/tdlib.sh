@@ -101,12 +101,15 @@ next_port() {
 }
 
 # --- tracers ----------------------------------------------------------------------------------
+# TD_EXTRA_ARGS: words added to every tracer's command line, to run a suite through another
+# kernel path, e.g. TD_EXTRA_ARGS="--backend tracepoint" or "--buffer perf".
+read -r -a TD_EXTRA <<<"${TD_EXTRA_ARGS:-}"
 # start_tracer NAME ARGS...: tcpdwell ARGS in the background, stdout to $RUN.NAME.json and
 # stderr to $RUN.NAME.err; sets TRACER_<NAME>. 1 if it does not say it is tracing within 10 s.
 start_tracer() {
 	local name=$1 pid
 	shift
-	"$TD" "$@" >"$RUN.$name.json" 2>"$RUN.$name.err" &
+	"$TD" "$@" "${TD_EXTRA[@]}" >"$RUN.$name.json" 2>"$RUN.$name.err" &
 	pid=$!
 	BG+=("$pid")
 	printf -v "TRACER_$name" %s "$pid"

@@ -827,6 +827,30 @@ static void test_command_specific_options(void **state)
 	assert_string_equal(opts.output, "out.td");
 	PARSE_OK("doctor", "-i", "out.td", "-j");
 	PARSE_OK("doctor", "-d", "30s");
+
+	/* timeline views: --format, --pair, -o */
+	PARSE_OK("timeline", "--format", "perfetto", "-o", "t.json");
+	assert_true(opts.perfetto);
+	assert_false(opts.json);
+	assert_string_equal(opts.output, "t.json");
+	PARSE_OK("timeline", "--format", "perfetto");
+	assert_true(opts.perfetto);
+	assert_null(opts.output);
+	PARSE_OK("timeline", "--format", "json", "-o", "-");
+	assert_true(opts.json);
+	assert_false(opts.perfetto);
+	PARSE_OK("timeline", "-j", "--format", "text");
+	assert_false(opts.json);
+	PARSE_OK("trace", "--format", "json");
+	assert_true(opts.json);
+	PARSE_OK("stat", "--format", "text");
+	assert_false(opts.json);
+	PARSE_OK("timeline", "--pair", "-j", "-o", "p.json");
+	assert_true(opts.pair);
+	assert_true(opts.json);
+	PARSE_OK("timeline");
+	assert_false(opts.pair);
+	assert_false(opts.perfetto);
 	PARSE_OK("check", "--backend", "tracepoint", "--buffer", "perf", "-v");
 	PARSE_OK("check", "--ringbuf-size", "8M");
 }
@@ -950,7 +974,12 @@ static const struct {
 	{ { { "stat", "--stuck", "CLOSE_WAIT=1s" } }, "--stuck", "'stat'" },
 	{ { { "doctor", "--stuck", "CLOSE_WAIT=1s" } }, "--stuck", "'doctor'" },
 	{ { { "-o", "out" } }, "--output", "'trace'" },
-	{ { { "timeline", "-o", "out" } }, "--output", "'timeline'" },
+	{ { { "stat", "-o", "out" } }, "--output", "'stat'" },
+	{ { { "timeline", "--format", "xml" } }, "'xml'", "--format" },
+	{ { { "trace", "--format", "perfetto" } }, "'perfetto'", "--format" },
+	{ { { "timeline", "--format" } }, "--format", "FORMAT" },
+	{ { { "trace", "--pair" } }, "--pair", "'trace'" },
+	{ { { "timeline", "--pair", "--format", "perfetto" } }, "--pair", "perfetto" },
 	{ { { "record" } }, "'record'", "-o FILE" },
 	{ { { "record", "-i", "in", "-o", "out" } }, "--input", "'record'" },
 	{ { { "serve", "-i", "in" } }, "--input", "'serve'" },

@@ -3,7 +3,9 @@
  * Unit tests of the connection table on synthetic record sequences: the
  * kernel's behaviours described in KERNEL-NOTES (softirq context, old == new,
  * SYN_SENT with lport 0, listener-tuple stitching, address reuse, TIME_WAIT from
- * the timer tracepoints) each get a sequence and exact expected output.
+ * the timer tracepoints) each get a sequence and exact expected output; so do the
+ * filters' verdicts (rejected connections take no slot, undecided ones and children
+ * reported with their listener's tuple are held until their next record).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,13 +26,26 @@ struct seen {
 	struct ct_transition tr[64];
 	uint32_t tr_pid[64];
 	uint16_t tr_lport[64];
+	uint16_t tr_rport[64];
+	uint64_t tr_cookie[64];
+	uint8_t tr_laddr0[64]; /* first byte of the local address */
+	char order[128]; /* hooks in call order: T transition, F finished, S stuck */
+	int norder;
 	int nfin;
 	struct conn fin[16];
 	int nstuck;
 	int stuck_state[16];
 	uint64_t stuck_dwell[16];
-	int hide_lport; /* select: hide connections with this lport */
+	int hide_lport; /* select: CT_HIDE connections with this lport (an owner filter) */
+	int only_lport; /* select: like -L: reject other lports, undecided while partial */
+	int only_rport; /* select: like -R */
 };
+
+static void log_hook(struct seen *s, char k)
+{
+	if (s->norder < (int)sizeof(s->order) - 1)
+		s->order[s->norder++] = k;
+}
 
 static void h_tr(void *arg, const struct conn *c, const struct ct_transition *t)
 {
@@ -40,8 +55,12 @@ static void h_tr(void *arg, const struct conn *c, const struct ct_transition *t)
 		s->ntr++; /* counted, not kept */
 		return;
 	}
+	log_hook(s, 'T');
 	s->tr_pid[s->ntr] = c->pid;
 	s->tr_lport[s->ntr] = c->sport;
+	s->tr_rport[s->ntr] = c->dport;
+	s->tr_cookie[s->ntr] = c->cookie;
+	s->tr_laddr0[s->ntr] = c->saddr[0];
 	s->tr[s->ntr++] = *t;
 }
 
@@ -49,6 +68,7 @@ static void h_fin(void *arg, const struct conn *c)
 {
 	struct seen *s = arg;
 
+	log_hook(s, 'F');
 	if (s->nfin >= 16) {
 		s->nfin++;
 		return;
@@ -61,15 +81,31 @@ static void h_stuck(void *arg, const struct conn *c, int state, uint64_t dwell)
 	struct seen *s = arg;
 
 	(void)c;
+	log_hook(s, 'S');
 	s->stuck_state[s->nstuck] = state;
 	s->stuck_dwell[s->nstuck++] = dwell;
 }
 
-static bool h_select(void *arg, const struct conn *c)
+static enum ct_verdict h_select(void *arg, const struct conn *c)
 {
 	struct seen *s = arg;
+	bool partial = (c->flags & CT_F_PARTIAL) && c->role != CT_ROLE_LISTEN;
 
-	return !s->hide_lport || c->sport != s->hide_lport;
+	if (s->only_rport && c->role != CT_ROLE_LISTEN) {
+		if (partial && !c->dport)
+			return CT_UNDECIDED;
+		if (c->dport != s->only_rport)
+			return CT_REJECT;
+	}
+	if (s->only_lport) {
+		if (partial && !c->sport)
+			return CT_UNDECIDED;
+		if (c->sport != s->only_lport)
+			return CT_REJECT;
+	}
+	if (s->hide_lport && c->sport == s->hide_lport)
+		return CT_HIDE;
+	return CT_SELECT;
 }
 
 static struct conntable *mk(struct seen *s, uint32_t cap)
@@ -80,9 +116,9 @@ static struct conntable *mk(struct seen *s, uint32_t cap)
 	return conntable__new(cap, &h);
 }
 
-/* A record builder: cookie, skaddr, time (ms), old, new, lport, rport, pid (0 = softirq). */
-static void ev(struct conntable *t, uint64_t cookie, uint64_t sk, uint64_t ms, int old, int new,
-	       uint16_t lport, uint16_t rport, uint32_t pid)
+/* A record: cookie, skaddr, time (ms), old, new, lport, rport, pid (0 = softirq). */
+static struct td_event mkev(uint64_t cookie, uint64_t sk, uint64_t ms, int old, int new,
+			    uint16_t lport, uint16_t rport, uint32_t pid)
 {
 	struct td_event e;
 
@@ -106,6 +142,14 @@ static void ev(struct conntable *t, uint64_t cookie, uint64_t sk, uint64_t ms, i
 		e.pid = pid;
 		snprintf(e.comm, sizeof(e.comm), "p%u", pid);
 	}
+	return e;
+}
+
+static void ev(struct conntable *t, uint64_t cookie, uint64_t sk, uint64_t ms, int old, int new,
+	       uint16_t lport, uint16_t rport, uint32_t pid)
+{
+	struct td_event e = mkev(cookie, sk, ms, old, new, lport, rport, pid);
+
 	conntable__apply(t, &e);
 }
 
@@ -471,7 +515,7 @@ static void test_stuck(void **state)
 	conntable__free(t);
 }
 
-/* Hidden (filtered) connections are tracked but produce nothing. */
+/* CT_HIDE (an owner filter): tracked, hidden, shown once the filters say so. */
 static void test_select_hides(void **state)
 {
 	struct seen s;
@@ -480,11 +524,327 @@ static void test_select_hides(void **state)
 	(void)state;
 	s.hide_lport = 45000;
 	ev(t, 70, 0x50000, 1, TD_CLOSE, TD_SYN_SENT, 0, 80, 1);
-	assert_int_equal(s.ntr, 1); /* provisionally shown: port not known */
+	assert_int_equal(s.ntr, 1); /* nothing undecidable: shown at once, lport 0 */
+	assert_int_equal(s.tr_lport[0], 0);
 	ev(t, 70, 0x50000, 2, TD_SYN_SENT, TD_ESTABLISHED, 45000, 80, 0);
-	ev(t, 70, 0x50000, 3, TD_ESTABLISHED, TD_CLOSE, 45000, 80, 1);
+	assert_int_equal(conntable__stats(t)->live, 1); /* hidden, still tracked */
+	s.hide_lport = 0; /* its owner changed: asked again at its next owner record */
+	ev(t, 70, 0x50000, 3, TD_ESTABLISHED, TD_FIN_WAIT1, 45000, 80, 2);
+	assert_int_equal(s.ntr, 2);
+	ASSERT_TR(&s, 1, TD_ESTABLISHED, TD_FIN_WAIT1, 1 * MS);
+	conntable__free(t);
+}
+
+/*
+ * -L 8080 (bug: other clients' CLOSE -> SYN_SENT leaked, and their hidden entries
+ * filled the table). A connect() is undecided until its next record brings the local
+ * port; rejected then, it is forgotten, and its later records are rejected one by one
+ * without taking a slot: a full table of 16 evicts nothing.
+ */
+static void test_lport_filter_rejects_other_clients(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 16);
+
+	(void)state;
+	s.only_lport = 8080;
+	ev(t, 1, 0xb000, 1, TD_CLOSE, TD_LISTEN, 8080, 0, 200);
+	for (int i = 0; i < 500; i++) {
+		uint64_t ck = 1000 + i, sk = 0x100000 + i * 64, ms = 10 + i * 10;
+
+		ev(t, ck, sk, ms, TD_CLOSE, TD_SYN_SENT, 0, 8080, 300);
+		assert_int_equal(s.ntr, 1 + i * 3); /* held, not shown */
+		ev(t, 5000 + i, 0x900000 + i * 64, ms + 1, TD_LISTEN, TD_SYN_RECV, 8080,
+		   40000 + i, 0);
+		ev(t, ck, sk, ms + 1, TD_SYN_SENT, TD_ESTABLISHED, 40000 + i, 8080, 0);
+		ev(t, 5000 + i, 0x900000 + i * 64, ms + 1, TD_SYN_RECV, TD_ESTABLISHED, 8080,
+		   40000 + i, 0);
+		ev(t, ck, sk, ms + 2, TD_ESTABLISHED, TD_FIN_WAIT1, 40000 + i, 8080, 300);
+		ev(t, 5000 + i, 0x900000 + i * 64, ms + 3, TD_ESTABLISHED, TD_CLOSE, 8080,
+		   40000 + i, 200);
+		ev(t, ck, sk, ms + 3, TD_FIN_WAIT1, TD_CLOSE, 40000 + i, 8080, 0);
+	}
+	/* Only the listener's and the server side's transitions. */
+	assert_int_equal(s.ntr, 1 + 500 * 3);
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(s.tr_lport[i], 8080);
+	assert_int_equal(s.nfin > 0, 1);
+	assert_int_equal(conntable__stats(t)->evicted, 0);
+	assert_int_equal(conntable__stats(t)->live, 1); /* the listener */
+	/* each client: once when decided, once per later record */
+	assert_int_equal(conntable__stats(t)->rejected, 500 * 3);
+	conntable__free(t);
+}
+
+/* -L with the client's own port: the held CLOSE -> SYN_SENT comes out first, with
+ * the real local port, its time and its owner, then the rest in order. */
+static void test_lport_filter_selects_held_connect(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	s.only_lport = 45000;
+	ev(t, 7, 0xa000, 100, TD_CLOSE, TD_SYN_SENT, 0, 8080, 100);
+	assert_int_equal(s.ntr, 0);
+	assert_int_equal(conntable__stats(t)->live, 1);
+	ev(t, 7, 0xa000, 103, TD_SYN_SENT, TD_ESTABLISHED, 45000, 8080, 0);
+	assert_int_equal(s.ntr, 2);
+	ASSERT_TR(&s, 0, TD_CLOSE, TD_SYN_SENT, CT_DWELL_UNKNOWN);
+	assert_int_equal(s.tr[0].ts_ns, 100 * MS);
+	assert_int_equal(s.tr_lport[0], 45000);
+	assert_int_equal(s.tr_pid[0], 100);
+	ASSERT_TR(&s, 1, TD_SYN_SENT, TD_ESTABLISHED, 3 * MS);
+	ev(t, 7, 0xa000, 110, TD_ESTABLISHED, TD_CLOSE, 45000, 8080, 100);
+	assert_int_equal(s.nfin, 1);
+	assert_int_equal(s.fin[0].nsteps, 2);
+	assert_int_equal(s.fin[0].flags & (CT_F_HELD | CT_F_UNDECIDED | CT_F_PARTIAL), 0);
+	assert_string_equal(s.order, "TTTF");
+	conntable__free(t);
+}
+
+/* A refused connect() ends while undecided: decided on its final record. One that
+ * ended before a port was chosen has none, and -L cannot match it. */
+static void test_undecided_decided_at_end(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	s.only_lport = 41000;
+	ev(t, 4, 0xd000, 1, TD_CLOSE, TD_SYN_SENT, 0, 9, 7);
+	ev(t, 4, 0xd000, 2, TD_SYN_SENT, TD_CLOSE, 41000, 9, 0);
+	assert_int_equal(s.ntr, 2);
+	ASSERT_TR(&s, 0, TD_CLOSE, TD_SYN_SENT, CT_DWELL_UNKNOWN);
+	ASSERT_TR(&s, 1, TD_SYN_SENT, TD_CLOSE, 1 * MS);
+	assert_int_equal(s.nfin, 1);
+	assert_int_equal(conn__step_dwell(&s.fin[0], 0), 1 * MS);
+
+	ev(t, 5, 0xd100, 10, TD_CLOSE, TD_SYN_SENT, 0, 9, 7);
+	ev(t, 5, 0xd100, 11, TD_SYN_SENT, TD_CLOSE, 0, 9, 7);
+	assert_int_equal(s.ntr, 2);
+	assert_int_equal(s.nfin, 1);
+	assert_int_equal(conntable__stats(t)->live, 0);
+	assert_int_equal(conntable__stats(t)->rejected, 1);
+	conntable__free(t);
+}
+
+/* --stuck SYN_SENT=3s on a held connect(): -R decides at once, so the alert fires
+ * on time; -L cannot, so it comes when the port is known, after the held
+ * transition and before the one leaving SYN_SENT, with the dwell then. */
+static void test_stuck_while_held(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	s.only_rport = 9;
+	conntable__set_stuck(t, TD_SYN_SENT, 3000 * MS);
+	ev(t, 4, 0xd000, 1000, TD_CLOSE, TD_SYN_SENT, 0, 9, 7);
 	assert_int_equal(s.ntr, 1);
-	assert_int_equal(s.nfin, 0);
+	conntable__advance(t, 4000 * MS);
+	assert_int_equal(s.nstuck, 1);
+	assert_int_equal(s.stuck_dwell[0], 3000 * MS);
+	conntable__free(t);
+
+	t = mk(&s, 64);
+	s.only_lport = 41000;
+	conntable__set_stuck(t, TD_SYN_SENT, 3000 * MS);
+	ev(t, 4, 0xd000, 1000, TD_CLOSE, TD_SYN_SENT, 0, 9, 7);
+	conntable__advance(t, 4000 * MS);
+	assert_int_equal(s.nstuck, 0);
+	assert_int_equal(s.ntr, 0);
+	ev(t, 4, 0xd000, 5000, TD_SYN_SENT, TD_ESTABLISHED, 41000, 9, 0);
+	assert_string_equal(s.order, "TST");
+	assert_int_equal(s.stuck_state[0], TD_SYN_SENT);
+	assert_int_equal(s.stuck_dwell[0], 4000 * MS);
+	ASSERT_TR(&s, 1, TD_SYN_SENT, TD_ESTABLISHED, 4000 * MS);
+	conntable__advance(t, 9000 * MS);
+	assert_int_equal(s.nstuck, 1);
+	/* Rejected when decided: no alert, ever. */
+	ev(t, 5, 0xd100, 10000, TD_CLOSE, TD_SYN_SENT, 0, 9, 7);
+	conntable__advance(t, 14000 * MS);
+	ev(t, 5, 0xd100, 15000, TD_SYN_SENT, TD_ESTABLISHED, 41001, 9, 0);
+	assert_int_equal(s.nstuck, 1);
+	assert_int_equal(s.ntr, 2);
+	conntable__free(t);
+}
+
+/* drain: an undecided connect() is decided on what is known (no port: rejected by
+ * -L); a decided held child is reported. */
+static void test_drain_releases_held(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+	struct td_event e;
+
+	(void)state;
+	s.only_lport = 8080;
+	ev(t, 1, 0xb000, 10, TD_CLOSE, TD_LISTEN, 8080, 0, 200);
+	ev(t, 4, 0xd000, 11, TD_CLOSE, TD_SYN_SENT, 0, 9, 7);
+	e = mkev(0, 0xb200, 20, TD_LISTEN, TD_SYN_RECV, 8080, 0, 0);
+	conntable__apply(t, &e);
+	assert_int_equal(s.ntr, 1);
+	assert_int_equal(conntable__stats(t)->live, 3);
+	conntable__drain(t);
+	assert_int_equal(s.ntr, 2);
+	ASSERT_TR(&s, 1, TD_LISTEN, TD_SYN_RECV, CT_DWELL_UNKNOWN);
+	assert_int_equal(conntable__stats(t)->live, 2); /* listener, child */
+	assert_int_equal(conntable__stats(t)->rejected, 1);
+	conntable__free(t);
+}
+
+/*
+ * Debian 6.1/6.12: the child's LISTEN -> SYN_RECV carries its listener's tuple
+ * (wildcard address, rport 0) and cookie 0. Held until the child's next record,
+ * then reported with the child's own tuple and cookie, before that record's.
+ */
+static void test_synrecv_held_for_child_tuple(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+	struct td_event e;
+
+	(void)state;
+	e = mkev(1, 0xb000, 10, TD_CLOSE, TD_LISTEN, 8080, 0, 200);
+	memset(e.saddr, 0, sizeof(e.saddr));
+	memset(e.daddr, 0, sizeof(e.daddr));
+	conntable__apply(t, &e);
+	e = mkev(0, 0xb200, 20, TD_LISTEN, TD_SYN_RECV, 8080, 0, 0);
+	memset(e.saddr, 0, sizeof(e.saddr));
+	memset(e.daddr, 0, sizeof(e.daddr));
+	conntable__apply(t, &e);
+	assert_int_equal(s.ntr, 1); /* held */
+	ev(t, 9, 0xb200, 21, TD_SYN_RECV, TD_ESTABLISHED, 8080, 40001, 0);
+	assert_int_equal(s.ntr, 3);
+	ASSERT_TR(&s, 1, TD_LISTEN, TD_SYN_RECV, CT_DWELL_UNKNOWN);
+	assert_int_equal(s.tr[1].ts_ns, 20 * MS);
+	assert_int_equal(s.tr_cookie[1], 9);
+	assert_int_equal(s.tr_rport[1], 40001);
+	assert_int_equal(s.tr_laddr0[1], 127);
+	assert_int_equal(s.tr_pid[1], 200); /* the listener's owner */
+	ASSERT_TR(&s, 2, TD_SYN_RECV, TD_ESTABLISHED, 1 * MS);
+	assert_int_equal(s.tr_cookie[2], 9);
+
+	/* The same with the listener's cookie, ending in SYN_RECV (RST). */
+	e = mkev(1, 0xb300, 30, TD_LISTEN, TD_SYN_RECV, 8080, 0, 0);
+	conntable__apply(t, &e);
+	assert_int_equal(s.ntr, 3);
+	ev(t, 11, 0xb300, 32, TD_SYN_RECV, TD_CLOSE, 8080, 40002, 0);
+	assert_int_equal(s.ntr, 5);
+	ASSERT_TR(&s, 3, TD_LISTEN, TD_SYN_RECV, CT_DWELL_UNKNOWN);
+	assert_int_equal(s.tr_cookie[3], 11);
+	assert_int_equal(s.tr_rport[3], 40002);
+	ASSERT_TR(&s, 4, TD_SYN_RECV, TD_CLOSE, 2 * MS);
+	assert_int_equal(s.nfin, 1);
+	assert_int_equal(s.fin[0].cookie, 11);
+	assert_int_equal(conntable__stats(t)->live, 2); /* listener, first child */
+	conntable__free(t);
+}
+
+/* The classic tracepoint on an older kernel: no cookie at all (TD_F_NOCOOKIE) and the
+ * listener's tuple: held for the tuple alone, stitched by socket address. */
+static void test_synrecv_held_nocookie(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+	struct td_event e;
+
+	(void)state;
+	s.only_rport = 40001; /* undecidable on the listener's tuple */
+	e = mkev(0, 0xb000, 10, TD_CLOSE, TD_LISTEN, 8080, 0, 200);
+	e.flags |= TD_F_NOCOOKIE;
+	conntable__apply(t, &e);
+	e = mkev(0, 0xb200, 20, TD_LISTEN, TD_SYN_RECV, 8080, 0, 0);
+	e.flags |= TD_F_NOCOOKIE;
+	conntable__apply(t, &e);
+	assert_int_equal(s.ntr, 1); /* the listener's only */
+	e = mkev(0, 0xb200, 22, TD_SYN_RECV, TD_ESTABLISHED, 8080, 40001, 0);
+	e.flags |= TD_F_NOCOOKIE;
+	conntable__apply(t, &e);
+	assert_int_equal(s.ntr, 3);
+	ASSERT_TR(&s, 1, TD_LISTEN, TD_SYN_RECV, CT_DWELL_UNKNOWN);
+	assert_int_equal(s.tr_rport[1], 40001);
+	assert_int_equal(s.tr_cookie[1], 0);
+	ASSERT_TR(&s, 2, TD_SYN_RECV, TD_ESTABLISHED, 2 * MS);
+	/* Another child, for another client: rejected once known, and forgotten. */
+	e = mkev(0, 0xb300, 30, TD_LISTEN, TD_SYN_RECV, 8080, 0, 0);
+	e.flags |= TD_F_NOCOOKIE;
+	conntable__apply(t, &e);
+	e = mkev(0, 0xb300, 31, TD_SYN_RECV, TD_ESTABLISHED, 8080, 40002, 0);
+	e.flags |= TD_F_NOCOOKIE;
+	conntable__apply(t, &e);
+	assert_int_equal(s.ntr, 3);
+	assert_int_equal(conntable__stats(t)->live, 2); /* listener, first child */
+	conntable__free(t);
+}
+
+/* A held child whose next record does not come: released after CT_HOLD_NS with
+ * what is known; one with its full tuple and own cookie (6.18, or the classic
+ * tracepoint that has no cookie at all) is not held. */
+static void test_synrecv_hold_bounded(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+	struct td_event e;
+
+	(void)state;
+	ev(t, 1, 0xb000, 10, TD_CLOSE, TD_LISTEN, 8080, 0, 200);
+	e = mkev(0, 0xb200, 20, TD_LISTEN, TD_SYN_RECV, 8080, 0, 0);
+	conntable__apply(t, &e);
+	conntable__advance(t, 20 * MS + CT_HOLD_NS - 1);
+	assert_int_equal(s.ntr, 1);
+	conntable__advance(t, 20 * MS + CT_HOLD_NS);
+	assert_int_equal(s.ntr, 2);
+	ASSERT_TR(&s, 1, TD_LISTEN, TD_SYN_RECV, CT_DWELL_UNKNOWN);
+	assert_int_equal(s.tr_rport[1], 0); /* what was known */
+	/* Its next record reports only itself, in order. */
+	ev(t, 9, 0xb200, 2000, TD_SYN_RECV, TD_ESTABLISHED, 8080, 40001, 0);
+	assert_int_equal(s.ntr, 3);
+	ASSERT_TR(&s, 2, TD_SYN_RECV, TD_ESTABLISHED, 1980 * MS);
+	assert_int_equal(s.tr_rport[2], 40001);
+
+	e = mkev(0, 0xb400, 3000, TD_LISTEN, TD_SYN_RECV, 8080, 40005, 0);
+	e.flags |= TD_F_NOCOOKIE;
+	conntable__apply(t, &e);
+	assert_int_equal(s.ntr, 4);
+	ev(t, 12, 0xb500, 3001, TD_LISTEN, TD_SYN_RECV, 8080, 40006, 0);
+	assert_int_equal(s.ntr, 5);
+	assert_int_equal(s.tr_cookie[4], 12);
+	/* A --stuck alert on a held child releases it first. */
+	conntable__set_stuck(t, TD_SYN_RECV, 500 * MS);
+	e = mkev(0, 0xb600, 4000, TD_LISTEN, TD_SYN_RECV, 8080, 0, 0);
+	conntable__apply(t, &e);
+	conntable__advance(t, 4600 * MS);
+	assert_int_equal(s.ntr, 6);
+	assert_int_equal(s.nstuck, 3); /* this one (most recent first), the two others */
+	assert_string_equal(s.order + s.norder - 4, "TSSS");
+	conntable__free(t);
+}
+
+/* A rejected connection's timewait and accept records, and a rejected seed, take
+ * no slot. */
+static void test_rejected_takes_no_slot(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+	struct conn c;
+
+	(void)state;
+	s.only_lport = 8080;
+	tw(t, TD_EV_TW_ARM, 40, 2, TD_TIME_WAIT, false, 45000, 80);
+	accept_ev(t, 41, 0xc000, 3, 5); /* lport 8080: kept */
+	ev(t, 42, 0xc100, 4, TD_ESTABLISHED, TD_CLOSE_WAIT, 45001, 80, 0);
+	memset(&c, 0, sizeof(c));
+	c.cookie = 80;
+	c.state = TD_ESTABLISHED;
+	c.family = 4;
+	c.sport = 45002;
+	c.dport = 80;
+	c.step_ns[0] = 1 * MS;
+	assert_false(conntable__seed(t, &c));
+	assert_int_equal(conntable__stats(t)->live, 1);
+	assert_int_equal(conntable__stats(t)->rejected, 3);
 	conntable__free(t);
 }
 
@@ -562,6 +922,15 @@ int main(void)
 		cmocka_unit_test(test_timewait_reused),
 		cmocka_unit_test(test_stuck),
 		cmocka_unit_test(test_select_hides),
+		cmocka_unit_test(test_lport_filter_rejects_other_clients),
+		cmocka_unit_test(test_lport_filter_selects_held_connect),
+		cmocka_unit_test(test_undecided_decided_at_end),
+		cmocka_unit_test(test_stuck_while_held),
+		cmocka_unit_test(test_drain_releases_held),
+		cmocka_unit_test(test_synrecv_held_for_child_tuple),
+		cmocka_unit_test(test_synrecv_held_nocookie),
+		cmocka_unit_test(test_synrecv_hold_bounded),
+		cmocka_unit_test(test_rejected_takes_no_slot),
 		cmocka_unit_test(test_seeded),
 		cmocka_unit_test(test_index_churn),
 	};

@@ -88,8 +88,13 @@ static struct conn mapped(void)
 	return mkconn(6, "::ffff:10.1.2.3", 8080, "::ffff:192.168.7.9", 51000);
 }
 
-#define MATCH(o, c)    assert_true(filter__conn((o), &(c)))
-#define NO_MATCH(o, c) assert_false(filter__conn((o), &(c)))
+/* Shown, or not shown (rejected or hidden); and the exact verdicts. */
+#define MATCH(o, c)	 assert_int_equal(filter__conn((o), &(c)), CT_SELECT)
+#define NO_MATCH(o, c)                                                                             \
+	assert_true(filter__conn((o), &(c)) == CT_REJECT || filter__conn((o), &(c)) == CT_HIDE)
+#define REJECTS(o, c)	 assert_int_equal(filter__conn((o), &(c)), CT_REJECT)
+#define HIDES(o, c)	 assert_int_equal(filter__conn((o), &(c)), CT_HIDE)
+#define UNDECIDED(o, c) assert_int_equal(filter__conn((o), &(c)), CT_UNDECIDED)
 
 static void test_no_filter_matches_everything(void **state)
 {
@@ -147,16 +152,29 @@ static void test_lport_provisional_until_known(void **state)
 
 	c.state = TD_SYN_SENT;
 	c.role = CT_ROLE_ACTIVE;
-	MATCH(OPTS("-L", "59594"), c);
-	MATCH(OPTS("-L", "1-2"), c);
-	/* Other filters still apply to what is known. */
-	NO_MATCH(OPTS("-L", "59594", "-R", "80"), c);
-	NO_MATCH(OPTS("-L", "59594", "-6"), c);
+	c.flags = CT_F_PARTIAL;
+	UNDECIDED(OPTS("-L", "59594"), c);
+	UNDECIDED(OPTS("-L", "1-2"), c);
+	UNDECIDED(OPTS("-L", "59594", "-R", "443"), c);
+	UNDECIDED(OPTS("-L", "59594", "-p", "1"), c); /* the tuple first */
+	/* Other filters still decide on what is known: at once. */
+	REJECTS(OPTS("-L", "59594", "-R", "80"), c);
+	REJECTS(OPTS("-L", "59594", "-6"), c);
+	REJECTS(OPTS("-R", "80"), c);
+	MATCH(OPTS("-R", "443"), c);
+	MATCH(OPTS("--raddr", "10.9.9.9", "--laddr", "10.1.2.3"), c);
+	MATCH(NO_OPTS(), c);
 	/* Once the port is known the answer is final. */
 	c.sport = 59594;
 	MATCH(OPTS("-L", "59594"), c);
 	c.sport = 59595;
-	NO_MATCH(OPTS("-L", "59594"), c);
+	REJECTS(OPTS("-L", "59594"), c);
+	/* The tuple is complete (the connection ended before a port was chosen):
+	 * a connection without a local port matches no --lport. */
+	c.sport = 0;
+	c.flags = 0;
+	REJECTS(OPTS("-L", "59594"), c);
+	MATCH(OPTS("-R", "443"), c);
 }
 
 /*
@@ -170,10 +188,16 @@ static void test_remote_provisional_until_known(void **state)
 
 	c.state = TD_SYN_RECV;
 	c.role = CT_ROLE_PASSIVE;
-	MATCH(OPTS("-R", "51000"), c);
-	MATCH(OPTS("--raddr", "192.168.0.0/16"), c);
-	MATCH(OPTS("--laddr", "10.0.0.0/8"), c);
-	NO_MATCH(OPTS("-L", "80"), c); /* the local port is known */
+	c.flags = CT_F_PARTIAL;
+	UNDECIDED(OPTS("-R", "51000"), c);
+	UNDECIDED(OPTS("--raddr", "192.168.0.0/16"), c);
+	UNDECIDED(OPTS("--laddr", "10.0.0.0/8"), c);
+	REJECTS(OPTS("-L", "80"), c); /* the local port is known */
+	MATCH(OPTS("-L", "8080"), c);
+	/* Complete now, and still zero: those are the values. */
+	c.flags = 0;
+	REJECTS(OPTS("-R", "51000"), c);
+	REJECTS(OPTS("--laddr", "10.0.0.0/8"), c);
 
 	c = mkconn(4, "10.1.2.3", 8080, "192.168.7.9", 51000);
 	c.state = TD_SYN_RECV;
@@ -241,8 +265,8 @@ static void test_prefixes_v4(void **state)
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		bool l = filter__conn(OPTS("--laddr", cases[i].cidr), &c);
-		bool r = filter__conn(OPTS("--raddr", cases[i].cidr), &c);
+		bool l = filter__conn(OPTS("--laddr", cases[i].cidr), &c) == CT_SELECT;
+		bool r = filter__conn(OPTS("--raddr", cases[i].cidr), &c) == CT_SELECT;
 
 		if (l != cases[i].local || r != cases[i].remote)
 			fail_msg("%s vs 10.1.2.3 -> 192.168.7.9: expected laddr %d raddr %d, got "
@@ -281,8 +305,8 @@ static void test_prefixes_v6(void **state)
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		bool l = filter__conn(OPTS("--laddr", cases[i].cidr), &c);
-		bool r = filter__conn(OPTS("--raddr", cases[i].cidr), &c);
+		bool l = filter__conn(OPTS("--laddr", cases[i].cidr), &c) == CT_SELECT;
+		bool r = filter__conn(OPTS("--raddr", cases[i].cidr), &c) == CT_SELECT;
 
 		if (l != cases[i].local || r != cases[i].remote)
 			fail_msg(
@@ -334,6 +358,10 @@ static void test_owner(void **state)
 	MATCH(OPTS("-p", "1,2,1234"), c);
 	MATCH(OPTS("-p", "1", "-p", "1234"), c);
 	NO_MATCH(OPTS("-p", "1235"), c);
+	/* The owner may still change (accept() elsewhere): hidden, not rejected. */
+	HIDES(OPTS("-p", "1235"), c);
+	HIDES(OPTS("-c", "sshd"), c);
+	REJECTS(OPTS("-p", "1234", "-L", "80"), c);
 	MATCH(OPTS("-c", "nginx"), c);
 	MATCH(OPTS("-c", "sshd,nginx"), c);
 	NO_MATCH(OPTS("-c", "ngin"), c); /* whole names, not prefixes */

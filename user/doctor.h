@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The doctor: a diagnosis stage fed by the connection table's hooks (transitions,
+ * finished connections) and, at the end, by the connections still open. It looks for
+ * known symptoms (connects failing or hanging in SYN_SENT, SYN_RECV surges, CLOSE_WAIT
+ * leaks, TIME_WAIT load, connections ended by RST) and writes a report of findings to a
+ * FILE *. Pure: no clock, no /proc; facts about the host come from the caller.
+ */
+#ifndef TD_DOCTOR_H
+#define TD_DOCTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "conntable.h"
+
+/* Defaults of struct doctor_config (documented in --help and docs/DOCTOR.md). */
+#define DOCTOR_SYN_SENT_NS   1000000000ULL  /* 1s: the first SYN retransmit (TCP_TIMEOUT_INIT) */
+#define DOCTOR_CLOSE_WAIT_NS 10000000000ULL /* 10s */
+#define DOCTOR_SYN_RATE	     1000	    /* passive opens per second on one local port */
+#define DOCTOR_TW_SHARE_PPM  250000	    /* 25% of the ephemeral range or tcp_max_tw_buckets */
+#define DOCTOR_RST_SHARE_PPM 50000	    /* 5% of established connections */
+#define DOCTOR_MIN_CONNS     20		    /* fewer established conns: no RST share finding */
+#define DOCTOR_MAX_GROUPS    1024	    /* per finding; more are counted in "other" */
+
+/* Linux's default net.ipv4.ip_local_port_range, assumed when the host's is not known. */
+#define DOCTOR_DEFAULT_PORT_LO 32768
+#define DOCTOR_DEFAULT_PORT_HI 60999
+
+/*
+ * Thresholds. A field left 0 takes its DOCTOR_* default (doctor__new), so a zeroed
+ * struct is the default configuration.
+ * - syn_sent_ns: a connect is stuck (still pending at the end, or established only
+ *   after) when it spends this long in SYN_SENT; a SYN_SENT -> CLOSE quicker than
+ *   this is "refused" (RST or ICMP), a slower one "timed out".
+ * - close_wait_ns: CLOSE_WAIT held longer than this is a leak (still held at the end)
+ *   or a late close.
+ * - syn_rate: passive opens (LISTEN -> SYN_RECV) in one second on one local port that
+ *   make a surge.
+ * - tw_share_ppm: TIME_WAIT sockets to one remote endpoint (active closes) against the
+ *   ephemeral port range, or all TIME_WAIT against tcp_max_tw_buckets, in parts per
+ *   million, that make a warning.
+ * - rst_share_ppm, min_conns: share of established connections that ended by an
+ *   abort (RST); judged only from min_conns finished established connections.
+ * - max_groups: groups (endpoints, ports, processes) kept per finding.
+ */
+struct doctor_config {
+	uint64_t syn_sent_ns;
+	uint64_t close_wait_ns;
+	uint32_t syn_rate;
+	uint32_t tw_share_ppm;
+	uint32_t rst_share_ppm;
+	uint32_t min_conns;
+	uint32_t max_groups;
+};
+
+/*
+ * What the caller knows about the host and the run, for the report. Unknown host
+ * facts are 0; the report then says so and compares with Linux defaults.
+ * - source: "live" or "recording" (NULL: "live"); host: its name ("" unknown).
+ * - port_lo, port_hi: net.ipv4.ip_local_port_range of the tracing host.
+ * - max_tw_buckets: net.ipv4.tcp_max_tw_buckets.
+ * - start_ns, end_ns: kernel time (CLOCK_MONOTONIC) the run covers.
+ * - evicted: connections the table dropped (--max-conns).
+ * - timewait: the tracer sees TIME_WAIT (timer tracepoints); false hides it.
+ */
+struct doctor_host {
+	const char *source;
+	const char *host;
+	uint32_t port_lo, port_hi;
+	uint64_t max_tw_buckets;
+	uint64_t start_ns, end_ns;
+	uint64_t evicted;
+	bool timewait;
+};
+
+enum doctor_severity {
+	DOCTOR_INFO = 0,
+	DOCTOR_WARNING,
+	DOCTOR_CRITICAL,
+};
+
+struct doctor;
+
+/*
+ * Parse a --threshold value: comma-separated NAME=VALUE items into *c (only the
+ * named fields change; on error nothing does). Names: syn-sent=DURATION,
+ * close-wait=DURATION, syn-rate=N (1-10000000), tw-share=PERCENT, rst-share=PERCENT
+ * (0.01-100, "%" optional, up to 4 decimals), min-conns=N (1-1000000000),
+ * max-groups=N (1-1000000). Returns 0, or -1 with one line in err naming the value.
+ */
+int doctor__parse_thresholds(const char *s, struct doctor_config *c, char *err, size_t errlen);
+
+/*
+ * A new doctor with thresholds cfg (copied; NULL or 0 fields: defaults). Memory is
+ * bounded by max_groups groups per finding. Returns NULL on allocation failure.
+ */
+struct doctor *doctor__new(const struct doctor_config *cfg);
+
+/* Free d and everything it holds; NULL is a no-op. */
+void doctor__free(struct doctor *d);
+
+/* One state change (the table's transition hook). c and t are read, not kept. */
+void doctor__transition(struct doctor *d, const struct conn *c, const struct ct_transition *t);
+
+/* A connection reached its final CLOSE (the table's finished hook). */
+void doctor__finished(struct doctor *d, const struct conn *c);
+
+/*
+ * A connection still open at the end (conntable__foreach after conntable__drain), at
+ * kernel time now_ns: a connect still in SYN_SENT, a CLOSE_WAIT still held, a socket in
+ * TIME_WAIT. Call once per connection, before doctor__report().
+ */
+void doctor__open_conn(struct doctor *d, const struct conn *c, uint64_t now_ns);
+
+/*
+ * The kernel's loss counters (cumulative: ring buffer full, BPF recursion). The report
+ * says counts are lower bounds when any record was lost.
+ */
+void doctor__lost(struct doctor *d, uint64_t ringbuf, uint64_t recursion);
+
+/*
+ * Write the report to f: one JSON object on one line when json, else text; "no
+ * findings" when healthy. realtime_offset_ns turns kernel times of the examples into
+ * UTC. Returns the highest severity found (DOCTOR_INFO also when none), or -1 when
+ * writing failed (ferror(f)).
+ */
+int doctor__report(struct doctor *d, const struct doctor_host *host, FILE *f, bool json,
+		   int64_t realtime_offset_ns);
+
+/* Number of findings the last report had (for tests). */
+int doctor__nfindings(const struct doctor *d);
+
+/* Name of a severity ("info", "warning", "critical"). */
+const char *doctor__severity_name(int sev);
+
+#endif /* TD_DOCTOR_H */

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Trace-event JSON writer. Each connection becomes a thread track named
+ * "laddr:lport > raddr:rport" under its owner's process track; each state one
+ * complete event. Times are kernel CLOCK_MONOTONIC: the viewer shows relative
+ * time, and all connections of a run share the clock.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "output.h"
+#include "perfetto.h"
+#include "state.h"
+
+/* ns as microseconds with three decimals: 1234567 -> "1234.567". */
+static void put_us(FILE *f, uint64_t ns)
+{
+	fprintf(f, "%" PRIu64 ".%03u", ns / 1000, (unsigned)(ns % 1000));
+}
+
+/* A JSON string; comm bytes outside printable ASCII become \u00XX. */
+static void put_js(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = *s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20 || ch >= 0x7f)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+static void sep(struct perfetto *p)
+{
+	fputs(p->first ? "\n" : ",\n", p->f);
+	p->first = false;
+}
+
+void perfetto__open(struct perfetto *p, FILE *f)
+{
+	memset(p, 0, sizeof(*p));
+	p->f = f;
+	p->first = true;
+	p->next_tid = 1;
+	fputs("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[", f);
+	p->started = true;
+}
+
+static bool pid_named(struct perfetto *p, uint32_t pid)
+{
+	for (uint32_t i = 0; i < p->npids; i++)
+		if (p->pids[i] == pid)
+			return true;
+	if (p->npids < PF_MAX_PIDS)
+		p->pids[p->npids++] = pid;
+	return false;
+}
+
+static void endpoint(char *buf, size_t len, int family, const uint8_t *addr, uint16_t port)
+{
+	char a[64];
+
+	out__addr(family, addr, a, sizeof(a));
+	snprintf(buf, len, family == 6 ? "[%s]:%u" : "%s:%u", a, port);
+}
+
+void perfetto__conn(struct perfetto *p, const struct conn *c)
+{
+	uint32_t pid = c->pid ? c->pid : PF_UNKNOWN_PID;
+	uint32_t tid = p->next_tid++;
+	char l[80], r[80];
+
+	if (p->closed)
+		return;
+	if (!pid_named(p, pid)) {
+		sep(p);
+		fprintf(p->f, "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%u,\"tid\":0,"
+			      "\"args\":{\"name\":", pid);
+		if (c->pid) {
+			char name[64];
+
+			snprintf(name, sizeof(name), "%s %u", c->comm, c->pid);
+			put_js(p->f, name);
+		} else {
+			put_js(p->f, "unknown owner");
+		}
+		fputs("}}", p->f);
+	}
+	endpoint(l, sizeof(l), c->family, c->saddr, c->sport);
+	endpoint(r, sizeof(r), c->family, c->daddr, c->dport);
+	sep(p);
+	fprintf(p->f, "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%u,\"tid\":%u,\"args\":"
+		      "{\"name\":\"%s > %s\"}}",
+		pid, tid, l, r);
+	for (int i = 0; i < c->nsteps; i++) {
+		uint64_t dw = conn__step_dwell(c, i);
+
+		if (!c->step_ns[i])
+			continue; /* no start: cannot be placed on the time axis */
+		sep(p);
+		fprintf(p->f, "{\"ph\":\"X\",\"cat\":\"tcp\",\"name\":\"%s\",\"pid\":%u,\"tid\":%u,"
+			      "\"ts\":",
+			state__name(c->step_state[i]), pid, tid);
+		put_us(p->f, c->step_ns[i]);
+		fputs(",\"dur\":", p->f);
+		put_us(p->f, dw == CT_DWELL_UNKNOWN ? 0 : dw);
+		fprintf(p->f, ",\"args\":{\"cookie\":%" PRIu64 ",\"state\":\"%s\",\"dwell_ns\":",
+			c->cookie, state__name(c->step_state[i]));
+		if (dw == CT_DWELL_UNKNOWN)
+			fputs("null", p->f);
+		else
+			fprintf(p->f, "%" PRIu64, dw);
+		if (i + 1 == c->nsteps && c->tw_end)
+			fprintf(p->f, ",\"end\":\"%s\"", out__tw_end(c->tw_end));
+		if (i == 0 && c->lower_bound)
+			fputs(",\"lower_bound\":true", p->f);
+		if (c->flags & CT_F_INCOMPLETE)
+			fputs(",\"incomplete\":true", p->f);
+		fputs("}}", p->f);
+		p->slices++;
+	}
+	p->conns++;
+}
+
+void perfetto__close(struct perfetto *p)
+{
+	if (!p->started || p->closed)
+		return;
+	fputs("\n]}\n", p->f);
+	p->closed = true;
+}
