@@ -382,7 +382,7 @@ static void app_seed_from_dump(struct app *a, struct tracer *tr)
 	for (size_t i = 0; i < a->nseeds; i++) {
 		uint64_t ck = a->seeds[i].cookie;
 
-		if (ck && bsearch(&ck, a->seen, a->nseen, sizeof(ck), cmp_u64))
+		if (ck && a->nseen && bsearch(&ck, a->seen, a->nseen, sizeof(ck), cmp_u64))
 			continue;
 		app_seed(a, &a->seeds[i]);
 	}
