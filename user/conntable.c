@@ -9,6 +9,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "conntable.h"
 
@@ -34,12 +35,26 @@ struct slot {
 	uint8_t keys; /* bit per SK_* kind this connection holds in the index */
 };
 
-/* One open-addressing index per key kind, storing slot + 1 (0 = empty); an
- * entry's key is recomputed from its connection, so an entry is 4 bytes. */
-struct index {
-	uint32_t *v;
-	uint32_t mask;
+/* One open-addressing index per key kind. An entry holds slot + 1 (0 = empty) and
+ * the low 32 bits of its key's hash: probes compare the hash first and read the
+ * connection only on a match, and deletion finds an entry's home without it (a
+ * table larger than the caches makes every connection read a miss). */
+struct ix_entry {
+	uint32_t v;
+	uint32_t hash;
 };
+
+struct index {
+	struct ix_entry *e;
+	uint32_t mask;
+	uint32_t count; /* entries in use */
+	uint32_t max_mask; /* mask of the largest size it may grow to */
+};
+
+/* Each index starts small and doubles when half full, up to twice the table's
+ * capacity: a host with a few thousand connections keeps its indexes in cache
+ * (every lookup is otherwise a cache miss) and its RSS small. */
+#define IX_MIN_SIZE 1024u
 
 struct conntable {
 	struct conn *conns;
@@ -112,14 +127,15 @@ static uint64_t listen_key(uint32_t netns, uint16_t port)
 static uint32_t index_find(const struct conntable *t, int kind, uint64_t k)
 {
 	const struct index *ix = &t->index[kind];
+	uint32_t hash = (uint32_t)mix64(k);
 
-	for (uint32_t h = mix64(k) & ix->mask;; h = (h + 1) & ix->mask) {
-		uint32_t v = ix->v[h];
+	for (uint32_t h = hash & ix->mask;; h = (h + 1) & ix->mask) {
+		const struct ix_entry *e = &ix->e[h];
 
-		if (!v)
+		if (!e->v)
 			return NIL;
-		if (key_of(&t->conns[v - 1], kind) == k)
-			return v - 1;
+		if (e->hash == hash && key_of(&t->conns[e->v - 1], kind) == k)
+			return e->v - 1;
 	}
 }
 
@@ -128,26 +144,52 @@ static uint32_t index_find(const struct conntable *t, int kind, uint64_t k)
 static void index_del(struct conntable *t, int kind, uint32_t slot)
 {
 	struct index *ix = &t->index[kind];
-	uint32_t h = mix64(key_of(&t->conns[slot], kind)) & ix->mask;
+	uint32_t h = (uint32_t)mix64(key_of(&t->conns[slot], kind)) & ix->mask;
 
-	while (ix->v[h] != slot + 1)
+	while (ix->e[h].v != slot + 1)
 		h = (h + 1) & ix->mask;
-	for (uint32_t j = (h + 1) & ix->mask; ix->v[j]; j = (j + 1) & ix->mask) {
-		uint32_t home = mix64(key_of(&t->conns[ix->v[j] - 1], kind)) & ix->mask;
+	for (uint32_t j = (h + 1) & ix->mask; ix->e[j].v; j = (j + 1) & ix->mask) {
+		uint32_t home = ix->e[j].hash & ix->mask;
 
 		/* Entry j may fill the hole unless its home lies cyclically in (h, j]. */
 		if (h <= j ? (home > h && home <= j) : (home > h || home <= j))
 			continue;
-		ix->v[h] = ix->v[j];
+		ix->e[h] = ix->e[j];
 		h = j;
 	}
-	ix->v[h] = 0;
+	ix->e[h].v = 0;
+	ix->count--;
+}
+
+/* Doubles ix; false (ix unchanged) when memory is short, which only makes probes
+ * longer: the load factor of a full table is then above one half, never one. */
+static bool index_grow(struct index *ix)
+{
+	uint32_t nmask = ix->mask * 2 + 1;
+	struct ix_entry *ne = calloc((size_t)nmask + 1, sizeof(*ne));
+
+	if (!ne)
+		return false;
+	for (uint64_t i = 0; i <= ix->mask; i++) {
+		uint32_t h;
+
+		if (!ix->e[i].v)
+			continue;
+		for (h = ix->e[i].hash & nmask; ne[h].v; h = (h + 1) & nmask)
+			;
+		ne[h] = ix->e[i];
+	}
+	free(ix->e);
+	ix->e = ne;
+	ix->mask = nmask;
+	return true;
 }
 
 static void key_add(struct conntable *t, uint32_t i, int kind)
 {
 	struct index *ix = &t->index[kind];
 	uint64_t k = key_of(&t->conns[i], kind);
+	uint32_t hash = (uint32_t)mix64(k);
 	uint32_t other, h;
 
 	if (t->slots[i].keys & (1u << kind))
@@ -160,9 +202,12 @@ static void key_add(struct conntable *t, uint32_t i, int kind)
 		t->slots[other].keys &= ~(1u << kind);
 	}
 	t->slots[i].keys |= 1u << kind;
-	for (h = mix64(k) & ix->mask; ix->v[h]; h = (h + 1) & ix->mask)
+	if ((uint64_t)(ix->count + 1) * 2 > (uint64_t)ix->mask + 1 && ix->mask < ix->max_mask)
+		index_grow(ix);
+	for (h = hash & ix->mask; ix->e[h].v; h = (h + 1) & ix->mask)
 		;
-	ix->v[h] = i + 1;
+	ix->e[h] = (struct ix_entry){ .v = i + 1, .hash = hash };
+	ix->count++;
 }
 
 static void key_drop(struct conntable *t, uint32_t i, int kind)
@@ -251,6 +296,23 @@ static uint32_t alloc_slot(struct conntable *t)
 	return i;
 }
 
+/*
+ * The connection array: zeroed pages from the kernel, touched only as slots are
+ * used, on transparent huge pages where the system allows them for whoever asks
+ * (a table filling up otherwise takes a page fault every 20 connections).
+ */
+static void *big_zalloc(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	madvise(p, n, MADV_HUGEPAGE); /* a hint: fine if refused */
+#endif
+	return p;
+}
+
 struct conntable *conntable__new(uint32_t max_conns, const struct ct_hooks *hooks)
 {
 	struct conntable *t = calloc(1, sizeof(*t));
@@ -264,13 +326,20 @@ struct conntable *conntable__new(uint32_t max_conns, const struct ct_hooks *hook
 	while (isize < (uint64_t)max_conns * 2)
 		isize <<= 1;
 	t->cap = max_conns;
-	t->conns = calloc(max_conns, sizeof(*t->conns));
+	t->conns = big_zalloc((size_t)max_conns * sizeof(*t->conns));
 	t->slots = calloc(max_conns, sizeof(*t->slots));
 	for (int k = 0; k < NKINDS; k++) {
-		t->index[k].v = calloc(isize, sizeof(uint32_t));
-		t->index[k].mask = isize - 1;
+		uint64_t size = isize < IX_MIN_SIZE ? isize : IX_MIN_SIZE;
+
+		t->index[k].e = calloc(size, sizeof(struct ix_entry));
+		t->index[k].mask = (uint32_t)(size - 1);
+		t->index[k].max_mask = (uint32_t)(isize - 1);
+		if (!t->index[k].e) {
+			conntable__free(t);
+			return NULL;
+		}
 	}
-	if (!t->conns || !t->slots || !t->index[0].v || !t->index[1].v || !t->index[2].v) {
+	if (!t->conns || !t->slots) {
 		conntable__free(t);
 		return NULL;
 	}
@@ -287,10 +356,11 @@ void conntable__free(struct conntable *t)
 {
 	if (!t)
 		return;
-	free(t->conns);
+	if (t->conns)
+		munmap(t->conns, (size_t)t->cap * sizeof(*t->conns));
 	free(t->slots);
 	for (int k = 0; k < NKINDS; k++)
-		free(t->index[k].v);
+		free(t->index[k].e);
 	free(t);
 }
 
@@ -913,6 +983,14 @@ static void apply_accept(struct conntable *t, const struct td_event *e)
 	set_owner(c, e, CT_OWNER_ACCEPT);
 	if (!decide(t, c))
 		drop(t, i);
+}
+
+void conntable__prefetch(const struct conntable *t, const struct td_event *e)
+{
+	const struct index *ck = &t->index[SK_COOKIE], *sk = &t->index[SK_SKADDR];
+
+	__builtin_prefetch(&ck->e[(uint32_t)mix64(e->cookie) & ck->mask]);
+	__builtin_prefetch(&sk->e[(uint32_t)mix64(e->skaddr) & sk->mask]);
 }
 
 void conntable__apply(struct conntable *t, const struct td_event *e)

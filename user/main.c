@@ -789,11 +789,15 @@ static void top_hold(struct app *a)
  * can be read. The recorder's clock (TICK) drives everything the live view did
  * on its clock, so the output is what the live view printed for these records.
  */
+/* How many records replay reads ahead of the one it applies (see run_replay). */
+#define REPLAY_AHEAD 16
+
 static int run_replay(struct td_options *o)
 {
 	struct rec_reader *r = calloc(1, sizeof(*r));
-	int ret = TD_EXIT_OK, fd = -1, n = 0;
-	struct rec_item it;
+	int ret = TD_EXIT_OK, fd = -1, n = 1;
+	struct rec_item ring[REPLAY_AHEAD];
+	unsigned int head = 0, ahead = 0;
 	struct stat st;
 	void *map = NULL;
 	struct app a;
@@ -833,19 +837,37 @@ static int run_replay(struct td_options *o)
 	a.doctor_host = r->hdr.host;
 	/* The live run ticked on its own clock, and the recording holds every tick. */
 	a.now = r->hdr.start_ns;
-	while (!exiting && (n = rec_reader__next(r, &it)) > 0) {
-		switch (it.type) {
+	/* Items are read REPLAY_AHEAD ahead of the one applied, so that the table's
+	 * index entries for them are on their way into the cache (conntable__prefetch). */
+	for (;;) {
+		struct rec_item *it;
+
+		while (ahead < REPLAY_AHEAD && n > 0) {
+			it = &ring[(head + ahead) % REPLAY_AHEAD];
+			n = rec_reader__next(r, it);
+			if (n <= 0)
+				break;
+			if (it->type == REC_EVENT && a.table)
+				conntable__prefetch(a.table, &it->ev);
+			ahead++;
+		}
+		if (exiting || !ahead)
+			break;
+		it = &ring[head];
+		head = (head + 1) % REPLAY_AHEAD;
+		ahead--;
+		switch (it->type) {
 		case REC_EVENT:
-			app_event(&a, &it.ev);
+			app_event(&a, &it->ev);
 			break;
 		case REC_TICK:
-			app_tick(&a, it.tick_ns);
+			app_tick(&a, it->tick_ns);
 			break;
 		case REC_LOST:
-			app_lost(&a, it.lost.ringbuf, it.lost.recursion);
+			app_lost(&a, it->lost.ringbuf, it->lost.recursion);
 			break;
 		case REC_SEED:
-			app_seed(&a, &it.seed);
+			app_seed(&a, &it->seed);
 			break;
 		}
 		if (!(r->items & 4095) && ferror(a.out.f))

@@ -906,9 +906,46 @@ static void test_index_churn(void **state)
 	conntable__free(t);
 }
 
+/* The indexes start small and double as connections come: every connection is
+ * still found after several doublings, with deletions (backward shifts) between. */
+static void test_index_growth(void **state)
+{
+	enum { N = 15000 };
+	struct seen s;
+	struct conntable *t = mk(&s, 20000);
+	uint64_t before;
+
+	(void)state;
+	for (int i = 0; i < N; i++)
+		ev(t, i + 1, 0x200000 + (uint64_t)i * 64, 1, TD_CLOSE, TD_SYN_SENT, 0, 80, 1);
+	for (int i = 0; i < N; i++)
+		ev(t, i + 1, 0x200000 + (uint64_t)i * 64, 2, TD_SYN_SENT, TD_ESTABLISHED,
+		   (uint16_t)(1024 + i % 60000), 80, 0);
+	assert_int_equal(conntable__stats(t)->live, N);
+	/* Every third one ends: holes all over each index. */
+	for (int i = 0; i < N; i += 3)
+		ev(t, i + 1, 0x200000 + (uint64_t)i * 64, 3, TD_ESTABLISHED, TD_CLOSE,
+		   (uint16_t)(1024 + i % 60000), 80, 0);
+	assert_int_equal(conntable__stats(t)->finished, N / 3);
+	before = conntable__stats(t)->transitions;
+	for (int i = 0; i < N; i++) {
+		if (i % 3 == 0)
+			continue;
+		ev(t, i + 1, 0x200000 + (uint64_t)i * 64, 4, TD_ESTABLISHED, TD_CLOSE_WAIT,
+		   (uint16_t)(1024 + i % 60000), 80, 0);
+	}
+	/* Each found as the connection it is: a state change, no gap, no new entry. */
+	assert_int_equal(conntable__stats(t)->transitions - before, N - N / 3);
+	assert_int_equal(conntable__stats(t)->gaps, 0);
+	assert_int_equal(conntable__stats(t)->live, N - N / 3);
+	assert_int_equal(conntable__stats(t)->evicted, 0);
+	conntable__free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_index_growth),
 		cmocka_unit_test(test_active_open_close_timewait),
 		cmocka_unit_test(test_passive_accept_close_wait),
 		cmocka_unit_test(test_same_state_ignored),
