@@ -15,6 +15,8 @@ usage: bench.sh [OPTIONS]
   --quick             smoke run: 2 rounds of 2 s, hold 20000 connections
   --modes LIST        comma-separated, in run order (default none,stat,trace,timeline,tcpstates)
   --hold N            connections held open under 'tcpdwell stat' (default 100000, 0: skip)
+  --replay N          replay speed: 'tcpdwell stat -i' of a synthetic recording of N connection
+                      lives (default 500000, about 3.2M records; 0: skip), 5 runs on one CPU
   --closer SIDE       which side closes first in the storm: server (default) or client
   -6                  IPv6 storm (default IPv4)
   --threads N         storm client threads (default 2)
@@ -37,6 +39,7 @@ ROUNDS=5
 SECS=5
 MODES=none,stat,trace,timeline,tcpstates
 HOLD=100000
+REPLAY=500000
 CLOSER=server
 FAMILY=4
 THREADS=2
@@ -48,9 +51,10 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--rounds) ROUNDS=${2:?}; shift ;;
 	--seconds) SECS=${2:?}; shift ;;
-	--quick) ROUNDS=2; SECS=2; HOLD=20000 ;;
+	--quick) ROUNDS=2; SECS=2; HOLD=20000; REPLAY=50000 ;;
 	--modes) MODES=${2:?}; shift ;;
 	--hold) HOLD=${2:?}; shift ;;
+	--replay) REPLAY=${2:?}; shift ;;
 	--closer) CLOSER=${2:?}; shift ;;
 	-6) FAMILY=6 ;;
 	--threads) THREADS=${2:?}; shift ;;
@@ -75,6 +79,7 @@ note() {
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer"
 [[ $SECS =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--seconds must be a number"
 [[ $HOLD =~ ^[0-9]+$ ]] || die "--hold must be a number"
+[[ $REPLAY =~ ^[0-9]+$ ]] || die "--replay must be a number"
 [[ $CLOSER =~ ^(client|server)$ ]] || die "--closer is client or server"
 IFS=, read -ra MODE_LIST <<<"$MODES"
 NEED_TD=0
@@ -86,10 +91,16 @@ for m in "${MODE_LIST[@]}"; do
 	esac
 done
 [ "$HOLD" -gt 0 ] && NEED_TD=1
+[ "$REPLAY" -gt 0 ] && NEED_TD=1
 
 for t in jq bpftool make cc ss; do
 	command -v $t >/dev/null || die "$t is missing (make deps installs it)"
 done
+if [ "$REPLAY" -gt 0 ] && [ ! -x /usr/bin/time ]; then
+	note "installing time (for the replay runs)"
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time \
+		>/dev/null || die "cannot install time"
+fi
 TCPSTATES=$(command -v tcpstates || echo /usr/sbin/tcpstates)
 if [[ ,$MODES, == *,tcpstates,* ]] && [ ! -x "$TCPSTATES" ]; then
 	note "installing libbpf-tools (for tcpstates)"
@@ -475,6 +486,42 @@ if [ "$HOLD" -gt 0 ]; then
 		"\(.bytes_per_connection) bytes per connection"' <<<"$HOLD_JSON"
 fi
 
+# Replay speed: one CPU (taskset), the recording in the page cache (a first run reads it),
+# records over the process's CPU time (utime + stime: startup and the final table included).
+REPLAY_JSON=null
+if [ "$REPLAY" -gt 0 ]; then
+	make --no-print-directory -s OUTPUT="$OUTPUT" "$OUTPUT/mkrecording" ||
+		die "cannot build $OUTPUT/mkrecording"
+	REC_FILE="$RUN/replay.tdr"
+	RECORDS=$("$OUTPUT/mkrecording" "$REC_FILE" "$REPLAY" | awk '{ print $1 }') ||
+		die "mkrecording failed"
+	echo "bench: replaying $RECORDS records ($REPLAY connection lives) with tcpdwell stat -i"
+	"$TD" stat -i "$REC_FILE" >/dev/null || die "tcpdwell stat -i $REC_FILE failed"
+	: >"$RUN/replay.jsonl"
+	for i in 1 2 3 4 5; do
+		/usr/bin/time -f '%U %S %e %M' -o "$RUN/replay.time" taskset -c 0 "$TD" stat \
+			-i "$REC_FILE" >/dev/null || die "tcpdwell stat -i failed (run $i)"
+		read -r ut st el rss <"$RUN/replay.time"
+		jq -n --argjson u "$ut" --argjson s "$st" --argjson e "$el" --argjson r "$rss" \
+			--argjson n "$RECORDS" '{cpu_s: ($u + $s), wall_s: $e, rss_kb: $r,
+			records_per_s: (if ($u + $s) > 0 then $n / ($u + $s) else null end)}' \
+			>>"$RUN/replay.jsonl"
+	done
+	REPLAY_JSON=$(jq -s --argjson n "$RECORDS" --argjson c "$REPLAY" \
+		--argjson bytes "$(stat -c %s "$REC_FILE")" '
+		def median: sort | if length % 2 == 1 then .[length / 2 | floor]
+			else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+		{records: $n, connections: $c, file_bytes: $bytes, runs: .,
+		 records_per_s: {median: (map(.records_per_s) | median),
+				 min: (map(.records_per_s) | min), max: (map(.records_per_s) | max)},
+		 cpu_s: (map(.cpu_s) | median), peak_rss_kb: (map(.rss_kb) | max)}' \
+		"$RUN/replay.jsonl")
+	rm -f "$REC_FILE"
+	jq -r '"  \(.records_per_s.median / 1e6 * 100 | floor / 100)M records/s on one CPU " +
+		"(\(.records_per_s.min / 1e6 * 100 | floor / 100)-" +
+		"\(.records_per_s.max / 1e6 * 100 | floor / 100)M)"' <<<"$REPLAY_JSON"
+fi
+
 echo "bench: ${MODE_LIST[*]} x $ROUNDS rounds of ${SECS} s;" \
 	"storm ${STORM_ARGS[*]}; $(uname -r), $(nproc) CPUs"
 : >"$RUN/runs.jsonl"
@@ -535,6 +582,7 @@ def millions: if . == null then null else . * 1e6 end;
 			| if isinfinite or isnan then null else . end)}) | from_entries),
 	tracer_info: (map(.tracer_info) | first)}],
    hold: $hold,
+   replay: $replay,
    runs: $runs}
 EOF
 )
@@ -587,13 +635,23 @@ def row: "| " + join(" | ") + " |";
    "socket), \(.hold.evicted) evicted; \(.hold.time_wait_at_start) TIME_WAIT sockets existed " +
    "when tcpdwell started."
    else empty end),
+  (if .replay then "",
+   "Replay: `tcpdwell stat -i` of a synthetic recording of " +
+   "\(.replay.connections | thousands) connection lives (\(.replay.records | thousands) " +
+   "records, 5,000 new connections a second, most ending in 60 s of TIME_WAIT: about 170,000 in the table at once), on one CPU: " +
+   "\(.replay.records_per_s.median / 1e5 | floor / 10)M records/s " +
+   "(\(.replay.records_per_s.min / 1e5 | floor / 10)-" +
+   "\(.replay.records_per_s.max / 1e5 | floor / 10)M) over the process's CPU time, " +
+   "startup and final table included; peak RSS \(.replay.peak_rss_kb / 1024 | floor) MB " +
+   "(the recording is mapped)."
+   else empty end),
   (.warnings[] | "", "**Warning:** \(.)"),
   (.modes[] | select(.failed_runs > 0)
    | "", "**\(.mode): \(.failed_runs) of \(.runs) runs failed** (runs[].error in results.json)")
 EOF
 )
 
-jq -s --argjson machine "$MACHINE" --argjson hold "$HOLD_JSON" \
+jq -s --argjson machine "$MACHINE" --argjson hold "$HOLD_JSON" --argjson replay "$REPLAY_JSON" \
 	--arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
 	--arg cmd "bash tests/bench/bench.sh${ARGS_GIVEN:+ $ARGS_GIVEN}" \
 	--arg storm "${STORM_ARGS[*]}" --arg order "$MODES" --argjson rounds "$ROUNDS" \
