@@ -425,7 +425,7 @@ void out__timeline(struct out *o, const struct conn *c)
 		puts_(&l, state__name(c->step_state[i]));
 		putc_(&l, ' ');
 		if (i == 0 && c->lower_bound)
-			puts_(&l, ">=");
+			puts_(&l, ">= ");
 		puts_(&l, out__dur(conn__step_dwell(c, i), d, sizeof(d)));
 		if (i + 1 == c->nsteps && c->tw_end) {
 			puts_(&l, " (");
@@ -436,7 +436,7 @@ void out__timeline(struct out *o, const struct conn *c)
 	}
 	puts_(&l, "CLOSE  total ");
 	if (!complete)
-		puts_(&l, ">=");
+		puts_(&l, ">= ");
 	puts_(&l, out__dur(c->end_ns >= start ? c->end_ns - start : CT_DWELL_UNKNOWN, d,
 			   sizeof(d)));
 	emit(o, &l);
@@ -550,7 +550,16 @@ void out__stats(struct out *o, const struct stat_table *t, enum td_by by, bool h
 				puts_(&l, ",\"");
 				puts_(&l, key);
 				puts_(&l, "\":");
-				putjs(&l, r->key);
+				/* Ports are numbers, as in every other record; "other" (past
+				 * the row cap) and addresses and names are strings. */
+				if (by == TD_BY_LPORT || by == TD_BY_RPORT) {
+					if (r->key[0] >= '0' && r->key[0] <= '9')
+						puts_(&l, r->key);
+					else
+						putjs(&l, r->key);
+				} else {
+					putjs(&l, r->key);
+				}
 			}
 			puts_(&l, ",\"count\":");
 			putu(&l, h->count);

@@ -260,6 +260,38 @@ static void test_active_open_close_timewait(void **state)
 	conntable__free(t);
 }
 
+/* Simultaneous close: the peer's FIN comes before the ACK of ours (FIN_WAIT1 ->
+ * CLOSING); the ACK then sends the socket to TIME_WAIT, which the kernel reports
+ * as CLOSING -> CLOSE after arming the timewait timer (tcp_rcv_state_process()). */
+static void test_simultaneous_close_closing(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	ev(t, 9, 0xa100, 100, TD_CLOSE, TD_SYN_SENT, 0, 8080, 100);
+	ev(t, 9, 0xa100, 101, TD_SYN_SENT, TD_ESTABLISHED, 45001, 8080, 0);
+	ev(t, 9, 0xa100, 200, TD_ESTABLISHED, TD_FIN_WAIT1, 45001, 8080, 100);
+	ev(t, 9, 0xa100, 203, TD_FIN_WAIT1, TD_CLOSING, 45001, 8080, 0);
+	tw(t, TD_EV_TW_ARM, 9, 207, TD_TIME_WAIT, false, 45001, 8080);
+	ev(t, 9, 0xa100, 207, TD_CLOSING, TD_CLOSE, 45001, 8080, 0);
+	assert_int_equal(s.nfin, 0);
+	tw(t, TD_EV_TW_CANCEL, 9, 60207, TD_TIME_WAIT, true, 45001, 8080);
+
+	assert_int_equal(s.ntr, 6);
+	ASSERT_TR(&s, 2, TD_ESTABLISHED, TD_FIN_WAIT1, 99 * MS);
+	ASSERT_TR(&s, 3, TD_FIN_WAIT1, TD_CLOSING, 3 * MS);
+	ASSERT_TR(&s, 4, TD_CLOSING, TD_TIME_WAIT, 4 * MS);
+	ASSERT_TR(&s, 5, TD_TIME_WAIT, TD_CLOSE, 60000 * MS);
+	assert_int_equal(s.tr[5].tw_end, CT_TW_EXPIRED);
+	assert_int_equal(s.nfin, 1);
+	assert_int_equal(s.fin[0].nsteps, 5);
+	assert_int_equal(s.fin[0].step_state[3], TD_CLOSING);
+	assert_int_equal(s.fin[0].step_state[4], TD_TIME_WAIT);
+	assert_int_equal(s.fin[0].flags & CT_F_INCOMPLETE, 0);
+	conntable__free(t);
+}
+
 /* Passive open, accept by another process, server closes after CLOSE_WAIT. */
 static void test_passive_accept_close_wait(void **state)
 {
@@ -946,6 +978,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_index_growth),
+		cmocka_unit_test(test_simultaneous_close_closing),
 		cmocka_unit_test(test_active_open_close_timewait),
 		cmocka_unit_test(test_passive_accept_close_wait),
 		cmocka_unit_test(test_same_state_ignored),

@@ -258,6 +258,22 @@ static void test_stats_json_and_text(void **state)
 	assert_non_null(strstr(s, "|****")); /* histogram bars */
 	free(s);
 	stat_table__free(&t);
+
+	/* --by lport: a port is a number, as in every other record; "other" a string. */
+	stat_table__init(&t, 2);
+	assert_int_equal(stat_table__add(&t, TD_CLOSE_WAIT, "8080", MS), 0);
+	assert_int_equal(stat_table__add(&t, TD_CLOSE_WAIT, "9090", MS), 0);
+	assert_int_equal(stat_table__add(&t, TD_CLOSE_WAIT, "7070", MS), 0);
+	stat_table__sort(&t);
+	open_buf(&b);
+	out__init(&o, b.f, true, REAL_OFFSET);
+	out__stats(&o, &t, TD_BY_LPORT, false, 0);
+	s = close_buf(&b);
+	assert_non_null(strstr(s, "\"state\":\"CLOSE_WAIT\",\"lport\":8080,\"count\":1,"));
+	assert_non_null(strstr(s, "\"lport\":\"other\""));
+	assert_null(strstr(s, "\"lport\":\"8080\""));
+	free(s);
+	stat_table__free(&t);
 }
 
 static void test_lost_and_error(void **state)
