@@ -4,7 +4,7 @@
 # shutdown(), a held CLOSE_WAIT, RST, refused connect, pre-fork, a server that never closes,
 # TIME_WAIT reuse) it runs fresh `tcpdwell trace -j` and `timeline -j` processes, waits (bounded)
 # for the records, stops them with SIGINT and asserts every transition of both sides, the owners,
-# the dwell and the JSON. The 60-s TIME_WAIT expiry is tw_expire.sh, run on its own.
+# the dwell and the JSON. The 60-s TIME_WAIT expiry is tw_expire.sh.
 # Needs root. Usage: scenarios.sh [--only REGEX] [--keep]: REGEX matches all of SCENARIO-FAMILY
 # (e.g. "rst-4", "tw-reuse-.", "(prefork|refused)-6"); OUTPUT=build by default.
 set -uo pipefail

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The slow test, opt-in (about 65 s): TIME_WAIT that ends by itself. Four active closes,
+# The slow test (about 65 s, run by `make integration`): TIME_WAIT that ends by itself. Four active closes,
 # IPv4 and IPv6, each once with close() (the orphaned FIN_WAIT2 path, whose TIME_WAIT entry the
 # kernel only reveals at expiry) and once with shutdown() (a full socket that enters TIME_WAIT in
 # view), are watched by one `trace -j` and one `timeline -j` until their TIME_WAIT expires; each
