@@ -678,7 +678,11 @@ static void pend_push(struct conntable *t, uint32_t i)
  * (same netns, same orientation) was reused, not killed. */
 static void note_tuple_reuse(struct conntable *t, const struct conn *n)
 {
-	uint32_t i = index_find(t, SK_TUPLE, tuple_hash(n));
+	uint32_t i;
+
+	if (!t->index[SK_TUPLE].count)
+		return; /* the usual case: no timewait is waiting to be settled */
+	i = index_find(t, SK_TUPLE, tuple_hash(n));
 
 	if (i != NIL && (t->conns[i].flags & CT_F_TW_CANCEL))
 		t->conns[i].flags |= CT_F_REUSED_SEEN;

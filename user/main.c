@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -601,6 +602,14 @@ static void app_free(struct app *a)
 	doctor__free(a->doctor);
 }
 
+static void on_event_ahead(void *arg, const struct td_event *e)
+{
+	struct app *a = arg;
+
+	if (a->table)
+		conntable__prefetch(a->table, e);
+}
+
 static void on_event(void *arg, const struct td_event *e)
 {
 	app_event(arg, e);
@@ -693,6 +702,9 @@ static int run_live(struct td_options *o)
 		app_free(&a);
 		return TD_EXIT_FAIL;
 	}
+	tracer__set_ahead(tr, on_event_ahead);
+	/* Loading parsed the kernel's BTF (tens of MB, freed since): give it back. */
+	malloc_trim(0);
 	if ((o->cmd == TD_CMD_RECORD || o->write) &&
 	    open_recording(&a, &w, realtime_offset, start)) {
 		tracer__close(tr);

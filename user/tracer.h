@@ -38,6 +38,13 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 			    tracer_fn fn, void *arg, char *err, size_t errlen);
 
 /*
+ * ahead (NULL: none) is called with each record a few records before fn gets
+ * it, in the same order, so that fn's caller can prefetch what fn will read
+ * (conntable__prefetch). A hint: it must not change state.
+ */
+void tracer__set_ahead(struct tracer *t, tracer_fn ahead);
+
+/*
  * Wait up to timeout_ms for records and deliver all that are ready. Returns the
  * number delivered, or a negative errno (-EINTR when a signal arrived: a clean
  * stop for the caller).
