@@ -3,6 +3,7 @@
  * Unit tests of the text and JSON formatters: each output kind is rendered into
  * a memory stream and compared with the exact expected bytes.
  */
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -96,6 +97,36 @@ static void test_transition_json(void **state)
 		   "\"rport\":51000,\"netns\":4026531840,\"cgroup\":77,\"old\":\"CLOSE_WAIT\","
 		   "\"new\":\"LAST_ACK\",\"dwell_ns\":1500000000}\n");
 	free(s);
+}
+
+/* Numbers at every digit-count boundary come out exactly. */
+static void test_json_numbers(void **state)
+{
+	static const uint64_t v[] = { 0, 9, 10, 99, 100, 101, 999, 1000, 65535, 4294967295ULL,
+				      10000000000000000000ULL, UINT64_MAX - 1, UINT64_MAX };
+	struct ct_transition t = { .ts_ns = 1000 * 1000000000ULL, .old = TD_ESTABLISHED,
+				   .new = TD_CLOSE_WAIT };
+	struct conn c;
+
+	(void)state;
+	mkconn(&c);
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		char want[64], *s;
+		struct buf b;
+		struct out o;
+
+		c.cookie = v[i];
+		t.dwell_ns = v[i] == CT_DWELL_UNKNOWN ? 1 : v[i];
+		open_buf(&b);
+		out__init(&o, b.f, true, REAL_OFFSET);
+		out__transition(&o, &c, &t);
+		s = close_buf(&b);
+		snprintf(want, sizeof(want), "\"cookie\":%" PRIu64 ",", v[i]);
+		assert_non_null(strstr(s, want));
+		snprintf(want, sizeof(want), "\"dwell_ns\":%" PRIu64 "}", t.dwell_ns);
+		assert_non_null(strstr(s, want));
+		free(s);
+	}
 }
 
 static void test_transition_json_unknown_owner_and_tw_end(void **state)
@@ -298,6 +329,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dur),
 		cmocka_unit_test(test_transition_json),
+		cmocka_unit_test(test_json_numbers),
 		cmocka_unit_test(test_transition_json_unknown_owner_and_tw_end),
 		cmocka_unit_test(test_json_escapes_comm),
 		cmocka_unit_test(test_transition_text),
