@@ -16,9 +16,11 @@
 
 #include "../bpf/tcpdwell.h"
 
-/* A timeline keeps this many states (a full active life has 6: SYN_SENT ..
- * CLOSE); a longer one is marked truncated and keeps its first and last ones. */
-#define CT_MAX_STEPS 8
+/* A timeline keeps this many states: the longest path through TCP's state
+ * diagram, a simultaneous open that ends in TIME_WAIT (SYN_SENT, SYN_RECV,
+ * ESTABLISHED, FIN_WAIT1, FIN_WAIT2 or CLOSING, TIME_WAIT; CLOSE ends it). A
+ * longer one is marked truncated and keeps its first and last ones. */
+#define CT_MAX_STEPS 6
 
 #define CT_DWELL_UNKNOWN UINT64_MAX
 
