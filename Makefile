@@ -113,10 +113,13 @@ integration: $(OUTPUT)/tcpdwell $(INTEG_BINS)
 		TD_SKIP_SLOW=1 OUTPUT=$(OUTPUT) bash tests/integration/$$s.sh || fail=1; \
 	done; [ $$fail = 0 ]
 
+# Everything, kernels included: the Debian 6.1 and 6.12 kernels under qemu (make vmtest) run
+# check, the smoke test and the integration suites too (about 13 minutes without KVM).
 test: deps
 	$(MAKE) --no-print-directory all unit
 	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory integration
+	$(MAKE) --no-print-directory vmtest
 
 # The recording reader under libFuzzer with ASan and UBSan, from the seed corpus, for
 # FUZZ_TIME seconds (every input read back after re-encoding and replayed into a table).

@@ -10,7 +10,7 @@ usage() {
 	cat <<EOF
 usage: $0 [-k "SERIES..."] [-t SECONDS] [-c COMMAND] [--no-suite] [--offline] [-v]
   -k, --kernels    kernel series to boot (default "${VM_KERNELS:-6.1 6.12}"; env VM_KERNELS)
-  -t, --timeout    seconds allowed per kernel, boot to power-off (default 600; env VM_TIMEOUT)
+  -t, --timeout    seconds allowed per kernel, boot to power-off (default 900; env VM_TIMEOUT)
   -c, --cmd        command run inside (from the tree's root) instead of tests/vm/guest.sh
       --no-suite   skip tests/integration/run.sh (check and smoke test only)
       --offline    no apt: use the packages already in build/vm/cache
@@ -21,7 +21,7 @@ EOF
 }
 
 KERNELS=${VM_KERNELS:-6.1 6.12}
-TIMEOUT=${VM_TIMEOUT:-600}
+TIMEOUT=${VM_TIMEOUT:-900}
 CMD=${VM_CMD:-}
 SUITE=${VMTEST_SUITE:-1}
 OFFLINE=${VM_OFFLINE:-0}
