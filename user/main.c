@@ -58,6 +58,7 @@ struct app {
 	uint64_t now; /* kernel time of the last tick */
 	uint64_t next_stat; /* --interval: next table due */
 	uint64_t lost_rb, lost_rec; /* loss counters as last reported */
+	uint64_t evicted; /* evictions as last reported */
 	uint64_t *seen; /* cookies of records applied while seeding */
 	size_t nseen, capseen;
 	bool seeding;
@@ -220,10 +221,15 @@ static int drop_capabilities(void)
 
 static int write_failed(struct app *a)
 {
-	if (errno == EPIPE)
+	const char *path = a->o->cmd == TD_CMD_TIMELINE ? a->o->output : NULL;
+	int err = errno;
+
+	if (err == EPIPE)
 		return TD_EXIT_OK; /* `| head` closed the pipe: the user has what they wanted */
-	fprintf(stderr, "tcpdwell: cannot write output: %s\n", strerror(errno));
-	(void)a;
+	if (path && strcmp(path, "-"))
+		fprintf(stderr, "tcpdwell: cannot write '%s': %s\n", path, strerror(err));
+	else
+		fprintf(stderr, "tcpdwell: cannot write output: %s\n", strerror(err));
 	return TD_EXIT_FAIL;
 }
 
@@ -433,6 +439,22 @@ static void draw_top(struct app *a, uint64_t now)
 		exiting = 1;
 }
 
+/*
+ * Evictions are reported in the stream when their count grows, as lost records
+ * are: from the tick and at the end, so that a replay prints them where the live
+ * view did. serve, top and doctor show them their own way.
+ */
+static void report_evictions(struct app *a, bool final)
+{
+	uint64_t n = conntable__stats(a->table)->evicted;
+
+	if (a->o->cmd == TD_CMD_SERVE || a->o->cmd == TD_CMD_TOP || a->doctor)
+		return;
+	if (n != a->evicted || (final && n))
+		out__evicted(&a->out, n, a->o->max_conns);
+	a->evicted = n;
+}
+
 static void app_tick(struct app *a, uint64_t now)
 {
 	a->now = now;
@@ -446,6 +468,7 @@ static void app_tick(struct app *a, uint64_t now)
 		a->next_stat = now + a->o->interval_ns;
 	a->now = now;
 	conntable__advance(a->table, now);
+	report_evictions(a, false);
 	if (a->top) {
 		int k = top__keys(a->top);
 
@@ -579,6 +602,7 @@ static int app_close(struct app *a)
 		doctor_report(a);
 	if ((a->lost_rb || a->lost_rec) && a->o->cmd != TD_CMD_SERVE && !a->doctor)
 		out__lost(&a->out, a->lost_rb, a->lost_rec);
+	report_evictions(a, true);
 	if (cs->evicted)
 		fprintf(stderr, "tcpdwell: %" PRIu64 " connections evicted (--max-conns %u)\n",
 			cs->evicted, a->o->max_conns);

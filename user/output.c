@@ -640,6 +640,29 @@ void out__lost(struct out *o, uint64_t ringbuf, uint64_t recursion)
 			ringbuf + recursion, ringbuf, recursion);
 }
 
+void out__evicted(struct out *o, uint64_t evicted, uint32_t max_conns)
+{
+	if (o->pf) {
+		/* Not a trace event: keep the perfetto JSON valid, say it on stderr. */
+		struct out t = *o;
+
+		t.f = stderr;
+		t.json = false;
+		t.pf = NULL;
+		out__evicted(&t, evicted, max_conns);
+		return;
+	}
+	if (o->json)
+		fprintf(o->f,
+			"{\"type\":\"evicted\",\"connections\":%" PRIu64 ",\"max_conns\":%u}\n",
+			evicted, max_conns);
+	else
+		fprintf(o->f,
+			"EVICTED %" PRIu64 " connections so far (--max-conns %u): the idle "
+			"longest were forgotten; their later records start incomplete timelines\n",
+			evicted, max_conns);
+}
+
 void out__error(struct out *o, const char *msg)
 {
 	struct line l = { .n = 0 };

@@ -91,6 +91,11 @@ void out__stats(struct out *o, const struct stat_table *t, enum td_by by, bool h
 /* Lost records so far (kernel counters). */
 void out__lost(struct out *o, uint64_t ringbuf, uint64_t recursion);
 
+/* Connections evicted so far to stay within --max-conns (the table's counter);
+ * their records are no longer followed, so what comes later of them is
+ * incomplete. */
+void out__evicted(struct out *o, uint64_t evicted, uint32_t max_conns);
+
 /* An error inside a JSON stream ({"type":"error","message":...}) or, in text,
  * "tcpdwell: <msg>" on the same stream. */
 void out__error(struct out *o, const char *msg);

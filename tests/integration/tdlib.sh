@@ -342,6 +342,9 @@ def problems:
 	elif .type == "lost" then
 		need(["ringbuf", "recursion"])
 		+ bad((.ringbuf | nat) and (.recursion | nat); "counts")
+	elif .type == "evicted" then
+		need(["connections", "max_conns"])
+		+ bad((.connections | nat) and (.max_conns | nat); "counts")
 	elif .type == "stuck" then need(["state", "dwell_ns"]) + endpoint
 		+ bad(.state | state; "state \(.state)") + bad(.dwell_ns | nat; "dwell_ns")
 	elif .type == "error" then []
@@ -358,8 +361,9 @@ check_contract() {
 		bad=$(jq -R -r "$JQ_CONTRACT" "$RUN.$name.json" 2>&1 | head -5)
 		expect_eq "$LABEL: $name: every line parses and has the keys of its type" "" "$bad"
 		lost=$(jq -R -c 'fromjson? | select((.type == "lost" and
-			(.ringbuf > 0 or .recursion > 0)) or .type == "error")' "$RUN.$name.json" | head -3)
-		expect_eq "$LABEL: $name: no lost records, no errors" "" "$lost"
+			(.ringbuf > 0 or .recursion > 0)) or .type == "evicted" or
+			.type == "error")' "$RUN.$name.json" | head -3)
+		expect_eq "$LABEL: $name: no lost records, no evictions, no errors" "" "$lost"
 		# "time" is the wall clock of ts_ns: their difference is the same on every record.
 		skew=$(jq -R -n -r '[inputs | fromjson? | select(.type == "transition") |
 			(.time | sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601) +

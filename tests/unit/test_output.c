@@ -317,10 +317,30 @@ static void test_lost_and_error(void **state)
 	open_buf(&b);
 	out__init(&o, b.f, true, 0);
 	out__lost(&o, 3, 4);
+	out__evicted(&o, 5000000000ULL, 1024);
 	out__error(&o, "failed \"x\"");
 	s = close_buf(&b);
-	assert_string_equal(s, "{\"type\":\"lost\",\"ringbuf\":3,\"recursion\":4}\n"
-			       "{\"type\":\"error\",\"message\":\"failed \\\"x\\\"\"}\n");
+	assert_string_equal(s,
+			    "{\"type\":\"lost\",\"ringbuf\":3,\"recursion\":4}\n"
+			    "{\"type\":\"evicted\",\"connections\":5000000000,\"max_conns\":1024}\n"
+			    "{\"type\":\"error\",\"message\":\"failed \\\"x\\\"\"}\n");
+	free(s);
+}
+
+static void test_evicted_text(void **state)
+{
+	struct buf b;
+	struct out o;
+	char *s;
+
+	(void)state;
+	open_buf(&b);
+	out__init(&o, b.f, false, 0);
+	out__evicted(&o, 7, 16);
+	s = close_buf(&b);
+	assert_string_equal(s, "EVICTED 7 connections so far (--max-conns 16): the idle "
+			       "longest were forgotten; their later records start incomplete "
+			       "timelines\n");
 	free(s);
 }
 
@@ -337,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_timeline_text_incomplete),
 		cmocka_unit_test(test_stats_json_and_text),
 		cmocka_unit_test(test_lost_and_error),
+		cmocka_unit_test(test_evicted_text),
 	};
 
 	return cmocka_run_group_tests_name("output", tests, NULL, NULL);
