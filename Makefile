@@ -107,8 +107,8 @@ unit: $(UNIT_TESTS)
 # Real BPF on real sockets: needs root. Each script prints "NAME: N passed, M failed".
 # The one slow test, TIME_WAIT expiring by itself (about 65 s), is tw_expire.sh here (IPv4 and
 # IPv6, close() and shutdown()); run.sh's shorter expiry check runs in the VMs (make vmtest).
-INTEG_SCRIPTS := run replay prometheus deploy top_tmux scenarios views doctor tw_expire
-integration: $(OUTPUT)/tcpdwell $(INTEG_BINS)
+INTEG_SCRIPTS := run replay prometheus deploy top_tmux scenarios views doctor tw_expire pressure
+integration: $(OUTPUT)/tcpdwell $(INTEG_BINS) $(OUTPUT)/storm
 	@fail=0; for s in $(INTEG_SCRIPTS); do \
 		TD_SKIP_SLOW=1 OUTPUT=$(OUTPUT) bash tests/integration/$$s.sh || fail=1; \
 	done; [ $$fail = 0 ]
