@@ -393,6 +393,7 @@ bad=$(cat "$TMP"/trace.json "$TMP"/timeline.json "$TMP"/stuck.json | jq -c '
 			"netns","cgroup","role","start","duration_ns","complete","states"]) | not)
 	elif .type == "stuck" then select(has_all(["pid","state","dwell_ns","lport"]) | not)
 	elif .type == "lost" then select(has_all(["ringbuf","recursion"]) | not)
+	elif .type == "evicted" then select(has_all(["connections","max_conns"]) | not)
 	else . end' 2>&1 | head -3)
 check "every JSON line parses and has the keys of its type" "" "$bad"
 check "no pid 0 is ever printed as an owner" "0" \
