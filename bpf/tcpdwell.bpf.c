@@ -460,11 +460,13 @@ static __always_inline int handle_accept(void *ctx, long fd)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
 	struct file **fdarr, *file = NULL;
+	struct cgroup *cg = NULL;
 	struct socket *sock;
 	struct td_event *e;
 	struct fdtable *fdt;
 	struct sock *sk;
 	__u16 family;
+	__u64 cgid;
 
 	if (fd < 0)
 		return 0;
@@ -487,6 +489,12 @@ static __always_inline int handle_accept(void *ctx, long fd)
 		return 0;
 	if (filter_netns && BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) != filter_netns)
 		return 0;
+	/* The socket's cgroup, as for its state records: an accepted socket has
+	 * its listener's (sk_clone_lock() copies sk_cgrp_data), not necessarily the
+	 * accepting process's. */
+	cgid = sk_cgroup(sk, &cg, false);
+	if (!cgroup_selected(cgid, cg))
+		return 0;
 
 	e = event_reserve();
 	if (!e)
@@ -494,6 +502,7 @@ static __always_inline int handle_accept(void *ctx, long fd)
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = bpf_ktime_get_ns();
 	e->kind = TD_EV_ACCEPT;
+	e->cgroup = cgid;
 	e->cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
 	if (!e->cookie)
 		e->flags |= TD_F_NOCOOKIE;

@@ -111,6 +111,13 @@ enum ct_verdict filter__conn(const struct td_options *o, const struct conn *c)
 		return CT_REJECT;
 	if (o->netns && o->netns != c->netns)
 		return CT_REJECT;
+	/* --cgroup is decided in the kernel on the socket's own cgroup (sk_cgrp_data) for
+	 * the records that have a socket with one: state changes and accepts. A
+	 * connection known only from records without it (a timewait socket's timer:
+	 * struct inet_timewait_sock has no cgroup; a seeded socket) cannot be shown to
+	 * be in the subtree, so it is not. */
+	if (o->cgroup_path && !c->cgroup)
+		return CT_REJECT;
 	if (o->lports.any) {
 		if (lport_unknown)
 			undecided = true;

@@ -15,7 +15,9 @@
 
 /*
  * Does connection c match the connection filters (-4/-6, --lport, --rport,
- * --laddr, --raddr, --pid, --comm, --netns)? CT_SELECT if it does; CT_REJECT if
+ * --laddr, --raddr, --pid, --comm, --netns, --cgroup)? --cgroup trusts the kernel
+ * side to have checked the subtree: it only asks that c->cgroup is known (set from a
+ * record the kernel filtered). CT_SELECT if it does; CT_REJECT if
  * its tuple does not (final: the table forgets it); CT_HIDE if only the owner
  * does not: --pid/--comm match the current owner, which may still change, and a
  * connection with no known owner does not match them. CT_UNDECIDED if a filter

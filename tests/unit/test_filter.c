@@ -350,6 +350,20 @@ static void test_netns(void **state)
 	NO_MATCH(OPTS("-N", "4026531840"), c);
 }
 
+/* The kernel checks the subtree; a connection whose records never carried the
+ * socket's cgroup (timewait timer, seed) is out, and stays out whatever its owner. */
+static void test_cgroup(void **state)
+{
+	struct conn c = v4();
+
+	MATCH(NO_OPTS(), c);
+	REJECTS(OPTS("-C", "/sys/fs/cgroup/x"), c);
+	c.cgroup = 7781;
+	MATCH(OPTS("-C", "/sys/fs/cgroup/x"), c);
+	c.pid = 0;
+	HIDES(OPTS("-C", "/sys/fs/cgroup/x", "-p", "1234"), c);
+}
+
 static void test_owner(void **state)
 {
 	struct conn c = v4(); /* pid 1234, nginx */
@@ -582,6 +596,7 @@ int main(void)
 		cmocka_unit_test(test_prefixes_v6),
 		cmocka_unit_test(test_prefixes_v4_mapped),
 		cmocka_unit_test(test_netns),
+		cmocka_unit_test(test_cgroup),
 		cmocka_unit_test(test_owner),
 		cmocka_unit_test(test_all_filters_together),
 		cmocka_unit_test(test_transition),
