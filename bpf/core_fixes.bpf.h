@@ -40,4 +40,27 @@ static __always_inline __u64 td_cgroup_ancestor_id(struct cgroup *cg, int level)
 	return BPF_CORE_READ((struct cgroup___o *)cg, ancestor_ids[level]);
 }
 
+/*
+ * A network namespace's reference count. It was struct net's own count until 5.11
+ * moved it into ns_common (the "ns: Add a common refcount into ns_common" series,
+ * net's users switched to ns.count); 6.18 renamed ns_common.count to __ns_ref
+ * (read through ns_ref_read(), which check_net() uses).
+ */
+struct ns_common___o {
+	refcount_t count;
+} __attribute__((preserve_access_index));
+
+struct net___o {
+	refcount_t count;
+} __attribute__((preserve_access_index));
+
+static __always_inline int td_net_refcount(struct net *net)
+{
+	if (bpf_core_field_exists(net->ns.__ns_ref))
+		return BPF_CORE_READ(net, ns.__ns_ref.refs.counter);
+	if (bpf_core_field_exists(((struct ns_common___o *)&net->ns)->count))
+		return BPF_CORE_READ((struct ns_common___o *)&net->ns, count.refs.counter);
+	return BPF_CORE_READ((struct net___o *)net, count.refs.counter);
+}
+
 #endif /* TCPDWELL_CORE_FIXES_BPF_H */

@@ -427,6 +427,13 @@ static __always_inline int handle_tw(void *ctx, struct timer_list *timer, __u8 k
 	left = (long)(BPF_CORE_READ(timer, expires) - bpf_jiffies64());
 	if (kind == TD_EV_TW_CANCEL && left <= 0)
 		e->flags |= TD_F_TW_DUE;
+	/* Netns exit tears timewait sockets down from cleanup_net() once the netns
+	 * is unreferenced: inet_twsk_purge() picks exactly the ones whose netns
+	 * count reads 0. No other early teardown (RST, a SYN or connect() reusing
+	 * the tuple, SOCK_DESTROY) happens in a namespace nobody holds. */
+	if (kind == TD_EV_TW_CANCEL && left > 0 &&
+	    td_net_refcount(BPF_CORE_READ(tw, __tw_common.skc_net.net)) == 0)
+		e->flags |= TD_F_TW_NETNS_GONE;
 	if (CONFIG_HZ) {
 		/* BPF has no signed division (before v4 ISA): divide the magnitude. */
 		__u64 ms = (__u64)(left < 0 ? -left : left) * 1000 / CONFIG_HZ;

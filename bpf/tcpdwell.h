@@ -34,6 +34,9 @@ enum td_kind {
 #define TD_F_TW_DUE 0x02 /* TD_EV_TW_CANCEL: jiffies had reached the expiry */
 #define TD_F_NOCOOKIE 0x04 /* cookie was not available: identity is skaddr */
 #define TD_F_TW_LEFT 0x08 /* tw_left_ms is valid */
+/* TD_EV_TW_CANCEL before expiry in a network namespace nobody references any more:
+ * netns exit is tearing the timewait socket down (inet_twsk_purge()). */
+#define TD_F_TW_NETNS_GONE 0x10
 
 /* TCP_TIMEWAIT_LEN (include/net/tcp.h): fixed, not a sysctl. */
 #define TD_TIMEWAIT_LEN_MS 60000

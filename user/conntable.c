@@ -622,11 +622,12 @@ static void tw_fin_seen(struct conntable *t, struct conn *c, uint64_t ts)
 }
 
 /* Settle a timewait timer detached before expiry: no re-arm came, so the
- * timewait socket was torn down early. */
+ * timewait socket was torn down early, in a live namespace: by a new connection on
+ * its tuple if one came, else by a reset (tcp_timewait_state_process()). */
 static void tw_settle(struct conntable *t, uint32_t i)
 {
 	struct conn *c = &t->conns[i];
-	uint8_t end = (c->flags & CT_F_REUSED_SEEN) ? CT_TW_REUSED : CT_TW_KILLED;
+	uint8_t end = (c->flags & CT_F_REUSED_SEEN) ? CT_TW_REUSED : CT_TW_RESET;
 
 	pending_del(t, i);
 	if (c->tw_substate == TD_TIME_WAIT && c->state == TD_FIN_WAIT2)
@@ -956,6 +957,15 @@ static void apply_tw(struct conntable *t, const struct td_event *e)
 			tw_fin_seen(t, c, e->ts_ns);
 		c->tw_end = CT_TW_EXPIRED;
 		change_state(t, c, c->state, TD_CLOSE, e->ts_ns, CT_TW_EXPIRED);
+		finish(t, i);
+		return;
+	}
+	if (e->flags & TD_F_TW_NETNS_GONE) {
+		/* Netns exit: no re-arm can follow, and no new connection. */
+		if (sub == TD_TIME_WAIT && c->state == TD_FIN_WAIT2)
+			tw_fin_seen(t, c, e->ts_ns);
+		c->tw_end = CT_TW_KILLED;
+		change_state(t, c, c->state, TD_CLOSE, e->ts_ns, CT_TW_KILLED);
 		finish(t, i);
 		return;
 	}

@@ -37,7 +37,11 @@ enum ct_tw_end {
 	CT_TW_NONE = 0,
 	CT_TW_EXPIRED, /* the timer ran out */
 	CT_TW_REUSED, /* a new connection took the tuple (SYN on it, tcp_tw_reuse) */
-	CT_TW_KILLED, /* torn down early otherwise (RST, netns exit) */
+	CT_TW_KILLED, /* its network namespace went away (netns exit) */
+	/* torn down early otherwise: a reset (an RST received, or one sent in answer to
+	 * a SYN in the FIN_WAIT2 substate), or SOCK_DESTROY (ss -K), which the kernel's
+	 * tracepoints do not tell apart from it */
+	CT_TW_RESET,
 };
 
 /* Where the owner (pid, comm) comes from. */

@@ -192,9 +192,9 @@ const char *out__role(int role)
 
 const char *out__tw_end(int end)
 {
-	static const char *names[] = { "", "expired", "reused", "killed" };
+	static const char *names[] = { "", "expired", "reused", "killed", "reset" };
 
-	return end >= 0 && end < 4 ? names[end] : "";
+	return end >= 0 && end < (int)(sizeof(names) / sizeof(names[0])) ? names[end] : "";
 }
 
 /* Wall-clock time of kernel timestamp ts: RFC 3339 UTC with ns in JSON,

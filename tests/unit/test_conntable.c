@@ -454,7 +454,7 @@ static void test_eviction(void **state)
 	conntable__free(t);
 }
 
-/* TIME_WAIT re-armed (FIN_WAIT2 substate gets its FIN), then killed early. */
+/* TIME_WAIT re-armed (FIN_WAIT2 substate gets its FIN), then reset early. */
 static void test_timewait_rearm_and_kill(void **state)
 {
 	struct seen s;
@@ -478,6 +478,38 @@ static void test_timewait_rearm_and_kill(void **state)
 	conntable__advance(t, 1600 * MS);
 	assert_int_equal(s.ntr, 4);
 	ASSERT_TR(&s, 3, TD_TIME_WAIT, TD_CLOSE, 490 * MS);
+	assert_int_equal(s.tr[3].tw_end, CT_TW_RESET);
+	assert_int_equal(s.nfin, 1);
+	assert_int_equal(s.fin[0].tw_end, CT_TW_RESET);
+	conntable__free(t);
+}
+
+/* A timewait record with the tuple mkev() gives, cookie 0 (classic tracepoint path)
+ * or not, at a timewait socket address of its own (one per local port). */
+static void tw_at(struct conntable *t, int kind, uint64_t cookie, uint64_t ms, int sub,
+		  uint8_t flags, uint16_t lport, uint16_t rport)
+{
+	struct td_event e = mkev(cookie, 0xffff0000 + lport, ms, sub, sub, lport, rport, 0);
+
+	e.kind = kind;
+	e.flags = flags | (cookie ? 0 : TD_F_NOCOOKIE);
+	conntable__apply(t, &e);
+}
+
+/* Netns exit tears TIME_WAIT down: known at once from the record, no settling. */
+static void test_timewait_netns_exit(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	ev(t, 41, 0x20000, 0, TD_ESTABLISHED, TD_FIN_WAIT1, 45000, 80, 3);
+	ev(t, 41, 0x20000, 1, TD_FIN_WAIT1, TD_FIN_WAIT2, 45000, 80, 0);
+	tw_at(t, TD_EV_TW_ARM, 41, 2, TD_TIME_WAIT, 0, 45000, 80);
+	ev(t, 41, 0x20000, 2, TD_FIN_WAIT2, TD_CLOSE, 45000, 80, 0);
+	tw_at(t, TD_EV_TW_CANCEL, 41, 302, TD_TIME_WAIT, TD_F_TW_NETNS_GONE, 45000, 80);
+	assert_int_equal(s.ntr, 4);
+	ASSERT_TR(&s, 3, TD_TIME_WAIT, TD_CLOSE, 300 * MS);
 	assert_int_equal(s.tr[3].tw_end, CT_TW_KILLED);
 	assert_int_equal(s.nfin, 1);
 	assert_int_equal(s.fin[0].tw_end, CT_TW_KILLED);
@@ -988,6 +1020,7 @@ int main(void)
 		cmocka_unit_test(test_incomplete_and_gap),
 		cmocka_unit_test(test_eviction),
 		cmocka_unit_test(test_timewait_rearm_and_kill),
+		cmocka_unit_test(test_timewait_netns_exit),
 		cmocka_unit_test(test_timewait_silent_rearm),
 		cmocka_unit_test(test_timewait_reused),
 		cmocka_unit_test(test_stuck),
