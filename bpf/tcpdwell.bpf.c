@@ -366,21 +366,20 @@ int td_state_tp(struct trace_event_raw_inet_sock_set_state *args)
 	return handle_state(args, sk, args->oldstate, args->newstate, cookie, false);
 }
 
-/* The timewait socket that owns this timer, or NULL if it is another timer. */
-static __always_inline struct inet_timewait_sock *tw_of_timer(struct timer_list *timer)
+/* The timewait socket that owns this timer (function fn), or NULL if it is
+ * another timer. These programs run for every timer in the system: callers get
+ * fn with one load (a plain load, or the classic tracepoint's own field). */
+static __always_inline struct inet_timewait_sock *tw_of_timer(struct timer_list *timer, void *fn)
 {
-	/* Runs for every timer in the system: one plain load, then out. */
-	void *fn = timer->function;
-
 	if (!&tw_timer_handler || fn != &tw_timer_handler)
 		return NULL;
 	return (void *)((unsigned long)timer -
 			bpf_core_field_offset(struct inet_timewait_sock, tw_timer));
 }
 
-static __always_inline int handle_tw(void *ctx, struct timer_list *timer, __u8 kind)
+static __always_inline int handle_tw(void *ctx, struct timer_list *timer, void *fn, __u8 kind)
 {
-	struct inet_timewait_sock *tw = tw_of_timer(timer);
+	struct inet_timewait_sock *tw = tw_of_timer(timer, fn);
 	struct td_event *e;
 	__u16 family, sport, dport;
 	__u8 substate;
@@ -450,13 +449,33 @@ static __always_inline int handle_tw(void *ctx, struct timer_list *timer, __u8 k
 SEC("tp_btf/timer_start")
 int BPF_PROG(td_tw_start, struct timer_list *timer)
 {
-	return handle_tw(ctx, timer, TD_EV_TW_ARM);
+	return handle_tw(ctx, timer, timer->function, TD_EV_TW_ARM);
 }
 
 SEC("tp_btf/timer_cancel")
 int BPF_PROG(td_tw_cancel, struct timer_list *timer)
 {
-	return handle_tw(ctx, timer, TD_EV_TW_CANCEL);
+	return handle_tw(ctx, timer, timer->function, TD_EV_TW_CANCEL);
+}
+
+/*
+ * The same on the classic tracepoints (kernel/time/timer.c, 4.16+ for this
+ * path): timer_start carries the function as a field (its layout changed in
+ * 6.8 too; CO-RE relocates the field), timer_cancel only the timer, whose
+ * function costs one probed read per cancelled timer.
+ */
+SEC("tracepoint/timer/timer_start")
+int td_tw_start_tp(struct trace_event_raw_timer_start *args)
+{
+	return handle_tw(args, args->timer, args->function, TD_EV_TW_ARM);
+}
+
+SEC("tracepoint/timer/timer_cancel")
+int td_tw_cancel_tp(struct trace_event_raw_timer_class *args)
+{
+	struct timer_list *timer = args->timer;
+
+	return handle_tw(args, timer, BPF_CORE_READ(timer, function), TD_EV_TW_CANCEL);
 }
 
 /*

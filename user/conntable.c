@@ -20,7 +20,11 @@
 #define SK_SKADDR 1
 #define SK_LISTEN 2
 #define SK_TUPLE 3 /* only connections whose timewait timer was detached early */
-#define NKINDS 4
+/* Connections without a cookie (classic tracepoint path) in FIN_WAIT2 or CLOSING, the
+ * states tcp_time_wait() starts from, by tuple: how their timewait socket, which has
+ * another address, is found (see tw_adopt()). */
+#define SK_NCTUPLE 4
+#define NKINDS 5
 
 /* How long a timewait timer detached before its expiry may wait for the re-arm
  * that would follow at once, or for a new connection taking its tuple. */
@@ -114,7 +118,7 @@ static uint64_t key_of(const struct conn *c, int kind)
 		return c->cookie;
 	if (kind == SK_SKADDR)
 		return c->skaddr;
-	if (kind == SK_TUPLE)
+	if (kind == SK_TUPLE || kind == SK_NCTUPLE)
 		return tuple_hash(c);
 	return ((uint64_t)c->netns << 16) | c->sport;
 }
@@ -267,6 +271,7 @@ static void release(struct conntable *t, uint32_t i)
 	key_drop(t, i, SK_COOKIE);
 	key_drop(t, i, SK_SKADDR);
 	key_drop(t, i, SK_LISTEN);
+	key_drop(t, i, SK_NCTUPLE);
 	if (c->flags & CT_F_TW_CANCEL)
 		pending_del(t, i);
 	c->flags &= ~CT_F_TW_CANCEL;
@@ -813,6 +818,79 @@ static bool next_record(struct conntable *t, uint32_t i, const struct td_event *
 	return true;
 }
 
+static bool same_tuple(const struct conn *a, const struct conn *b)
+{
+	return a->family == b->family && a->netns == b->netns && a->sport == b->sport &&
+	       a->dport == b->dport && !memcmp(a->saddr, b->saddr, sizeof(a->saddr)) &&
+	       !memcmp(a->daddr, b->daddr, sizeof(a->daddr));
+}
+
+/* The cookie-less connection in FIN_WAIT2 or CLOSING with e's tuple, or NIL. */
+static uint32_t nctuple_find(struct conntable *t, const struct td_event *e)
+{
+	struct conn k;
+	uint32_t i;
+
+	conn_from(&k, e);
+	i = index_find(t, SK_NCTUPLE, tuple_hash(&k));
+	return i != NIL && same_tuple(&t->conns[i], &k) ? i : NIL;
+}
+
+/*
+ * Without cookies the timewait socket has an address of its own. tcp_time_wait()
+ * arms its timer (the first TD_EV_TW_ARM) just before tcp_done() moves the full
+ * socket to CLOSE, in the same context: the connection in FIN_WAIT2 or CLOSING with
+ * the same tuple is the one, and from now on it is known by the timewait socket's
+ * address. Returns its slot, or NIL.
+ */
+static uint32_t tw_adopt(struct conntable *t, const struct td_event *e)
+{
+	uint32_t i = nctuple_find(t, e);
+
+	if (i == NIL || (t->conns[i].flags & CT_F_TW))
+		return NIL;
+	key_drop(t, i, SK_SKADDR);
+	t->conns[i].skaddr = e->skaddr;
+	key_add(t, i, SK_SKADDR);
+	return i;
+}
+
+/* The full socket's -> CLOSE after tw_adopt() handed its connection over: nothing
+ * ends there. True if e is that record. */
+static bool tw_handover(struct conntable *t, const struct td_event *e)
+{
+	uint32_t i = nctuple_find(t, e);
+
+	if (i == NIL || !(t->conns[i].flags & CT_F_TW) ||
+	    (e->oldstate != TD_FIN_WAIT2 && e->oldstate != TD_CLOSING))
+		return false;
+	key_drop(t, i, SK_NCTUPLE);
+	return true;
+}
+
+/*
+ * The connection whose timewait socket is at e->skaddr, for a record without a
+ * cookie. Timewait sockets are SLAB_TYPESAFE_BY_RCU too: another tuple at the
+ * address means that timewait socket is gone and its memory holds a new one, so a
+ * connection still waiting for a re-arm there is settled now (it ended early).
+ */
+static uint32_t tw_by_addr(struct conntable *t, const struct td_event *e)
+{
+	uint32_t i = index_find(t, SK_SKADDR, e->skaddr);
+	struct conn k;
+
+	if (i == NIL || !(t->conns[i].flags & CT_F_TW))
+		return i;
+	conn_from(&k, e);
+	if (same_tuple(&t->conns[i], &k))
+		return i;
+	if (t->conns[i].flags & CT_F_TW_CANCEL)
+		tw_settle(t, i);
+	else
+		key_drop(t, i, SK_SKADDR);
+	return NIL;
+}
+
 static void apply_state(struct conntable *t, const struct td_event *e)
 {
 	uint8_t old = e->oldstate, new = e->newstate;
@@ -838,6 +916,8 @@ static void apply_state(struct conntable *t, const struct td_event *e)
 		}
 	}
 	i = lookup(t, e);
+	if (i == NIL && !e->cookie && new == TD_CLOSE && tw_handover(t, e))
+		return;
 	if (i != NIL && !e->cookie && is_birth(old, new) && t->conns[i].state != TD_CLOSE &&
 	    !(t->conns[i].flags & CT_F_TW)) {
 		/* No cookie (classic tracepoint path): a birth on a socket address we
@@ -887,8 +967,14 @@ apply:
 	change_state(t, c, old, new, e->ts_ns, 0);
 	if ((c->flags & (CT_F_HELD | CT_F_UNDECIDED)) == CT_F_HELD)
 		hold_push(t, i);
-	if (new == TD_CLOSE)
+	if (new == TD_CLOSE) {
 		finish(t, i);
+		return;
+	}
+	if (!c->cookie && (new == TD_FIN_WAIT2 || new == TD_CLOSING))
+		key_add(t, i, SK_NCTUPLE);
+	else
+		key_drop(t, i, SK_NCTUPLE);
 }
 
 static void set_deadline(struct conn *c, const struct td_event *e)
@@ -907,7 +993,9 @@ static void apply_tw(struct conntable *t, const struct td_event *e)
 	if (e->cookie)
 		i = index_find(t, SK_COOKIE, e->cookie);
 	else
-		i = index_find(t, SK_SKADDR, e->skaddr);
+		i = tw_by_addr(t, e);
+	if (i == NIL && !e->cookie && e->kind == TD_EV_TW_ARM)
+		i = tw_adopt(t, e);
 	if (e->kind == TD_EV_TW_ARM) {
 		if (i == NIL) {
 			/* A connection we never saw before its timewait. */

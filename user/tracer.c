@@ -192,8 +192,10 @@ static struct tcpdwell_bpf *try_load(const struct td_options *o, uint64_t cgroup
 	bpf_program__set_autoload(skel->progs.td_state_btf, btf);
 	bpf_program__set_autoload(skel->progs.td_state_nested, btf);
 	bpf_program__set_autoload(skel->progs.td_state_tp, !btf);
-	bpf_program__set_autoload(skel->progs.td_tw_start, info->timewait);
-	bpf_program__set_autoload(skel->progs.td_tw_cancel, info->timewait);
+	bpf_program__set_autoload(skel->progs.td_tw_start, btf && info->timewait);
+	bpf_program__set_autoload(skel->progs.td_tw_cancel, btf && info->timewait);
+	bpf_program__set_autoload(skel->progs.td_tw_start_tp, !btf && info->timewait);
+	bpf_program__set_autoload(skel->progs.td_tw_cancel_tp, !btf && info->timewait);
 	bpf_program__set_autoload(skel->progs.td_accept4, info->accept);
 	bpf_program__set_autoload(skel->progs.td_accept, info->accept);
 
@@ -244,7 +246,9 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 			continue;
 		t->info.backend = backends[b];
 		t->info.cookie = b == 0;
-		t->info.timewait = b == 0;
+		/* The classic path needs the timer events in tracefs too. */
+		t->info.timewait = b == 0 || (tracepoint_exists("timer", "timer_start") &&
+					      tracepoint_exists("timer", "timer_cancel"));
 		t->skel = try_load(o, cgroup_id, cgroup_level, &t->info, &e);
 		if (!t->skel && t->info.timewait) {
 			/* Timer tracepoints or tw_timer_handler may be missing: TIME_WAIT

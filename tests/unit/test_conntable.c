@@ -516,6 +516,77 @@ static void test_timewait_netns_exit(void **state)
 	conntable__free(t);
 }
 
+/* Without cookies (classic tracepoint) the timewait socket, at another address, is
+ * the connection in FIN_WAIT2 with its tuple; the full socket's -> CLOSE after the
+ * hand-over ends nothing, and a later connection on the same socket address is new. */
+static void test_timewait_no_cookie(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	ev(t, 0, 0x30000, 0, TD_ESTABLISHED, TD_FIN_WAIT1, 45002, 80, 3);
+	ev(t, 0, 0x30000, 1, TD_FIN_WAIT1, TD_FIN_WAIT2, 45002, 80, 0);
+	/* another connection's timewait (other port): not this one */
+	tw_at(t, TD_EV_TW_ARM, 0, 3, TD_TIME_WAIT, 0, 45003, 80);
+	tw_at(t, TD_EV_TW_ARM, 0, 5, TD_TIME_WAIT, 0, 45002, 80);
+	ev(t, 0, 0x30000, 5, TD_FIN_WAIT2, TD_CLOSE, 45002, 80, 0);
+	assert_int_equal(s.ntr, 3);
+	ASSERT_TR(&s, 2, TD_FIN_WAIT2, TD_TIME_WAIT, 4 * MS);
+	assert_int_equal(s.nfin, 0);
+	/* the socket address is reused by a new connection meanwhile */
+	ev(t, 0, 0x30000, 100, TD_CLOSE, TD_SYN_SENT, 0, 80, 3);
+	tw_at(t, TD_EV_TW_CANCEL, 0, 60005, TD_TIME_WAIT, TD_F_TW_DUE, 45002, 80);
+	assert_int_equal(s.ntr, 5);
+	ASSERT_TR(&s, 4, TD_TIME_WAIT, TD_CLOSE, 60000 * MS);
+	assert_int_equal(s.tr[4].tw_end, CT_TW_EXPIRED);
+	assert_int_equal(s.nfin, 1);
+	assert_int_equal(s.fin[0].sport, 45002);
+	assert_int_equal(s.fin[0].nsteps, 4); /* ESTABLISHED (seen from FIN_WAIT1 on) .. */
+	assert_int_equal(s.fin[0].step_state[3], TD_TIME_WAIT);
+	assert_int_equal(conntable__stats(t)->gaps, 0);
+	conntable__free(t);
+}
+
+/* Without cookies, a timewait socket's memory is reused by the next one at once: a
+ * record there with another tuple ends the first (it was torn down) and is not its
+ * re-arm. */
+static void test_timewait_no_cookie_addr_reuse(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+	struct td_event e;
+
+	(void)state;
+	for (int k = 0; k < 2; k++) {
+		uint16_t port = 45010 + k;
+		uint64_t ms = 10 * k;
+
+		ev(t, 0, 0x31000 + k, ms, TD_ESTABLISHED, TD_FIN_WAIT1, port, 80, 3);
+		ev(t, 0, 0x31000 + k, ms + 1, TD_FIN_WAIT1, TD_FIN_WAIT2, port, 80, 0);
+		e = mkev(0, 0xffff7000, ms + 2, TD_TIME_WAIT, TD_TIME_WAIT, port, 80, 0);
+		e.kind = TD_EV_TW_ARM;
+		e.flags = TD_F_NOCOOKIE;
+		conntable__apply(t, &e);
+		ev(t, 0, 0x31000 + k, ms + 2, TD_FIN_WAIT2, TD_CLOSE, port, 80, 0);
+		if (k == 0) {
+			/* RST: detached early, the memory is free for the next one */
+			e.kind = TD_EV_TW_CANCEL;
+			e.ts_ns = (ms + 5) * MS;
+			conntable__apply(t, &e);
+		}
+	}
+	/* first: FW1, FW2, TIME_WAIT, CLOSE (reset, settled by the second's arm) */
+	assert_int_equal(s.nfin, 1);
+	assert_int_equal(s.fin[0].sport, 45010);
+	assert_int_equal(s.fin[0].tw_end, CT_TW_RESET);
+	/* second: FW1, FW2, TIME_WAIT so far, on its own connection */
+	assert_int_equal(s.ntr, 7);
+	ASSERT_TR(&s, 6, TD_FIN_WAIT2, TD_TIME_WAIT, 1 * MS);
+	assert_int_equal(s.tr_lport[6], 45011);
+	conntable__free(t);
+}
+
 /* close() orphans the socket: FIN_WAIT2 is handed to a timewait socket, and the
  * peer's FIN re-arms its timer silently (same wheel bucket). The FIN moment is
  * rebuilt from the timer's expiry. */
@@ -1021,6 +1092,8 @@ int main(void)
 		cmocka_unit_test(test_eviction),
 		cmocka_unit_test(test_timewait_rearm_and_kill),
 		cmocka_unit_test(test_timewait_netns_exit),
+		cmocka_unit_test(test_timewait_no_cookie),
+		cmocka_unit_test(test_timewait_no_cookie_addr_reuse),
 		cmocka_unit_test(test_timewait_silent_rearm),
 		cmocka_unit_test(test_timewait_reused),
 		cmocka_unit_test(test_stuck),
