@@ -220,9 +220,9 @@ static __always_inline void fill_sock(struct td_event *e, const struct sock *sk,
 			__builtin_memcpy(e->saddr, &sk->__sk_common.skc_v6_rcv_saddr, 16);
 			__builtin_memcpy(e->daddr, &sk->__sk_common.skc_v6_daddr, 16);
 		} else {
-			BPF_CORE_READ_INTO(e->saddr, sk,
-					   __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-			BPF_CORE_READ_INTO(e->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+			/* Whole arrays: BPF_CORE_READ_INTO() would copy sizeof(*dst), one byte. */
+			bpf_core_read(e->saddr, sizeof(e->saddr), &sk->__sk_common.skc_v6_rcv_saddr);
+			bpf_core_read(e->daddr, sizeof(e->daddr), &sk->__sk_common.skc_v6_daddr);
 		}
 	} else {
 		*(__u32 *)e->saddr = RD(btf, sk, __sk_common.skc_rcv_saddr);
@@ -414,8 +414,8 @@ static __always_inline int handle_tw(void *ctx, struct timer_list *timer, void *
 	e->sport = sport;
 	e->dport = dport;
 	if (family == AF_INET6) {
-		BPF_CORE_READ_INTO(e->saddr, tw, __tw_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(e->daddr, tw, __tw_common.skc_v6_daddr.in6_u.u6_addr8);
+		bpf_core_read(e->saddr, sizeof(e->saddr), &tw->__tw_common.skc_v6_rcv_saddr);
+		bpf_core_read(e->daddr, sizeof(e->daddr), &tw->__tw_common.skc_v6_daddr);
 	} else {
 		BPF_CORE_READ_INTO((__u32 *)e->saddr, tw, __tw_common.skc_rcv_saddr);
 		BPF_CORE_READ_INTO((__u32 *)e->daddr, tw, __tw_common.skc_daddr);
