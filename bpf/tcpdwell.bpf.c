@@ -553,4 +553,22 @@ int td_accept(struct syscall_trace_exit *args)
 	return handle_accept(args, args->ret);
 }
 
+/*
+ * Never attached: `tcpdwell check` loads each alone to learn whether this kernel
+ * takes tp_btf programs at all, and whether bpf_get_socket_cookie() is allowed in
+ * them (5.12+, commit c5dbb89fc2ac "bpf: Expose bpf_get_socket_cookie to tracing
+ * programs").
+ */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(td_probe_btf, struct sock *sk)
+{
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(td_probe_cookie, struct sock *sk)
+{
+	return bpf_get_socket_cookie(sk) == 0;
+}
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -954,6 +954,11 @@ static int run_check(struct td_options *o)
 	printf("BTF:                     %s%s\n", yesno(p.btf),
 	       p.btf ? "" : " (needs CONFIG_DEBUG_INFO_BTF=y)");
 	printf("ring buffer:             %s%s\n", yesno(p.ringbuf), p.ringbuf ? "" : " (5.8+)");
+	printf("tp_btf programs:         %s%s\n", yesno(p.tp_btf), p.tp_btf ? "" : " (5.5+, BTF)");
+	printf("socket cookie helper:    %s%s\n", yesno(p.cookie_helper),
+	       p.cookie_helper ? "" : " (5.12+; identity from socket address and order)");
+	printf("timer tracepoints:       tp_btf %s, tracefs %s (timer_start, timer_cancel)\n",
+	       yesno(p.timer_tps_btf), yesno(p.timer_tps_tracefs));
 	printf("TIME_WAIT timer symbol:  %s (tw_timer_handler)\n", yesno(p.tw_timer_symbol));
 	printf("tracefs:                 %s\n", yesno(p.tracefs));
 	printf("accept tracepoints:      %s\n", yesno(p.accept_tps));

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "tcpdwell.skel.h"
@@ -198,6 +199,8 @@ static struct tcpdwell_bpf *try_load(const struct td_options *o, uint64_t cgroup
 	bpf_program__set_autoload(skel->progs.td_tw_cancel_tp, !btf && info->timewait);
 	bpf_program__set_autoload(skel->progs.td_accept4, info->accept);
 	bpf_program__set_autoload(skel->progs.td_accept, info->accept);
+	bpf_program__set_autoload(skel->progs.td_probe_btf, false);
+	bpf_program__set_autoload(skel->progs.td_probe_cookie, false);
 
 	err = tcpdwell_bpf__load(skel);
 	if (err) {
@@ -416,8 +419,52 @@ static bool kallsyms_has(const char *name)
 	return found;
 }
 
+/* Does program `which` of the object load on its own (not attached)? The buffers are
+ * not made: the probe programs use none, and a kernel may lack one kind. libbpf binds
+ * .rodata to every program, so the small maps are made. */
+static bool probe_load(struct bpf_program *(*which)(struct tcpdwell_bpf *))
+{
+	struct tcpdwell_bpf *skel = tcpdwell_bpf__open();
+	struct bpf_program *prog;
+	struct bpf_map *map;
+	bool ok;
+
+	if (!skel)
+		return false;
+	bpf_object__for_each_program(prog, skel->obj)
+		bpf_program__set_autoload(prog, prog == which(skel));
+	bpf_object__for_each_map(map, skel->obj)
+		if (bpf_map__type(map) == BPF_MAP_TYPE_RINGBUF ||
+		    bpf_map__type(map) == BPF_MAP_TYPE_PERF_EVENT_ARRAY)
+			bpf_map__set_autocreate(map, false);
+	ok = tcpdwell_bpf__load(skel) == 0;
+	tcpdwell_bpf__destroy(skel);
+	return ok;
+}
+
+static struct bpf_program *prog_btf(struct tcpdwell_bpf *s)
+{
+	return s->progs.td_probe_btf;
+}
+
+static struct bpf_program *prog_cookie(struct tcpdwell_bpf *s)
+{
+	return s->progs.td_probe_cookie;
+}
+
+/* Is there a BTF-typed tracepoint `name` (its btf_trace_<name> typedef)? */
+static bool btf_tracepoint(const struct btf *vmlinux, const char *name)
+{
+	char t[128];
+
+	snprintf(t, sizeof(t), "btf_trace_%s", name);
+	return vmlinux && btf__find_by_name_kind(vmlinux, t, BTF_KIND_TYPEDEF) > 0;
+}
+
 void tracer__probe(struct tracer_probe *p)
 {
+	struct btf *vmlinux;
+
 	struct utsname u;
 
 	memset(p, 0, sizeof(*p));
@@ -427,6 +474,16 @@ void tracer__probe(struct tracer_probe *p)
 	p->btf = path_exists("/sys/kernel/btf/vmlinux");
 	p->ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) > 0;
 	p->tw_timer_symbol = kallsyms_has("tw_timer_handler");
+	vmlinux = p->btf ? btf__load_vmlinux_btf() : NULL;
+	if (libbpf_get_error(vmlinux))
+		vmlinux = NULL;
+	p->timer_tps_btf = btf_tracepoint(vmlinux, "timer_start") &&
+			   btf_tracepoint(vmlinux, "timer_cancel");
+	btf__free(vmlinux);
+	p->timer_tps_tracefs = tracepoint_exists("timer", "timer_start") &&
+			       tracepoint_exists("timer", "timer_cancel");
+	p->tp_btf = p->btf && probe_load(prog_btf);
+	p->cookie_helper = p->tp_btf && probe_load(prog_cookie);
 	p->tracefs = tracefs_events() != NULL;
 	p->accept_tps = tracepoint_exists("syscalls", "sys_exit_accept4") &&
 			tracepoint_exists("syscalls", "sys_exit_accept");

@@ -66,13 +66,17 @@ struct tracer_probe {
 	bool btf; /* /sys/kernel/btf/vmlinux */
 	bool ringbuf; /* BPF_MAP_TYPE_RINGBUF */
 	bool tw_timer_symbol; /* tw_timer_handler in /proc/kallsyms */
+	bool tp_btf; /* a tp_btf program loads */
+	bool cookie_helper; /* bpf_get_socket_cookie() loads in a tp_btf program */
+	bool timer_tps_btf; /* timer_start, timer_cancel as tp_btf (in BTF) */
+	bool timer_tps_tracefs; /* timer:timer_start, timer:timer_cancel in tracefs */
 	bool tracefs; /* classic tracepoints can be attached */
 	bool accept_tps; /* syscalls:sys_exit_accept{,4} */
 	bool cap_bpf, cap_perfmon, cap_sys_admin, cap_sys_resource; /* effective */
 };
 
-/* Fill p; never fails (what cannot be probed reads false). Whether tp_btf
- * programs and the cookie helper work is learnt by loading (tracer__open). */
+/* Fill p; never fails (what cannot be probed reads false). tp_btf and the
+ * cookie helper are learnt by loading a probe program (not attached). */
 void tracer__probe(struct tracer_probe *p);
 
 /* Detach and free; NULL is a no-op. */
