@@ -107,10 +107,21 @@ unit: $(UNIT_TESTS)
 # Real BPF on real sockets: needs root. Each script prints "NAME: N passed, M failed".
 # The one slow test, TIME_WAIT expiring by itself (about 65 s), is tw_expire.sh here (IPv4 and
 # IPv6, close() and shutdown()); run.sh's shorter expiry check runs in the VMs (make vmtest).
-INTEG_SCRIPTS := run replay prometheus deploy top_tmux scenarios views doctor tw_expire pressure
+# kernel_paths.sh runs its tests on every kernel path; the scenario suite runs again on the
+# other paths (TD_EXTRA_ARGS), on the scenarios each path could get wrong: without cookies the
+# classic tracepoints must keep both sides, children and a reused tuple apart; the perf buffer
+# must keep order and dwell.
+INTEG_SCRIPTS := run replay prometheus deploy top_tmux scenarios views doctor tw_expire pressure \
+	kernel_paths
+INTEG_PATHS := "--backend tracepoint|(client-first|server-first|tw-reuse|prefork|refused)-." \
+	"--buffer perf|(server-first|cw-hold|tw-reuse)-."
 integration: $(OUTPUT)/tcpdwell $(INTEG_BINS) $(OUTPUT)/storm
 	@fail=0; for s in $(INTEG_SCRIPTS); do \
 		TD_SKIP_SLOW=1 OUTPUT=$(OUTPUT) bash tests/integration/$$s.sh || fail=1; \
+	done; for p in $(INTEG_PATHS); do \
+		echo "# scenarios.sh --only '$${p#*|}' with TD_EXTRA_ARGS=\"$${p%%|*}\""; \
+		OUTPUT=$(OUTPUT) TD_EXTRA_ARGS="$${p%%|*}" bash tests/integration/scenarios.sh \
+			--only "$${p#*|}" || fail=1; \
 	done; [ $$fail = 0 ]
 
 # Everything, kernels included: the Debian 6.1 and 6.12 kernels under qemu (make vmtest) run
