@@ -303,13 +303,12 @@ static int app_open(struct app *a, struct td_options *o, int64_t realtime_offset
 			return -1;
 		metrics__init(a->metrics, o->by == TD_BY_LPORT);
 		memcpy(a->metrics->stuck_ns, o->stuck_ns, sizeof(o->stuck_ns));
-		a->server = server__start(o->listen ?: SERVE_DEFAULT_LISTEN, err, sizeof(err));
+		/* Bound now, served once the capabilities are gone (run_live). */
+		a->server = server__open(o->listen ?: SERVE_DEFAULT_LISTEN, err, sizeof(err));
 		if (!a->server) {
 			fprintf(stderr, "tcpdwell: %s\n", err);
 			return -1;
 		}
-		fprintf(stderr, "tcpdwell: serving metrics on http://%s/metrics\n",
-			o->listen ?: SERVE_DEFAULT_LISTEN);
 	}
 	return 0;
 }
@@ -740,6 +739,16 @@ static int run_live(struct td_options *o)
 	if (drop_capabilities())
 		fprintf(stderr, "tcpdwell: warning: cannot drop capabilities: %s\n",
 			strerror(errno));
+	/* After the drop: a thread keeps the capabilities it was created with. */
+	if (a.server) {
+		if (server__start(a.server, msg, sizeof(msg))) {
+			fprintf(stderr, "tcpdwell: %s\n", msg);
+			ret = TD_EXIT_FAIL;
+			goto out;
+		}
+		fprintf(stderr, "tcpdwell: serving metrics on http://%s/metrics\n",
+			o->listen ?: SERVE_DEFAULT_LISTEN);
+	}
 	{
 		const struct tracer_info *ti = tracer__info(tr);
 

@@ -1,18 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * The HTTP edge of `tcpdwell serve`: libmicrohttpd answers /metrics from its
- * own thread with the last text the main loop published. The main loop renders
- * (metrics.c) and swaps the published buffer under a mutex held only for the
- * swap or the copy, so scrapes never block tracing and never see a half-updated
- * histogram.
+ * own thread with the last text the main loop published. The socket is bound
+ * while tcpdwell may still hold privileges (a port below 1024); the thread
+ * starts only after they are dropped, since capabilities are per thread. The
+ * main loop renders (metrics.c) and swaps the published buffer under a mutex
+ * held only for the swap or the copy, so scrapes never block tracing and never
+ * see a half-updated histogram.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -20,6 +25,8 @@
 
 struct server {
 	struct MHD_Daemon *daemon;
+	int fd;	    /* the listening socket until the daemon owns it */
+	int family; /* of the listening address */
 	pthread_mutex_t lock;
 	char *text[2]; /* [0] Prometheus text, [1] OpenMetrics */
 	size_t len[2];
@@ -126,33 +133,52 @@ bad:
 	return -1;
 }
 
-struct server *server__start(const char *listen, char *err, size_t errlen)
+struct server *server__open(const char *listen_addr, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	struct server *s;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	int one = 1, fd;
 
-	if (parse_listen(listen, &ss, err, errlen))
+	if (parse_listen(listen_addr, &ss, err, errlen))
 		return NULL;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (struct sockaddr *)&ss,
+		 ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+					    sizeof(struct sockaddr_in)) ||
+	    listen(fd, 64)) {
+		snprintf(err, errlen, "cannot listen on %s: %s", listen_addr, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
+		close(fd);
 		return NULL;
 	}
 	pthread_mutex_init(&s->lock, NULL);
-	if (ss.ss_family == AF_INET6)
+	s->fd = fd;
+	s->family = ss.ss_family;
+	return s;
+}
+
+int server__start(struct server *s, char *err, size_t errlen)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+
+	if (s->family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	s->daemon = MHD_start_daemon(flags, ntohs(((struct sockaddr_in *)&ss)->sin_port), NULL,
-				     NULL, handle, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle, s, MHD_OPTION_LISTEN_SOCKET,
+				     s->fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
 	if (!s->daemon) {
-		snprintf(err, errlen, "cannot listen on %s (address in use, or not allowed)", listen);
-		pthread_mutex_destroy(&s->lock);
-		free(s);
-		return NULL;
+		snprintf(err, errlen, "cannot start the HTTP server");
+		return -1;
 	}
-	return s;
+	s->fd = -1; /* the daemon's now: MHD_stop_daemon closes it */
+	return 0;
 }
 
 void server__publish(struct server *s, char *text, size_t len, char *om_text, size_t om_len)
@@ -185,7 +211,10 @@ void server__stop(struct server *s)
 {
 	if (!s)
 		return;
-	MHD_stop_daemon(s->daemon);
+	if (s->daemon)
+		MHD_stop_daemon(s->daemon);
+	if (s->fd >= 0)
+		close(s->fd);
 	pthread_mutex_destroy(&s->lock);
 	free(s->text[0]);
 	free(s->text[1]);

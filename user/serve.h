@@ -12,11 +12,18 @@
 struct server;
 
 /*
- * Listen on "ADDR:PORT" ("[::1]:PORT" for IPv6) and serve / and /metrics.
+ * Bind and listen on "ADDR:PORT" ("[::1]:PORT" for IPv6) without serving yet.
  * Returns NULL with a one-line message in err when the address is malformed or
  * cannot be bound.
  */
-struct server *server__start(const char *listen, char *err, size_t errlen);
+struct server *server__open(const char *listen_addr, char *err, size_t errlen);
+
+/*
+ * Start the HTTP thread that answers / and /metrics on the socket of
+ * server__open(). The thread gets the capabilities the caller has now: call it
+ * after dropping them. Returns 0, or -1 with a one-line message in err.
+ */
+int server__start(struct server *s, char *err, size_t errlen);
 
 /*
  * Replace the texts served from now on (Prometheus text and OpenMetrics). The
