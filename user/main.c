@@ -924,12 +924,16 @@ static int run_replay(struct td_options *o)
 	if (!exiting && n < 0) {
 		fprintf(stderr, "tcpdwell: '%s': %s\n", o->input, r->err);
 		ret = TD_EXIT_FAIL;
-	} else if (!exiting && !r->end_seen && ret == TD_EXIT_OK) {
+	} else if (!exiting && !r->end_seen) {
+		/*
+		 * A killed recorder's file: every record in it is whole and was
+		 * replayed, so the output is complete for what was recorded.
+		 * Warn, but succeed: that output is what the user asked for.
+		 */
 		fprintf(stderr,
-			"tcpdwell: '%s': recording ends at byte %zu without its end record "
-			"(the recorder was killed or the file is cut short); read up to there\n",
+			"tcpdwell: warning: '%s': recording ends at byte %zu without its end record "
+			"(the recorder was killed?); everything up to there was read\n",
 			o->input, r->pos);
-		ret = TD_EXIT_FAIL;
 	}
 	if (a.top && ret == TD_EXIT_OK)
 		top_hold(&a);
