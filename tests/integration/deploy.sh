@@ -62,6 +62,16 @@ if jq -e '.panels | length > 0' deploy/grafana-dashboard.json >/dev/null; then
 else
 	not_ok "dashboard is valid JSON"
 fi
+# The dwell heatmap is one panel per state: repeated by a multi-value variable over the
+# states, each copy selecting its own.
+if jq -e '(.templating.list[] | select(.name == "state") | .multi and .includeAll) and
+	([.panels[] | select(.type == "heatmap" and .repeat == "state" and
+		(.targets[0].expr | contains("state=\"$state\"")))] | length == 1)' \
+	deploy/grafana-dashboard.json >/dev/null; then
+	ok "dashboard repeats the dwell heatmap per state"
+else
+	not_ok "dashboard repeats the dwell heatmap per state"
+fi
 PORT=$(for p in $(seq 19880 19980); do ss -Htln "sport = :$p" | grep -q . || { echo $p; break; }; done)
 "$OUTPUT/tcpdwell" serve --listen "127.0.0.1:$PORT" --stuck CLOSE_WAIT=30s >/dev/null 2>"$TMP/err" &
 TD_PID=$!
@@ -72,7 +82,8 @@ done
 # Exposed names, with a histogram's _bucket/_sum/_count series.
 awk '/^# TYPE/ { print $3; if ($4 == "histogram") { print $3 "_bucket"; print $3 "_sum"; print $3 "_count" } }' \
 	"$TMP/metrics" | sort -u >"$TMP/exposed"
-jq -r '.panels[].targets[].expr' deploy/grafana-dashboard.json | grep -o 'tcpdwell_[a-z_]*' |
+jq -r '.panels[].targets[].expr, .templating.list[].query' deploy/grafana-dashboard.json |
+	grep -o 'tcpdwell_[a-z_]*' |
 	sort -u >"$TMP/used"
 missing=$(comm -23 "$TMP/used" "$TMP/exposed")
 if [ -s "$TMP/used" ] && [ -s "$TMP/exposed" ] && [ -z "$missing" ]; then
