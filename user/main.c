@@ -303,6 +303,7 @@ static int app_open(struct app *a, struct td_options *o, int64_t realtime_offset
 			return -1;
 		metrics__init(a->metrics, o->by == TD_BY_LPORT);
 		memcpy(a->metrics->stuck_ns, o->stuck_ns, sizeof(o->stuck_ns));
+		a->metrics->states = o->states;
 		/* Bound now, served once the capabilities are gone (run_live). */
 		a->server = server__open(o->listen ?: SERVE_DEFAULT_LISTEN, err, sizeof(err));
 		if (!a->server) {

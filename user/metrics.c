@@ -57,12 +57,16 @@ void metrics__transition(struct metrics *m, const struct conn *c, const struct c
 
 	if (t->old >= TD_STATE_MAX || t->new >= TD_STATE_MAX)
 		return;
+	if (m->states && !(m->states & (1u << t->old)) && !(m->states & (1u << t->new)))
+		return;
 	if (c->role == CT_ROLE_LISTEN && t->new == TD_LISTEN)
 		metrics__listener(m, c->sport);
 	li = lport_index(m, c);
 	m->transitions[li][t->old][t->new]++;
 	if (t->dwell_ns == CT_DWELL_UNKNOWN || t->dwell_lower_bound)
 		return;
+	if (m->states && !(m->states & (1u << t->old)))
+		return; /* entered a state shown, but its dwell is of one that is not */
 
 	struct metrics_hist *h = &m->dwell[li][t->old];
 	int b = 0;
@@ -85,7 +89,7 @@ static void count_conn(void *arg, const struct conn *c)
 	struct gauge_ctx *g = arg;
 	uint64_t enter = c->nsteps ? c->step_ns[c->nsteps - 1] : 0;
 
-	if (c->state >= TD_STATE_MAX)
+	if (c->state >= TD_STATE_MAX || (g->m->states && !(g->m->states & (1u << c->state))))
 		return;
 	g->m->sockets[c->state]++;
 	if (g->m->stuck_ns[c->state] && enter && g->now > enter &&

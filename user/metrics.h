@@ -41,6 +41,7 @@ struct metrics {
 	uint64_t sockets[TD_STATE_MAX];
 	uint64_t stuck[TD_STATE_MAX];
 	uint64_t stuck_ns[TD_STATE_MAX]; /* --stuck thresholds */
+	uint16_t states; /* --state: bit per state shown; 0 shows all */
 };
 
 /* Zero m; by_lport enables the lport label. */
@@ -53,10 +54,13 @@ void metrics__init(struct metrics *m, bool by_lport);
 void metrics__listener(struct metrics *m, uint16_t port);
 
 /* Count one transition of c; a known dwell goes into the histogram of the
- * state left (lower bounds do not: they are not measurements). */
+ * state left (lower bounds do not: they are not measurements). With
+ * m->states set, only transitions into or out of those states are counted,
+ * and only the dwell of those states is sampled. */
 void metrics__transition(struct metrics *m, const struct conn *c, const struct ct_transition *t);
 
-/* Recompute the socket and stuck gauges from the live table at time now. */
+/* Recompute the socket and stuck gauges from the live table at time now
+ * (with m->states set, only sockets in those states). */
 void metrics__gauges(struct metrics *m, struct conntable *t, uint64_t now_ns);
 
 /*

@@ -13,9 +13,11 @@ PASS=0
 FAIL=0
 PROM_PID=
 TD_PID=
+TD2_PID=
 
 cleanup() {
 	[ -n "$TD_PID" ] && kill -INT "$TD_PID" 2>/dev/null
+	[ -n "$TD2_PID" ] && kill -INT "$TD2_PID" 2>/dev/null
 	[ -n "$PROM_PID" ] && kill "$PROM_PID" 2>/dev/null
 	wait 2>/dev/null
 	rm -rf "$TMP"
@@ -53,8 +55,15 @@ APP_PORT=$(free_port 29500 29600)
 
 "$TD" serve --listen "127.0.0.1:$TD_PORT" -L "$APP_PORT" >"$TMP/td.out" 2>"$TMP/td.err" &
 TD_PID=$!
-if ! wait_for 10 grep -q "tcpdwell: tracing" "$TMP/td.err"; then
-	not_ok "tcpdwell serve starts" "$(cat "$TMP/td.err")"
+# A second exporter with other filters, read directly: only the clients (-R), only what
+# touches ESTABLISHED (-s), in this network namespace (-N).
+TD2_PORT=$(free_port $((TD_PORT + 1)) 19977)
+"$TD" serve --listen "127.0.0.1:$TD2_PORT" -R "$APP_PORT" -s ESTABLISHED \
+	-N "$(stat -L -c %i /proc/self/ns/net)" >/dev/null 2>"$TMP/td2.err" &
+TD2_PID=$!
+if ! wait_for 10 grep -q "tcpdwell: tracing" "$TMP/td.err" ||
+	! wait_for 10 grep -q "tcpdwell: tracing" "$TMP/td2.err"; then
+	not_ok "tcpdwell serve starts" "$(cat "$TMP/td.err" "$TMP/td2.err")"
 	echo "prometheus: $PASS passed, $FAIL failed"
 	exit 1
 fi
@@ -125,6 +134,29 @@ check_counter close_wait last_ack 20
 check_counter syn_recv established 20
 check_counter established close_wait 20
 check_counter close listen 1
+
+# The filtered exporter: the 20 clients' transitions into and out of ESTABLISHED, nothing
+# of the servers (-R), none of the clients' other transitions (-s).
+m2() { # FROM TO: the counter in the second exporter's last scrape, 0 when absent
+	awk -v k="tcpdwell_transitions_total{from=\"$1\",to=\"$2\"}" \
+		'$1 == k { v = $2 } END { print v + 0 }' "$TMP/m2.txt"
+}
+m2_done() {
+	curl -s --max-time 5 "http://127.0.0.1:$TD2_PORT/metrics" >"$TMP/m2.txt" &&
+		[ "$(m2 established fin_wait1)" = 20 ]
+}
+wait_for 20 m2_done
+got="$(m2 syn_sent established) $(m2 established fin_wait1) $(m2 syn_recv established)"
+got="$got $(m2 close syn_sent) $(m2 fin_wait1 fin_wait2) $(m2 established close_wait)"
+got="$got $(grep -c '^tcpdwell_state_dwell_seconds_count{state="established"} 20$' "$TMP/m2.txt")"
+if [ "$got" = "20 20 0 0 0 0 1" ]; then
+	ok "serve -R -s -N: only the clients' transitions through ESTABLISHED"
+else
+	not_ok "serve -R -s -N: only the clients' transitions through ESTABLISHED" \
+		"syn_sent>established established>fin_wait1 syn_recv>established close>syn_sent" \
+		"fin_wait1>fin_wait2 established>close_wait, established dwell count 20:" \
+		"expected 20 20 0 0 0 0 1, got $got"
+fi
 
 curl -s "http://127.0.0.1:$TD_PORT/metrics" >"$TMP/metrics.txt"
 if promtool check metrics <"$TMP/metrics.txt" >"$TMP/promtool.out" 2>&1; then

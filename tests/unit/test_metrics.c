@@ -169,6 +169,53 @@ static void test_gauges_from_table(void **state)
 	free(m);
 }
 
+/* --state: transitions into or out of the states shown, their dwell only, their sockets. */
+static void test_state_filter(void **state)
+{
+	struct metrics *m = calloc(1, sizeof(*m));
+	struct conntable *t = conntable__new(64, NULL);
+	struct conn c = mkconn(CT_ROLE_ACTIVE, 40000);
+	static const struct {
+		int old, new;
+	} life[] = { { TD_SYN_SENT, TD_ESTABLISHED }, { TD_ESTABLISHED, TD_FIN_WAIT1 },
+		     { TD_FIN_WAIT1, TD_FIN_WAIT2 }, { TD_FIN_WAIT2, TD_TIME_WAIT } };
+	struct td_event e;
+	char *s;
+
+	(void)state;
+	metrics__init(m, false);
+	m->states = 1u << TD_FIN_WAIT2;
+	for (size_t i = 0; i < sizeof(life) / sizeof(life[0]); i++) {
+		struct ct_transition tr = { .old = life[i].old, .new = life[i].new,
+					    .dwell_ns = 7 * MS };
+
+		metrics__transition(m, &c, &tr);
+	}
+	memset(&e, 0, sizeof(e));
+	e.kind = TD_EV_STATE;
+	e.family = 4;
+	e.cookie = 1;
+	e.skaddr = 0x1000;
+	e.oldstate = TD_ESTABLISHED;
+	e.newstate = TD_CLOSE_WAIT; /* a socket in a state not shown */
+	conntable__apply(t, &e);
+	metrics__gauges(m, t, 10 * MS);
+	s = render(m, false);
+	assert_non_null(
+		strstr(s, "tcpdwell_transitions_total{from=\"fin_wait1\",to=\"fin_wait2\"} 1\n"));
+	assert_non_null(
+		strstr(s, "tcpdwell_transitions_total{from=\"fin_wait2\",to=\"time_wait\"} 1\n"));
+	assert_null(strstr(s, "from=\"syn_sent\",to=\"established\"} 1"));
+	assert_null(strstr(s, "from=\"established\",to=\"fin_wait1\"} 1"));
+	assert_non_null(strstr(s, "tcpdwell_state_dwell_seconds_count{state=\"fin_wait2\"} 1\n"));
+	/* FIN_WAIT1 -> FIN_WAIT2 is counted, but FIN_WAIT1's dwell is not shown */
+	assert_non_null(strstr(s, "tcpdwell_state_dwell_seconds_count{state=\"fin_wait1\"} 0\n"));
+	assert_non_null(strstr(s, "tcpdwell_sockets{state=\"close_wait\"} 0\n"));
+	free(s);
+	conntable__free(t);
+	free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -176,6 +223,7 @@ int main(void)
 		cmocka_unit_test(test_openmetrics_format),
 		cmocka_unit_test(test_lport_label_cap),
 		cmocka_unit_test(test_gauges_from_table),
+		cmocka_unit_test(test_state_filter),
 	};
 
 	return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
