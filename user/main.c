@@ -338,7 +338,13 @@ static void app_event(struct app *a, const struct td_event *e)
 /* A socket that existed before the first record: into the table, or the recording. */
 static void app_seed(struct app *a, const struct conn *c)
 {
-	if (a->rec)
+	/*
+	 * The kernel filtered the records (family, ports, netns, cgroup); the
+	 * dump covers every namespace. A seed the filters reject can never be
+	 * shown: keep it out of the recording, which would otherwise carry
+	 * every socket of the host.
+	 */
+	if (a->rec && filter__conn(a->o, c) != CT_REJECT)
 		rec_writer__seed(a->rec, c);
 	if (a->table)
 		conntable__seed(a->table, c);
@@ -600,6 +606,9 @@ static int app_close(struct app *a)
 	}
 	if (a->doctor)
 		doctor_report(a);
+	/* Snapshots (top without a terminal) end with the state at the end. */
+	if (a->top && !isatty(STDOUT_FILENO))
+		draw_top(a, a->now);
 	if ((a->lost_rb || a->lost_rec) && a->o->cmd != TD_CMD_SERVE && !a->doctor)
 		out__lost(&a->out, a->lost_rb, a->lost_rec);
 	report_evictions(a, true);

@@ -4,7 +4,7 @@
  * commands (tracer -> conntable -> here). A pure core takes a snapshot of the table (sockets
  * per state, the connections with the longest current dwell) and renders it as text; a thin
  * edge paints that snapshot with ncurses and reads keys when stdout is a terminal, and prints
- * the text every interval when it is not.
+ * the text every interval, and once more at the end, when it is not.
  *
  * The main loop drives it:
  *

@@ -137,6 +137,30 @@ else
 fi
 replay top -i "$TMP/r.tdr" >"$TMP/top.replay" 2>"$TMP/top.err" </dev/null
 check "top -i exits 0 without a terminal" 0 "$?"
+# Without a terminal top prints a snapshot a second of recorded time, the last one after the
+# last "---". It must list what the recording leaves open: every connection whose last
+# transition is not to CLOSE, in the state that transition entered, and count them.
+addr() { echo "if .family == 6 then \"[\\(.$1)]\" else .$1 end"; }
+replay trace -j -i "$TMP/r.tdr" 2>/dev/null |
+	jq -r "\"\\(.cookie) \\(.new) \\($(addr laddr)):\\(.lport) \\($(addr raddr)):\\(.rport)\"" |
+	awk '{ last[$1] = $2 " " $3 " " $4 } END { for (c in last) print last[c] }' |
+	grep -v '^CLOSE ' | sort >"$TMP/open.expected"
+awk '/^---$/ { n = 0; next }
+	/^ *PID COMM/ { rows = 1; next }
+	/^tcpdwell top/ { rows = 0; hdr = $0 }
+	/^sockets / { total = $2 }
+	rows && NF >= 6 { a = ""; for (i = 4; i <= NF; i++) if ($i ~ /:/) a = a " " $i; r[++n] = $3 a }
+	END { for (i = 1; i <= n; i++) print r[i]; print "total " total; print hdr }' \
+	"$TMP/top.replay" >"$TMP/top.last"
+nopen=$(grep -c . "$TMP/open.expected")
+if [ "$nopen" -ge 4 ] && diff <(grep -v '^total \|^tcpdwell top' "$TMP/top.last" | sort) \
+	"$TMP/open.expected" >"$TMP/d" && grep -qx "total $nopen" "$TMP/top.last" &&
+	grep -q "recording from " "$TMP/top.last"; then
+	ok "top -i: the last snapshot lists the $nopen connections left open, in their states"
+else
+	not_ok "top -i: the last snapshot is not what the recording leaves open" \
+		"$(head -20 "$TMP/d")" "$(tail -2 "$TMP/top.last")"
+fi
 
 # Filters apply on replay as they do live.
 replay trace -j -R "$LAST" -i "$TMP/r.tdr" >"$TMP/f.replay" 2>/dev/null
