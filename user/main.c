@@ -143,6 +143,15 @@ static void on_stuck(void *arg, const struct conn *c, int state, uint64_t dwell_
 		out__stuck(&a->out, c, state, dwell_ns);
 }
 
+/* timeline at the end of input: the connections still open (perfetto draws them). */
+static void open_at_end(void *arg, const struct conn *c)
+{
+	struct app *a = arg;
+
+	if (filter__timeline(a->o, c))
+		out__open_timeline(&a->out, c, a->now);
+}
+
 static enum ct_verdict on_select(void *arg, const struct conn *c)
 {
 	struct app *a = arg;
@@ -617,6 +626,8 @@ static int app_close(struct app *a)
 			cs->evicted, a->o->max_conns);
 	if (a->stats_failed)
 		fprintf(stderr, "tcpdwell: out of memory: some samples were not counted\n");
+	if (a->o->cmd == TD_CMD_TIMELINE)
+		conntable__foreach(a->table, open_at_end, a);
 	/* --pair: print the sides still held; perfetto: close the JSON (also on SIGINT) */
 	out__end_view(&a->out);
 	if (out__flush(&a->out))

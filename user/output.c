@@ -867,6 +867,12 @@ int out__open_view(struct out *o, const struct td_options *opt, char *err, size_
 	return 0;
 }
 
+void out__open_timeline(struct out *o, const struct conn *c, uint64_t end_ns)
+{
+	if (o->pf)
+		perfetto__open_conn(o->pf, c, end_ns);
+}
+
 void out__end_view(struct out *o)
 {
 	if (o->pair) {

@@ -59,6 +59,10 @@ void out__transition(struct out *o, const struct conn *c, const struct ct_transi
  * other end (or alone) by out__pair. */
 void out__timeline(struct out *o, const struct conn *c);
 
+/* A connection still open at the end of input (end_ns): drawn up to there with
+ * --format perfetto; the text and JSON timelines show finished ones only. */
+void out__open_timeline(struct out *o, const struct conn *c, uint64_t end_ns);
+
 /*
  * Set up the timeline views asked for in opt: -o FILE (opened for writing, "-"
  * is stdout; o->f then points to it), --format perfetto (the trace's opening is

@@ -69,7 +69,8 @@ static void endpoint(char *buf, size_t len, int family, const uint8_t *addr, uin
 	snprintf(buf, len, family == 6 ? "[%s]:%u" : "%s:%u", a, port);
 }
 
-void perfetto__conn(struct perfetto *p, const struct conn *c)
+/* open_end_ns: 0 for a finished connection, else the end of input it is drawn up to. */
+static void write_conn(struct perfetto *p, const struct conn *c, uint64_t open_end_ns)
 {
 	uint32_t pid = c->pid ? c->pid : PF_UNKNOWN_PID;
 	uint32_t tid = p->next_tid++;
@@ -98,23 +99,32 @@ void perfetto__conn(struct perfetto *p, const struct conn *c)
 		      "{\"name\":\"%s > %s\"}}",
 		pid, tid, l, r);
 	for (int i = 0; i < c->nsteps; i++) {
-		uint64_t dw = conn__step_dwell(c, i);
+		bool current = open_end_ns && i + 1 == c->nsteps;
+		uint64_t dw = current ? CT_DWELL_UNKNOWN : conn__step_dwell(c, i);
+		uint64_t so_far = 0;
 
 		if (!c->step_ns[i])
 			continue; /* no start: cannot be placed on the time axis */
+		/* The state it is still in: drawn up to the end, its dwell not known yet. */
+		if (current && open_end_ns > c->step_ns[i])
+			so_far = open_end_ns - c->step_ns[i];
 		sep(p);
 		fprintf(p->f, "{\"ph\":\"X\",\"cat\":\"tcp\",\"name\":\"%s\",\"pid\":%u,\"tid\":%u,"
 			      "\"ts\":",
 			state__name(c->step_state[i]), pid, tid);
 		put_us(p->f, c->step_ns[i]);
 		fputs(",\"dur\":", p->f);
-		put_us(p->f, dw == CT_DWELL_UNKNOWN ? 0 : dw);
+		put_us(p->f, current ? so_far : dw == CT_DWELL_UNKNOWN ? 0 : dw);
 		fprintf(p->f, ",\"args\":{\"cookie\":%" PRIu64 ",\"state\":\"%s\",\"dwell_ns\":",
 			c->cookie, state__name(c->step_state[i]));
 		if (dw == CT_DWELL_UNKNOWN)
 			fputs("null", p->f);
 		else
 			fprintf(p->f, "%" PRIu64, dw);
+		if (current)
+			fprintf(p->f, ",\"so_far_ns\":%" PRIu64, so_far);
+		if (open_end_ns)
+			fputs(",\"open\":true", p->f);
 		if (i + 1 == c->nsteps && c->tw_end)
 			fprintf(p->f, ",\"end\":\"%s\"", out__tw_end(c->tw_end));
 		if (i == 0 && c->lower_bound)
@@ -125,6 +135,16 @@ void perfetto__conn(struct perfetto *p, const struct conn *c)
 		p->slices++;
 	}
 	p->conns++;
+}
+
+void perfetto__conn(struct perfetto *p, const struct conn *c)
+{
+	write_conn(p, c, 0);
+}
+
+void perfetto__open_conn(struct perfetto *p, const struct conn *c, uint64_t end_ns)
+{
+	write_conn(p, c, end_ns ? end_ns : 1);
 }
 
 void perfetto__close(struct perfetto *p)

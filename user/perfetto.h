@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Chrome/Perfetto trace-event JSON for finished timelines: one track (tid) per
+ * Chrome/Perfetto trace-event JSON for timelines: one track (tid) per
  * connection under its owning process (pid), one complete ("X") slice per state
  * with its dwell, so a recording opens in ui.perfetto.dev as a Gantt chart. A
- * formatter at the end of the pipeline: finished conns in, bytes to a FILE *;
- * events stream out as connections finish, so memory stays bounded.
+ * formatter at the end of the pipeline: conns in, bytes to a FILE *; events
+ * stream out as connections finish, so memory stays bounded, and the ones still
+ * open are written at the end of input.
  */
 #ifndef TD_PERFETTO_H
 #define TD_PERFETTO_H
@@ -47,6 +48,15 @@ void perfetto__open(struct perfetto *p, FILE *f);
  * flags lower_bound (seeded: the first dwell is a lower bound) and incomplete.
  */
 void perfetto__conn(struct perfetto *p, const struct conn *c);
+
+/*
+ * Write one connection still open at the end of input (end_ns, kernel time),
+ * as perfetto__conn() does, with the state it is in drawn from its start up to
+ * end_ns: its dwell_ns is null (not over) and so_far_ns says how long it has
+ * lasted. Every slice of the connection has "open":true in args, so a leak
+ * (CLOSE_WAIT never left) shows as bars that reach the end of the trace.
+ */
+void perfetto__open_conn(struct perfetto *p, const struct conn *c, uint64_t end_ns);
 
 /* Close the JSON object ("]}"). Idempotent; call once at the end of input or on
  * a signal, before the final flush. */

@@ -162,6 +162,25 @@ else
 		"$(head -20 "$TMP/d")" "$(tail -2 "$TMP/top.last")"
 fi
 
+# A CLOSE_WAIT leak in perfetto: the connections a recording leaves in CLOSE_WAIT are drawn
+# up to its end, marked open (checked-in recording of a server that never closes).
+NC=tests/data/doctor-never-close.tdr
+replay trace -j -i "$NC" 2>/dev/null |
+	jq -r '"\(.cookie) \(.new)"' | awk '{ last[$1] = $2 } END { for (c in last)
+		if (last[c] == "CLOSE_WAIT") print c }' | sort >"$TMP/cw.expected"
+replay timeline --format perfetto -i "$NC" >"$TMP/nc.json" 2>/dev/null
+jq -r '.traceEvents | (map(select(.ph == "X") | .ts + .dur) | max) as $last | .[] |
+	select(.ph == "X" and .name == "CLOSE_WAIT" and .args.open == true and
+		.args.dwell_ns == null and .args.so_far_ns > 0 and (.ts + .dur - $last | fabs) < 0.01) |
+	.args.cookie' "$TMP/nc.json" | sort >"$TMP/cw.got"
+ncw=$(grep -c . "$TMP/cw.expected")
+if [ "$ncw" -ge 1 ] && cmp -s "$TMP/cw.expected" "$TMP/cw.got"; then
+	ok "perfetto -i: the $ncw connections left in CLOSE_WAIT reach the end, marked open"
+else
+	not_ok "perfetto -i: connections left in CLOSE_WAIT" \
+		"expected $(xargs <"$TMP/cw.expected")" "got $(xargs <"$TMP/cw.got")"
+fi
+
 # Filters apply on replay as they do live.
 replay trace -j -R "$LAST" -i "$TMP/r.tdr" >"$TMP/f.replay" 2>/dev/null
 check "trace -R -i: the one connection's two records" \

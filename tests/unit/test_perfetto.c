@@ -136,6 +136,46 @@ static void test_one_connection(void **state)
 	free(s);
 }
 
+/* Still open at the end of input: the current state is drawn up to the end,
+ * its dwell not known yet; every slice says the connection was open. */
+static void test_open_connection(void **state)
+{
+	struct perfetto p;
+	struct buf b;
+	struct conn c;
+	char *s;
+
+	mkconn(&c);
+	c.end_ns = 0;
+	c.state = TD_FIN_WAIT1;
+	open_buf(&b);
+	perfetto__open(&p, b.f);
+	perfetto__open_conn(&p, &c, 4000001);
+	perfetto__close(&p);
+	s = close_buf(&b);
+	assert_string_equal(
+		s,
+		"{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n"
+		"{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":1234,\"tid\":0,\"args\":{\"name\":"
+		"\"curl 1234\"}},\n"
+		"{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1234,\"tid\":1,\"args\":{\"name\":"
+		"\"127.0.0.1:40000 > 127.0.0.1:8080\"}},\n"
+		"{\"ph\":\"X\",\"cat\":\"tcp\",\"name\":\"SYN_SENT\",\"pid\":1234,\"tid\":1,"
+		"\"ts\":1000.000,\"dur\":0.250,\"args\":{\"cookie\":42,\"state\":\"SYN_SENT\","
+		"\"dwell_ns\":250,\"open\":true}},\n"
+		"{\"ph\":\"X\",\"cat\":\"tcp\",\"name\":\"ESTABLISHED\",\"pid\":1234,\"tid\":1,"
+		"\"ts\":1000.250,\"dur\":2499.751,\"args\":{\"cookie\":42,\"state\":\"ESTABLISHED\","
+		"\"dwell_ns\":2499751,\"open\":true}},\n"
+		"{\"ph\":\"X\",\"cat\":\"tcp\",\"name\":\"FIN_WAIT1\",\"pid\":1234,\"tid\":1,"
+		"\"ts\":3500.001,\"dur\":500.000,\"args\":{\"cookie\":42,\"state\":\"FIN_WAIT1\","
+		"\"dwell_ns\":null,\"so_far_ns\":500000,\"open\":true}}\n"
+		"]}\n");
+	assert_true(json_balanced(s));
+	assert_int_equal(p.slices, 3);
+	assert_int_equal(p.conns, 1);
+	free(s);
+}
+
 /* Same owner twice: one process_name, two tracks. Unknown owner: the synthetic
  * pid. Seeded and incomplete flags and the end reason reach args. IPv6 in []. */
 static void test_tracks_and_flags(void **state)
@@ -257,6 +297,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_checker),
 		cmocka_unit_test(test_one_connection),
+		cmocka_unit_test(test_open_connection),
 		cmocka_unit_test(test_tracks_and_flags),
 		cmocka_unit_test(test_empty_trace),
 		cmocka_unit_test(test_unknown_times),
