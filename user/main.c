@@ -74,7 +74,7 @@ struct app {
 	uint64_t next_publish;
 	struct doctor *doctor; /* doctor */
 	uint64_t doctor_start; /* doctor: kernel time of the first tick */
-	const char *doctor_host; /* doctor -i: the recording's host */
+	const struct rec_header *rec_hdr; /* -i: the recording's header */
 };
 
 static uint64_t clock_ns(clockid_t id)
@@ -540,19 +540,33 @@ static void doctor_open_conn(void *arg, const struct conn *c)
 	doctor__open_conn(a->doctor, c, a->now);
 }
 
-/* A sysctl of the tracing host (this network namespace's), 0 when unreadable. */
-static void read_sysctl(const char *path, uint64_t *v1, uint64_t *v2)
+/* A sysctl of the tracing host (this network namespace's): one or two numbers. */
+static bool read_sysctl(const char *path, int n, unsigned long long *v1, unsigned long long *v2)
 {
-	unsigned long long x = 0, y = 0;
 	FILE *f = fopen(path, "r");
+	bool ok = f && fscanf(f, "%llu %llu", v1, v2) >= n;
 
-	if (f && fscanf(f, "%llu %llu", &x, &y) < 1)
-		x = 0;
 	if (f)
 		fclose(f);
-	*v1 = x;
-	if (v2)
-		*v2 = y;
+	return ok;
+}
+
+/*
+ * What doctor weighs TIME_WAIT against, read from this host into h: written to
+ * recordings, so that doctor -i judges by the recording host's own settings.
+ */
+static void read_host_facts(struct rec_header *h)
+{
+	unsigned long long lo = 0, hi = 0, tw = 0, unused;
+
+	h->port_range_known = read_sysctl("/proc/sys/net/ipv4/ip_local_port_range", 2, &lo, &hi) &&
+			      lo && lo <= hi && hi <= 65535;
+	h->port_lo = h->port_range_known ? (uint16_t)lo : 0;
+	h->port_hi = h->port_range_known ? (uint16_t)hi : 0;
+	h->max_tw_buckets_known =
+		read_sysctl("/proc/sys/net/ipv4/tcp_max_tw_buckets", 1, &tw, &unused) &&
+		tw <= UINT32_MAX;
+	h->max_tw_buckets = h->max_tw_buckets_known ? (uint32_t)tw : 0;
 }
 
 /* doctor: the connections still open, what is known of the host, then the report. */
@@ -564,24 +578,26 @@ static void doctor_report(struct app *a)
 		.end_ns = a->now,
 		.evicted = conntable__stats(a->table)->evicted,
 	};
+	struct rec_header live;
+	const struct rec_header *facts = a->rec_hdr;
 	struct utsname u;
 
 	conntable__foreach(a->table, doctor_open_conn, a);
-	if (a->o->input) {
-		/* Another host's, maybe: its sysctls are not known (the report says so). */
-		h.host = a->doctor_host;
-	} else {
-		uint64_t lo, hi;
-
-		read_sysctl("/proc/sys/net/ipv4/ip_local_port_range", &lo, &hi);
-		read_sysctl("/proc/sys/net/ipv4/tcp_max_tw_buckets", &h.max_tw_buckets, NULL);
-		if (lo && hi >= lo && hi <= 65535) {
-			h.port_lo = (uint32_t)lo;
-			h.port_hi = (uint32_t)hi;
-		}
+	if (!facts) {
+		memset(&live, 0, sizeof(live));
+		read_host_facts(&live);
 		if (!uname(&u))
-			h.host = u.nodename;
+			snprintf(live.host, sizeof(live.host), "%s", u.nodename);
+		facts = &live;
 	}
+	/* A recording without them (an older one): not known, and the report says so. */
+	h.host = facts->host;
+	if (facts->port_range_known) {
+		h.port_lo = facts->port_lo;
+		h.port_hi = facts->port_hi;
+	}
+	if (facts->max_tw_buckets_known)
+		h.max_tw_buckets = facts->max_tw_buckets;
 	doctor__report(a->doctor, &h, a->out.f, a->o->json, a->out.realtime_offset_ns);
 }
 
@@ -685,6 +701,7 @@ static int open_recording(struct app *a, struct rec_writer *w, int64_t realtime_
 		snprintf(h.kernel, sizeof(h.kernel), "%s", u.release);
 	}
 	snprintf(h.options, sizeof(h.options), "%s", command_line);
+	read_host_facts(&h);
 	f = strcmp(path, "-") ? fopen(path, "w") : stdout;
 	if (!f) {
 		fprintf(stderr, "tcpdwell: cannot create '%s': %s\n", path, strerror(errno));
@@ -900,7 +917,7 @@ static int run_replay(struct td_options *o)
 		goto fail_early;
 	}
 	snprintf(a.top_source, sizeof(a.top_source), "recording from %.40s", r->hdr.host);
-	a.doctor_host = r->hdr.host;
+	a.rec_hdr = &r->hdr;
 	/* The live run ticked on its own clock, and the recording holds every tick. */
 	a.now = r->hdr.start_ns;
 	/* Items are read REPLAY_AHEAD ahead of the one applied, so that the table's

@@ -23,6 +23,10 @@
 #define HDR_START    24
 #define HDR_FIXED    32
 #define HDR_MIN	     (HDR_FIXED + 1 + 1 + 2) /* three empty strings */
+/* Host facts after the options: known bits, port_lo, port_hi, max_tw_buckets. */
+#define HDR_FACTS	    (1 + 2 + 2 + 4)
+#define FACT_PORT_RANGE	    0x1
+#define FACT_MAX_TW_BUCKETS 0x2
 
 /* Record prefix: u8 type, u16 payload length. */
 #define PREFIX 3
@@ -179,7 +183,7 @@ int rec_writer__init(struct rec_writer *w, FILE *f, const struct rec_header *h)
 {
 	size_t hl = strnlen(h->host, REC_HOST_MAX), kl = strnlen(h->kernel, REC_KERNEL_MAX);
 	size_t ol = strnlen(h->options, REC_OPTIONS_MAX);
-	uint8_t b[HDR_MIN + REC_HOST_MAX + REC_KERNEL_MAX + REC_OPTIONS_MAX];
+	uint8_t b[HDR_MIN + REC_HOST_MAX + REC_KERNEL_MAX + REC_OPTIONS_MAX + HDR_FACTS];
 	size_t n = HDR_FIXED;
 
 	memset(w, 0, sizeof(*w));
@@ -199,6 +203,12 @@ int rec_writer__init(struct rec_writer *w, FILE *f, const struct rec_header *h)
 	n += 2;
 	memcpy(b + n, h->options, ol);
 	n += ol;
+	b[n] = (h->port_range_known ? FACT_PORT_RANGE : 0) |
+	       (h->max_tw_buckets_known ? FACT_MAX_TW_BUCKETS : 0);
+	st16(b + n + 1, h->port_range_known ? h->port_lo : 0);
+	st16(b + n + 3, h->port_range_known ? h->port_hi : 0);
+	st32(b + n + 5, h->max_tw_buckets_known ? h->max_tw_buckets : 0);
+	n += HDR_FACTS;
 	st16(b + HDR_LEN, (uint16_t)n);
 	return wr(w, b, n);
 }
@@ -418,8 +428,22 @@ int rec_reader__open(struct rec_reader *r, const void *buf, size_t len)
 	    hdr_string(r, "kernel release", &off, hlen, 1, REC_KERNEL_MAX, r->hdr.kernel) ||
 	    hdr_string(r, "options", &off, hlen, 2, REC_OPTIONS_MAX, r->hdr.options))
 		return -1;
-	/* Bytes between the options and hlen are fields of a later minor
-	 * revision: skipped. */
+	/* The host facts, in recordings that have them; a range that is not a
+	 * range is not trusted. Bytes after them are fields of later revisions:
+	 * skipped. */
+	if (hlen - off >= HDR_FACTS) {
+		unsigned known = p[off];
+		unsigned lo = ld16(p + off + 1), hi = ld16(p + off + 3);
+
+		r->hdr.port_range_known = (known & FACT_PORT_RANGE) && lo && lo <= hi;
+		if (r->hdr.port_range_known) {
+			r->hdr.port_lo = (uint16_t)lo;
+			r->hdr.port_hi = (uint16_t)hi;
+		}
+		r->hdr.max_tw_buckets_known = known & FACT_MAX_TW_BUCKETS;
+		if (r->hdr.max_tw_buckets_known)
+			r->hdr.max_tw_buckets = ld32(p + off + 5);
+	}
 	r->pos = hlen;
 	return 0;
 }

@@ -48,6 +48,12 @@ struct rec_header {
 	char host[REC_HOST_MAX + 1];
 	char kernel[REC_KERNEL_MAX + 1];   /* uname release */
 	char options[REC_OPTIONS_MAX + 1]; /* the recorder's command line */
+	/* Sysctls of the recorder's network namespace, for doctor -i; a recording
+	 * made before they were written reads back with both unknown. */
+	bool port_range_known; /* net.ipv4.ip_local_port_range */
+	uint16_t port_lo, port_hi;
+	bool max_tw_buckets_known; /* net.ipv4.tcp_max_tw_buckets */
+	uint32_t max_tw_buckets;
 };
 
 /* Loss counters since the recorder started (tracer__lost()), read at ts_ns. */

@@ -40,6 +40,11 @@ static void header(struct rec_writer *w, FILE *f)
 	strcpy(h.host, "node-1");
 	strcpy(h.kernel, "6.1.0-28-cloud-amd64");
 	strcpy(h.options, "record -o x.rec");
+	h.port_range_known = true;
+	h.port_lo = 32768;
+	h.port_hi = 60999;
+	h.max_tw_buckets_known = true;
+	h.max_tw_buckets = 262144;
 	rec_writer__init(w, f, &h);
 }
 

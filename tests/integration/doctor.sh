@@ -232,13 +232,22 @@ check "burst: 120 TIME_WAIT to the server at the end" "127.0.0.1:$P 120" \
 	"$(f time-wait '.top[0] | "\(.raddr):\(.rport) \(.at_end)"')"
 check "burst: share of the range" 600000 "$(f time-wait .evidence.endpoint_share_ppm)"
 replayed burst
-check "burst: replay with the default threshold: no finding (the range is not known)" "" \
-	"$(jq -r '[.findings[].id] | join(",")' "$TMP/burst.replay.json")"
-replayed burst tw-share=0.1
-check "burst: replay with tw-share=0.1%: the finding says the range is not known" \
-	"warning 0 28232" "$(jq -r '.findings[] | select(.id == "time-wait") |
-		"\(.severity) \(.evidence.port_range_known) \(.evidence.port_range_size)"' \
+check "burst: the recording keeps the namespace's port range and tcp_max_tw_buckets" \
+	"[40000,40199] $(ip netns exec "$NS" cat /proc/sys/net/ipv4/tcp_max_tw_buckets)" \
+	"$(jq -r '"\(.host_facts.ip_local_port_range | tostring) \(.host_facts.tcp_max_tw_buckets)"' \
 		"$TMP/burst.replay.json")"
+check "burst: replay weighs TIME_WAIT against the recorded range, as live" \
+	"$(f time-wait '"\(.severity) \(.evidence.endpoint_share_ppm) \(.evidence.port_range_size)"')" \
+	"$(jq -r '.findings[] | select(.id == "time-wait") |
+		"\(.severity) \(.evidence.endpoint_share_ppm) \(.evidence.port_range_size)"' \
+		"$TMP/burst.replay.json")"
+# A recording from before the host facts were written (checked in): the range is not known.
+"$TD" doctor -j -i tests/data/doctor-burst.tdr --threshold tw-share=0.1 >"$TMP/old.json" 2>&1
+check "older recording: the finding says the range is not known (default range)" \
+	"warning 0 28232 null" "$(jq -r '(.host_facts.tcp_max_tw_buckets) as $b | .findings[] |
+		select(.id == "time-wait") |
+		"\(.severity) \(.evidence.port_range_known) \(.evidence.port_range_size) \($b)"' \
+		"$TMP/old.json")"
 
 # --- connections ended by RST ---------------------------------------------------------------
 run rst 30

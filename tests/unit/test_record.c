@@ -227,11 +227,12 @@ static void test_header_layout(void **state)
 {
 	static const char hex[] = "89 54 44 57 0d 0a 1a 0a" /* magic */
 				  "0100"		    /* version */
-				  "2700"		    /* header length: 39 */
+				  "3000"		    /* header length: 48 */
 				  "00000000"		    /* flags */
 				  "15db7f13fd9c9717"	    /* realtime offset */
 				  "00f2052a01000000"	    /* start */
-				  "01 68 01 6b 0100 6f";    /* "h", "k", "o" */
+				  "01 68 01 6b 0100 6f"	    /* "h", "k", "o" */
+				  "00 0000 0000 00000000";  /* host facts: none known */
 	uint8_t want[64];
 	size_t n = unhex(hex, want, sizeof(want));
 	struct mem m;
@@ -244,6 +245,63 @@ static void test_header_layout(void **state)
 	assert_int_equal(b.n, n);
 	assert_memory_equal(b.b, want, n);
 	free(b.b);
+}
+
+/*
+ * The host facts after the options: written as FORMAT.md lays them out, read
+ * back; a header without them (written before they existed) and one whose
+ * facts are marked unknown or make no range read as unknown.
+ */
+static void test_header_facts(void **state)
+{
+	static const char facts[] = "03 0080 47ee 00000400"; /* 32768-60999, 262144 */
+	static const char old[] = "89 54 44 57 0d 0a 1a 0a 0100 2700 00000000"
+				  "15db7f13fd9c9717 00f2052a01000000 01 68 01 6b 0100 6f";
+	uint8_t want[16], buf[64];
+	size_t n = unhex(facts, want, sizeof(want)), k;
+	struct rec_header h;
+	struct rec_reader r;
+	struct mem m;
+	struct blob b;
+
+	(void)state;
+	hdr_fill(&h);
+	h.port_range_known = true;
+	h.port_lo = 32768;
+	h.port_hi = 60999;
+	h.max_tw_buckets_known = true;
+	h.max_tw_buckets = 262144;
+	mem_open(&m, &h);
+	b = mem_close(&m);
+	assert_int_equal(b.n, 39 + n);
+	assert_memory_equal(b.b + 39, want, n);
+	assert_int_equal(rec_reader__open(&r, b.b, b.n), 0);
+	assert_true(r.hdr.port_range_known);
+	assert_int_equal(r.hdr.port_lo, 32768);
+	assert_int_equal(r.hdr.port_hi, 60999);
+	assert_true(r.hdr.max_tw_buckets_known);
+	assert_int_equal(r.hdr.max_tw_buckets, 262144);
+	/* the range inverted: not a range, not trusted; the other fact still read */
+	b.b[39 + 1] = 0xff;
+	b.b[39 + 2] = 0xff;
+	assert_int_equal(rec_reader__open(&r, b.b, b.n), 0);
+	assert_false(r.hdr.port_range_known);
+	assert_int_equal(r.hdr.port_lo, 0);
+	assert_true(r.hdr.max_tw_buckets_known);
+	/* marked unknown */
+	b.b[39] = 0;
+	assert_int_equal(rec_reader__open(&r, b.b, b.n), 0);
+	assert_false(r.hdr.port_range_known);
+	assert_false(r.hdr.max_tw_buckets_known);
+	assert_int_equal(r.hdr.max_tw_buckets, 0);
+	free(b.b);
+	/* an older recording: the header ends after the options */
+	k = unhex(old, buf, sizeof(buf));
+	assert_int_equal(k, 39);
+	assert_int_equal(rec_reader__open(&r, buf, k), 0);
+	assert_string_equal(r.hdr.options, "o");
+	assert_false(r.hdr.port_range_known);
+	assert_false(r.hdr.max_tw_buckets_known);
 }
 
 /* FORMAT.md's EVENT layout: an IPv4 record with no owner takes 61 bytes. */
@@ -409,7 +467,7 @@ static void test_header_strings_cut(void **state)
 	assert_int_equal(strlen(r->hdr.host), REC_HOST_MAX);
 	assert_int_equal(strlen(r->hdr.kernel), REC_KERNEL_MAX);
 	assert_int_equal(strlen(r->hdr.options), REC_OPTIONS_MAX);
-	assert_int_equal(b.n, 36 + REC_HOST_MAX + REC_KERNEL_MAX + REC_OPTIONS_MAX);
+	assert_int_equal(b.n, 36 + REC_HOST_MAX + REC_KERNEL_MAX + REC_OPTIONS_MAX + 9);
 	free(b.b);
 	free(h);
 	free(r);
@@ -552,10 +610,10 @@ static void test_corrupt_lengths(void **state)
 	    {10, -1, 2, 5000, "truncated header at byte 160: the header is 5000 bytes", true},
 	    {32, -1, 1, 200,
 	     "host name length 200 at byte 32 runs past the header's end "
-	     "(byte 39)",
+	     "(byte 48)",
 	     true},
 	    {36, -1, 2, 4096, "options length 4096 at byte 36 exceeds 4095", true},
-	    {36, -1, 2, 2, "options length 2 at byte 36 runs past the header's end (byte 39)",
+	    {36, -1, 2, 11, "options length 11 at byte 36 runs past the header's end (byte 48)",
 	     true},
 	    /* record 1 is the IPv4 event, 2 the IPv6 one, 3 the tick, 0 the seed */
 	    {1, 1, 2, 300, "truncated record at byte %zu: length 300 exceeds the", false},
@@ -610,7 +668,7 @@ static void test_corrupt_lengths(void **state)
 	char want[200];
 
 	(void)state;
-	assert_int_equal(hlen, 39);
+	assert_int_equal(hlen, 48);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct corrupt *c = &cases[i];
 		size_t base = c->rec < 0 ? 0 : c->rec == 0 ? hlen : end[c->rec - 1];
@@ -895,6 +953,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_header_layout),
+	    cmocka_unit_test(test_header_facts),
 	    cmocka_unit_test(test_event_layout),
 	    cmocka_unit_test(test_round_trip_every_type),
 	    cmocka_unit_test(test_comm_normalised),
