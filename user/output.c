@@ -801,6 +801,10 @@ void out__pair(struct out *o, const struct conn *client, const struct conn *serv
 	}
 	puts_(&l, " netns ");
 	putu(&l, any->netns);
+	if (client && server && client->netns != server->netns) {
+		puts_(&l, " > "); /* containers: the client's, then the server's */
+		putu(&l, server->netns);
+	}
 	emit(o, &l);
 	l.n = 0;
 	pad(&l, "  TIME(UTC)", 19, false);

@@ -60,11 +60,27 @@ static void norm(int family, const uint8_t *addr, uint8_t out[16])
 	memcpy(out + 12, addr, 4);
 }
 
+/*
+ * Does a (normalised) address name something only inside its own network
+ * namespace? Loopback is per namespace, and an unspecified address names no
+ * host: a mirror tuple of those in another namespace is another connection.
+ */
+static bool netns_local(const uint8_t a[16])
+{
+	static const uint8_t zero[16], v6_loopback[16] = { [15] = 1 };
+
+	if (!memcmp(a, zero, 16) || !memcmp(a, v6_loopback, 16))
+		return true;
+	if (memcmp(a, zero, 10) || a[10] != 0xff || a[11] != 0xff)
+		return false;
+	return a[12] == 127 || !(a[12] | a[13] | a[14] | a[15]); /* 127/8, 0.0.0.0 */
+}
+
 bool pair__mirror(const struct conn *a, const struct conn *b)
 {
 	uint8_t as[16], ad[16], bs[16], bd[16];
 
-	if (a->netns != b->netns || a->sport != b->dport || a->dport != b->sport)
+	if (a->sport != b->dport || a->dport != b->sport)
 		return false;
 	if (a->cookie && a->cookie == b->cookie)
 		return false; /* the same socket */
@@ -72,7 +88,11 @@ bool pair__mirror(const struct conn *a, const struct conn *b)
 	norm(a->family, a->daddr, ad);
 	norm(b->family, b->saddr, bs);
 	norm(b->family, b->daddr, bd);
-	return !memcmp(as, bd, 16) && !memcmp(ad, bs, 16);
+	if (memcmp(as, bd, 16) || memcmp(ad, bs, 16))
+		return false;
+	/* Across namespaces (containers joined by veth or a bridge) only addresses
+	 * that mean the same thing in both can name the same connection. */
+	return a->netns == b->netns || (!netns_local(as) && !netns_local(ad));
 }
 
 static struct conn *slot(struct pair *p, uint32_t i)
@@ -122,17 +142,37 @@ void pair__add(struct pair *p, const struct conn *c)
 		p->st.unpaired++;
 		return;
 	}
-	for (uint32_t i = 0; i < p->n; i++) {
+	/*
+	 * A mirror in the same namespace is the other end. One in another
+	 * namespace is taken only if it is the only one: two containers can
+	 * reuse the same private addresses on separate networks, and then
+	 * which one is the peer cannot be told from the tuple.
+	 */
+	uint32_t match = UINT32_MAX, other = UINT32_MAX, nother = 0;
+
+	for (uint32_t i = 0; i < p->n && match == UINT32_MAX; i++) {
 		struct conn *h = slot(p, i);
 
 		if (!pair__mirror(h, c))
 			continue;
+		if (h->netns == c->netns) {
+			match = i;
+		} else {
+			other = i;
+			nother++;
+		}
+	}
+	if (match == UINT32_MAX && nother == 1)
+		match = other;
+	if (match != UINT32_MAX) {
+		struct conn *h = slot(p, match);
+
 		if (is_client(h, c))
 			p->emit(p->arg, h, c);
 		else
 			p->emit(p->arg, c, h);
 		p->st.paired++;
-		remove_at(p, i);
+		remove_at(p, match);
 		p->st.held = p->n;
 		return;
 	}

@@ -2,7 +2,7 @@
 /*
  * Pairs the two ends of a connection when both are on this host (loopback,
  * containers on the node): two finished timelines whose tuples are mirror
- * images in the same netns. Sits after the connection table's finished hook and
+ * images, in the same netns or, for addresses other than loopback, in two. Sits after the connection table's finished hook and
  * before the output: a finished side is held until its partner finishes, the
  * hold expires (event time: the end_ns of later connections) or drain. No I/O,
  * no clock: time only moves with the timelines given to it.
@@ -54,9 +54,11 @@ void pair__add(struct pair *p, const struct conn *c);
 /* Emit every held side alone, oldest first. */
 void pair__drain(struct pair *p);
 
-/* True if a and b are the two ends of one connection: same netns, a's local
- * endpoint is b's remote one and the reverse. IPv4 and IPv4-mapped IPv6
- * addresses compare equal. */
+/* True if a and b can be the two ends of one connection: a's local endpoint
+ * is b's remote one and the reverse, and they are in the same netns or, in two
+ * (containers joined by veth), neither address is loopback or unspecified.
+ * IPv4 and IPv4-mapped IPv6 addresses compare equal. pair__add() takes a
+ * mirror in another netns only when it is the only one held. */
 bool pair__mirror(const struct conn *a, const struct conn *b);
 
 const struct pair_stats *pair__stats(const struct pair *p);

@@ -240,6 +240,111 @@ static void test_client_choice_and_listener(void **state)
 	pair__free(p);
 }
 
+/* Give c and its server sv the private addresses 10.0.0.1 (client) and 10.0.0.2. */
+static void private4(struct conn *c, struct conn *sv)
+{
+	c->saddr[0] = c->daddr[0] = sv->saddr[0] = sv->daddr[0] = 10;
+	c->saddr[3] = sv->daddr[3] = 1;
+	c->daddr[3] = sv->saddr[3] = 2;
+}
+
+/* Containers on one node (veth): the two ends are in two namespaces. */
+static void test_across_netns(void **state)
+{
+	struct seen s = { 0 };
+	struct pair *p = pair__new(16, 2 * SEC, record, &s);
+	struct conn c, sv, sv2, same;
+
+	client4(&c, 1, 40000, 1000, 5000);
+	server_of(&sv, &c, 2, 6000);
+	sv.netns = 2;
+	assert_false(pair__mirror(&c, &sv)); /* loopback: one per namespace */
+	private4(&c, &sv);
+	assert_true(pair__mirror(&c, &sv));
+	c.saddr[3] = 0;
+	sv.daddr[3] = 0;
+	c.saddr[0] = sv.daddr[0] = 0;
+	assert_false(pair__mirror(&c, &sv)); /* unspecified */
+	private4(&c, &sv);
+
+	/* IPv6: a ULA pairs across, ::1 and ::ffff:127.0.0.1 do not */
+	{
+		struct conn a = c, b = sv;
+
+		a.family = b.family = 6;
+		memset(a.saddr, 0, 16);
+		memset(a.daddr, 0, 16);
+		a.saddr[0] = a.daddr[0] = 0xfd;
+		a.saddr[15] = 1;
+		a.daddr[15] = 2;
+		memcpy(b.saddr, a.daddr, 16);
+		memcpy(b.daddr, a.saddr, 16);
+		assert_true(pair__mirror(&a, &b));
+		memset(a.saddr, 0, 16);
+		a.saddr[15] = 1;
+		memcpy(b.daddr, a.saddr, 16);
+		assert_false(pair__mirror(&a, &b));
+		memset(a.saddr, 0, 16);
+		a.saddr[10] = a.saddr[11] = 0xff;
+		a.saddr[12] = 127;
+		a.saddr[15] = 1;
+		memcpy(b.daddr, a.saddr, 16);
+		assert_false(pair__mirror(&a, &b));
+	}
+
+	pair__add(p, &c);
+	pair__add(p, &sv);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.client[0], 1);
+	assert_int_equal(s.server[0], 2);
+	{
+		char *txt = NULL;
+		size_t n = 0;
+		FILE *f = open_memstream(&txt, &n);
+		struct out o;
+
+		out__init(&o, f, false, 0);
+		out__pair(&o, &c, &sv);
+		fclose(f);
+		assert_non_null(strstr(txt, "PAIR 10.0.0.1:40000 > 10.0.0.2:8080 netns 1 > 2\n"));
+		free(txt);
+	}
+
+	/* Two servers in two other namespaces mirror the client: which one is its
+	 * peer cannot be told, so none is paired. */
+	client4(&c, 3, 40001, 10000, 15000);
+	server_of(&sv, &c, 4, 14000);
+	private4(&c, &sv);
+	sv.netns = 2;
+	sv2 = sv;
+	sv2.cookie = 5;
+	sv2.netns = 3;
+	pair__add(p, &sv);
+	pair__add(p, &sv2);
+	pair__add(p, &c);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(pair__stats(p)->held, 3);
+	pair__drain(p);
+	assert_int_equal(s.n, 4);
+	assert_int_equal(pair__stats(p)->paired, 1);
+
+	/* One in another namespace and one in the same: the same one wins. */
+	client4(&c, 6, 40002, 20000, 25000);
+	server_of(&sv, &c, 7, 24000);
+	private4(&c, &sv);
+	sv.netns = 2;
+	same = sv;
+	same.cookie = 8;
+	same.netns = c.netns;
+	pair__add(p, &sv);
+	pair__add(p, &same);
+	pair__add(p, &c);
+	assert_int_equal(s.n, 5);
+	assert_int_equal(s.client[4], 6);
+	assert_int_equal(s.server[4], 8);
+	pair__free(p);
+}
+
 /* The text view: merged in time order, client column then server column. */
 static void test_text_and_json_output(void **state)
 {
@@ -314,6 +419,7 @@ int main(void)
 		cmocka_unit_test(test_timeout_in_event_time),
 		cmocka_unit_test(test_cap),
 		cmocka_unit_test(test_client_choice_and_listener),
+		cmocka_unit_test(test_across_netns),
 		cmocka_unit_test(test_text_and_json_output),
 	};
 
