@@ -641,7 +641,8 @@ static const struct opt_spec {
 	{ "netns", 'N', "INODE", TRACING },
 	{ "cgroup", 'C', "PATH", TRACING },
 	{ "state", 's', "STATES", VIEWS },
-	{ "min", 'm', "DURATION", VIEWS },
+	/* stat, top and serve count every dwell: a floor would bias them. */
+	{ "min", 'm', "DURATION", CMD(TRACE) | CMD(TIMELINE) },
 	{ "duration", 'd', "DURATION", TRACING },
 	{ "json", 'j', NULL, CMD(TRACE) | CMD(TIMELINE) | CMD(STAT) | CMD(DOCTOR) },
 	{ "verbose", 'v', NULL, ALL_CMDS },

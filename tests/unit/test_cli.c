@@ -1040,6 +1040,9 @@ static void test_spec_messages(void **state)
 	PARSE_OK("-6", "--raddr", "10.0.0.0/8");
 	assert_int_equal(PARSE("stat", "--hist", "--listen", ":1"), TD_EXIT_USAGE);
 	assert_string_equal(err, "option --listen does not apply to 'stat' (only to serve)");
+	assert_int_equal(PARSE("serve", "-m", "1s"), TD_EXIT_USAGE);
+	assert_string_equal(err, "option --min does not apply to 'serve' (only to trace and "
+				 "timeline)");
 	assert_int_equal(PARSE("--interval", "1s"), TD_EXIT_USAGE);
 	assert_string_equal(
 		err, "option --interval does not apply to 'trace' (only to stat, top and serve)");
@@ -1070,7 +1073,7 @@ static void test_repeated_calls(void **state)
 	first = opts;
 
 	PARSE_OK("stat", "-4", "-L", "80", "--laddr", "10.0.0.0/8", "-p", "1", "-c", "x", "-s",
-		 "LISTEN", "-m", "1s", "-N", "5", "-j", "-v", "--interval", "1s", "--by", "comm",
+		 "LISTEN", "-N", "5", "-j", "-v", "--interval", "1s", "--by", "comm",
 		 "--hist", "--max-conns", "99", "--latency", "0", "--ringbuf-size", "4K");
 	assert_int_equal(PARSE("-jx"), TD_EXIT_USAGE);
 	assert_int_equal(PARSE("-vL"), TD_EXIT_USAGE);
