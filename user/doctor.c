@@ -658,6 +658,20 @@ struct finding {
 	int nnotes;
 };
 
+/* The finding's top offenders: group table g, shown with the counters names[] (from
+ * slots[], NULL-ended), sorted by counter slot sort (-1: the peak); and its examples. */
+static void offenders(struct finding *fd, struct gtab *g, const char *what,
+		      const char *const *names, const int *slots, int sort,
+		      const struct example *ex)
+{
+	fd->g = g;
+	fd->g_what = what;
+	fd->g_names = names;
+	fd->g_slots = slots;
+	fd->g_sort = sort;
+	fd->ex = ex;
+}
+
 static void ev(struct finding *f, const char *key, uint64_t v, int fmt)
 {
 	if (f->nev < MAX_KV)
@@ -1029,12 +1043,7 @@ static bool find_syn_sent(struct doctor *d, struct finding *fd)
 	ev(fd, "threshold_ns", d->cfg.syn_sent_ns, KV_NS);
 	fd->h = &d->f[F_SYN_SENT].h;
 	fd->h_what = "time in SYN_SENT of these";
-	fd->g = t;
-	fd->g_what = "remote endpoints";
-	fd->g_names = ss_names;
-	fd->g_slots = ss_slots;
-	fd->g_sort = GN - 1;
-	fd->ex = d->f[F_SYN_SENT].ex;
+	offenders(fd, t, "remote endpoints", ss_names, ss_slots, GN - 1, d->f[F_SYN_SENT].ex);
 	fd->check =
 	    "refused: is the service up and listening on that port (ss -ltn on the "
 	    "server), is the address right? timed out, slow or pending: SYNs are dropped "
@@ -1093,12 +1102,8 @@ static bool find_syn_recv(struct doctor *d, struct finding *fd)
 		ev(fd, "reset", resets, KV_N);
 		ev(fd, "threshold_per_s", d->cfg.syn_rate, KV_N);
 	}
-	fd->g = t;
-	fd->g_what = "local ports by busiest second";
-	fd->g_names = sr_names;
-	fd->g_slots = sr_slots;
-	fd->g_sort = -1;
-	fd->ex = d->f[F_SYN_RECV].ex;
+	offenders(fd, t, "local ports by busiest second", sr_names, sr_slots, -1,
+		  d->f[F_SYN_RECV].ex);
 	fd->check = "is the surge expected (a deploy, a reconnect storm after a restart, a "
 		    "retry loop in clients) or a SYN flood (many remote addresses, few "
 		    "established)? Is the server accepting fast enough: ss -ltn (Recv-Q against "
@@ -1147,12 +1152,8 @@ static bool find_close_wait(struct doctor *d, struct finding *fd)
 	ev(fd, "threshold_ns", d->cfg.close_wait_ns, KV_NS);
 	fd->h = &d->f[F_CLOSE_WAIT].h;
 	fd->h_what = "time in CLOSE_WAIT (all closed, and those held)";
-	fd->g = t;
-	fd->g_what = "owning processes";
-	fd->g_names = cw_names;
-	fd->g_slots = cw_slots;
-	fd->g_sort = d->cw_held ? CW_HELD : CW_LATE;
-	fd->ex = d->f[F_CLOSE_WAIT].ex;
+	offenders(fd, t, "owning processes", cw_names, cw_slots, d->cw_held ? CW_HELD : CW_LATE,
+		  d->f[F_CLOSE_WAIT].ex);
 	fd->check = "the peer closed and the process has not: find the code path that reads EOF "
 		    "(read() returning 0) or an error without close() (connection pools, leaked "
 		    "handles, a blocked worker). ss -tanp state close-wait; ls -l /proc/PID/fd; "
@@ -1238,12 +1239,8 @@ static bool find_time_wait(struct doctor *d, const struct doctor_host *h, struct
 			 "compared");
 	fd->h = &d->f[F_TIME_WAIT].h;
 	fd->h_what = "time in TIME_WAIT (ended while traced)";
-	fd->g = t;
-	fd->g_what = "remote endpoints (active close) and local ports (server closes first)";
-	fd->g_names = tw_names;
-	fd->g_slots = tw_slots;
-	fd->g_sort = -1;
-	fd->ex = d->f[F_TIME_WAIT].ex;
+	offenders(fd, t, "remote endpoints (active close) and local ports (server closes first)",
+		  tw_names, tw_slots, -1, d->f[F_TIME_WAIT].ex);
 	fd->check = "each TIME_WAIT holds its 4-tuple for 60 s: many short connections to one "
 		    "endpoint use up the ephemeral ports (connect() fails with EADDRNOTAVAIL). "
 		    "Reuse connections (keep-alive, pooling), let the server close first, widen "
@@ -1283,12 +1280,8 @@ static bool find_rst(struct doctor *d, struct finding *fd)
 	ev(fd, "from_close_wait", d->aborted_from[TD_CLOSE_WAIT], KV_N);
 	ev(fd, "from_fin_wait1", d->aborted_from[TD_FIN_WAIT1], KV_N);
 	ev(fd, "threshold_ppm", d->cfg.rst_share_ppm, KV_PPM);
-	fd->g = &d->f[F_RST].g;
-	fd->g_what = "remote endpoints (active opens) and local ports (passive)";
-	fd->g_names = rs_names;
-	fd->g_slots = rs_slots;
-	fd->g_sort = RS_ABORTED;
-	fd->ex = d->f[F_RST].ex;
+	offenders(fd, &d->f[F_RST].g, "remote endpoints (active opens) and local ports (passive)",
+		  rs_names, rs_slots, RS_ABORTED, d->f[F_RST].ex);
 	fd->check = "who sends the RST: a peer or middlebox timing out idle connections, "
 		    "SO_LINGER 0 closes, close() with unread data, a crashing or restarting "
 		    "process, or retransmissions giving up (nstat TcpExtTCPAbortOnData, "
