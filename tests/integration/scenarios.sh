@@ -30,8 +30,16 @@ STUCK_SEEN_MAX_MS=${TD_STUCK_SEEN_MAX_MS:-1220}
 # Also runs `trace -L P` and `trace -R P`: filters select whole connections, so -L P shows the
 # listener and the server's connection only, -R P the client's connection only (its
 # CLOSE>SYN_SENT included although it carries lport 0).
+# conn_seqs FILE JQ-CONDITION: one line per connection whose transitions match, "LPORT RPORT:
+# OLD>NEW ..." (the tuple of its last record: a connect()'s first one has lport 0), sorted.
+conn_seqs() {
+	keyed "$1" | jq -R -r -s "[split(\"\\n\")[] | fromjson? | select($2)] | group_by(.cookie) |
+		.[] | \"\\(.[-1].lport) \\(.[-1].rport): \\(map(\"\\(.old)>\\(.new)\") | join(\" \"))\"" |
+		sort
+}
+
 sc_client_first() {
-	local want got c
+	local want got
 	begin_run client-first || return
 	start_tracer by_lport trace -j -L "$P" || { abandon; return; }
 	start_tracer by_rport trace -j -R "$P" || { abandon; return; }
@@ -42,18 +50,15 @@ sc_client_first() {
 	expect_timeline server "$P" "$CP" passive "$TL_PASSIVE_CLOSED" "$SPID"
 	expect_no_timeline client "$CP" "$P"
 	finish_run
-	want=$({ nth_cookie "$RUN.trace.json" "$FAM" "$P" 0 1
-		nth_cookie "$RUN.trace.json" "$FAM" "$P" "$CP" 1; } | sort | paste -sd' ')
-	got=$(jq -R -r 'fromjson? | select(.type == "transition") | .cookie' "$RUN.by_lport.json" |
-		sort -u | paste -sd' ')
+	# Compared connection by connection (its final tuple and its transitions in order), so that
+	# it holds on paths without cookies too (keyed: grouped by tuple and order there).
+	want=$(conn_seqs "$RUN.trace.json" ".family == $FAM and .lport == $P")
+	got=$(conn_seqs "$RUN.by_lport.json" true)
 	expect_eq "$LABEL: trace -L $P: the listener's and the server's connections only" \
 		"$want" "$got" "records:" "$(jq -R -c 'fromjson? | select(.type == "transition") |
 			{cookie, lport, rport, old, new}' "$RUN.by_lport.json")"
-	c=$(nth_cookie "$RUN.trace.json" "$FAM" "$CP" "$P" 1)
-	want=$(jq -R -r --argjson c "${c:-0}" 'fromjson? | select(.type == "transition" and
-		.cookie == $c) | "\(.cookie) \(.old)>\(.new)"' "$RUN.trace.json" | paste -sd' ')
-	got=$(jq -R -r 'fromjson? | select(.type == "transition") | "\(.cookie) \(.old)>\(.new)"' \
-		"$RUN.by_rport.json" | paste -sd' ')
+	want=$(conn_seqs "$RUN.trace.json" ".family == $FAM and .rport == $P")
+	got=$(conn_seqs "$RUN.by_rport.json" true)
 	expect_eq "$LABEL: trace -R $P: the client's connection only, all of it" "$want" "$got"
 }
 
