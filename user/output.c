@@ -618,15 +618,24 @@ void out__stats(struct out *o, const struct stat_table *t, enum td_by by, bool h
 	}
 }
 
+/* Perfetto output holds trace events only: a status record goes to stderr as text
+ * instead (through t), so the JSON stays valid. False when o is not perfetto. */
+static bool perfetto_aside(const struct out *o, struct out *t)
+{
+	if (!o->pf)
+		return false;
+	*t = *o;
+	t->f = stderr;
+	t->json = false;
+	t->pf = NULL;
+	return true;
+}
+
 void out__lost(struct out *o, uint64_t ringbuf, uint64_t recursion)
 {
-	if (o->pf) {
-		/* Not a trace event: keep the perfetto JSON valid, say it on stderr. */
-		struct out t = *o;
+	struct out t;
 
-		t.f = stderr;
-		t.json = false;
-		t.pf = NULL;
+	if (perfetto_aside(o, &t)) {
 		out__lost(&t, ringbuf, recursion);
 		return;
 	}
@@ -642,13 +651,9 @@ void out__lost(struct out *o, uint64_t ringbuf, uint64_t recursion)
 
 void out__evicted(struct out *o, uint64_t evicted, uint32_t max_conns)
 {
-	if (o->pf) {
-		/* Not a trace event: keep the perfetto JSON valid, say it on stderr. */
-		struct out t = *o;
+	struct out t;
 
-		t.f = stderr;
-		t.json = false;
-		t.pf = NULL;
+	if (perfetto_aside(o, &t)) {
 		out__evicted(&t, evicted, max_conns);
 		return;
 	}
