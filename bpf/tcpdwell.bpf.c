@@ -66,14 +66,18 @@ struct {
 } counters SEC(".maps");
 
 /*
- * Per-CPU stack of the state changes td_state_btf has recorded and
- * td_state_nested has not yet seen (see td_state_nested).
+ * Per-CPU stack of the state changes the state program has seen and its
+ * catcher has not yet (see claim_push).
  */
 #define CLAIM_DEPTH 4
+/* A claim this old was left by a skipped catcher run: a real one waits only for
+ * the softirq that interrupted it (a few ms at most). */
+#define CLAIM_STALE_NS 100000000ULL
 struct claims {
 	__u32 depth;
 	__u8 states[CLAIM_DEPTH];
 	__u64 sk[CLAIM_DEPTH];
+	__u64 ts[CLAIM_DEPTH];
 };
 
 struct {
@@ -245,7 +249,7 @@ static __always_inline __u64 sk_cgroup(const struct sock *sk, struct cgroup **cg
 }
 
 static __always_inline int handle_state(void *ctx, const struct sock *sk, int oldstate,
-					int newstate, __u64 cookie, bool btf)
+					int newstate, __u64 cookie, __u64 now, bool btf)
 {
 	struct cgroup *cg = NULL;
 	struct td_event *e;
@@ -279,7 +283,7 @@ static __always_inline int handle_state(void *ctx, const struct sock *sk, int ol
 	e = event_reserve();
 	if (!e)
 		return 0;
-	e->ts_ns = bpf_ktime_get_ns();
+	e->ts_ns = now;
 	e->kind = TD_EV_STATE;
 	e->oldstate = oldstate;
 	e->newstate = newstate;
@@ -302,52 +306,84 @@ static __always_inline int handle_state(void *ctx, const struct sock *sk, int ol
 	return 0;
 }
 
-/* Default path (5.12+): BTF-typed tracepoint, socket cookie from the helper. */
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(td_state_btf, struct sock *sk, int oldstate, int newstate)
-{
-	__u32 zero = 0;
-	struct claims *cl = bpf_map_lookup_elem(&state_claims, &zero);
-
-	if (cl && cl->depth < CLAIM_DEPTH) {
-		__u32 d = cl->depth & (CLAIM_DEPTH - 1);
-
-		cl->sk[d] = (__u64)(unsigned long)sk;
-		cl->states[d] = claim_states(oldstate, newstate);
-		cl->depth++;
-	}
-	return handle_state(ctx, sk, oldstate, newstate, bpf_get_socket_cookie(sk), true);
-}
-
 /*
  * The kernel runs a tracing program at most once per CPU at a time: when a
- * softirq interrupts td_state_btf (or the kernel code around it) and changes
- * another socket's state, that run is skipped and only counted
- * (recursion_misses). This second program on the same tracepoint, attached
- * after td_state_btf, makes the record in exactly those runs: td_state_btf
- * pushes every change it records on a per-CPU stack, and this program pops it
- * when it sees the same change on top; any other change was missed by
- * td_state_btf. Undisturbed changes are recorded once; nested ones are
- * recorded by whichever program was free, so the recursion loss left is the
- * rare run where both were busy.
+ * softirq interrupts the state program (or the kernel code around it) and
+ * changes another socket's state, that run is skipped and only counted
+ * (recursion_misses). A second program on the same tracepoint, attached after
+ * the state program, makes the record in exactly those runs: the state program
+ * pushes every change it sees on a per-CPU stack (claim_push), and the catcher
+ * takes it off when it finds it there (claim_pop); any other change was missed
+ * by the state program. Undisturbed changes are recorded once; nested ones by
+ * whichever program was free, so the recursion loss left is the rare run where
+ * both were busy.
+ *
+ * A catcher run skipped in its turn (a softirq interrupting the catcher) leaves
+ * its claim behind. Above the claim a catcher looks for, every claim is such a
+ * leftover (nested changes finish before the one they interrupted goes on), so
+ * it is cut there; one left on top is dropped by the next push once it is
+ * CLAIM_STALE_NS old, and a full stack is emptied (real nesting is two deep: a
+ * syscall's change and a softirq's).
  */
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(td_state_nested, struct sock *sk, int oldstate, int newstate)
+static __always_inline void claim_push(const struct sock *sk, int oldstate, int newstate,
+				       __u64 now)
 {
 	__u32 zero = 0;
 	struct claims *cl = bpf_map_lookup_elem(&state_claims, &zero);
 	__u32 d;
 
 	if (!cl)
-		return 0;
+		return;
 	d = cl->depth;
-	if (d > 0 && d <= CLAIM_DEPTH && cl->sk[(d - 1) & (CLAIM_DEPTH - 1)] == (unsigned long)sk &&
-	    cl->states[(d - 1) & (CLAIM_DEPTH - 1)] == claim_states(oldstate, newstate)) {
-		cl->depth = d - 1;
-		return 0;
+	if (d >= CLAIM_DEPTH || (d > 0 && now - cl->ts[(d - 1) & (CLAIM_DEPTH - 1)] > CLAIM_STALE_NS))
+		d = 0;
+	cl->sk[d & (CLAIM_DEPTH - 1)] = (__u64)(unsigned long)sk;
+	cl->states[d & (CLAIM_DEPTH - 1)] = claim_states(oldstate, newstate);
+	cl->ts[d & (CLAIM_DEPTH - 1)] = now;
+	cl->depth = d + 1;
+}
+
+/* True if the state program saw this change (its claim is on the stack). */
+static __always_inline bool claim_pop(const struct sock *sk, int oldstate, int newstate)
+{
+	__u32 zero = 0;
+	struct claims *cl = bpf_map_lookup_elem(&state_claims, &zero);
+	__u8 states = claim_states(oldstate, newstate);
+	__u32 d;
+
+	if (!cl)
+		return true;
+	d = cl->depth < CLAIM_DEPTH ? cl->depth : CLAIM_DEPTH;
+	for (int i = CLAIM_DEPTH - 1; i >= 0; i--) {
+		if (i >= d)
+			continue;
+		if (cl->sk[i] == (unsigned long)sk && cl->states[i] == states) {
+			cl->depth = i;
+			return true;
+		}
 	}
 	count(TD_CNT_RECOVERED);
-	return handle_state(ctx, sk, oldstate, newstate, bpf_get_socket_cookie(sk), true);
+	return false;
+}
+
+/* Default path (5.12+): BTF-typed tracepoint, socket cookie from the helper. */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(td_state_btf, struct sock *sk, int oldstate, int newstate)
+{
+	__u64 now = bpf_ktime_get_ns();
+
+	claim_push(sk, oldstate, newstate, now);
+	return handle_state(ctx, sk, oldstate, newstate, bpf_get_socket_cookie(sk), now, true);
+}
+
+/* Its catcher (see claim_push). */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(td_state_nested, struct sock *sk, int oldstate, int newstate)
+{
+	if (claim_pop(sk, oldstate, newstate))
+		return 0;
+	return handle_state(ctx, sk, oldstate, newstate, bpf_get_socket_cookie(sk),
+			    bpf_ktime_get_ns(), true);
 }
 
 /*
@@ -359,11 +395,30 @@ SEC("tracepoint/sock/inet_sock_set_state")
 int td_state_tp(struct trace_event_raw_inet_sock_set_state *args)
 {
 	const struct sock *sk = args->skaddr;
-	__u64 cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	__u64 now = bpf_ktime_get_ns();
+	__u64 cookie;
 
+	claim_push(sk, args->oldstate, args->newstate, now);
 	if (args->protocol != IPPROTO_TCP)
 		return 0;
-	return handle_state(args, sk, args->oldstate, args->newstate, cookie, false);
+	cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	return handle_state(args, sk, args->oldstate, args->newstate, cookie, now, false);
+}
+
+/*
+ * Its catcher. Classic tracepoint programs share one per-CPU guard with every
+ * other classic tracepoint and kprobe program (bpf_prog_active): a state
+ * change in a softirq that interrupts td_accept4, or td_state_tp itself, is
+ * skipped. A raw tracepoint program is guarded only against itself, so it can
+ * record those (4.17+; same untyped socket pointer and reads).
+ */
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(td_state_rawtp, const struct sock *sk, int oldstate, int newstate)
+{
+	if (claim_pop(sk, oldstate, newstate))
+		return 0;
+	return handle_state(ctx, sk, oldstate, newstate,
+			    BPF_CORE_READ(sk, __sk_common.skc_cookie.counter), bpf_ktime_get_ns(), false);
 }
 
 /* The timewait socket that owns this timer (function fn), or NULL if it is
@@ -459,23 +514,24 @@ int BPF_PROG(td_tw_cancel, struct timer_list *timer)
 }
 
 /*
- * The same on the classic tracepoints (kernel/time/timer.c, 4.16+ for this
- * path): timer_start carries the function as a field (its layout changed in
- * 6.8 too; CO-RE relocates the field), timer_cancel only the timer, whose
- * function costs one probed read per cancelled timer.
+ * The same as raw tracepoints for the fallback path (4.17+), not classic ones:
+ * a classic tracepoint program holds the per-CPU guard that every classic
+ * tracepoint program shares (bpf_prog_active), and these run for every timer in
+ * the system, so they would make td_state_tp skip the state changes that
+ * interrupt them, and be skipped themselves (a lost timewait record) whenever a
+ * timer is armed under another classic program. A raw tracepoint program is
+ * guarded only against itself. The untyped pointer costs one probed read.
  */
-SEC("tracepoint/timer/timer_start")
-int td_tw_start_tp(struct trace_event_raw_timer_start *args)
+SEC("raw_tp/timer_start")
+int BPF_PROG(td_tw_start_raw, struct timer_list *timer)
 {
-	return handle_tw(args, args->timer, args->function, TD_EV_TW_ARM);
+	return handle_tw(ctx, timer, BPF_CORE_READ(timer, function), TD_EV_TW_ARM);
 }
 
-SEC("tracepoint/timer/timer_cancel")
-int td_tw_cancel_tp(struct trace_event_raw_timer_class *args)
+SEC("raw_tp/timer_cancel")
+int BPF_PROG(td_tw_cancel_raw, struct timer_list *timer)
 {
-	struct timer_list *timer = args->timer;
-
-	return handle_tw(args, timer, BPF_CORE_READ(timer, function), TD_EV_TW_CANCEL);
+	return handle_tw(ctx, timer, BPF_CORE_READ(timer, function), TD_EV_TW_CANCEL);
 }
 
 /*

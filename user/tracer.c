@@ -193,10 +193,14 @@ static struct tcpdwell_bpf *try_load(const struct td_options *o, uint64_t cgroup
 	bpf_program__set_autoload(skel->progs.td_state_btf, btf);
 	bpf_program__set_autoload(skel->progs.td_state_nested, btf);
 	bpf_program__set_autoload(skel->progs.td_state_tp, !btf);
+	bpf_program__set_autoload(skel->progs.td_state_rawtp, !btf);
+	/* Attached by hand after the rest (see attach_catcher). */
+	bpf_program__set_autoattach(skel->progs.td_state_nested, false);
+	bpf_program__set_autoattach(skel->progs.td_state_rawtp, false);
 	bpf_program__set_autoload(skel->progs.td_tw_start, btf && info->timewait);
 	bpf_program__set_autoload(skel->progs.td_tw_cancel, btf && info->timewait);
-	bpf_program__set_autoload(skel->progs.td_tw_start_tp, !btf && info->timewait);
-	bpf_program__set_autoload(skel->progs.td_tw_cancel_tp, !btf && info->timewait);
+	bpf_program__set_autoload(skel->progs.td_tw_start_raw, !btf && info->timewait);
+	bpf_program__set_autoload(skel->progs.td_tw_cancel_raw, !btf && info->timewait);
 	bpf_program__set_autoload(skel->progs.td_accept4, info->accept);
 	bpf_program__set_autoload(skel->progs.td_accept, info->accept);
 	bpf_program__set_autoload(skel->progs.td_probe_btf, false);
@@ -209,6 +213,24 @@ static struct tcpdwell_bpf *try_load(const struct td_options *o, uint64_t cgroup
 		return NULL;
 	}
 	return skel;
+}
+
+/*
+ * The state program's catcher must run after it for each state change (it
+ * records what the state program did not claim first): a tracepoint calls its
+ * probes in the order they were attached, so it is attached last. The skeleton
+ * owns the link.
+ */
+static int attach_catcher(struct tcpdwell_bpf *skel)
+{
+	struct bpf_program *p = bpf_program__autoload(skel->progs.td_state_nested) ?
+					skel->progs.td_state_nested :
+					skel->progs.td_state_rawtp;
+	struct bpf_link **link = p == skel->progs.td_state_nested ? &skel->links.td_state_nested :
+								    &skel->links.td_state_rawtp;
+
+	*link = bpf_program__attach(p);
+	return *link ? 0 : -errno;
 }
 
 struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int cgroup_level,
@@ -249,7 +271,9 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 			continue;
 		t->info.backend = backends[b];
 		t->info.cookie = b == 0;
-		/* The classic path needs the timer events in tracefs too. */
+		/* The fallback path attaches the timer programs as raw tracepoints, by
+		 * name when attaching, not at load: the events listed in tracefs
+		 * (which the classic state program needs anyway) say they exist. */
 		t->info.timewait = b == 0 || (tracepoint_exists("timer", "timer_start") &&
 					      tracepoint_exists("timer", "timer_cancel"));
 		t->skel = try_load(o, cgroup_id, cgroup_level, &t->info, &e);
@@ -278,6 +302,8 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 	fill_ports(t->skel, 1, &o->rports);
 
 	e = tcpdwell_bpf__attach(t->skel);
+	if (!e)
+		e = attach_catcher(t->skel);
 	if (e) {
 		snprintf(err, errlen, "failed to attach BPF programs: %s%s", strerror(-e),
 			 e == -ENOENT ? " (is tracefs mounted at /sys/kernel/tracing?)" : "");
@@ -354,16 +380,17 @@ void tracer__lost(struct tracer *t, uint64_t *ringbuf, uint64_t *recursion)
 		__u32 len = sizeof(info);
 		int fd = bpf_program__fd(p);
 
-		/* td_state_nested's own misses happen only while td_state_btf is
+		/* A catcher's own misses happen only while the state program is
 		 * free to run, so they lose nothing. */
-		if (fd < 0 || p == t->skel->progs.td_state_nested)
+		if (fd < 0 || p == t->skel->progs.td_state_nested ||
+		    p == t->skel->progs.td_state_rawtp)
 			continue;
 		memset(&info, 0, sizeof(info));
 		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
 			rec += info.recursion_misses;
 	}
 	*ringbuf = sum_counter(t, TD_CNT_RB_FAIL) + t->perf_lost;
-	/* Misses of td_state_btf that td_state_nested recorded are not lost. */
+	/* Misses of the state program that its catcher recorded are not lost. */
 	uint64_t recovered = sum_counter(t, TD_CNT_RECOVERED);
 
 	*recursion = rec > recovered ? rec - recovered : 0;

@@ -162,8 +162,8 @@ path() {
 	expect_eq "$LABEL: -C timeline: the inside client's only, TIME_WAIT included" \
 		"$IN_CP>$IN_P active SYN_SENT ESTABLISHED FIN_WAIT1 FIN_WAIT2 TIME_WAIT end=reset" "$tl"
 	# Complete, unless the tracer reported lost records: then every live connection may have
-	# missed one and is marked incomplete (the classic path loses runs to recursion when a
-	# state change interrupts a timer program on the same CPU: bpf_prog_active).
+	# missed one and is marked incomplete (a run the kernel skipped that the catcher could not
+	# record either: both busy on the same CPU).
 	got=$(timelines "$RUN.cgtl.json" 4 "$IN_CP" "$IN_P" | jq -r .complete)
 	lost=$(jq -R -c 'fromjson? | select(.type == "lost" and .ringbuf + .recursion > 0)' \
 		"$RUN.cgtl.json" | tail -1)

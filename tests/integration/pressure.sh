@@ -4,7 +4,7 @@
 # buffer under tests/bench/storm, judged against a tracer with a large one), a flood of open
 # connections beyond --max-conns, SIGINT, SIGTERM, a closed pipe and a full disk, `tcpdwell check`,
 # and running without root. Needs root. Usage: pressure.sh [--only REGEX] [--keep]: REGEX matches
-# the parts to run (loss, flood, signals, check, privileges); OUTPUT=build by default.
+# the parts to run (loss, recursion, flood, signals, check, privileges); OUTPUT=build by default.
 # (SC2317: the conditions handed to wait_until are called from there; SC2154: TRACER_<NAME> is
 # set by tdlib.sh's start_tracer.)
 # shellcheck disable=SC2317,SC2154
@@ -67,7 +67,9 @@ contract() { jq -R -r "$JQ_CONTRACT" "$1" 2>&1 | head -5; }
 # kernel_lost PID: "RINGBUF RECURSION" as the kernel counts them for that tcpdwell, read with
 # bpftool through the map and program ids of its descriptors (/proc/PID/fdinfo): reservation
 # failures summed over the CPUs of its "counters" map, and the recursion_misses of its programs
-# less the runs td_state_nested recorded in their place (counter 2) (bpf/tcpdwell.bpf.c).
+# less the runs a catcher (td_state_nested, td_state_rawtp) recorded in their place (counter 2)
+# (bpf/tcpdwell.bpf.c). kernel_lost PID all: "RINGBUF RECURSION MISSES RECOVERED", the last two
+# the programs' recursion_misses and the catcher's records before the difference.
 kernel_lost() {
 	local fd id map="" progs=() rb recovered misses=0 m
 	for fd in /proc/"$1"/fd/*; do
@@ -87,10 +89,11 @@ kernel_lost() {
 		"\(."0") \(."2")"')
 	for id in "${progs[@]}"; do
 		m=$(bpftool prog show id "$id" -j |
-			jq -r 'if .name == "td_state_nested" then 0 else .recursion_misses // 0 end')
+			jq -r 'if .name == "td_state_nested" or .name == "td_state_rawtp" then 0
+				else .recursion_misses // 0 end')
 		misses=$((misses + m))
 	done
-	echo "$rb $((misses > recovered ? misses - recovered : 0))"
+	echo "$rb $((misses > recovered ? misses - recovered : 0))${2:+ $misses $recovered}"
 }
 
 # stop PID NAME [SIGNAL]: signal (INT by default) and wait at most 10 s; sets RC (255: it hung
@@ -242,6 +245,59 @@ part_loss() {
 	del_ns "$NS"
 }
 
+# ================================================================================================
+# a2. Recursion. A state change in a softirq that interrupts a BPF program on the same CPU is
+# skipped by the kernel; each path's catcher program records it instead (bpf/tcpdwell.bpf.c:
+# claim_push). Under a storm with accept tracking, a tracer on each state path (tp_btf, the
+# classic tracepoint) with a buffer that cannot fill must report no loss, its kernel counters
+# must agree (every skipped run recorded by the catcher, none twice), and it must see exactly
+# the transitions the other one saw.
+# ================================================================================================
+part_recursion() {
+	local storm conns b lost misses recovered k_var pid_var
+	LABEL=recursion
+	RUN=$TMP/recursion
+	TRACERS=()
+	new_ns recursion || { not_ok "recursion: cannot create a network namespace"; return; }
+	start_tracer tp_btf trace -j -N "$INO" --no-seed --ringbuf-size 64M --backend tp_btf ||
+		return
+	start_tracer tracepoint trace -j -N "$INO" --no-seed --ringbuf-size 64M \
+		--backend tracepoint || return
+	storm=$(in_ns timeout 30 "$STORM" -d 2 -p 9970 -P 4 2>"$RUN.storm.err")
+	conns=$(jq -r .connections <<<"$storm" 2>/dev/null)
+	expect_match "recursion: storm ran (connections)" '[1-9][0-9]*' "$conns" "$storm" \
+		"$(cat "$RUN.storm.err")"
+	settled() {
+		local f
+		for f in "$RUN.tp_btf.json" "$RUN.tracepoint.json"; do
+			[ "$(grep -c '"old":"LAST_ACK"' "$f")" = "$conns" ] || return 1
+			[ "$(grep -c '"old":"LISTEN","new":"CLOSE"' "$f")" = 4 ] || return 1
+		done
+	}
+	wait_until 20 settled
+	for b in tp_btf tracepoint; do
+		pid_var=TRACER_$b
+		printf -v "k_$b" %s "$(kernel_lost "${!pid_var}" all)"
+	done
+	stop_tracers
+	for b in tp_btf tracepoint; do
+		k_var=k_$b
+		read -r _ _ misses recovered <<<"${!k_var}"
+		lost=$(last_of "$RUN.$b.json" lost)
+		expect_eq "recursion: $b: no record lost (ringbuf recursion)" "0 0" \
+			"$(cut -d' ' -f1,2 <<<"${!k_var}")" "$lost"
+		expect_eq "recursion: $b: no lost record reported" "" "$lost"
+		expect_eq "recursion: $b: the catcher recorded each skipped run once (misses recorded)" \
+			"$misses" "$recovered"
+		echo "# recursion: $b: $conns connections, state program runs skipped $misses," \
+			"recorded by the catcher $recovered"
+		jq -R -r 'fromjson? | select(.type == "transition") | "\(.old)>\(.new)"' \
+			"$RUN.$b.json" | sort | uniq -c >"$RUN.$b.counts"
+	done
+	expect_eq "recursion: both paths saw the same transitions (count per old>new)" \
+		"$(cat "$RUN.tp_btf.counts")" "$(cat "$RUN.tracepoint.counts")"
+	del_ns "$NS"
+}
 # ================================================================================================
 # b. A flood of open connections beyond --max-conns: storm --hold opens HOLD connections (two
 # sockets each, both ends ours) and keeps them. The table holds MAXC; every other connection is
@@ -601,7 +657,7 @@ part_privileges() {
 	del_ns "$NS"
 }
 
-for part in loss flood signals check privileges; do
+for part in loss recursion flood signals check privileges; do
 	[[ $part =~ ^($ONLY)$ ]] && "part_$part"
 done
 

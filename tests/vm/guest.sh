@@ -47,6 +47,12 @@ elif [ -f tests/integration/run.sh ]; then
 	[ -f tests/integration/scenarios.sh ] &&
 		step scenarios env TD_STUCK_SEEN_MAX_MS=3000 bash tests/integration/scenarios.sh \
 			--only '.*-4'
+	# The fallback path on this kernel: classic state tracepoint, raw tracepoints for the
+	# catcher and the timewait timers.
+	[ -f tests/integration/scenarios.sh ] &&
+		step scenarios-tracepoint env TD_STUCK_SEEN_MAX_MS=3000 \
+			TD_EXTRA_ARGS="--backend tracepoint" bash tests/integration/scenarios.sh \
+			--only '(server-first|tw-reuse|prefork)-4'
 else
 	echo "VMTEST-STEP integration absent (no tests/integration/run.sh)"
 fi
