@@ -163,16 +163,18 @@ static __always_inline void event_submit(void *ctx, struct td_event *e)
 {
 	__u64 flags = 0;
 
-	count(TD_CNT_EVENTS);
 	if (use_perfbuf) {
 		if (bpf_perf_event_output(ctx, &perf_events, BPF_F_CURRENT_CPU, e, sizeof(*e)))
 			count(TD_CNT_RB_FAIL);
 		return;
 	}
 	/* Batch wakeups: user space polls with a timeout, so a record waits at most
-	 * that long; wake it early only when the buffer is filling up. */
-	if (wakeup_bytes && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < wakeup_bytes)
-		flags = BPF_RB_NO_WAKEUP;
+	 * that long; wake it early only when the buffer is filling up. Forced: a
+	 * plain submit wakes only a consumer that has read everything before it. */
+	if (wakeup_bytes)
+		flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < wakeup_bytes ?
+				BPF_RB_NO_WAKEUP :
+				BPF_RB_FORCE_WAKEUP;
 	bpf_ringbuf_submit(e, flags);
 }
 

@@ -89,9 +89,8 @@ struct td_event {
 /* Per-CPU counters (map "counters"), indexes: */
 enum td_counter {
 	TD_CNT_RB_FAIL = 0, /* bpf_ringbuf_reserve() failed: record lost */
-	TD_CNT_EVENTS = 1, /* records submitted */
-	TD_CNT_RECOVERED = 2, /* state records made by td_state_nested (see there) */
-	TD_CNT_MAX = 3,
+	TD_CNT_RECOVERED = 1, /* state records made by a catcher (see claim_push) */
+	TD_CNT_MAX = 2,
 };
 
 #endif /* TCPDWELL_H */

@@ -396,11 +396,6 @@ void tracer__lost(struct tracer *t, uint64_t *ringbuf, uint64_t *recursion)
 	*recursion = rec > recovered ? rec - recovered : 0;
 }
 
-uint64_t tracer__submitted(struct tracer *t)
-{
-	return sum_counter(t, TD_CNT_EVENTS);
-}
-
 const struct tracer_info *tracer__info(const struct tracer *t)
 {
 	return &t->info;

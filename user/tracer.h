@@ -55,9 +55,6 @@ int tracer__poll(struct tracer *t, int timeout_ms);
  * drops), and program runs the kernel skipped (recursion_misses). */
 void tracer__lost(struct tracer *t, uint64_t *ringbuf, uint64_t *recursion);
 
-/* Records the kernel side submitted so far. */
-uint64_t tracer__submitted(struct tracer *t);
-
 const struct tracer_info *tracer__info(const struct tracer *t);
 
 /* What the kernel offers, probed without loading tcpdwell's programs. */

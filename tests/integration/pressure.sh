@@ -4,7 +4,7 @@
 # buffer under tests/bench/storm, judged against a tracer with a large one), a flood of open
 # connections beyond --max-conns, SIGINT, SIGTERM, a closed pipe and a full disk, `tcpdwell check`,
 # and running without root. Needs root. Usage: pressure.sh [--only REGEX] [--keep]: REGEX matches
-# the parts to run (loss, recursion, flood, signals, check, privileges); OUTPUT=build by default.
+# the parts to run (loss, recursion, wakeup, flood, signals, check, privileges); OUTPUT=build by default.
 # (SC2317: the conditions handed to wait_until are called from there; SC2154: TRACER_<NAME> is
 # set by tdlib.sh's start_tracer.)
 # shellcheck disable=SC2317,SC2154
@@ -67,7 +67,7 @@ contract() { jq -R -r "$JQ_CONTRACT" "$1" 2>&1 | head -5; }
 # kernel_lost PID: "RINGBUF RECURSION" as the kernel counts them for that tcpdwell, read with
 # bpftool through the map and program ids of its descriptors (/proc/PID/fdinfo): reservation
 # failures summed over the CPUs of its "counters" map, and the recursion_misses of its programs
-# less the runs a catcher (td_state_nested, td_state_rawtp) recorded in their place (counter 2)
+# less the runs a catcher (td_state_nested, td_state_rawtp) recorded in their place (counter 1)
 # (bpf/tcpdwell.bpf.c). kernel_lost PID all: "RINGBUF RECURSION MISSES RECOVERED", the last two
 # the programs' recursion_misses and the catcher's records before the difference.
 kernel_lost() {
@@ -86,7 +86,7 @@ kernel_lost() {
 	[ -n "$map" ] || { echo "no counters map"; return; }
 	read -r rb recovered < <(bpftool map dump id "$map" -j | jq -r '
 		map({(.formatted.key | tostring): ([.formatted.values[].value] | add)}) | add |
-		"\(."0") \(."2")"')
+		"\(."0") \(."1")"')
 	for id in "${progs[@]}"; do
 		m=$(bpftool prog show id "$id" -j |
 			jq -r 'if .name == "td_state_nested" or .name == "td_state_rawtp" then 0
@@ -298,6 +298,36 @@ part_recursion() {
 		"$(cat "$RUN.tp_btf.counts")" "$(cat "$RUN.tracepoint.counts")"
 	del_ns "$NS"
 }
+# ================================================================================================
+# a3. Early wakeup. With a --latency longer than the test waits, a tracer still sees records as
+# soon as a quarter of its ring buffer is waiting (the BPF side forces the wakeup); the rest
+# come at the latest at exit, none lost.
+# ================================================================================================
+part_wakeup() {
+	local storm conns t0 first
+	LABEL=wakeup
+	RUN=$TMP/wakeup
+	TRACERS=()
+	new_ns wakeup || { not_ok "wakeup: cannot create a network namespace"; return; }
+	start_tracer slow trace -j -N "$INO" --no-seed --latency 10s --ringbuf-size 1M || return
+	t0=$(now_ns)
+	storm=$(in_ns timeout 30 "$STORM" -t 1 -s 1 -d 0.3 -p 9970 -P 1 2>"$RUN.storm.err")
+	conns=$(jq -r .connections <<<"$storm" 2>/dev/null)
+	expect_match "wakeup: storm ran (connections)" '[1-9][0-9]*' "$conns" "$storm" \
+		"$(cat "$RUN.storm.err")"
+	# 1M / 4 is about 2,500 records: the storm makes ten times that.
+	delivered() { grep -q '"type":"transition"' "$RUN.slow.json"; }
+	wait_until 5 delivered
+	first=$((($(now_ns) - t0) / 1000000))
+	expect_eq "wakeup: records delivered within 5 s although --latency is 10 s" yes \
+		"$(delivered && echo yes || echo no)" "after $first ms"
+	stop_tracers
+	expect_eq "wakeup: every connection's last record there at exit" "$conns" \
+		"$(grep -c '"old":"LAST_ACK"' "$RUN.slow.json")"
+	expect_eq "wakeup: none lost" "" "$(last_of "$RUN.slow.json" lost)"
+	del_ns "$NS"
+}
+
 # ================================================================================================
 # b. A flood of open connections beyond --max-conns: storm --hold opens HOLD connections (two
 # sockets each, both ends ours) and keeps them. The table holds MAXC; every other connection is
@@ -657,7 +687,7 @@ part_privileges() {
 	del_ns "$NS"
 }
 
-for part in loss recursion flood signals check privileges; do
+for part in loss recursion wakeup flood signals check privileges; do
 	[[ $part =~ ^($ONLY)$ ]] && "part_$part"
 done
 
