@@ -51,11 +51,22 @@ struct {
 	__uint(value_size, sizeof(__u32));
 } perf_events SEC(".maps");
 
+/*
+ * Where a record is built on the perf-buffer path, per CPU: one per nesting
+ * level, since a softirq's program can interrupt another one half-way through
+ * its record (the state program in a syscall, its catcher in the softirq).
+ */
+#define SCRATCH_LEVELS 4
+struct scratch {
+	__u32 depth;
+	struct td_event ev[SCRATCH_LEVELS];
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct td_event);
+	__type(value, struct scratch);
 } scratch SEC(".maps");
 
 struct {
@@ -149,10 +160,19 @@ static __always_inline bool cgroup_selected(__u64 cgid, struct cgroup *cg)
 static __always_inline struct td_event *event_reserve(void)
 {
 	struct td_event *e;
+	struct scratch *s;
 	__u32 zero = 0;
 
-	if (use_perfbuf)
-		return bpf_map_lookup_elem(&scratch, &zero);
+	if (use_perfbuf) {
+		s = bpf_map_lookup_elem(&scratch, &zero);
+		if (!s)
+			return NULL;
+		if (s->depth >= SCRATCH_LEVELS) {
+			count(TD_CNT_RB_FAIL);
+			return NULL;
+		}
+		return &s->ev[s->depth++ & (SCRATCH_LEVELS - 1)];
+	}
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e)
 		count(TD_CNT_RB_FAIL);
@@ -162,10 +182,15 @@ static __always_inline struct td_event *event_reserve(void)
 static __always_inline void event_submit(void *ctx, struct td_event *e)
 {
 	__u64 flags = 0;
+	struct scratch *s;
+	__u32 zero = 0;
 
 	if (use_perfbuf) {
 		if (bpf_perf_event_output(ctx, &perf_events, BPF_F_CURRENT_CPU, e, sizeof(*e)))
 			count(TD_CNT_RB_FAIL);
+		s = bpf_map_lookup_elem(&scratch, &zero);
+		if (s && s->depth > 0)
+			s->depth--;
 		return;
 	}
 	/* Batch wakeups: user space polls with a timeout, so a record waits at most

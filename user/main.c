@@ -833,6 +833,7 @@ static int run_live(struct td_options *o)
 	}
 	/* Collect what is still in the buffer, then settle the table. */
 	tracer__poll(tr, 0);
+	tracer__drain(tr);
 	{
 		uint64_t rb, rec;
 

@@ -13,6 +13,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -28,6 +29,20 @@
 #define BATCH 64
 #define AHEAD 8
 
+/*
+ * The perf buffer is one buffer per CPU, read one CPU after the other, while a
+ * socket's records come from whichever CPU ran its syscall or softirq: they are
+ * queued per CPU (each in order) and merged by timestamp, up to a moment every
+ * record before which has been read (PERF_SETTLE_NS before the read began: a
+ * program takes its timestamp and writes its record within microseconds).
+ */
+#define PERF_SETTLE_NS 10000000ULL
+
+struct cpu_queue {
+	struct td_event *ev;
+	size_t head, tail, cap;
+};
+
 struct tracer {
 	struct tcpdwell_bpf *skel;
 	struct ring_buffer *rb;
@@ -39,6 +54,8 @@ struct tracer {
 	int nbatch;
 	struct td_event batch[BATCH];
 	uint64_t perf_lost;
+	struct cpu_queue *cpuq; /* perf buffer: per CPU */
+	int ncpuq;
 	struct tracer_info info;
 };
 
@@ -119,8 +136,56 @@ void tracer__set_ahead(struct tracer *t, tracer_fn ahead)
 
 static void on_perf(void *ctx, int cpu, void *data, __u32 size)
 {
-	(void)cpu;
-	on_ring(ctx, data, size);
+	struct tracer *t = ctx;
+	struct cpu_queue *q;
+
+	if (size < sizeof(struct td_event))
+		return;
+	if (cpu < 0 || cpu >= t->ncpuq) {
+		t->perf_lost++;
+		return;
+	}
+	q = &t->cpuq[cpu];
+	if (q->head > 0 && q->tail == q->cap) {
+		memmove(q->ev, q->ev + q->head, (q->tail - q->head) * sizeof(*q->ev));
+		q->tail -= q->head;
+		q->head = 0;
+	}
+	if (q->tail == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 1024;
+		struct td_event *ev = realloc(q->ev, cap * sizeof(*ev));
+
+		if (!ev) {
+			t->perf_lost++; /* counted like the kernel's own losses */
+			return;
+		}
+		q->ev = ev;
+		q->cap = cap;
+	}
+	memcpy(&q->ev[q->tail++], data, sizeof(struct td_event));
+}
+
+/* Hand on the queued perf records with ts <= until, oldest first. */
+static void merge_cpus(struct tracer *t, uint64_t until)
+{
+	for (;;) {
+		struct cpu_queue *best = NULL;
+
+		for (int c = 0; c < t->ncpuq; c++) {
+			struct cpu_queue *q = &t->cpuq[c];
+
+			if (q->head < q->tail &&
+			    (!best || q->ev[q->head].ts_ns < best->ev[best->head].ts_ns))
+				best = q;
+		}
+		if (!best || best->ev[best->head].ts_ns > until)
+			return;
+		t->batch[t->nbatch++] = best->ev[best->head++];
+		if (best->head == best->tail)
+			best->head = best->tail = 0;
+		if (t->nbatch == BATCH)
+			deliver(t);
+	}
 }
 
 static void on_perf_lost(void *ctx, int cpu, __u64 n)
@@ -317,6 +382,13 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 			goto fail;
 		}
 	} else {
+		t->ncpuq = libbpf_num_possible_cpus();
+		t->cpuq = t->ncpuq > 0 ? calloc(t->ncpuq, sizeof(*t->cpuq)) : NULL;
+		if (!t->cpuq) {
+			t->ncpuq = 0;
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
 		t->pb = perf_buffer__new(bpf_map__fd(t->skel->maps.perf_events),
 					 (o->ringbuf_bytes / 4096) / 2 ?: 8, on_perf, on_perf_lost,
 					 t, NULL);
@@ -344,7 +416,14 @@ int tracer__poll(struct tracer *t, int timeout_ms)
 		if (err >= 0)
 			err = ring_buffer__consume(t->rb);
 	} else {
+		struct timespec ts;
+
 		err = perf_buffer__poll(t->pb, timeout_ms);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		if (err >= 0)
+			err = perf_buffer__consume(t->pb);
+		merge_cpus(t, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec -
+				      PERF_SETTLE_NS);
 	}
 	deliver(t);
 	if (err < 0)
@@ -401,12 +480,22 @@ const struct tracer_info *tracer__info(const struct tracer *t)
 	return &t->info;
 }
 
+void tracer__drain(struct tracer *t)
+{
+	t->delivered = 0;
+	merge_cpus(t, UINT64_MAX);
+	deliver(t);
+}
+
 void tracer__close(struct tracer *t)
 {
 	if (!t)
 		return;
 	ring_buffer__free(t->rb);
 	perf_buffer__free(t->pb);
+	for (int c = 0; c < t->ncpuq; c++)
+		free(t->cpuq[c].ev);
+	free(t->cpuq);
 	tcpdwell_bpf__destroy(t->skel);
 	free(t);
 }

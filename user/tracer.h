@@ -51,6 +51,10 @@ void tracer__set_ahead(struct tracer *t, tracer_fn ahead);
  */
 int tracer__poll(struct tracer *t, int timeout_ms);
 
+/* At the end, after the last tracer__poll(): deliver the records the perf
+ * buffer's per-CPU merge still holds back (none with the ring buffer). */
+void tracer__drain(struct tracer *t);
+
 /* Records lost so far: ring buffer reservations that failed (or perf buffer
  * drops), and program runs the kernel skipped (recursion_misses). */
 void tracer__lost(struct tracer *t, uint64_t *ringbuf, uint64_t *recursion);
