@@ -2,8 +2,10 @@
 # tcpdwell benchmark: the loopback connection storm (storm.c) run with no tracer, under each
 # tcpdwell mode and under libbpf-tools' tcpstates, interleaved round by round on the same machine
 # so that every ratio compares runs minutes apart, never days. Per run it records connections/s,
-# lost records, the tracer's CPU time, its BPF programs' run time (kernel.bpf_stats_enabled) and
-# its peak RSS; then a hold run measures tcpdwell's memory with 100,000 connections open.
+# lost records, the tracer's CPU time and its peak RSS; after the rounds, one more run per tracer
+# with kernel.bpf_stats_enabled measures its BPF programs' run time (the statistics cost two clock
+# reads per program run: the rounds do not pay for them, as a production host does not). A hold
+# run measures tcpdwell's memory with 100,000 connections open.
 # Writes build/bench/results.md and results.json and prints the table. Needs root.
 set -uo pipefail
 
@@ -138,7 +140,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-sysctl -qw kernel.bpf_stats_enabled=1 net.ipv4.tcp_tw_reuse=1 || die "cannot set sysctls"
+sysctl -qw kernel.bpf_stats_enabled=0 net.ipv4.tcp_tw_reuse=1 || die "cannot set sysctls"
 
 # First of COUNT consecutive loopback ports from BASE on that nothing listens.
 free_ports() { # BASE COUNT
@@ -297,7 +299,9 @@ lost_of() { # MODE OUTFILE ERRFILE
 }
 
 run_one() { # MODE ROUND
-	local mode=$1 r=$2 cmd=() pfx="" out="$RUN/$1.$2.out" err="$RUN/$1.$2.err"
+	# ROUND "cost": the run with kernel.bpf_stats_enabled, after the rounds
+	local mode=$1 r=$2 cmd=() pfx="" out="$RUN/$1.$2.out" err="$RUN/$1.$2.err" cost=false
+	[ "$r" = cost ] && cost=true && r=0 && sysctl -qw kernel.bpf_stats_enabled=1
 	local ids="" a='{"progs":[]}' b t0=0 t1=0 hwm=0 storm rc st rb=0 rec=0 bytes=0 evicted=0
 	local ok=true why="" info=""
 
@@ -364,7 +368,7 @@ run_one() { # MODE ROUND
 		--argjson hz "$CLK_TCK" \
 		--argjson hwm "${hwm:-0}" --argjson rb "$rb" --argjson rec "$rec" \
 		--argjson bytes "$bytes" --argjson evicted "${evicted:-0}" --argjson ok $ok \
-		--arg why "$why" --arg pfx "$pfx" --arg info "$info" '
+		--arg why "$why" --arg pfx "$pfx" --arg info "$info" --argjson cost $cost '
 		$b.foreign as $foreign | $a.progs as $a | $b.progs as $b
 		| def delta(f): [$b[] as $x | ($a[] | select(.id == $x.id) | f) as $old
 			| ($x | f) - $old] | add // 0;
@@ -375,7 +379,7 @@ run_one() { # MODE ROUND
 			select($pfx == "" or (.name | test("state"))) |
 			$x.cnt - .cnt] | max // 0) as $events
 		| (delta(.misses)) as $misses
-		| {mode: $mode, round: $round, ok: $ok, error: $why, tracer_info: $info,
+		| {mode: $mode, round: $round, cost: $cost, ok: $ok, error: $why, tracer_info: $info,
 		   other_tracers: $foreign,
 		   conns_per_s: $storm.connections_per_s, connections: $storm.connections,
 		   storm_errors: $storm.errors,
@@ -393,9 +397,10 @@ run_one() { # MODE ROUND
 		| .lost = (if .mode == "none" then 0
 			   elif .lost_ringbuf == null or .lost_recursion == null then null
 			   else .lost_ringbuf + .lost_recursion end)' >>"$RUN/runs.jsonl"
+	$cost && sysctl -qw kernel.bpf_stats_enabled=0
 	[ $ok = true ] || note "round $r $mode: $why"
-	jq -r '"  round \(.round) \(.mode | . + " " * (10 - length)) \(.conns_per_s | tostring
-		| " " * (7 - length) + .) conn/s  lost \(.lost)  events \(.events)\(
+	jq -r '"  \(if .cost then "cost   " else "round \(.round)" end) \(.mode | . + " " * (10 - length)) \(.conns_per_s | tostring
+		| " " * (7 - length) + .) conn/s  lost \(.lost)\(if .cost then "  events \(.events)" else "" end)\(
 		if .storm_errors > 0 then "  storm errors \(.storm_errors)" else "" end)"' \
 		<"$RUN/runs.jsonl" | tail -1
 }
@@ -531,6 +536,11 @@ for r in $(seq 1 "$ROUNDS"); do
 		sleep 0.5
 	done
 done
+for m in "${MODE_LIST[@]}"; do
+	[ "$m" = none ] && continue
+	run_one "$m" cost
+	sleep 0.5
+done
 
 # Per mode: median, min and max of each measure; ratios per round against that round's 'none'.
 SUMMARY=$(
@@ -544,13 +554,26 @@ def mmm: map(select(. != null)) as $v
 def per(a; b): if a != null and b != null and b > 0 then a / b else null end;
 def millions: if . == null then null else . * 1e6 end;
 
-(map(select(.mode == "none")) | map({key: (.round | tostring), value: .conns_per_s})
- | from_entries) as $none
-| map(. + {ratio: per(.conns_per_s; $none[.round | tostring]),
-	   cpu_s_per_M_events: (per(.cpu_s; .events) | millions),
-	   cpu_s_per_M_runs: (per(.cpu_s; .prog_runs) | millions),
-	   bpf_ns_per_event: per(.prog_ns; .events),
-	   bpf_ns_per_run: per(.prog_ns; .prog_runs)}) as $runs
+# The rounds run without BPF statistics: their events (state changes) are their connections
+# times the changes per connection that the mode's cost run counted.
+(map(select(.cost and .connections > 0)) | map({key: .mode, value: (.events / .connections)})
+ | from_entries) as $per_conn
+| (map(select(.mode == "none" and (.cost | not))) | map({key: (.round | tostring),
+	value: .conns_per_s}) | from_entries) as $none
+| map(if .cost then
+	. + {ratio: null, cpu_s_per_M_events: (per(.cpu_s; .events) | millions),
+	     cpu_s_per_M_runs: (per(.cpu_s; .prog_runs) | millions),
+	     bpf_ns_per_event: per(.prog_ns; .events),
+	     bpf_ns_per_run: per(.prog_ns; .prog_runs)}
+      else
+	(if .mode == "none" then null
+	 else .connections * ($per_conn[.mode] // 0) end) as $ev
+	| . + {events: $ev, ratio: per(.conns_per_s; $none[.round | tostring]),
+	       cpu_s_per_M_events: (per(.cpu_s; $ev) | millions),
+	       cpu_s_per_M_runs: null, bpf_ns_per_event: null, bpf_ns_per_run: null}
+      end) as $all
+| ($all | map(select(.cost | not))) as $runs
+| ($all | map(select(.cost))) as $costs
 | ($runs | map(select(.other_tracers > 0))) as $crowded
 | {date: $date, command: $cmd, machine: $machine,
    config: {rounds: $rounds, seconds: $secs, order: ($order | split(",")), storm_args: $storm},
@@ -560,7 +583,8 @@ def millions: if . == null then null else . * 1e6 end;
 		 "\($crowded | map(.other_tracers) | max) programs): they slow every run, 'none' " +
 		 "included, so these numbers are lower than on a quiet machine"]
 	      else [] end),
-   modes: [($order | split(","))[] as $m | $runs | map(select(.mode == $m))
+   modes: [($order | split(","))[] as $m | ($costs | map(select(.mode == $m))) as $cr
+	   | $runs | map(select(.mode == $m))
 	   | select(length > 0) | {
 	mode: $m,
 	runs: length,
@@ -572,18 +596,21 @@ def millions: if . == null then null else . * 1e6 end;
 	lost_recursion: (map(.lost_recursion) | mmm),
 	events: (map(.events) | mmm),
 	cpu_s_per_M_events: (map(.cpu_s_per_M_events) | mmm),
-	cpu_s_per_M_runs: (map(.cpu_s_per_M_runs) | mmm),
-	bpf_ns_per_event: (map(.bpf_ns_per_event) | mmm),
-	bpf_ns_per_run: (map(.bpf_ns_per_run) | mmm),
+	cpu_s_per_M_runs: ($cr | map(.cpu_s_per_M_runs) | mmm),
+	bpf_ns_per_event: ($cr | map(.bpf_ns_per_event) | mmm),
+	bpf_ns_per_run: ($cr | map(.bpf_ns_per_run) | mmm),
+	cost_run: ($cr | first | if . then {conns_per_s, lost, events, recursion_misses} else null
+		end),
 	peak_rss_mb: (map(.peak_rss_kb | if . == null then null else . / 1024 end) | mmm),
 	programs: (map(.programs[]) | unique),
-	bpf_ns_per_event_by_program: (map(.events) as $ev | [.[].per_program[]] | group_by(.name)
+	bpf_ns_per_event_by_program: ($cr | map(.events) as $ev | [.[].per_program[]] | group_by(.name)
 		| map({key: .[0].name, value: ((map(.ns) | add) / (($ev | add) // 0)
 			| if isinfinite or isnan then null else . end)}) | from_entries),
 	tracer_info: (map(.tracer_info) | first)}],
    hold: $hold,
    replay: $replay,
-   runs: $runs}
+   runs: $runs,
+   cost_runs: $costs}
 EOF
 )
 
@@ -620,9 +647,12 @@ def row: "| " + join(" | ") + " |";
   "and they and `tcpstates` write to a file.",
   "",
   "Events are TCP state changes: the run count of the tracer's `inet_sock_set_state` " +
-  "program. BPF ns / event: run time of all the tracer's programs (`kernel.bpf_stats_enabled`) " +
-  "over those events; BPF ns / program run: the same time over all its program runs (timer " +
-  "and accept programs included). Tracer CPU: utime+stime from /proc/PID/stat from attach " +
+  "program. The rounds run without BPF statistics, as a production host does (they cost two " +
+  "clock reads per program run); after them one more run of each tracer with " +
+  "`kernel.bpf_stats_enabled` gives BPF ns / event: run time of all the tracer's programs " +
+  "over those events, and BPF ns / program run: the same time over all its program runs (timer " +
+  "and accept programs included), and the state changes per connection that turn each round's " +
+  "connections into events. Tracer CPU: utime+stime from /proc/PID/stat from attach " +
   "until it has processed the storm (1 s / M events = 1 us / event). Lost: as tcpdwell " +
   "reports it (ring buffer full + recursion); for tcpstates, its program's " +
   "`recursion_misses` plus perf buffer losses.",
