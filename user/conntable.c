@@ -952,7 +952,10 @@ apply:
 
 				c->nsteps = 0;
 				push_step(c, old, 0);
-				change_state(t, c, old, tw_state, tw_ts, 0);
+				/* A FIN_WAIT2 handed to a FIN_WAIT2 timewait socket is no
+				 * state change; when it entered FIN_WAIT2 is not known. */
+				if (old != tw_state)
+					change_state(t, c, old, tw_state, tw_ts, 0);
 			}
 			key_drop(t, i, SK_SKADDR);
 			return;
@@ -1023,6 +1026,16 @@ static void apply_tw(struct conntable *t, const struct td_event *e)
 		}
 		set_deadline(c, e);
 		c->tw_substate = sub;
+		if (!rearm && !(c->flags & CT_F_TW) && c->state != TD_FIN_WAIT2 &&
+		    c->state != TD_CLOSING) {
+			/* tcp_time_wait() runs in FIN_WAIT2 or CLOSING: the record of
+			 * how the socket got there is missing. FIN_WAIT2 (the only one
+			 * for a FIN_WAIT2 substate, and the one a close that is not
+			 * simultaneous takes), entered at an unknown time. */
+			c->flags |= CT_F_GAP | CT_F_INCOMPLETE;
+			t->stats.gaps++;
+			push_step(c, TD_FIN_WAIT2, 0);
+		}
 		if (!rearm && (c->flags & CT_F_TW) && c->state == TD_FIN_WAIT2 && sub == TD_TIME_WAIT)
 			tw_fin_seen(t, c, e->ts_ns);
 		else if (c->state != sub)

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -43,16 +45,34 @@ struct cpu_queue {
 	size_t head, tail, cap;
 };
 
+/*
+ * The BPF ring buffer, read here rather than through libbpf's ring_buffer: the
+ * records are handed on where they lie (no copy), and the consumer position is
+ * published once per batch instead of once per record, so that the producers'
+ * reservations, which read it, do not pull its cache line back for every record.
+ * The data area is mapped once (libbpf maps the kernel's double mapping: twice
+ * the buffer in RSS); a record that wraps around its end is copied together.
+ */
+struct ring {
+	int epfd;
+	unsigned long *consumer_pos; /* page 0, writable */
+	const unsigned long *producer_pos; /* page 1, read-only, then the data */
+	const uint8_t *data;
+	size_t page, size; /* data area: size bytes, a power of two */
+	struct td_event wrapped;
+};
+
 struct tracer {
 	struct tcpdwell_bpf *skel;
-	struct ring_buffer *rb;
+	struct ring *rb;
 	struct perf_buffer *pb;
 	tracer_fn fn;
 	tracer_fn ahead;
 	void *arg;
 	int delivered;
 	int nbatch;
-	struct td_event batch[BATCH];
+	struct td_event batch[BATCH]; /* perf buffer: merged records */
+	const struct td_event *ptr[BATCH];
 	uint64_t perf_lost;
 	struct cpu_queue *cpuq; /* perf buffer: per CPU */
 	int ncpuq;
@@ -101,32 +121,130 @@ static bool tracepoint_exists(const char *cat, const char *name)
 
 static bool has_cap(int cap);
 
+/* Hand on t->ptr[0..n), with the hint AHEAD records ahead. */
+static void deliver_ptrs(struct tracer *t, int n)
+{
+	if (t->ahead)
+		for (int i = 0; i < n && i < AHEAD; i++)
+			t->ahead(t->arg, t->ptr[i]);
+	for (int i = 0; i < n; i++) {
+		if (t->ahead && i + AHEAD < n)
+			t->ahead(t->arg, t->ptr[i + AHEAD]);
+		t->fn(t->arg, t->ptr[i]);
+	}
+	t->delivered += n;
+}
+
 static void deliver(struct tracer *t)
 {
 	int n = t->nbatch;
 
 	t->nbatch = 0;
-	if (t->ahead)
-		for (int i = 0; i < n && i < AHEAD; i++)
-			t->ahead(t->arg, &t->batch[i]);
-	for (int i = 0; i < n; i++) {
-		if (t->ahead && i + AHEAD < n)
-			t->ahead(t->arg, &t->batch[i + AHEAD]);
-		t->fn(t->arg, &t->batch[i]);
-	}
-	t->delivered += n;
+	for (int i = 0; i < n; i++)
+		t->ptr[i] = &t->batch[i];
+	deliver_ptrs(t, n);
 }
 
-static int on_ring(void *ctx, void *data, size_t size)
+static void ring_free(struct ring *r)
 {
-	struct tracer *t = ctx;
+	if (!r)
+		return;
+	if (r->epfd >= 0)
+		close(r->epfd);
+	if (r->consumer_pos)
+		munmap(r->consumer_pos, r->page);
+	if (r->producer_pos)
+		munmap((void *)r->producer_pos, r->page + r->size);
+	free(r);
+}
 
-	if (size < sizeof(struct td_event))
-		return 0;
-	memcpy(&t->batch[t->nbatch++], data, sizeof(struct td_event));
-	if (t->nbatch == BATCH)
-		deliver(t);
-	return 0;
+static struct ring *ring_open(int map_fd, size_t size)
+{
+	struct ring *r = calloc(1, sizeof(*r));
+	struct epoll_event ev = { .events = EPOLLIN };
+	void *p;
+
+	if (!r)
+		return NULL;
+	r->epfd = -1;
+	r->page = (size_t)sysconf(_SC_PAGESIZE);
+	r->size = size;
+	p = mmap(NULL, r->page, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
+	if (p == MAP_FAILED)
+		goto fail;
+	r->consumer_pos = p;
+	p = mmap(NULL, r->page + size, PROT_READ, MAP_SHARED, map_fd, (off_t)r->page);
+	if (p == MAP_FAILED)
+		goto fail;
+	r->producer_pos = p;
+	r->data = (const uint8_t *)p + r->page;
+	r->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (r->epfd < 0 || epoll_ctl(r->epfd, EPOLL_CTL_ADD, map_fd, &ev) < 0)
+		goto fail;
+	return r;
+fail:
+	ring_free(r);
+	return NULL;
+}
+
+/*
+ * Everything committed so far, in batches. A record still being written (busy
+ * bit) ends the pass: the ones after it wait for the next poll. Returns the
+ * number of records delivered.
+ */
+static int ring_consume(struct tracer *t)
+{
+	struct ring *r = t->rb;
+	unsigned long cons = *r->consumer_pos, prod;
+	size_t mask = r->size - 1;
+	bool busy = false;
+	int total = 0;
+
+	while (!busy) {
+		int n = 0;
+
+		prod = __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE);
+		if (cons == prod)
+			break;
+		while (cons < prod && n < BATCH) {
+			size_t off = cons & mask;
+			uint32_t len = __atomic_load_n((const uint32_t *)(r->data + off),
+						       __ATOMIC_ACQUIRE);
+			uint32_t size = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+
+			if (len & BPF_RINGBUF_BUSY_BIT) {
+				busy = true;
+				break;
+			}
+			cons += (BPF_RINGBUF_HDR_SZ + size + 7) & ~7UL;
+			if ((len & BPF_RINGBUF_DISCARD_BIT) || size < sizeof(struct td_event))
+				continue;
+			off = (off + BPF_RINGBUF_HDR_SZ) & mask;
+			if (off + sizeof(struct td_event) <= r->size) {
+				t->ptr[n++] = (const struct td_event *)(r->data + off);
+			} else {
+				/* The one record that wraps: deliver it on its own. */
+				size_t head = r->size - off;
+
+				if (n) {
+					deliver_ptrs(t, n);
+					total += n;
+					n = 0;
+				}
+				memcpy(&r->wrapped, r->data + off, head);
+				memcpy((uint8_t *)&r->wrapped + head, r->data,
+				       sizeof(struct td_event) - head);
+				t->ptr[n++] = &r->wrapped;
+				deliver_ptrs(t, n);
+				total += n;
+				n = 0;
+			}
+		}
+		deliver_ptrs(t, n);
+		total += n;
+		__atomic_store_n(r->consumer_pos, cons, __ATOMIC_RELEASE);
+	}
+	return total;
 }
 
 void tracer__set_ahead(struct tracer *t, tracer_fn ahead)
@@ -375,7 +493,8 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 		goto fail;
 	}
 	if (t->info.buffer[0] == 'r') {
-		t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_ring, t, NULL);
+		t->rb = ring_open(bpf_map__fd(t->skel->maps.events),
+				  bpf_map__max_entries(t->skel->maps.events));
 		if (!t->rb) {
 			snprintf(err, errlen, "failed to set up the ring buffer: %s",
 				 strerror(errno));
@@ -410,11 +529,13 @@ int tracer__poll(struct tracer *t, int timeout_ms)
 
 	t->delivered = 0;
 	if (t->rb) {
-		err = ring_buffer__poll(t->rb, timeout_ms);
+		struct epoll_event ev;
+
 		/* Records submitted with BPF_RB_NO_WAKEUP do not wake epoll: collect
 		 * whatever is there once the wait is over. */
-		if (err >= 0)
-			err = ring_buffer__consume(t->rb);
+		err = epoll_wait(t->rb->epfd, &ev, 1, timeout_ms) < 0 ? -errno : 0;
+		if (err >= 0 || err == -EINTR)
+			ring_consume(t);
 	} else {
 		struct timespec ts;
 
@@ -491,7 +612,7 @@ void tracer__close(struct tracer *t)
 {
 	if (!t)
 		return;
-	ring_buffer__free(t->rb);
+	ring_free(t->rb);
 	perf_buffer__free(t->pb);
 	for (int c = 0; c < t->ncpuq; c++)
 		free(t->cpuq[c].ev);

@@ -118,7 +118,7 @@ stop() {
 
 # ================================================================================================
 # a. Forced loss. Three tracers watch the same storm: `truth` with a 64 MiB ring buffer (it must
-# lose nothing), `trace` and `timeline` with 16 KiB (they lose most records). The small ones must
+# lose nothing), `trace` and `timeline` with 4 KiB (they lose records). The small ones must
 # report exactly what their kernel counters say, give a dwell only where they saw the record
 # before (no dwell across a gap), and mark every timeline that misses a record incomplete.
 # ================================================================================================
@@ -136,10 +136,12 @@ JQ_TRACE_VS_TRUTH='
 	 ([$tr | to_entries[] | select(.value.old == $r.old and .value.new == $r.new) | .key] |
 	  first) as $k |
 	 # FIN_WAIT2/CLOSING -> CLOSE as the kernel reports it, when the timewait timer record
-	 # that made truth say -> TIME_WAIT fell in a gap: shown so, with no dwell.
+	 # that made truth say -> TIME_WAIT (or, for a FIN_WAIT2 timewait socket, stay in
+	 # FIN_WAIT2 until its timer ends, after the test) fell in a gap: shown so, no dwell.
 	 if $k == null and $r.new == "CLOSE" and ($r.old == "FIN_WAIT2" or $r.old == "CLOSING")
 		and $r.dwell_ns == null and ([$tr[] | select(.old == $r.old and
-			.new == "TIME_WAIT")] | length) > 0 then {gap: 1}
+			.new == "TIME_WAIT")] | length) + ([$tr[-1] | select(.new == $r.old)] |
+			length) > 0 then {gap: 1}
 	 elif $k == null then {p: "invented: \($r | tojson)"}
 	 elif $k > 0 and ($seen[$r.cookie | tostring] |
 		index(["\($tr[$k - 1].old)>\($tr[$k - 1].new)"])) == null then
@@ -148,7 +150,7 @@ JQ_TRACE_VS_TRUTH='
 	 elif ($r.dwell_ns == null) != ($tr[$k].dwell_ns == null) then
 		{p: "dwell \($r.dwell_ns), truth \($tr[$k].dwell_ns): \($r | tojson)"}
 	 elif $r.dwell_ns == null then {}
-	 elif ($r.dwell_ns - $tr[$k].dwell_ns | fabs) > 1000000 then
+	 elif ($r.dwell_ns - $tr[$k].dwell_ns | fabs) > 5000000 then
 		{p: "dwell \($r.dwell_ns), truth \($tr[$k].dwell_ns): \($r | tojson)"}
 	 else {dwell: 1} end] |
 	{problems: [.[].p // empty][:3], records: length, dwell: ([.[].dwell // 0] | add),
@@ -160,7 +162,7 @@ JQ_TIMELINE_VS_TRUTH='
 	 ($truth[$l.cookie | tostring] // []) as $tr |
 	 ([$tr[].new] | if .[-1] == "CLOSE" then .[:-1] else . end) as $want |
 	 ([$l.states[].state] == $want and all(range(0; $l.states | length);
-		($l.states[.].dwell_ns // -1e18) - ($tr[. + 1].dwell_ns // 1e18) | fabs <= 1000000))
+		($l.states[.].dwell_ns // -1e18) - ($tr[. + 1].dwell_ns // 1e18) | fabs <= 5000000))
 	 as $same |
 	 if $l.complete and ($same | not) then
 		{p: "complete but not truth: \($l | tojson) truth \($tr | tojson)"}
@@ -178,8 +180,8 @@ part_loss() {
 	new_ns loss || { not_ok "loss: cannot create a network namespace"; return; }
 	t0=$(now_ns)
 	start_tracer truth trace -j -N "$INO" --no-seed --ringbuf-size 64M || return
-	start_tracer trace trace -j -N "$INO" --no-seed --ringbuf-size 16K || return
-	start_tracer timeline timeline -j -N "$INO" --no-seed --ringbuf-size 16K || return
+	start_tracer trace trace -j -N "$INO" --no-seed --ringbuf-size 4K || return
+	start_tracer timeline timeline -j -N "$INO" --no-seed --ringbuf-size 4K || return
 	storm=$(in_ns timeout 30 "$STORM" -d 1 -p 9970 -P 4 2>"$RUN.storm.err")
 	conns=$(jq -r .connections <<<"$storm" 2>/dev/null)
 	expect_match "loss: storm ran (connections)" '[1-9][0-9]*' "$conns" "$storm" \
@@ -206,7 +208,7 @@ part_loss() {
 		[ "$name" = timeline ] && k_var=k_tl
 		expect_eq "loss: $name: final lost record = kernel counters (ringbuf recursion)" \
 			"${!k_var}" "$lost"
-		expect_match "loss: $name: the 16 KiB buffer did lose records" '[1-9][0-9]* [0-9]+' \
+		expect_match "loss: $name: the 4 KiB buffer did lose records" '[1-9][0-9]* [0-9]+' \
 			"$lost"
 		expect_eq "loss: $name: every line keeps the JSON contract" "" \
 			"$(contract "$RUN.$name.json")"
@@ -221,8 +223,9 @@ part_loss() {
 	expect_eq "loss: no dwell < 0 or > the run's $((wall / 1000000)) ms" "" "$bad"
 
 	# trace: each record is one of truth's (same cookie, old, new); it has a dwell only if the
-	# record before it in truth is also here, and then the same dwell (within 1 ms: each tracer
-	# stamps its own copy); truth's first records have none.
+	# record before it in truth is also here, and then the same dwell (within 5 ms: each tracer
+	# stamps its own copy, and a softirq, up to 2 ms of packets, can run between two tracers'
+	# programs on one state change); truth's first records have none.
 	got=$(jq -n -R -c --slurpfile t "$RUN.truth.min" "$JQ_TRUTH $JQ_TRACE_VS_TRUTH" \
 		<"$RUN.trace.json")
 	expect_eq "loss: trace: no record invented, no dwell across a gap, dwell = truth's" "[]" \

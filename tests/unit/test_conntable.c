@@ -430,6 +430,60 @@ static void test_incomplete_and_gap(void **state)
 	conntable__free(t);
 }
 
+/* FIN_WAIT1 -> FIN_WAIT2 lost before the timewait timer is armed: the timewait
+ * starts from FIN_WAIT2 (tcp_time_wait() runs nowhere else for this), whose
+ * dwell is unknown, never FIN_WAIT1 -> TIME_WAIT with FIN_WAIT1's dwell. */
+static void test_gap_before_timewait(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	ev(t, 31, 0xf100, 50, TD_CLOSE, TD_SYN_SENT, 0, 80, 3);
+	ev(t, 31, 0xf100, 51, TD_SYN_SENT, TD_ESTABLISHED, 43001, 80, 0);
+	ev(t, 31, 0xf100, 60, TD_ESTABLISHED, TD_FIN_WAIT1, 43001, 80, 3);
+	tw(t, TD_EV_TW_ARM, 31, 70, TD_TIME_WAIT, false, 43001, 80);
+	ev(t, 31, 0xf100, 70, TD_FIN_WAIT2, TD_CLOSE, 43001, 80, 0);
+	assert_int_equal(s.ntr, 4);
+	ASSERT_TR(&s, 3, TD_FIN_WAIT2, TD_TIME_WAIT, CT_DWELL_UNKNOWN);
+	tw(t, TD_EV_TW_CANCEL, 31, 60070, TD_TIME_WAIT, true, 43001, 80);
+	assert_int_equal(s.ntr, 5);
+	ASSERT_TR(&s, 4, TD_TIME_WAIT, TD_CLOSE, 60000 * MS);
+	assert_int_equal(s.nfin, 1);
+	assert_true(s.fin[0].flags & CT_F_GAP);
+	assert_true(s.fin[0].flags & CT_F_INCOMPLETE);
+	assert_int_equal(conntable__stats(t)->gaps, 1);
+
+	/* The same in the FIN_WAIT2 substate (an orphan): FIN_WAIT2 is reached with
+	 * no transition shown for it, and no FIN_WAIT2 -> FIN_WAIT2 either. */
+	ev(t, 32, 0xf200, 100, TD_ESTABLISHED, TD_FIN_WAIT1, 43002, 80, 3);
+	tw(t, TD_EV_TW_ARM, 32, 110, TD_FIN_WAIT2, false, 43002, 80);
+	ev(t, 32, 0xf200, 110, TD_FIN_WAIT2, TD_CLOSE, 43002, 80, 0);
+	assert_int_equal(s.ntr, 6);
+	ASSERT_TR(&s, 5, TD_ESTABLISHED, TD_FIN_WAIT1, CT_DWELL_UNKNOWN);
+	conntable__free(t);
+}
+
+/* Only the timer was seen (the earlier records lost or before the start), in the
+ * FIN_WAIT2 substate: the full socket's FIN_WAIT2 -> CLOSE tells where it came
+ * from, which is the state it is in: no transition. */
+static void test_timewait_first_fin_wait2(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	tw(t, TD_EV_TW_ARM, 33, 10, TD_FIN_WAIT2, false, 43003, 80);
+	ev(t, 33, 0xf300, 10, TD_FIN_WAIT2, TD_CLOSE, 43003, 80, 0);
+	assert_int_equal(s.ntr, 0);
+	tw(t, TD_EV_TW_CANCEL, 33, 60010, TD_FIN_WAIT2, true, 43003, 80);
+	assert_int_equal(s.ntr, 1);
+	ASSERT_TR(&s, 0, TD_FIN_WAIT2, TD_CLOSE, CT_DWELL_UNKNOWN);
+	assert_int_equal(s.nfin, 1);
+	assert_true(s.fin[0].flags & CT_F_INCOMPLETE);
+	conntable__free(t);
+}
+
 /* The table never grows past max_conns; the idle-longest connection goes. */
 static void test_eviction(void **state)
 {
@@ -1089,6 +1143,8 @@ int main(void)
 		cmocka_unit_test(test_listener_cookie_stitched),
 		cmocka_unit_test(test_skaddr_reuse_new_cookie),
 		cmocka_unit_test(test_incomplete_and_gap),
+		cmocka_unit_test(test_gap_before_timewait),
+		cmocka_unit_test(test_timewait_first_fin_wait2),
 		cmocka_unit_test(test_eviction),
 		cmocka_unit_test(test_timewait_rearm_and_kill),
 		cmocka_unit_test(test_timewait_netns_exit),
