@@ -15,7 +15,11 @@
 
 #define NIL UINT32_MAX
 
-/* Index keys: a socket cookie, a socket address, or a listener's (netns, port). */
+/* Index keys: a socket cookie, a socket address, or a listener's (netns, port). A
+ * connection is known by its socket address only while its cookie is not known
+ * (classic tracepoint path, a child still under its listener's cookie, a seed
+ * without one): the kernel never drops a cookie once a socket has one, and an
+ * index entry per connection less is memory and a cache miss per life saved. */
 #define SK_COOKIE 0
 #define SK_SKADDR 1
 #define SK_LISTEN 2
@@ -522,7 +526,8 @@ static uint32_t admit(struct conntable *t, struct conn *n)
 	t->conns[i] = *n;
 	if (n->cookie)
 		key_add(t, i, SK_COOKIE);
-	key_add(t, i, SK_SKADDR);
+	else
+		key_add(t, i, SK_SKADDR);
 	return i;
 }
 
@@ -718,6 +723,7 @@ static uint32_t lookup(struct conntable *t, const struct td_event *e)
 		return i;
 	if (t->conns[i].cookie == 0 && !(t->conns[i].flags & CT_F_TW)) {
 		t->conns[i].cookie = e->cookie;
+		key_drop(t, i, SK_SKADDR);
 		key_add(t, i, SK_COOKIE);
 		return i;
 	}
@@ -1009,9 +1015,7 @@ static void apply_tw(struct conntable *t, const struct td_event *e)
 			n.tw_substate = sub;
 			set_deadline(&n, e);
 			push_step(&n, sub, e->ts_ns);
-			i = admit(t, &n);
-			if (i != NIL && e->cookie)
-				key_drop(t, i, SK_SKADDR);
+			admit(t, &n);
 			return;
 		}
 		if (!next_record(t, i, e))
@@ -1104,8 +1108,10 @@ void conntable__prefetch(const struct conntable *t, const struct td_event *e)
 {
 	const struct index *ck = &t->index[SK_COOKIE], *sk = &t->index[SK_SKADDR];
 
-	__builtin_prefetch(&ck->e[(uint32_t)mix64(e->cookie) & ck->mask]);
-	__builtin_prefetch(&sk->e[(uint32_t)mix64(e->skaddr) & sk->mask]);
+	if (e->cookie)
+		__builtin_prefetch(&ck->e[(uint32_t)mix64(e->cookie) & ck->mask]);
+	else
+		__builtin_prefetch(&sk->e[(uint32_t)mix64(e->skaddr) & sk->mask]);
 }
 
 void conntable__apply(struct conntable *t, const struct td_event *e)
@@ -1212,7 +1218,7 @@ bool conntable__seed(struct conntable *t, const struct conn *s)
 	}
 	if (c->state == TD_TIME_WAIT)
 		c->flags |= CT_F_TW;
-	else if (c->skaddr)
+	else if (c->skaddr && !c->cookie)
 		key_add(t, i, SK_SKADDR);
 	if (c->state == TD_LISTEN)
 		key_add(t, i, SK_LISTEN);
