@@ -77,7 +77,6 @@ struct conn {
 	uint64_t cgroup;
 	uint64_t start_ns; /* first state's enter_ns, or first record's ts */
 	uint64_t end_ns; /* when it reached CLOSE; 0 while alive */
-	uint64_t tw_cancel_ns; /* CT_F_TW_CANCEL: when */
 	uint64_t tw_deadline_ns; /* timewait timer expiry at the last timer record; 0 = unknown */
 	uint32_t netns;
 	uint32_t pid; /* owner tgid; 0 = unknown */
