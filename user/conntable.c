@@ -83,6 +83,9 @@ struct conntable {
 		uint64_t ns;
 	} pend[PEND_CAP];
 	uint32_t pend_head, pend_tail;
+	/* When the oldest entry, found to stand, is due (0: look again). Until then
+	 * a record need not look at pend[] (most records come while one waits). */
+	uint64_t pend_due;
 	/* Selected connections whose first transition is held (CT_F_HELD without
 	 * CT_F_UNDECIDED), by birth time: released after CT_HOLD_NS at the latest.
 	 * Entries whose connection moved on are skipped when reached. */
@@ -269,6 +272,7 @@ static void touch(struct conntable *t, uint32_t i)
 /* Connection i is no longer waiting; its queue entry is skipped later. */
 static void pending_del(struct conntable *t, uint32_t i)
 {
+	t->pend_due = 0; /* it may be the oldest */
 	t->conns[i].flags &= ~(CT_F_TW_CANCEL | CT_F_REUSED_SEEN);
 	key_drop(t, i, SK_TUPLE);
 }
@@ -685,8 +689,10 @@ static void settle_pending(struct conntable *t, uint64_t now)
 		uint32_t h = t->pend_head & (PEND_CAP - 1);
 
 		if (pend_live(t, t->pend_head)) {
-			if (now < t->pend[h].ns + TW_SETTLE_NS)
+			if (now < t->pend[h].ns + TW_SETTLE_NS) {
+				t->pend_due = t->pend[h].ns + TW_SETTLE_NS;
 				return;
+			}
 			tw_settle(t, t->pend[h].slot);
 		}
 		t->pend_head++;
@@ -703,7 +709,10 @@ static void pend_push(struct conntable *t, uint32_t i, uint64_t ns)
 		if (pend_live(t, t->pend_head))
 			tw_settle(t, t->pend[h].slot);
 		t->pend_head++;
+		t->pend_due = 0;
 	}
+	if (t->pend_head == t->pend_tail)
+		t->pend_due = 0; /* this one will be the oldest */
 	t->slots[i].pend = t->pend_tail;
 	h = t->pend_tail++ & (PEND_CAP - 1);
 	t->pend[h].slot = i;
@@ -1142,7 +1151,7 @@ void conntable__prefetch(const struct conntable *t, const struct td_event *e)
 void conntable__apply(struct conntable *t, const struct td_event *e)
 {
 	t->stats.records++;
-	if (t->pend_head != t->pend_tail)
+	if (t->pend_head != t->pend_tail && e->ts_ns >= t->pend_due)
 		settle_pending(t, e->ts_ns);
 	if (t->hold_head != t->hold_tail)
 		settle_held(t, e->ts_ns);
