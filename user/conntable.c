@@ -140,7 +140,11 @@ static uint64_t listen_key(uint32_t netns, uint16_t port)
 	return ((uint64_t)netns << 16) | port;
 }
 
-static uint32_t index_find(const struct conntable *t, int kind, uint64_t k)
+/* Inlined: nearly every record calls it more than once, with kind a constant that
+ * picks key_of()'s branch at compile time, and as a call it spent more on saving
+ * registers than on probing (measured: 6% of replay's instructions). */
+static inline __attribute__((always_inline)) uint32_t index_find(const struct conntable *t,
+								 int kind, uint64_t k)
 {
 	const struct index *ix = &t->index[kind];
 	uint32_t hash = (uint32_t)mix64(k);
