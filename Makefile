@@ -145,7 +145,7 @@ $(OUTPUT)/fuzz_record: tests/fuzz/fuzz_record.c user/record.c user/conntable.c u
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-DFUZZ_REPLAY -D_GNU_SOURCE -Iuser $^ -o $@
 
-$(OUTPUT)/mkcorpus: tests/fuzz/mkcorpus.c user/record.c user/synth.c | $(OUTPUT)
+$(OUTPUT)/mkcorpus: tests/fuzz/mkcorpus.c user/record.c user/synth.c user/conntable.c | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) $^ -o $@
 
@@ -183,7 +183,8 @@ $(OUTPUT)/storm: tests/bench/storm.c | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $< -o $@
 
-$(OUTPUT)/mkrecording: tests/bench/mkrecording.c user/synth.c user/record.c | $(OUTPUT)
+$(OUTPUT)/mkrecording: tests/bench/mkrecording.c user/synth.c user/record.c user/conntable.c \
+		| $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) $^ -o $@
 

@@ -110,6 +110,108 @@ static uint64_t mix64(uint64_t x)
 	return x;
 }
 
+/*
+ * Command names: one table for the process, since a struct conn says its name
+ * wherever it is (conn__comm() has no table to ask). Names live in chunks that
+ * never move, so a name's string stays where it is; an index by hash finds a
+ * name's number. Number 0 is "". Both grow as names come: a few hundred names
+ * take a few KiB, the most there can be (65,535) about 1.25 MiB.
+ */
+#define COMM_MAX 65536 /* numbers are 16 bits */
+#define COMM_CHUNK 256 /* names per chunk */
+
+static struct {
+	char (*chunk[COMM_MAX / COMM_CHUNK])[TD_COMM_LEN];
+	uint16_t *ix; /* open addressing: a name's number, 0 = empty */
+	uint32_t mask; /* ix has mask + 1 entries */
+	uint32_t n; /* numbers given, "" included */
+} comms;
+
+static const char *comm_name(uint32_t id)
+{
+	return comms.chunk[id / COMM_CHUNK][id % COMM_CHUNK];
+}
+
+static uint32_t comm_hash(const char name[TD_COMM_LEN])
+{
+	uint64_t a, b;
+
+	memcpy(&a, name, 8);
+	memcpy(&b, name + 8, 8);
+	return (uint32_t)mix64(a ^ mix64(b));
+}
+
+/* Doubles the index (or makes it); false if memory is short. */
+static bool comm_grow(void)
+{
+	uint32_t nmask = comms.ix ? comms.mask * 2 + 1 : 255;
+	uint16_t *nix = calloc((size_t)nmask + 1, sizeof(*nix));
+
+	if (!nix)
+		return false;
+	for (uint32_t id = 1; id < comms.n; id++) {
+		uint32_t h = comm_hash(comm_name(id)) & nmask;
+
+		while (nix[h])
+			h = (h + 1) & nmask;
+		nix[h] = (uint16_t)id;
+	}
+	free(comms.ix);
+	comms.ix = nix;
+	comms.mask = nmask;
+	return true;
+}
+
+/* The number of name (TD_COMM_LEN bytes, zero after its end); 0 if the table is
+ * full or memory short. */
+static uint16_t comm_intern(const char name[TD_COMM_LEN])
+{
+	char(*chunk)[TD_COMM_LEN];
+	uint32_t h, id;
+
+	if (!name[0])
+		return 0;
+	/* At most half full; a grow that fails is fine while one entry is empty. */
+	if (comms.n < COMM_MAX && (uint64_t)(comms.n + 1) * 2 > (uint64_t)comms.mask + 1 &&
+	    !comm_grow() && (!comms.ix || comms.n > comms.mask))
+		return 0;
+	for (h = comm_hash(name) & comms.mask; comms.ix[h]; h = (h + 1) & comms.mask) {
+		if (!memcmp(comm_name(comms.ix[h]), name, TD_COMM_LEN))
+			return comms.ix[h];
+	}
+	id = comms.n ? comms.n : 1; /* 0 is "" */
+	if (id == COMM_MAX)
+		return 0;
+	chunk = comms.chunk[id / COMM_CHUNK];
+	if (!chunk) {
+		chunk = calloc(COMM_CHUNK, TD_COMM_LEN);
+		if (!chunk)
+			return 0;
+		comms.chunk[id / COMM_CHUNK] = chunk;
+	}
+	memcpy(chunk[id % COMM_CHUNK], name, TD_COMM_LEN);
+	comms.ix[h] = (uint16_t)id;
+	comms.n = id + 1;
+	return (uint16_t)id;
+}
+
+const char *conn__comm(const struct conn *c)
+{
+	/* TD_COMM_LEN bytes like every name, for callers that copy them all */
+	static const char none[TD_COMM_LEN];
+
+	return c->comm ? comm_name(c->comm) : none;
+}
+
+void conn__set_comm(struct conn *c, const char *comm)
+{
+	char name[TD_COMM_LEN] = { 0 };
+
+	for (int i = 0; i < TD_COMM_LEN - 1 && comm[i]; i++)
+		name[i] = comm[i];
+	c->comm = comm_intern(name);
+}
+
 static uint64_t tuple_hash(const struct conn *c)
 {
 	uint64_t h = ((uint64_t)c->netns << 32) ^ ((uint64_t)c->sport << 16) ^ c->dport;
@@ -329,7 +431,7 @@ static uint32_t alloc_slot(struct conntable *t)
  * The connection and slot arrays: zeroed pages from the kernel, touched only as
  * slots are used (nothing initialises them, so an idle table costs no memory for
  * them). The connections' on transparent huge pages where the system allows them
- * for whoever asks (a table filling up otherwise takes a page fault every 20
+ * for whoever asks (a table filling up otherwise takes a page fault every 25
  * connections); the slots', 16 bytes each, need no more than small pages.
  */
 static void *big_zalloc(size_t n, bool huge)
@@ -461,8 +563,7 @@ static void set_tuple(struct conn *c, const struct td_event *e)
 static void set_owner(struct conn *c, const struct td_event *e, uint8_t src)
 {
 	c->pid = e->pid;
-	memcpy(c->comm, e->comm, sizeof(c->comm));
-	c->comm[sizeof(c->comm) - 1] = 0;
+	conn__set_comm(c, e->comm);
 	c->owner_src = src;
 }
 
@@ -795,7 +896,7 @@ static uint32_t first_record(struct conntable *t, const struct td_event *e)
 
 			if (l != NIL && t->conns[l].pid) {
 				n.pid = t->conns[l].pid;
-				memcpy(n.comm, t->conns[l].comm, sizeof(n.comm));
+				n.comm = t->conns[l].comm;
 				n.owner_src = CT_OWNER_LISTENER;
 			}
 			if (n.dport == 0)

@@ -94,10 +94,10 @@ struct conn {
 	uint8_t tw_substate; /* timewait socket's substate (FIN_WAIT2 or TIME_WAIT) */
 	uint16_t flags; /* CT_F_* */
 	uint16_t stuck_reported; /* bit per state: --stuck alert already sent */
-	char comm[TD_COMM_LEN];
+	uint16_t comm; /* the owner's command name, interned: conn__comm(), conn__set_comm() */
 	/* Timeline: state step_state[i] entered at step_ns[i] (0 = unknown). */
-	uint64_t step_ns[CT_MAX_STEPS];
 	uint8_t step_state[CT_MAX_STEPS];
+	uint64_t step_ns[CT_MAX_STEPS];
 };
 
 /* One state change as the table reports it. */
@@ -232,6 +232,21 @@ void conntable__foreach(struct conntable *t, void (*fn)(void *arg, const struct 
 
 /* Counters; never NULL. */
 const struct ct_stats *conntable__stats(const struct conntable *t);
+
+/*
+ * The owner's command name of c: "" if none. Command names are interned for the
+ * whole process, so that a connection keeps 2 bytes for it instead of 16: the
+ * string stays valid (and the same) until the process ends.
+ */
+const char *conn__comm(const struct conn *c);
+
+/*
+ * Set the owner's command name of c to comm: its bytes up to a NUL, at most
+ * TD_COMM_LEN - 1 of them. A process keeps at most 65,535 different names (a
+ * host's sockets see a few hundred); past that a new name reads as "" (no name),
+ * as if the record had carried none. c may be anywhere: a copy of c has the name.
+ */
+void conn__set_comm(struct conn *c, const char *comm);
 
 /* Dwell of step i of c: the time until the next step (or until end_ns), or
  * CT_DWELL_UNKNOWN. For the current (last) state of a live connection it is

@@ -146,7 +146,7 @@ static struct gkey key_proc(const struct conn *c)
 	k.kind = G_PROC;
 	k.pid = c->pid;
 	if (c->pid)
-		memcpy(k.comm, c->comm, TD_COMM_LEN - 1);
+		memcpy(k.comm, conn__comm(c), TD_COMM_LEN - 1);
 	return k;
 }
 
@@ -198,7 +198,7 @@ static void example_add(struct example *ex, const struct conn *c, int state, uin
 	ex[slot].dport = c->dport;
 	ex[slot].pid = c->pid;
 	if (c->pid)
-		memcpy(ex[slot].comm, c->comm, TD_COMM_LEN - 1);
+		memcpy(ex[slot].comm, conn__comm(c), TD_COMM_LEN - 1);
 	ex[slot].ts_ns = ts;
 	ex[slot].dwell_ns = dwell == CT_DWELL_UNKNOWN ? 0 : dwell;
 	ex[slot].what = what;

@@ -81,7 +81,7 @@ static bool owner_matches(const struct td_options *o, const struct conn *c)
 	if (!found)
 		return false;
 	for (i = 0, found = !o->ncomms; i < o->ncomms && !found; i++)
-		found = !strncmp(c->comm, o->comms[i], sizeof(c->comm));
+		found = !strncmp(conn__comm(c), o->comms[i], TD_COMM_LEN);
 	return found;
 }
 

@@ -98,7 +98,7 @@ static const char *by_key(const struct app *a, const struct conn *c, char *buf, 
 	case TD_BY_RADDR:
 		return out__addr(c->family, c->daddr, buf, len);
 	case TD_BY_COMM:
-		return c->pid ? c->comm : "-";
+		return c->pid ? conn__comm(c) : "-";
 	default:
 		return NULL;
 	}

@@ -255,7 +255,7 @@ static void put_json_conn(struct line *l, const struct conn *c)
 	if (c->pid) {
 		putu(l, c->pid);
 		puts_(l, ",\"comm\":");
-		putjs(l, c->comm);
+		putjs(l, conn__comm(c));
 	} else {
 		puts_(l, "null,\"comm\":null");
 	}
@@ -283,7 +283,7 @@ static void put_owner_text(struct line *l, const struct conn *c)
 		snprintf(pid, sizeof(pid), "%u", c->pid);
 		pad(l, pid, 7, true);
 		putc_(l, ' ');
-		pad(l, c->comm, 15, false);
+		pad(l, conn__comm(c), 15, false);
 	} else {
 		pad(l, "-", 7, true);
 		putc_(l, ' ');
@@ -753,7 +753,7 @@ static void put_pair_side_head(struct line *l, const char *label, const struct c
 		struct line cell = { .n = 0 };
 
 		puts_(&cell, c->pid ? pid + 1 : "- ");
-		puts_(&cell, c->pid ? c->comm : "-");
+		puts_(&cell, c->pid ? conn__comm(c) : "-");
 		cell.buf[cell.n] = 0;
 		putc_(l, ' ');
 		pad(l, cell.buf, 29 - (int)strlen(label), false);

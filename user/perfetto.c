@@ -85,7 +85,7 @@ static void write_conn(struct perfetto *p, const struct conn *c, uint64_t open_e
 		if (c->pid) {
 			char name[64];
 
-			snprintf(name, sizeof(name), "%s %u", c->comm, c->pid);
+			snprintf(name, sizeof(name), "%s %u", conn__comm(c), c->pid);
 			put_js(p->f, name);
 		} else {
 			put_js(p->f, "unknown owner");

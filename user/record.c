@@ -313,7 +313,7 @@ int rec_writer__seed(struct rec_writer *w, const struct conn *c)
 	p[SD_TWSUB] = c->tw_substate;
 	memcpy(p + SD_SADDR, c->saddr, 16);
 	memcpy(p + SD_DADDR, c->daddr, 16);
-	memcpy(p + SD_COMM, c->comm, TD_COMM_LEN);
+	memcpy(p + SD_COMM, conn__comm(c), TD_COMM_LEN);
 	p[SD_COMM + TD_COMM_LEN - 1] = 0;
 	return put_record(w, rec, REC_SEED, SD_LEN);
 }
@@ -536,8 +536,7 @@ static int get_seed(struct rec_reader *r, const uint8_t *p, size_t n, size_t pos
 	c->tw_substate = p[SD_TWSUB];
 	memcpy(c->saddr, p + SD_SADDR, 16);
 	memcpy(c->daddr, p + SD_DADDR, 16);
-	memcpy(c->comm, p + SD_COMM, TD_COMM_LEN);
-	c->comm[TD_COMM_LEN - 1] = 0;
+	conn__set_comm(c, (const char *)p + SD_COMM);
 	if (!seed_valid(c, why, sizeof(why)))
 		return fail(r, "seed record at byte %zu: %s", pos, why);
 	return 0;

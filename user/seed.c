@@ -432,7 +432,7 @@ static void with_owner(void *arg, struct conn *c, uint32_t inode)
 
 	if (o) {
 		c->pid = o->pid;
-		memcpy(c->comm, d->owners.comm[o->proc], TD_COMM_LEN);
+		conn__set_comm(c, d->owners.comm[o->proc]);
 		c->owner_src = CT_OWNER_SEED;
 	}
 	d->st->sockets++;

@@ -538,7 +538,7 @@ static int seed_one(struct synth *g, int state, uint16_t lport, uint16_t rport, 
 	if (pid) {
 		c.pid = pid;
 		c.owner_src = CT_OWNER_SEED;
-		strncpy(c.comm, comm, TD_COMM_LEN - 1);
+		conn__set_comm(&c, comm);
 	}
 	g->st.seeds++;
 	return rec_writer__seed(&g->w, &c);

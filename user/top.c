@@ -463,14 +463,15 @@ static void endpoint(const struct conn *c, const uint8_t addr[16], uint16_t port
 /* A process may name itself anything: keep terminal controls out of the screen and logs. */
 static void clean_comm(const struct conn *c, char *buf)
 {
+	const char *comm = conn__comm(c);
 	int i;
 
 	if (!c->pid) {
 		strcpy(buf, "-");
 		return;
 	}
-	for (i = 0; i < TD_COMM_LEN - 1 && c->comm[i]; i++) {
-		unsigned char ch = c->comm[i];
+	for (i = 0; i < TD_COMM_LEN - 1 && comm[i]; i++) {
+		unsigned char ch = comm[i];
 
 		buf[i] = ch < 0x20 || ch >= 0x7f ? '?' : (char)ch;
 	}

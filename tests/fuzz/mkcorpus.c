@@ -98,7 +98,7 @@ static void each_type(FILE *f, bool end)
 	c.sport = 80;
 	c.netns = 4026531840u;
 	c.pid = 1200;
-	strcpy(c.comm, "nginx");
+	conn__set_comm(&c, "nginx");
 	c.role = CT_ROLE_LISTEN;
 	c.owner_src = CT_OWNER_SEED;
 	c.step_ns[0] = 3600000000000ULL;

@@ -138,7 +138,7 @@ static struct conn mkconn(int role, uint8_t a3, uint16_t sport, uint8_t d3, uint
 	c.role = (uint8_t)role;
 	c.pid = pid;
 	if (comm)
-		snprintf(c.comm, sizeof(c.comm), "%s", comm);
+		conn__set_comm(&c, comm);
 	return c;
 }
 

@@ -62,7 +62,7 @@ static struct conn mkconn(int family, const char *laddr, uint16_t lport, const c
 	c.cookie = 4242;
 	c.netns = 4026531840u;
 	c.pid = 1234;
-	strcpy(c.comm, "nginx");
+	conn__set_comm(&c, "nginx");
 	c.state = TD_ESTABLISHED;
 	c.role = CT_ROLE_PASSIVE;
 	set_addr(&c, c.saddr, laddr);
@@ -386,13 +386,13 @@ static void test_owner(void **state)
 	NO_MATCH(OPTS("-p", "99", "-c", "nginx"), c);
 
 	/* A 15-character name, as the kernel truncates it. */
-	strcpy(c.comm, "a-fifteen-chars");
+	conn__set_comm(&c, "a-fifteen-chars");
 	MATCH(OPTS("-c", "a-fifteen-chars"), c);
 	NO_MATCH(OPTS("-c", "a-fifteen-char"), c);
 
 	/* No owner known (softirq): never matches an owner filter, whatever comm says. */
 	c.pid = 0;
-	strcpy(c.comm, "swapper/0");
+	conn__set_comm(&c, "swapper/0");
 	NO_MATCH(OPTS("-p", "1"), c);
 	NO_MATCH(OPTS("-c", "swapper/0"), c);
 	MATCH(OPTS("-L", "8080"), c);
@@ -426,7 +426,7 @@ static void test_all_filters_together(void **state)
 	d.pid = 1;
 	NO_MATCH(o, d);
 	d = c;
-	strcpy(d.comm, "curl");
+	conn__set_comm(&d, "curl");
 	NO_MATCH(o, d);
 	d = c;
 	d.netns = 1;

@@ -47,7 +47,7 @@ static void mkconn(struct conn *c)
 	memset(c, 0, sizeof(*c));
 	c->cookie = 42;
 	c->pid = 1234;
-	strcpy(c->comm, "nginx");
+	conn__set_comm(c, "nginx");
 	c->family = 4;
 	c->saddr[0] = 127;
 	c->saddr[3] = 1;
@@ -165,7 +165,7 @@ static void test_json_escapes_comm(void **state)
 
 	(void)state;
 	mkconn(&c);
-	strcpy(c.comm, "a\"b\\c\n\xff");
+	conn__set_comm(&c, "a\"b\\c\n\xff");
 	open_buf(&b);
 	out__init(&o, b.f, true, 0);
 	out__transition(&o, &c, &t);

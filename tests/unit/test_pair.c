@@ -51,7 +51,7 @@ static void client4(struct conn *c, uint64_t cookie, uint16_t lport, uint64_t st
 	c->netns = 1;
 	c->role = CT_ROLE_ACTIVE;
 	c->pid = 10;
-	strcpy(c->comm, "client");
+	conn__set_comm(c, "client");
 	c->nsteps = 2;
 	c->step_state[0] = TD_SYN_SENT;
 	c->step_ns[0] = start;
@@ -72,7 +72,7 @@ static void server_of(struct conn *s, const struct conn *c, uint64_t cookie, uin
 	s->dport = c->sport;
 	s->role = CT_ROLE_PASSIVE;
 	s->pid = 20;
-	strcpy(s->comm, "server");
+	conn__set_comm(s, "server");
 	s->step_state[0] = TD_SYN_RECV;
 	s->step_ns[0] = c->step_ns[0] + 50;
 	s->step_ns[1] = c->step_ns[0] + 150;

@@ -80,7 +80,7 @@ static void mkconn(struct conn *c)
 	memset(c, 0, sizeof(*c));
 	c->cookie = 42;
 	c->pid = 1234;
-	strcpy(c->comm, "curl");
+	conn__set_comm(c, "curl");
 	c->family = 4;
 	c->saddr[0] = 127;
 	c->saddr[3] = 1;

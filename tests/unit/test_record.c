@@ -169,7 +169,7 @@ static struct conn seed_conn(void)
 	c.dport = 443;
 	c.netns = 4026531840u;
 	c.pid = 880;
-	strcpy(c.comm, "sshd");
+	conn__set_comm(&c, "sshd");
 	c.role = CT_ROLE_ACTIVE;
 	c.owner_src = CT_OWNER_SEED;
 	c.step_ns[0] = 3600000000000ULL;

@@ -82,8 +82,12 @@ static void seed(struct conntable *t, uint64_t cookie, int state, uint64_t since
 	c.sport = lport;
 	c.dport = rport;
 	c.pid = pid;
-	if (pid)
-		snprintf(c.comm, sizeof(c.comm), "srv%u", pid);
+	if (pid) {
+		char name[TD_COMM_LEN];
+
+		snprintf(name, sizeof(name), "srv%u", pid);
+		conn__set_comm(&c, name);
+	}
 	c.step_ns[0] = since_ms * MS;
 	assert_true(conntable__seed(t, &c));
 }
