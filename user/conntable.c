@@ -42,10 +42,14 @@
  * these fields inside the connections' array replay was 5% slower). */
 struct slot {
 	uint32_t prev, next; /* LRU list, or the free list; NIL-terminated */
-	uint32_t pend; /* CT_F_TW_CANCEL: its place in pend[] (pend_tail when pushed) */
+	/* CT_F_TW_CANCEL: its entry in pend[]. That entry and the one looked at are
+	 * both between pend_head and pend_tail, fewer than PEND_CAP apart: the same
+	 * index is the same entry. */
+	uint16_t pend;
 	uint8_t used;
 	uint8_t keys; /* bit per SK_* kind this connection holds in the index */
 };
+_Static_assert(PEND_CAP - 1 <= UINT16_MAX, "struct slot.pend holds an index in pend[]");
 
 /* One open-addressing index per key kind. An entry holds slot + 1 (0 = empty) and
  * the low 32 bits of its key's hash: probes compare the hash first and read the
@@ -432,7 +436,7 @@ static uint32_t alloc_slot(struct conntable *t)
  * slots are used (nothing initialises them, so an idle table costs no memory for
  * them). The connections' on transparent huge pages where the system allows them
  * for whoever asks (a table filling up otherwise takes a page fault every 25
- * connections); the slots', 16 bytes each, need no more than small pages.
+ * connections); the slots', 12 bytes each, need no more than small pages.
  */
 static void *big_zalloc(size_t n, bool huge)
 {
@@ -759,7 +763,7 @@ static void tw_fin_seen(struct conntable *t, struct conn *c, uint64_t ts)
  * it takes its place). */
 static uint64_t tw_cancel_ns(const struct conntable *t, uint32_t i)
 {
-	return t->pend[t->slots[i].pend & (PEND_CAP - 1)].ns;
+	return t->pend[t->slots[i].pend].ns;
 }
 
 /* Settle a timewait timer detached before expiry: no re-arm came, so the
@@ -785,7 +789,8 @@ static bool pend_live(const struct conntable *t, uint32_t pos)
 {
 	uint32_t i = t->pend[pos & (PEND_CAP - 1)].slot;
 
-	return t->slots[i].used && (t->conns[i].flags & CT_F_TW_CANCEL) && t->slots[i].pend == pos;
+	return t->slots[i].used && (t->conns[i].flags & CT_F_TW_CANCEL) &&
+	       t->slots[i].pend == (pos & (PEND_CAP - 1));
 }
 
 static void settle_pending(struct conntable *t, uint64_t now)
@@ -818,8 +823,8 @@ static void pend_push(struct conntable *t, uint32_t i, uint64_t ns)
 	}
 	if (t->pend_head == t->pend_tail)
 		t->pend_due = 0; /* this one will be the oldest */
-	t->slots[i].pend = t->pend_tail;
 	h = t->pend_tail++ & (PEND_CAP - 1);
+	t->slots[i].pend = (uint16_t)h;
 	t->pend[h].slot = i;
 	t->pend[h].ns = ns;
 	key_add(t, i, SK_TUPLE);
