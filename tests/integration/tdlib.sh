@@ -105,7 +105,9 @@ next_port() {
 # kernel path, e.g. TD_EXTRA_ARGS="--backend tracepoint" or "--buffer perf".
 read -r -a TD_EXTRA <<<"${TD_EXTRA_ARGS:-}"
 # start_tracer NAME ARGS...: tcpdwell ARGS in the background, stdout to $RUN.NAME.json and
-# stderr to $RUN.NAME.err; sets TRACER_<NAME>. 1 if it does not say it is tracing within 10 s.
+# stderr to $RUN.NAME.err; sets TRACER_<NAME>. 1 if it does not say it is tracing within
+# TD_START_MAX_S seconds (10; more under emulation, where loading and the socket dump are slow).
+START_MAX_S=${TD_START_MAX_S:-10}
 start_tracer() {
 	local name=$1 pid
 	shift
@@ -114,8 +116,9 @@ start_tracer() {
 	BG+=("$pid")
 	printf -v "TRACER_$name" %s "$pid"
 	TRACERS+=("$name")
-	if ! wait_until 10 grep -qs "tcpdwell: tracing" "$RUN.$name.err"; then
-		not_ok "$LABEL: tcpdwell $* starts tracing within 10 s" "stderr: $(cat "$RUN.$name.err")"
+	if ! wait_until "$START_MAX_S" grep -qs "tcpdwell: tracing" "$RUN.$name.err"; then
+		not_ok "$LABEL: tcpdwell $* starts tracing within $START_MAX_S s" \
+			"stderr: $(cat "$RUN.$name.err")"
 		return 1
 	fi
 }
