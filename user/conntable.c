@@ -1202,20 +1202,16 @@ static void apply_tw(struct conntable *t, const struct td_event *e)
 		return;
 	set_deadline(c, e);
 	c->tw_substate = sub;
-	if (e->flags & TD_F_TW_DUE) {
+	/* Due: the timer ran out. Netns exit: no re-arm can follow, and no new
+	 * connection. Either way the end is known now. */
+	uint8_t end = (e->flags & TD_F_TW_DUE)	      ? CT_TW_EXPIRED :
+		      (e->flags & TD_F_TW_NETNS_GONE) ? CT_TW_KILLED :
+							CT_TW_NONE;
+	if (end != CT_TW_NONE) {
 		if (sub == TD_TIME_WAIT && c->state == TD_FIN_WAIT2)
 			tw_fin_seen(t, c, e->ts_ns);
-		c->tw_end = CT_TW_EXPIRED;
-		change_state(t, c, c->state, TD_CLOSE, e->ts_ns, CT_TW_EXPIRED);
-		finish(t, i);
-		return;
-	}
-	if (e->flags & TD_F_TW_NETNS_GONE) {
-		/* Netns exit: no re-arm can follow, and no new connection. */
-		if (sub == TD_TIME_WAIT && c->state == TD_FIN_WAIT2)
-			tw_fin_seen(t, c, e->ts_ns);
-		c->tw_end = CT_TW_KILLED;
-		change_state(t, c, c->state, TD_CLOSE, e->ts_ns, CT_TW_KILLED);
+		c->tw_end = end;
+		change_state(t, c, c->state, TD_CLOSE, e->ts_ns, end);
 		finish(t, i);
 		return;
 	}

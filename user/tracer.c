@@ -223,21 +223,14 @@ static int ring_consume(struct tracer *t)
 			if (off + sizeof(struct td_event) <= r->size) {
 				t->ptr[n++] = (const struct td_event *)(r->data + off);
 			} else {
-				/* The one record that wraps: deliver it on its own. */
+				/* A batch spans at most the buffer's size (prod - cons),
+				 * so at most one of its records wraps: one copy is enough. */
 				size_t head = r->size - off;
 
-				if (n) {
-					deliver_ptrs(t, n);
-					total += n;
-					n = 0;
-				}
 				memcpy(&r->wrapped, r->data + off, head);
 				memcpy((uint8_t *)&r->wrapped + head, r->data,
 				       sizeof(struct td_event) - head);
 				t->ptr[n++] = &r->wrapped;
-				deliver_ptrs(t, n);
-				total += n;
-				n = 0;
 			}
 		}
 		deliver_ptrs(t, n);

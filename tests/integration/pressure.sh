@@ -333,6 +333,9 @@ part_wakeup() {
 	first=$((($(now_ns) - t0) / 1000000))
 	expect_eq "wakeup: records delivered within 5 s although --latency is 10 s" yes \
 		"$(delivered && echo yes || echo no)" "after $first ms"
+	# The storm's last connections may still be closing: wait until only TIME_WAIT is left.
+	closed() { [ -z "$(in_ns ss -Htan state all exclude time-wait exclude close)" ]; }
+	wait_until 10 closed
 	stop_tracers
 	expect_eq "wakeup: every connection's last record there at exit" "$conns" \
 		"$(grep -c '"old":"LAST_ACK"' "$RUN.slow.json")"
