@@ -378,6 +378,13 @@ run_kernel() {
 		fi
 	fi
 	RESULTS+=("$kver  $status  boot ${boot}s (guest uptime ${guest_boot:-?}s)  total ${total}s  $steps")
+	# Each failed check with the first lines of its detail, so that the summary at the very
+	# end says what failed.
+	local bad
+	while IFS= read -r bad; do
+		RESULTS+=("    $kver: $bad")
+	done < <(awk '/^not ok / { n = 4 } n > 0 && /^(not ok |#)/ { print substr($0, 1, 300); n-- }
+		/^ok / { n = 0 }' "$log" | head -n 40)
 	say "$kver: $status in ${total}s (boot ${boot}s) $steps"
 	if [ "$status" != PASS ]; then
 		FAILED=1
