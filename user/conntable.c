@@ -115,6 +115,16 @@ static uint64_t mix64(uint64_t x)
 }
 
 /*
+ * An index key's hash: one multiply (Fibonacci hashing), taking bits 32-63. Index
+ * keys are cookies (a counter), socket addresses (slab strides) and port keys, which
+ * it spreads evenly, or tuple hashes, already mixed; every record hashes a few.
+ */
+static inline uint32_t ix_hash(uint64_t k)
+{
+	return (uint32_t)((k * 0x9e3779b97f4a7c15ULL) >> 32);
+}
+
+/*
  * Command names: one table for the process, since a struct conn says its name
  * wherever it is (conn__comm() has no table to ask). Names live in chunks that
  * never move, so a name's string stays where it is; an index by hash finds a
@@ -129,6 +139,7 @@ static struct {
 	uint16_t *ix; /* open addressing: a name's number, 0 = empty */
 	uint32_t mask; /* ix has mask + 1 entries */
 	uint32_t n; /* numbers given, "" included */
+	uint16_t last; /* the name a record named last: most come from one process */
 } comms;
 
 static const char *comm_name(uint32_t id)
@@ -220,14 +231,17 @@ static uint64_t tuple_hash(const struct conn *c)
 {
 	uint64_t h = ((uint64_t)c->netns << 32) ^ ((uint64_t)c->sport << 16) ^ c->dport;
 
+	/* Odd multipliers between the words: the order counts (a reversed tuple is
+	 * another key), and one full mix at the end. */
 	for (int i = 0; i < 16; i += 8) {
 		uint64_t a, b;
 
 		memcpy(&a, c->saddr + i, 8);
 		memcpy(&b, c->daddr + i, 8);
-		h = mix64(h ^ a) ^ mix64(b + i);
+		h = (h ^ a) * 0x9e3779b97f4a7c15ULL;
+		h = (h ^ b) * 0xc2b2ae3d27d4eb4fULL;
 	}
-	return h ^ c->family;
+	return mix64(h) ^ c->family;
 }
 
 static uint64_t key_of(const struct conn *c, int kind)
@@ -253,7 +267,7 @@ static inline __attribute__((always_inline)) uint32_t index_find(const struct co
 								 int kind, uint64_t k)
 {
 	const struct index *ix = &t->index[kind];
-	uint32_t hash = (uint32_t)mix64(k);
+	uint32_t hash = ix_hash(k);
 
 	for (uint32_t h = hash & ix->mask;; h = (h + 1) & ix->mask) {
 		const struct ix_entry *e = &ix->e[h];
@@ -270,7 +284,7 @@ static inline __attribute__((always_inline)) uint32_t index_find(const struct co
 static void index_del(struct conntable *t, int kind, uint32_t slot)
 {
 	struct index *ix = &t->index[kind];
-	uint32_t h = (uint32_t)mix64(key_of(&t->conns[slot], kind)) & ix->mask;
+	uint32_t h = ix_hash(key_of(&t->conns[slot], kind)) & ix->mask;
 
 	while (ix->e[h].v != slot + 1)
 		h = (h + 1) & ix->mask;
@@ -315,7 +329,7 @@ static void key_add(struct conntable *t, uint32_t i, int kind)
 {
 	struct index *ix = &t->index[kind];
 	uint64_t k = key_of(&t->conns[i], kind);
-	uint32_t hash = (uint32_t)mix64(k);
+	uint32_t hash = ix_hash(k);
 	uint32_t other, h;
 
 	if (t->slots[i].keys & (1u << kind))
@@ -567,7 +581,14 @@ static void set_tuple(struct conn *c, const struct td_event *e)
 static void set_owner(struct conn *c, const struct td_event *e, uint8_t src)
 {
 	c->pid = e->pid;
-	conn__set_comm(c, e->comm);
+	/* Names are never forgotten, so a number once given stays right. */
+	if (comms.last && !memcmp(e->comm, comm_name(comms.last), TD_COMM_LEN)) {
+		c->comm = comms.last;
+	} else {
+		conn__set_comm(c, e->comm);
+		if (c->comm)
+			comms.last = c->comm;
+	}
 	c->owner_src = src;
 }
 
@@ -1249,9 +1270,24 @@ void conntable__prefetch(const struct conntable *t, const struct td_event *e)
 	const struct index *ck = &t->index[SK_COOKIE], *sk = &t->index[SK_SKADDR];
 
 	if (e->cookie)
-		__builtin_prefetch(&ck->e[(uint32_t)mix64(e->cookie) & ck->mask]);
+		__builtin_prefetch(&ck->e[ix_hash(e->cookie) & ck->mask]);
 	else
-		__builtin_prefetch(&sk->e[(uint32_t)mix64(e->skaddr) & sk->mask]);
+		__builtin_prefetch(&sk->e[ix_hash(e->skaddr) & sk->mask]);
+}
+
+void conntable__prefetch_conn(const struct conntable *t, const struct td_event *e)
+{
+	const struct index *ix = &t->index[e->cookie ? SK_COOKIE : SK_SKADDR];
+	uint32_t hash = ix_hash(e->cookie ? e->cookie : e->skaddr);
+	const struct ix_entry *x = &ix->e[hash & ix->mask];
+
+	/* Only the entry at home: one further down was not brought in. */
+	if (x->v && x->hash == hash) {
+		const char *c = (const char *)&t->conns[x->v - 1];
+
+		__builtin_prefetch(c); /* the keys */
+		__builtin_prefetch(c + 96); /* state, flags, the first steps */
+	}
 }
 
 void conntable__apply(struct conntable *t, const struct td_event *e)

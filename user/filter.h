@@ -27,6 +27,9 @@
  */
 enum ct_verdict filter__conn(const struct td_options *o, const struct conn *c);
 
+/* No connection filter is set: filter__conn() selects every connection. */
+bool filter__selects_all(const struct td_options *o);
+
 /*
  * trace: is this transition shown? --state: old or new is one of the states;
  * --min: the dwell (in old) is known and at least min_ns.

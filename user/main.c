@@ -104,17 +104,26 @@ static const char *by_key(const struct app *a, const struct conn *c, char *buf, 
 	}
 }
 
+/* A dwell for stat --by KEY: out of line, so that the usual unsplit table's
+ * path (on_transition) needs no key buffer. */
+static __attribute__((noinline)) int add_by_key(struct app *a, const struct conn *c,
+						const struct ct_transition *t)
+{
+	char key[64];
+
+	return stat_table__add(&a->stats, t->old, by_key(a, c, key, sizeof(key)), t->dwell_ns);
+}
+
 static void on_transition(void *arg, const struct conn *c, const struct ct_transition *t)
 {
 	struct app *a = arg;
 
-	/* Only measured dwell feeds statistics: not unknown, not lower bounds. */
-	if (t->dwell_ns != CT_DWELL_UNKNOWN && !t->dwell_lower_bound &&
+	/* Only measured dwell feeds statistics: not unknown, not lower bounds. Only
+	 * stat prints them. */
+	if (a->o->cmd == TD_CMD_STAT && t->dwell_ns != CT_DWELL_UNKNOWN && !t->dwell_lower_bound &&
 	    (!a->o->states || (a->o->states & (1u << t->old)))) {
-		char key[64];
-
-		if (stat_table__add(&a->stats, t->old, by_key(a, c, key, sizeof(key)),
-				    t->dwell_ns) < 0)
+		if ((a->o->by == TD_BY_NONE ? stat_table__add(&a->stats, t->old, NULL, t->dwell_ns) :
+					      add_by_key(a, c, t)) < 0)
 			a->stats_failed = true;
 	}
 	if (a->o->cmd == TD_CMD_TRACE && filter__transition(a->o, t))
@@ -261,7 +270,8 @@ static int app_open(struct app *a, struct td_options *o, int64_t realtime_offset
 		.transition = on_transition,
 		.finished = on_finished,
 		.stuck = on_stuck,
-		.select = on_select,
+		/* None: every connection is shown, with no call per connection to say so. */
+		.select = filter__selects_all(o) ? NULL : on_select,
 		.arg = a,
 	};
 
@@ -875,6 +885,8 @@ static void top_hold(struct app *a)
  */
 /* How many records replay reads ahead of the one it applies (see run_replay). */
 #define REPLAY_AHEAD 16
+/* ... and how many ahead the connection each names is fetched. */
+#define REPLAY_NEAR 6
 
 static int run_replay(struct td_options *o)
 {
@@ -942,6 +954,12 @@ static int run_replay(struct td_options *o)
 		}
 		if (exiting || !ahead)
 			break;
+		if (ahead > REPLAY_NEAR && a.table) {
+			struct rec_item *near = &ring[(head + REPLAY_NEAR) % REPLAY_AHEAD];
+
+			if (near->type == REC_EVENT)
+				conntable__prefetch_conn(a.table, &near->ev);
+		}
 		it = &ring[head];
 		head = (head + 1) % REPLAY_AHEAD;
 		ahead--;

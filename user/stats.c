@@ -65,7 +65,7 @@ void hist__reset(struct hist *h)
 	hist__init(h);
 }
 
-int hist__add(struct hist *h, uint64_t v)
+static inline __attribute__((always_inline)) int hist_add(struct hist *h, uint64_t v)
 {
 	unsigned int row, sub;
 	uint64_t *b;
@@ -86,6 +86,11 @@ int hist__add(struct hist *h, uint64_t v)
 	h->count++;
 	h->sum += v;
 	return 0;
+}
+
+int hist__add(struct hist *h, uint64_t v)
+{
+	return hist_add(h, v);
 }
 
 int hist__merge(struct hist *dst, const struct hist *src)
@@ -225,6 +230,8 @@ int hist__log2(const struct hist *h, uint64_t counts[64])
 
 /* --- the per-state table --- */
 
+#define PLAIN_STATES 16
+
 /*
  * Open addressing over t->rows: slot holds row index + 1 (0 = free), linear
  * probing, kept at most half full so probes stay short. Most samples in a row
@@ -235,6 +242,8 @@ struct stat_index {
 	uint32_t *slot;
 	uint32_t mask;
 	int last; /* row of the previous sample, -1 = none */
+	/* An unsplit table's row of each state (key ""), -1 = none: no key to hash. */
+	int plain[PLAIN_STATES];
 };
 
 static uint32_t key_hash(int state, const char *key, size_t n)
@@ -264,6 +273,8 @@ static void index_put(struct stat_index *ix, const struct stat_row *r, uint32_t 
 static void index_rebuild(struct stat_table *t, struct stat_index *ix)
 {
 	ix->last = -1;
+	for (int i = 0; i < PLAIN_STATES; i++)
+		ix->plain[i] = -1;
 	if (!ix->slot)
 		return;
 	memset(ix->slot, 0, ((size_t)ix->mask + 1) * sizeof(*ix->slot));
@@ -356,18 +367,22 @@ int stat_table__add(struct stat_table *t, int state, const char *key, uint64_t d
 	size_t n;
 	int row;
 
+	bool plain = !key && state >= 0 && state < PLAIN_STATES;
+
+	if (plain && ix && ix->plain[state] >= 0)
+		return hist_add(&t->rows[ix->plain[state]].h, dwell_ns);
 	if (!key)
 		key = "";
 	n = strnlen(key, KEY_LEN);
 	if (ix && ix->last >= 0 && row_is(&t->rows[ix->last], state, key, n))
-		return hist__add(&t->rows[ix->last].h, dwell_ns);
+		return hist_add(&t->rows[ix->last].h, dwell_ns);
 	if (!ix) {
 		/* Here rather than in init, which cannot report a failure. */
 		ix = stats_calloc(1, sizeof(*ix));
 		if (!ix)
 			return -1;
-		ix->last = -1;
 		t->priv = ix;
+		index_rebuild(t, ix);
 	}
 	row = index_find(t, ix, state, key, n);
 	if (row < 0 && t->nrows >= t->max_rows) {
@@ -381,7 +396,9 @@ int stat_table__add(struct stat_table *t, int state, const char *key, uint64_t d
 			return -1;
 	}
 	ix->last = row;
-	return hist__add(&t->rows[row].h, dwell_ns);
+	if (plain && !t->rows[row].key[0])
+		ix->plain[state] = row;
+	return hist_add(&t->rows[row].h, dwell_ns);
 }
 
 /*

@@ -108,6 +108,41 @@ static void test_no_filter_matches_everything(void **state)
 	MATCH(o, a);
 }
 
+/* filter__selects_all() lets the table skip the filters: true only when no connection
+ * filter is given, and then filter__conn() selects whatever the connection is. */
+static void test_selects_all(void **state)
+{
+	static const char *const one[][3] = {
+		{ "-4" },		 { "-6" },		  { "-L", "80" },
+		{ "-R", "443" },	 { "--laddr", "10.0.0.0/8" }, { "--raddr", "::1/128" },
+		{ "-p", "1" },		 { "-c", "nginx" },	  { "-N", "4026531840" },
+	};
+	const struct td_options *o = NO_OPTS();
+	struct conn a = v4(), partial = v4(), lis = v4();
+
+	assert_true(filter__selects_all(o));
+	a.pid = 0;
+	MATCH(o, a);
+	partial.flags |= CT_F_PARTIAL;
+	partial.sport = 0;
+	memset(partial.saddr, 0, sizeof(partial.saddr));
+	MATCH(o, partial);
+	lis.role = CT_ROLE_LISTEN;
+	lis.state = TD_LISTEN;
+	MATCH(o, lis);
+	/* Options that are not connection filters keep it. */
+	assert_true(filter__selects_all(OPTS("-s", "CLOSE_WAIT", "-m", "1s")));
+	for (size_t i = 0; i < ARRAY_SIZE(one); i++) {
+		o = options_from(one[i]);
+		if (filter__selects_all(o))
+			fail_msg("'%s %s' is a connection filter", one[i][0], one[i][1] ? one[i][1] : "");
+	}
+	/* --cgroup, without a cgroup directory to resolve here */
+	opts = *NO_OPTS();
+	opts.cgroup_path = "/sys/fs/cgroup/x";
+	assert_false(filter__selects_all(&opts));
+}
+
 static void test_family(void **state)
 {
 	struct conn a = v4(), b = v6(), m = mapped();
@@ -587,6 +622,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_no_filter_matches_everything),
+		cmocka_unit_test(test_selects_all),
 		cmocka_unit_test(test_family),
 		cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_lport_provisional_until_known),
