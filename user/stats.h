@@ -24,7 +24,7 @@
 struct hist {
 	uint64_t count;
 	uint64_t min, max;    /* 0 while count is 0 */
-	long double sum;      /* exact while below 2^64 on x86 (64-bit mantissa) */
+	unsigned __int128 sum; /* exact: 2^64 values of up to 2^64 - 1 ns */
 	uint64_t *bucket[64]; /* [row] -> HIST_SUB counters, or NULL (row 0: 0..HIST_SUB-1) */
 };
 
