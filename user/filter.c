@@ -85,6 +85,12 @@ static bool owner_matches(const struct td_options *o, const struct conn *c)
 	return found;
 }
 
+bool filter__selects_all(const struct td_options *o)
+{
+	return !o->family && !o->netns && !o->cgroup_path && !o->lports.any && !o->rports.any &&
+	       !o->laddrs.n && !o->raddrs.n && !o->npids && !o->ncomms;
+}
+
 /*
  * A filter decides only on what is known. While the table says the tuple is partial
  * (CT_F_PARTIAL), a zero local port (a connect() before its port is chosen: the record
@@ -97,12 +103,6 @@ static bool owner_matches(const struct td_options *o, const struct conn *c)
  * --pid/--comm hides rather than rejects: the owner may still change (accept() in
  * another process).
  */
-bool filter__selects_all(const struct td_options *o)
-{
-	return !o->family && !o->netns && !o->cgroup_path && !o->lports.any && !o->rports.any &&
-	       !o->laddrs.n && !o->raddrs.n && !o->npids && !o->ncomms;
-}
-
 enum ct_verdict filter__conn(const struct td_options *o, const struct conn *c)
 {
 	bool listener = c->role == CT_ROLE_LISTEN || c->state == TD_LISTEN;
