@@ -357,10 +357,9 @@ void stat_table__free(struct stat_table *t)
 int stat_table__add(struct stat_table *t, int state, const char *key, uint64_t dwell_ns)
 {
 	struct stat_index *ix = t->priv;
+	bool plain = !key && state >= 0 && state < PLAIN_STATES;
 	size_t n;
 	int row;
-
-	bool plain = !key && state >= 0 && state < PLAIN_STATES;
 
 	if (plain && ix && ix->plain[state] >= 0)
 		return hist_add(&t->rows[ix->plain[state]].h, dwell_ns);

@@ -811,6 +811,41 @@ static void test_table_sort_states(void **state)
 	stat_table__free(&t);
 }
 
+/* The unsplit table (key NULL) keeps a row per state without hashing: it must follow
+ * the rows through a sort and a clear, share the row of key "", and take states it
+ * has no place for (not states) the usual way. */
+static void test_table_unsplit_after_sort_and_clear(void **state)
+{
+	static const int states[] = {TD_CLOSE_WAIT, TD_TIME_WAIT, TD_ESTABLISHED, -1, 200};
+	const int n = sizeof(states) / sizeof(states[0]);
+	struct stat_table t;
+
+	(void)state;
+	stat_table__init(&t, 64);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(stat_table__add(&t, states[i], NULL, 10 + i), 0);
+	stat_table__sort(&t); /* ESTABLISHED, TIME_WAIT, CLOSE_WAIT, -1, 200 */
+	assert_int_equal(t.rows[0].state, TD_ESTABLISHED);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(stat_table__add(&t, states[i], NULL, 100 + i), 0);
+		assert_int_equal(stat_table__add(&t, states[i], "", 1000 + i), 0);
+	}
+	assert_int_equal(t.nrows, n);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(count_of(&t, states[i], ""), 3);
+		for (int r = 0; r < t.nrows; r++)
+			if (t.rows[r].state == states[i])
+				assert_int_equal(t.rows[r].h.max, 1000 + i);
+	}
+	stat_table__clear(&t);
+	assert_int_equal(stat_table__add(&t, TD_TIME_WAIT, NULL, 7), 0);
+	assert_int_equal(t.nrows, 1);
+	assert_int_equal(t.rows[0].state, TD_TIME_WAIT);
+	assert_int_equal(t.rows[0].h.count, 1);
+	assert_int_equal(t.rows[0].h.min, 7);
+	stat_table__free(&t);
+}
+
 static void test_table_lookup_after_sort_and_clear(void **state)
 {
 	struct stat_table t;
@@ -965,6 +1000,7 @@ int main(void)
 	    cmocka_unit_test(test_table_fold_into_other),
 	    cmocka_unit_test(test_table_sort_keys),
 	    cmocka_unit_test(test_table_sort_states),
+	    cmocka_unit_test(test_table_unsplit_after_sort_and_clear),
 	    cmocka_unit_test(test_table_lookup_after_sort_and_clear),
 	    cmocka_unit_test(test_table_many_keys),
 	    cmocka_unit_test_teardown(test_table_alloc_failure, restore_alloc),
