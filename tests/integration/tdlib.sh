@@ -200,10 +200,34 @@ keyed() {
 	fi
 }
 
-# cookies FILE FAM LPORT RPORT: cookies of the transitions with that tuple, first seen first.
+# A duplicate child: when two CPUs complete one handshake at once (the ACK and the first data
+# segment, seen under emulation on 6.1), each makes a child socket; the one that loses the race
+# to the connection hash table is closed at once (tcp_v4_syn_recv_sock(): own_req false,
+# tcp_done()). A real socket, traced as one, but not the connection a scenario plays: it is left
+# out of a tuple's connections when another socket of that tuple reached ESTABLISHED, and only
+# if all it did was LISTEN -> SYN_RECV -> CLOSE (or SYN_RECV -> CLOSE where the kernel reports
+# the first with the listener's tuple).
+# shellcheck disable=SC2016
+JQ_DUP_CHILDREN='
+	[inputs | fromjson? | select(.type == "transition")] as $all |
+	[$all[] | select(.family == $f and .lport == $l and .rport == $r)] as $rs |
+	if any($rs[]; .old == "SYN_RECV" and .new == "ESTABLISHED") then
+		[$rs[].cookie] | unique[] | . as $c |
+		select([$all[] | select(.cookie == $c) | "\(.old)>\(.new)"] | join(" ") |
+			. == "LISTEN>SYN_RECV SYN_RECV>CLOSE" or . == "SYN_RECV>CLOSE")
+	else empty end'
+# dup_children FILE FAM LPORT RPORT: the cookies of that tuple's duplicate children.
+dup_children() {
+	keyed "$1" | jq -n -R -r --argjson f "$2" --argjson l "$3" --argjson r "$4" "$JQ_DUP_CHILDREN"
+}
+# cookies FILE FAM LPORT RPORT: cookies of the transitions with that tuple, first seen first,
+# duplicate children left out.
 cookies() {
+	local dups
+	dups=$(dup_children "$@" | paste -sd' ')
 	keyed "$1" | jq -R -r --argjson f "$2" --argjson l "$3" --argjson r "$4" 'fromjson? |
-		select(.family == $f and .lport == $l and .rport == $r) | .cookie' | awk '!seen[$0]++'
+		select(.family == $f and .lport == $l and .rport == $r) | .cookie' |
+		awk -v dups=" $dups " '!seen[$0]++ && index(dups, " " $0 " ") == 0'
 }
 # nth_cookie FILE FAM LPORT RPORT IDX (1-based)
 nth_cookie() {
@@ -228,9 +252,13 @@ port_records() {
 		(.lport == $p or .rport == $p)) | {cookie, family, lport, rport, old, new, pid}' "$1"
 }
 # timelines FILE FAM LPORT RPORT [JQ_SELECT]: timeline lines of that tuple.
+# Duplicate children's timelines (a passive connection that was only ever SYN_RECV, where another
+# of the tuple got further) are left out.
 timelines() {
-	jq -R -c --argjson f "$2" --argjson l "$3" --argjson r "$4" "fromjson? |
-		select(.type == \"timeline\" and .family == \$f and .lport == \$l and .rport == \$r) |
+	jq -n -R -c --argjson f "$2" --argjson l "$3" --argjson r "$4" "[inputs | fromjson? |
+		select(.type == \"timeline\" and .family == \$f and .lport == \$l and .rport == \$r)] |
+		(any(.[]; any(.states[]; .state == \"ESTABLISHED\"))) as \$won | .[] |
+		select((\$won and .role == \"passive\" and ([.states[].state] == [\"SYN_RECV\"])) | not) |
 		select(${5:-true})" "$1"
 }
 
@@ -302,7 +330,7 @@ all_expected_seen() {
 }
 
 check_side() {
-	local name lport rport idx re owner early c seq problems
+	local name lport rport idx re owner early c seq problems dups
 	IFS=$'\x1f' read -r name lport rport idx re owner early <<<"$1"
 	c=$(nth_cookie "$RUN.trace.json" "$FAM" "$lport" "$rport" "$idx")
 	if [ -z "$c" ]; then
@@ -313,6 +341,9 @@ check_side() {
 	seq=$(seq_of "$RUN.trace.json" "$c")
 	expect_match "$LABEL: $name: transitions" "$re" "$seq" "records:" \
 		"$(records_of "$RUN.trace.json" "$c")"
+	dups=$(dup_children "$RUN.trace.json" "$FAM" "$lport" "$rport" | paste -sd' ')
+	[ -z "$dups" ] || echo "# $LABEL: $name: a duplicate child of its handshake, closed in" \
+		"SYN_RECV, left out: cookie $dups"
 	problems=$(jq -n -R -r --argjson c "$c" --argjson f "$FAM" --argjson l "$lport" \
 		--argjson r "$rport" --arg lo "$LO" --argjson owner "$owner" --argjson early "$early" \
 		"$JQ_SIDE_PROBLEMS" < <(keyed "$RUN.trace.json"))
