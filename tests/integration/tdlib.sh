@@ -223,11 +223,16 @@ dup_children() {
 # cookies FILE FAM LPORT RPORT: cookies of the transitions with that tuple, first seen first,
 # duplicate children left out.
 cookies() {
-	local dups
+	local all dups
+	all=$(keyed "$1" | jq -R -r --argjson f "$2" --argjson l "$3" --argjson r "$4" 'fromjson? |
+		select(.family == $f and .lport == $l and .rport == $r) | .cookie' | awk '!seen[$0]++')
+	# One socket is the usual case, and cannot be a duplicate (polled: one jq less).
+	if [ "$(grep -c . <<<"$all")" -le 1 ]; then
+		[ -z "$all" ] || echo "$all"
+		return
+	fi
 	dups=$(dup_children "$@" | paste -sd' ')
-	keyed "$1" | jq -R -r --argjson f "$2" --argjson l "$3" --argjson r "$4" 'fromjson? |
-		select(.family == $f and .lport == $l and .rport == $r) | .cookie' |
-		awk -v dups=" $dups " '!seen[$0]++ && index(dups, " " $0 " ") == 0'
+	awk -v dups=" $dups " 'index(dups, " " $0 " ") == 0' <<<"$all"
 }
 # nth_cookie FILE FAM LPORT RPORT IDX (1-based)
 nth_cookie() {
