@@ -433,6 +433,11 @@ host_quiet() {
 		exit !(t > 0 && (t - idle) / t < 0.05) }'
 }
 
+# Wait (at most 30 s) for host_quiet before a measurement; say so if it never came.
+settle_host() {
+	wait_for 30 host_quiet || note "the host stayed busy (over 5% of its CPU time) for 30 s; going on"
+}
+
 held_ready() { # JSONFILE PID
 	grep -q '"mode":"hold"' "$1" && return 0
 	kill -0 "$2" 2>/dev/null || return 2
@@ -518,7 +523,7 @@ if [ "$HOLD" -gt 0 ] && [ "$(tw_count)" -gt 1000 ]; then
 	note "waiting up to 70 s for the hold's $(tw_count) TIME_WAIT sockets to expire"
 	wait_for 70 tw_low
 fi
-wait_for 30 host_quiet || note "the host stayed busy (over 5% of its CPU time) for 30 s; going on"
+settle_host
 
 # Replay speed: one CPU (taskset), the recording in the page cache (a first run reads it),
 # records over the process's CPU time (utime + stime: startup and the final table included).
@@ -533,7 +538,7 @@ if [ "$REPLAY" -gt 0 ]; then
 	# Written back first: the flusher writing 200 MB out during the runs made them noisy.
 	sync "$REC_FILE"
 	"$TD" stat -i "$REC_FILE" >/dev/null || die "tcpdwell stat -i $REC_FILE failed"
-	wait_for 30 host_quiet || note "the host stayed busy (over 5% of its CPU time) for 30 s; going on"
+	settle_host
 	: >"$RUN/replay.jsonl"
 	for i in $(seq 9); do
 		/usr/bin/time -f '%U %S %e %M' -o "$RUN/replay.time" taskset -c 0 "$TD" stat \
@@ -559,7 +564,7 @@ if [ "$REPLAY" -gt 0 ]; then
 		"\(.records_per_s.max / 1e6 * 100 | floor / 100)M)"' <<<"$REPLAY_JSON"
 fi
 
-wait_for 30 host_quiet || note "the host stayed busy (over 5% of its CPU time) for 30 s; going on"
+settle_host
 echo "bench: ${MODE_LIST[*]} x $ROUNDS rounds of ${SECS} s;" \
 	"storm ${STORM_ARGS[*]}; $(uname -r), $(nproc) CPUs"
 : >"$RUN/runs.jsonl"
