@@ -77,15 +77,19 @@ struct {
 } counters SEC(".maps");
 
 /*
- * Per-CPU stack of the state changes the state program has seen and its
- * catcher has not yet (see claim_push).
+ * Per-CPU state of the programs: the stack of the state changes the state
+ * program has seen and its catcher has not yet (see claim_push), and the count
+ * of records submitted since the ring buffer's fill was last looked at (see
+ * event_submit). Programs that nest on one CPU share it; the count tolerates
+ * their races.
  */
 #define CLAIM_DEPTH 4
 /* A claim this old was left by a skipped catcher run: a real one waits only for
  * the softirq that interrupted it (a few ms at most). */
 #define CLAIM_STALE_NS 100000000ULL
-struct claims {
+struct cpu_state {
 	__u32 depth;
+	__u32 unchecked;
 	__u8 states[CLAIM_DEPTH];
 	__u64 sk[CLAIM_DEPTH];
 	__u64 ts[CLAIM_DEPTH];
@@ -95,8 +99,15 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct claims);
-} state_claims SEC(".maps");
+	__type(value, struct cpu_state);
+} cpu_states SEC(".maps");
+
+static __always_inline struct cpu_state *cpu_state(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&cpu_states, &zero);
+}
 
 static __always_inline __u8 claim_states(int oldstate, int newstate)
 {
@@ -179,7 +190,10 @@ static __always_inline struct td_event *event_reserve(void)
 	return e;
 }
 
-static __always_inline void event_submit(void *ctx, struct td_event *e)
+/* Records a CPU submits between two looks at the ring buffer's fill. */
+#define WAKE_CHECK 64
+
+static __always_inline void event_submit(void *ctx, struct td_event *e, struct cpu_state *cs)
 {
 	__u64 flags = 0;
 	struct scratch *s;
@@ -195,11 +209,20 @@ static __always_inline void event_submit(void *ctx, struct td_event *e)
 	}
 	/* Batch wakeups: user space polls with a timeout, so a record waits at most
 	 * that long; wake it early only when the buffer is filling up. Forced: a
-	 * plain submit wakes only a consumer that has read everything before it. */
-	if (wakeup_bytes)
-		flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < wakeup_bytes ?
-				BPF_RB_NO_WAKEUP :
-				BPF_RB_FORCE_WAKEUP;
+	 * plain submit wakes only a consumer that has read everything before it.
+	 * The fill is looked at once every WAKE_CHECK records of a CPU: the query
+	 * is a helper call, and until user space has read below the mark every
+	 * forced submit queues an irq_work, a self-IPI (in a guest, an exit to the
+	 * hypervisor: seen in profiles of a storm). */
+	if (wakeup_bytes) {
+		flags = BPF_RB_NO_WAKEUP;
+		if (!cs || ++cs->unchecked >= WAKE_CHECK) {
+			if (cs)
+				cs->unchecked = 0;
+			if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+				flags = BPF_RB_FORCE_WAKEUP;
+		}
+	}
 	bpf_ringbuf_submit(e, flags);
 }
 
@@ -226,11 +249,24 @@ static __always_inline void event_submit(void *ctx, struct td_event *e)
  */
 static __always_inline void fill_owner(struct td_event *e, const struct sock *sk, bool btf)
 {
-	if (RD(btf, sk, sk_lock.owned)) {
-		e->flags |= TD_F_PROC;
-		e->pid = bpf_get_current_pid_tgid() >> 32;
-		bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (!RD(btf, sk, sk_lock.owned))
+		return;
+	e->flags |= TD_F_PROC;
+	if (btf) {
+		/* Plain loads from current: bpf_get_current_comm() (strscpy with
+		 * padding) was an eighth of this program's time. A comm is NUL-padded
+		 * to its end (__set_task_comm()); a rename racing this read can at
+		 * worst mix two names, which user space bounds to 15 characters. */
+		struct task_struct *t = bpf_get_current_task_btf();
+		const __u64 *name = (const __u64 *)t->comm;
+
+		e->pid = t->tgid;
+		*(__u64 *)&e->comm[0] = name[0];
+		*(__u64 *)&e->comm[8] = name[1];
+		return;
 	}
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
 }
 
 static __always_inline __u32 sk_netns(const struct sock *sk, bool btf)
@@ -275,8 +311,9 @@ static __always_inline __u64 sk_cgroup(const struct sock *sk, struct cgroup **cg
 	return btf ? cg->kn->id : BPF_CORE_READ(cg, kn, id);
 }
 
-static __always_inline int handle_state(void *ctx, const struct sock *sk, int oldstate,
-					int newstate, __u64 cookie, __u64 now, bool btf)
+static __always_inline int handle_state(void *ctx, struct cpu_state *cs, const struct sock *sk,
+					int oldstate, int newstate, __u64 cookie, __u64 now,
+					bool btf)
 {
 	struct cgroup *cg = NULL;
 	struct td_event *e;
@@ -329,7 +366,7 @@ static __always_inline int handle_state(void *ctx, const struct sock *sk, int ol
 	e->tw_left_ms = 0;
 	fill_sock(e, sk, family, btf);
 	fill_owner(e, sk, btf);
-	event_submit(ctx, e);
+	event_submit(ctx, e, cs);
 	return 0;
 }
 
@@ -352,11 +389,9 @@ static __always_inline int handle_state(void *ctx, const struct sock *sk, int ol
  * CLAIM_STALE_NS old, and a full stack is emptied (real nesting is two deep: a
  * syscall's change and a softirq's).
  */
-static __always_inline void claim_push(const struct sock *sk, int oldstate, int newstate,
-				       __u64 now)
+static __always_inline void claim_push(struct cpu_state *cl, const struct sock *sk, int oldstate,
+				       int newstate, __u64 now)
 {
-	__u32 zero = 0;
-	struct claims *cl = bpf_map_lookup_elem(&state_claims, &zero);
 	__u32 d;
 
 	if (!cl)
@@ -371,10 +406,9 @@ static __always_inline void claim_push(const struct sock *sk, int oldstate, int 
 }
 
 /* True if the state program saw this change (its claim is on the stack). */
-static __always_inline bool claim_pop(const struct sock *sk, int oldstate, int newstate)
+static __always_inline bool claim_pop(struct cpu_state *cl, const struct sock *sk, int oldstate,
+				      int newstate)
 {
-	__u32 zero = 0;
-	struct claims *cl = bpf_map_lookup_elem(&state_claims, &zero);
 	__u8 states = claim_states(oldstate, newstate);
 	__u32 d;
 
@@ -393,24 +427,36 @@ static __always_inline bool claim_pop(const struct sock *sk, int oldstate, int n
 	return false;
 }
 
+/* The socket's cookie, made by the helper the first time it is asked for; once
+ * made it never changes, so a plain load saves the call from then on. */
+static __always_inline __u64 sk_cookie(struct sock *sk)
+{
+	__u64 cookie = sk->__sk_common.skc_cookie.counter;
+
+	return cookie ? cookie : bpf_get_socket_cookie(sk);
+}
+
 /* Default path (5.12+): BTF-typed tracepoint, socket cookie from the helper. */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(td_state_btf, struct sock *sk, int oldstate, int newstate)
 {
+	struct cpu_state *cs = cpu_state();
 	__u64 now = bpf_ktime_get_ns();
 
-	claim_push(sk, oldstate, newstate, now);
-	return handle_state(ctx, sk, oldstate, newstate, bpf_get_socket_cookie(sk), now, true);
+	claim_push(cs, sk, oldstate, newstate, now);
+	return handle_state(ctx, cs, sk, oldstate, newstate, sk_cookie(sk), now, true);
 }
 
 /* Its catcher (see claim_push). */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(td_state_nested, struct sock *sk, int oldstate, int newstate)
 {
-	if (claim_pop(sk, oldstate, newstate))
+	struct cpu_state *cs = cpu_state();
+
+	if (claim_pop(cs, sk, oldstate, newstate))
 		return 0;
-	return handle_state(ctx, sk, oldstate, newstate, bpf_get_socket_cookie(sk),
-			    bpf_ktime_get_ns(), true);
+	return handle_state(ctx, cs, sk, oldstate, newstate, sk_cookie(sk), bpf_ktime_get_ns(),
+			    true);
 }
 
 /*
@@ -422,14 +468,15 @@ SEC("tracepoint/sock/inet_sock_set_state")
 int td_state_tp(struct trace_event_raw_inet_sock_set_state *args)
 {
 	const struct sock *sk = args->skaddr;
+	struct cpu_state *cs = cpu_state();
 	__u64 now = bpf_ktime_get_ns();
 	__u64 cookie;
 
-	claim_push(sk, args->oldstate, args->newstate, now);
+	claim_push(cs, sk, args->oldstate, args->newstate, now);
 	if (args->protocol != IPPROTO_TCP)
 		return 0;
 	cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
-	return handle_state(args, sk, args->oldstate, args->newstate, cookie, now, false);
+	return handle_state(args, cs, sk, args->oldstate, args->newstate, cookie, now, false);
 }
 
 /*
@@ -442,9 +489,11 @@ int td_state_tp(struct trace_event_raw_inet_sock_set_state *args)
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(td_state_rawtp, const struct sock *sk, int oldstate, int newstate)
 {
-	if (claim_pop(sk, oldstate, newstate))
+	struct cpu_state *cs = cpu_state();
+
+	if (claim_pop(cs, sk, oldstate, newstate))
 		return 0;
-	return handle_state(ctx, sk, oldstate, newstate,
+	return handle_state(ctx, cs, sk, oldstate, newstate,
 			    BPF_CORE_READ(sk, __sk_common.skc_cookie.counter), bpf_ktime_get_ns(), false);
 }
 
@@ -522,7 +571,7 @@ static __always_inline int handle_tw(void *ctx, struct timer_list *timer, void *
 		e->tw_left_ms = left < 0 ? -(__s32)ms : (__s32)ms;
 		e->flags |= TD_F_TW_LEFT;
 	}
-	event_submit(ctx, e);
+	event_submit(ctx, e, cpu_state());
 	return 0;
 }
 
@@ -620,7 +669,7 @@ static __always_inline int handle_accept(void *ctx, long fd)
 	e->flags |= TD_F_PROC;
 	e->pid = bpf_get_current_pid_tgid() >> 32;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	event_submit(ctx, e);
+	event_submit(ctx, e, cpu_state());
 	return 0;
 }
 
