@@ -30,6 +30,8 @@
  * are cache misses that then overlap instead of coming one per record. */
 #define BATCH 64
 #define AHEAD 8
+/* How far ahead of the record it reads the ring buffer reader prefetches. */
+#define RING_AHEAD 2048
 
 /*
  * The perf buffer is one buffer per CPU, read one CPU after the other, while a
@@ -218,8 +220,16 @@ static int ring_consume(struct tracer *t)
 			break;
 		while (cons < prod && n < BATCH) {
 			size_t off = cons & mask;
-			uint32_t len = __atomic_load_n((const uint32_t *)(r->data + off),
-						       __ATOMIC_ACQUIRE);
+			const uint8_t *next = r->data + ((cons + RING_AHEAD) & mask);
+			uint32_t len;
+
+			/* The records were written from the other CPUs' caches: without this
+			 * the load of each one's length is where the reader waits (nine
+			 * tenths of its time in a storm, measured). Two lines: a record is
+			 * 112 bytes in the buffer. */
+			__builtin_prefetch(next);
+			__builtin_prefetch(next + 64);
+			len = __atomic_load_n((const uint32_t *)(r->data + off), __ATOMIC_ACQUIRE);
 			uint32_t size = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
 
 			if (len & BPF_RINGBUF_BUSY_BIT) {
