@@ -393,9 +393,12 @@ static void touch(struct conntable *t, uint32_t i)
 	lru_push(t, i);
 }
 
-/* Connection i is no longer waiting; its queue entry is skipped later. */
+/* Connection i is no longer waiting; its queue entry, marked here (it was written
+ * moments ago, when the timer was detached), is skipped later without a look at
+ * the connection, which by then is long out of the cache. */
 static void pending_del(struct conntable *t, uint32_t i)
 {
+	t->pend[t->slots[i].pend].slot = NIL;
 	t->pend_due = 0; /* it may be the oldest */
 	t->conns[i].flags &= ~(CT_F_TW_CANCEL | CT_F_REUSED_SEEN);
 	key_drop(t, i, SK_TUPLE);
@@ -810,7 +813,7 @@ static bool pend_live(const struct conntable *t, uint32_t pos)
 {
 	uint32_t i = t->pend[pos & (PEND_CAP - 1)].slot;
 
-	return t->slots[i].used && (t->conns[i].flags & CT_F_TW_CANCEL) &&
+	return i != NIL && t->slots[i].used && (t->conns[i].flags & CT_F_TW_CANCEL) &&
 	       t->slots[i].pend == (pos & (PEND_CAP - 1));
 }
 
@@ -852,7 +855,10 @@ static void pend_push(struct conntable *t, uint32_t i, uint64_t ns)
 }
 
 /* A new connection took this tuple: an early-ended timewait on the same tuple
- * (same netns, same orientation) was reused, not killed. */
+ * (same netns, same orientation) was reused, not killed. It is settled now: a
+ * re-arm comes at once after its detach (mod_timer() does both), before any new
+ * connection could take the tuple, so none can follow any more; and its lines are
+ * in the cache now, a second later they would not be. */
 static void note_tuple_reuse(struct conntable *t, const struct conn *n)
 {
 	uint32_t i;
@@ -861,8 +867,10 @@ static void note_tuple_reuse(struct conntable *t, const struct conn *n)
 		return; /* the usual case: no timewait is waiting to be settled */
 	i = index_find(t, SK_TUPLE, tuple_hash(n));
 
-	if (i != NIL && (t->conns[i].flags & CT_F_TW_CANCEL))
+	if (i != NIL && (t->conns[i].flags & CT_F_TW_CANCEL)) {
 		t->conns[i].flags |= CT_F_REUSED_SEEN;
+		tw_settle(t, i);
+	}
 }
 
 static bool is_birth(uint8_t old, uint8_t new)
