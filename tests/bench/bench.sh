@@ -2,8 +2,8 @@
 # tcpdwell benchmark: the loopback connection storm (storm.c) run with no tracer, under each
 # tcpdwell mode and under libbpf-tools' tcpstates, interleaved round by round on the same machine
 # so that every ratio compares runs minutes apart, never days. Per run it records connections/s,
-# lost records, the tracer's CPU time and its peak RSS; after the rounds, one more run per tracer
-# with kernel.bpf_stats_enabled measures its BPF programs' run time (the statistics cost two clock
+# lost records, the tracer's CPU time and its peak RSS; after the rounds, more runs per tracer
+# (interleaved) with kernel.bpf_stats_enabled measure its BPF programs' run time (the statistics cost two clock
 # reads per program run: the rounds do not pay for them, as a production host does not). A hold
 # run measures tcpdwell's memory with 100,000 connections open.
 # Writes build/bench/results.md and results.json and prints the table. Needs root.
@@ -13,8 +13,10 @@ usage() {
 	cat <<EOF
 usage: bench.sh [OPTIONS]
   --rounds N          interleaved rounds, each runs every mode once (default 5)
+  --cost-rounds N     interleaved rounds of the tracers with BPF statistics on, which give the
+                      BPF cost (default 3)
   --seconds S         storm duration of each run (default 5)
-  --quick             smoke run: 2 rounds of 2 s, hold 20000 connections
+  --quick             smoke run: 2 rounds of 2 s, 1 cost round, hold 20000 connections
   --modes LIST        comma-separated, in run order (default none,stat,trace,timeline,tcpstates)
   --hold N            connections held open under 'tcpdwell stat' (default 100000, 0: skip)
   --replay N          replay speed: 'tcpdwell stat -i' of a synthetic recording of N connection
@@ -38,6 +40,7 @@ OUT=$OUTPUT/bench
 RUN=$OUT/run
 
 ROUNDS=5
+COST_ROUNDS=3
 SECS=5
 MODES=none,stat,trace,timeline,tcpstates
 HOLD=100000
@@ -52,8 +55,9 @@ ARGS_GIVEN="$*"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rounds) ROUNDS=${2:?}; shift ;;
+	--cost-rounds) COST_ROUNDS=${2:?}; shift ;;
 	--seconds) SECS=${2:?}; shift ;;
-	--quick) ROUNDS=2; SECS=2; HOLD=20000; REPLAY=50000 ;;
+	--quick) ROUNDS=2; COST_ROUNDS=1; SECS=2; HOLD=20000; REPLAY=50000 ;;
 	--modes) MODES=${2:?}; shift ;;
 	--hold) HOLD=${2:?}; shift ;;
 	--replay) REPLAY=${2:?}; shift ;;
@@ -78,7 +82,9 @@ note() {
 }
 
 [ "$(id -u)" = 0 ] || die "needs root (BPF programs, sysctls, 200,000 open files)"
-[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer"
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer, not '$ROUNDS'"
+[[ $COST_ROUNDS =~ ^[1-9][0-9]*$ ]] ||
+	die "--cost-rounds must be a positive integer, not '$COST_ROUNDS'"
 [[ $SECS =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--seconds must be a number"
 [[ $HOLD =~ ^[0-9]+$ ]] || die "--hold must be a number"
 [[ $REPLAY =~ ^[0-9]+$ ]] || die "--replay must be a number"
@@ -304,7 +310,7 @@ lost_of() { # MODE OUTFILE ERRFILE
 }
 
 run_one() { # MODE ROUND
-	# ROUND "cost": the run with kernel.bpf_stats_enabled, after the rounds
+	# ROUND "cost": a run with kernel.bpf_stats_enabled, after the rounds
 	local mode=$1 r=$2 cmd=() pfx="" out="$RUN/$1.$2.out" err="$RUN/$1.$2.err" cost=false
 	COST_RUN=0
 	[ "$r" = cost ] && cost=true && r=0 && COST_RUN=1 && sysctl -qw kernel.bpf_stats_enabled=1
@@ -574,10 +580,12 @@ for r in $(seq 1 "$ROUNDS"); do
 		sleep 0.5
 	done
 done
-for m in "${MODE_LIST[@]}"; do
-	[ "$m" = none ] && continue
-	run_one "$m" cost
-	sleep 0.5
+for r in $(seq 1 "$COST_ROUNDS"); do
+	for m in "${MODE_LIST[@]}"; do
+		[ "$m" = none ] && continue
+		run_one "$m" cost
+		sleep 0.5
+	done
 done
 
 # Per mode: median, min and max of each measure; ratios per round against that round's 'none'.
@@ -614,7 +622,7 @@ def millions: if . == null then null else . * 1e6 end;
 | ($all | map(select(.cost))) as $costs
 | ($runs | map(select(.other_tracers > 0))) as $crowded
 | {date: $date, command: $cmd, machine: $machine,
-   config: {rounds: $rounds, seconds: $secs, order: ($order | split(",")), storm_args: $storm},
+   config: {rounds: $rounds, cost_rounds: $cost_rounds, seconds: $secs, order: ($order | split(",")), storm_args: $storm},
    warnings: (if ($crowded | length) > 0 then
 		["TCP state programs of tracers the bench did not start (tcpdwell, tcpstates) " +
 		 "were loaded during \($crowded | length) of \($runs | length) runs (up to " +
@@ -686,10 +694,11 @@ def row: "| " + join(" | ") + " |";
   "",
   "Events are TCP state changes: the run count of the tracer's `inet_sock_set_state` " +
   "program. The rounds run without BPF statistics, as a production host does (they cost two " +
-  "clock reads per program run); after them one more run of each tracer with " +
-  "`kernel.bpf_stats_enabled` gives BPF ns / event: run time of all the tracer's programs " +
-  "over those events, and BPF ns / program run: the same time over all its program runs (timer " +
-  "and accept programs included), and the state changes per connection that turn each round's " +
+  "clock reads per program run); after them \($c.cost_rounds) more runs of each tracer, " +
+  "interleaved, with `kernel.bpf_stats_enabled` give BPF ns / event: run time of all the " +
+  "tracer's programs over those events (median and range of those runs), and BPF ns / " +
+  "program run: the same time over all its program runs (timer and accept programs " +
+  "included), and the state changes per connection that turn each round's " +
   "connections into events. Tracer CPU: utime+stime from /proc/PID/stat from attach " +
   "until it has processed the storm (1 s / M events = 1 us / event). Lost: as tcpdwell " +
   "reports it (ring buffer full + recursion); for tcpstates, its program's " +
@@ -723,7 +732,7 @@ jq -s --argjson machine "$MACHINE" --argjson hold "$HOLD_JSON" --argjson replay 
 	--arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
 	--arg cmd "bash tests/bench/bench.sh${ARGS_GIVEN:+ $ARGS_GIVEN}" \
 	--arg storm "${STORM_ARGS[*]}" --arg order "$MODES" --argjson rounds "$ROUNDS" \
-	--argjson secs "$SECS" "$SUMMARY" "$RUN/runs.jsonl" >"$OUT/results.json" ||
+	--argjson cost_rounds "$COST_ROUNDS" --argjson secs "$SECS" "$SUMMARY" "$RUN/runs.jsonl" >"$OUT/results.json" ||
 	die "cannot summarise $RUN/runs.jsonl"
 jq -r "$TABLE" "$OUT/results.json" >"$OUT/results.md" || die "cannot write $OUT/results.md"
 echo
