@@ -48,6 +48,7 @@ struct slot {
 	uint16_t pend;
 	uint8_t used;
 	uint8_t keys; /* bit per SK_* kind this connection holds in the index */
+	uint32_t moved; /* conntable.pushes when it last went to the LRU list's head */
 };
 _Static_assert(PEND_CAP - 1 <= UINT16_MAX, "struct slot.pend holds an index in pend[]");
 
@@ -79,6 +80,8 @@ struct conntable {
 	uint32_t fresh; /* slots fresh..cap-1 were never used: not in the free list */
 	uint32_t free_head; /* free list through slots[].next: slots used before */
 	uint32_t lru_head, lru_tail; /* head = most recently used */
+	uint32_t pushes; /* to the LRU list's head, ever (wraps) */
+	uint32_t near; /* see touch() */
 	struct index index[NKINDS];
 	/* Connections with CT_F_TW_CANCEL, oldest first (records come in time
 	 * order). Entries whose connection moved on are skipped when reached. */
@@ -376,6 +379,7 @@ static void lru_push(struct conntable *t, uint32_t i)
 {
 	struct slot *s = &t->slots[i];
 
+	s->moved = ++t->pushes;
 	s->prev = NIL;
 	s->next = t->lru_head;
 	if (t->lru_head != NIL)
@@ -385,9 +389,16 @@ static void lru_push(struct conntable *t, uint32_t i)
 		t->lru_tail = i;
 }
 
+/*
+ * A connection that went to the head fewer than t->near pushes ago is still among
+ * the first t->near of the list, far from the tail that eviction takes: it is not
+ * moved again. Most records come in bursts of one connection's few transitions,
+ * and a move reads and writes two neighbours' slots, which are anywhere. Eviction
+ * still takes a connection idle the longest, to within t->near newer ones.
+ */
 static void touch(struct conntable *t, uint32_t i)
 {
-	if (t->lru_head == i)
+	if (t->lru_head == i || t->pushes - t->slots[i].moved < t->near)
 		return;
 	lru_unlink(t, i);
 	lru_push(t, i);
@@ -453,7 +464,7 @@ static uint32_t alloc_slot(struct conntable *t)
  * slots are used (nothing initialises them, so an idle table costs no memory for
  * them). The connections' on transparent huge pages where the system allows them
  * for whoever asks (a table filling up otherwise takes a page fault every 25
- * connections); the slots', 12 bytes each, need no more than small pages.
+ * connections); the slots', 16 bytes each, need no more than small pages.
  */
 static void *big_zalloc(size_t n, bool huge)
 {
@@ -481,6 +492,7 @@ struct conntable *conntable__new(uint32_t max_conns, const struct ct_hooks *hook
 	while (isize < (uint64_t)max_conns * 2)
 		isize <<= 1;
 	t->cap = max_conns;
+	t->near = max_conns / 8;
 	t->conns = big_zalloc((size_t)max_conns * sizeof(*t->conns), true);
 	t->slots = big_zalloc((size_t)max_conns * sizeof(*t->slots), false);
 	for (int k = 0; k < NKINDS; k++) {
