@@ -128,6 +128,23 @@ static inline uint32_t ix_hash(uint64_t k)
 }
 
 /*
+ * Cookies come from a counter (per CPU, in batches), and sockets made together,
+ * whose records come together, have neighbouring ones: eight neighbours share a
+ * home line of the index (the low three bits pick the entry in it), and the lines
+ * are spread by the hash of the rest. A burst of connections then finds and adds
+ * its entries in a few lines, not one line each.
+ */
+static inline uint32_t cookie_hash(uint64_t k)
+{
+	return (ix_hash(k >> 3) & ~7u) | (uint32_t)(k & 7);
+}
+
+static inline uint32_t key_hash(int kind, uint64_t k)
+{
+	return kind == SK_COOKIE ? cookie_hash(k) : ix_hash(k);
+}
+
+/*
  * Command names: one table for the process, since a struct conn says its name
  * wherever it is (conn__comm() has no table to ask). Names live in chunks that
  * never move, so a name's string stays where it is; an index by hash finds a
@@ -270,7 +287,7 @@ static inline __attribute__((always_inline)) uint32_t index_find(const struct co
 								 int kind, uint64_t k)
 {
 	const struct index *ix = &t->index[kind];
-	uint32_t hash = ix_hash(k);
+	uint32_t hash = key_hash(kind, k);
 
 	for (uint32_t h = hash & ix->mask;; h = (h + 1) & ix->mask) {
 		const struct ix_entry *e = &ix->e[h];
@@ -287,7 +304,7 @@ static inline __attribute__((always_inline)) uint32_t index_find(const struct co
 static void index_del(struct conntable *t, int kind, uint32_t slot)
 {
 	struct index *ix = &t->index[kind];
-	uint32_t h = ix_hash(key_of(&t->conns[slot], kind)) & ix->mask;
+	uint32_t h = key_hash(kind, key_of(&t->conns[slot], kind)) & ix->mask;
 
 	while (ix->e[h].v != slot + 1)
 		h = (h + 1) & ix->mask;
@@ -332,7 +349,7 @@ static void key_add(struct conntable *t, uint32_t i, int kind)
 {
 	struct index *ix = &t->index[kind];
 	uint64_t k = key_of(&t->conns[i], kind);
-	uint32_t hash = ix_hash(k);
+	uint32_t hash = key_hash(kind, k);
 	uint32_t other, h;
 
 	if (t->slots[i].keys & (1u << kind))
@@ -1290,7 +1307,7 @@ void conntable__prefetch(const struct conntable *t, const struct td_event *e)
 	const struct index *ck = &t->index[SK_COOKIE], *sk = &t->index[SK_SKADDR];
 
 	if (e->cookie)
-		__builtin_prefetch(&ck->e[ix_hash(e->cookie) & ck->mask]);
+		__builtin_prefetch(&ck->e[cookie_hash(e->cookie) & ck->mask]);
 	else
 		__builtin_prefetch(&sk->e[ix_hash(e->skaddr) & sk->mask]);
 }
@@ -1298,7 +1315,7 @@ void conntable__prefetch(const struct conntable *t, const struct td_event *e)
 void conntable__prefetch_conn(const struct conntable *t, const struct td_event *e)
 {
 	const struct index *ix = &t->index[e->cookie ? SK_COOKIE : SK_SKADDR];
-	uint32_t hash = ix_hash(e->cookie ? e->cookie : e->skaddr);
+	uint32_t hash = e->cookie ? cookie_hash(e->cookie) : ix_hash(e->skaddr);
 	const struct ix_entry *x = &ix->e[hash & ix->mask];
 
 	/* Only the entry at home: one further down was not brought in. */
