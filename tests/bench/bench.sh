@@ -3,9 +3,9 @@
 # tcpdwell mode and under libbpf-tools' tcpstates, interleaved round by round on the same machine
 # so that every ratio compares runs minutes apart, never days. Per run it records connections/s,
 # lost records, the tracer's CPU time and its peak RSS; after the rounds, more runs per tracer
-# (interleaved) with kernel.bpf_stats_enabled measure its BPF programs' run time (the statistics cost two clock
-# reads per program run: the rounds do not pay for them, as a production host does not). A hold
-# run measures tcpdwell's memory with 100,000 connections open.
+# (interleaved) with kernel.bpf_stats_enabled measure its BPF programs' run time (the statistics
+# cost two clock reads per program run: the rounds do not pay for them, as a production host does
+# not). A hold run measures tcpdwell's memory with 100,000 connections open.
 # Writes build/bench/results.md and results.json and prints the table. Needs root.
 set -uo pipefail
 
@@ -622,7 +622,8 @@ def millions: if . == null then null else . * 1e6 end;
 | ($all | map(select(.cost))) as $costs
 | ($runs | map(select(.other_tracers > 0))) as $crowded
 | {date: $date, command: $cmd, machine: $machine,
-   config: {rounds: $rounds, cost_rounds: $cost_rounds, seconds: $secs, order: ($order | split(",")), storm_args: $storm},
+   config: {rounds: $rounds, cost_rounds: $cost_rounds, seconds: $secs,
+	    order: ($order | split(",")), storm_args: $storm},
    warnings: (if ($crowded | length) > 0 then
 		["TCP state programs of tracers the bench did not start (tcpdwell, tcpstates) " +
 		 "were loaded during \($crowded | length) of \($runs | length) runs (up to " +
@@ -732,7 +733,8 @@ jq -s --argjson machine "$MACHINE" --argjson hold "$HOLD_JSON" --argjson replay 
 	--arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
 	--arg cmd "bash tests/bench/bench.sh${ARGS_GIVEN:+ $ARGS_GIVEN}" \
 	--arg storm "${STORM_ARGS[*]}" --arg order "$MODES" --argjson rounds "$ROUNDS" \
-	--argjson cost_rounds "$COST_ROUNDS" --argjson secs "$SECS" "$SUMMARY" "$RUN/runs.jsonl" >"$OUT/results.json" ||
+	--argjson cost_rounds "$COST_ROUNDS" --argjson secs "$SECS" "$SUMMARY" "$RUN/runs.jsonl" \
+	>"$OUT/results.json" ||
 	die "cannot summarise $RUN/runs.jsonl"
 jq -r "$TABLE" "$OUT/results.json" >"$OUT/results.md" || die "cannot write $OUT/results.md"
 echo
