@@ -695,7 +695,8 @@ def row: "| " + join(" | ") + " |";
   "",
   "Events are TCP state changes: the run count of the tracer's `inet_sock_set_state` " +
   "program. The rounds run without BPF statistics, as a production host does (they cost two " +
-  "clock reads per program run); after them \($c.cost_rounds) more runs of each tracer, " +
+  "clock reads per program run); after them \($c.cost_rounds) more " +
+  "run\(if $c.cost_rounds == 1 then "" else "s" end) of each tracer, " +
   "interleaved, with `kernel.bpf_stats_enabled` give BPF ns / event: run time of all the " +
   "tracer's programs over those events (median and range of those runs), and BPF ns / " +
   "program run: the same time over all its program runs (timer and accept programs " +
