@@ -498,8 +498,8 @@ int BPF_PROG(td_state_rawtp, const struct sock *sk, int oldstate, int newstate)
 }
 
 /* The timewait socket that owns this timer (function fn), or NULL if it is
- * another timer. These programs run for every timer in the system: callers get
- * fn with one load (a plain load, or the classic tracepoint's own field). */
+ * another timer. These programs run for every timer in the system: handle_tw
+ * gets fn with one load (plain on tp_btf, probed on the raw tracepoint). */
 static __always_inline struct inet_timewait_sock *tw_of_timer(struct timer_list *timer, void *fn)
 {
 	if (!&tw_timer_handler || fn != &tw_timer_handler)
@@ -508,24 +508,66 @@ static __always_inline struct inet_timewait_sock *tw_of_timer(struct timer_list 
 			bpf_core_field_offset(struct inet_timewait_sock, tw_timer));
 }
 
-static __always_inline int handle_tw(void *ctx, struct timer_list *timer, void *fn, __u8 kind)
+/*
+ * struct sock_common heads both a full socket and a timewait one and holds
+ * nearly every field a record needs. Where the socket pointer is untyped (a
+ * timewait socket, or the socket behind an accept()ed fd), it is read in one
+ * probed read instead of one per field (each a helper call: a timewait record
+ * took a dozen). HEAD_WORDS bounds the read: on a kernel whose head were longer
+ * the read fails the verifier, and user space loads without the program (as
+ * when the kernel lacks what it needs) instead of reading past the copy.
+ */
+#define HEAD_WORDS 24
+struct sk_head {
+	__u64 w[HEAD_WORDS];
+};
+
+/* Field f of a struct TYPE that starts at the head. */
+#define HEAD(h, TYPE, t, f) \
+	(*(t const *)((const __u8 *)(h)->w + bpf_core_field_offset(struct TYPE, f)))
+#define SKC(h, t, f) HEAD(h, sock_common, t, f)
+
+/* What the head gives a record: family, remote port, addresses, cookie. */
+static __always_inline void fill_head(struct td_event *e, const struct sk_head *h, __u16 family)
 {
-	struct inet_timewait_sock *tw = tw_of_timer(timer, fn);
+	e->family = family == AF_INET6 ? 6 : 4;
+	e->dport = bpf_ntohs(SKC(h, __be16, skc_dport));
+	e->cookie = SKC(h, __u64, skc_cookie.counter);
+	if (!e->cookie)
+		e->flags |= TD_F_NOCOOKIE;
+	if (family == AF_INET6) {
+		__builtin_memcpy(e->saddr, &SKC(h, struct in6_addr, skc_v6_rcv_saddr), 16);
+		__builtin_memcpy(e->daddr, &SKC(h, struct in6_addr, skc_v6_daddr), 16);
+	} else {
+		*(__u32 *)e->saddr = SKC(h, __be32, skc_rcv_saddr);
+		*(__u32 *)e->daddr = SKC(h, __be32, skc_daddr);
+	}
+}
+
+static __always_inline int handle_tw(void *ctx, struct timer_list *timer, __u8 kind, bool btf)
+{
+	struct inet_timewait_sock *tw = tw_of_timer(timer, RD(btf, timer, function));
+	struct sk_head h;
 	struct td_event *e;
-	__u16 family, sport, dport;
-	__u8 substate;
+	__u16 family, sport;
+	struct net *net;
+	__u32 netns;
 	long left;
 
 	if (!tw)
 		return 0;
-	family = BPF_CORE_READ(tw, __tw_common.skc_family);
-	sport = bpf_ntohs(BPF_CORE_READ(tw, tw_sport));
-	dport = bpf_ntohs(BPF_CORE_READ(tw, __tw_common.skc_dport));
-	substate = BPF_CORE_READ(tw, tw_substate);
-	if (!tuple_selected(family == AF_INET6 ? 6 : 4, sport, dport, TD_TIME_WAIT))
+	/* inet_twsk_alloc() copies the full socket's cookie into the head. */
+	bpf_probe_read_kernel(&h, bpf_core_field_offset(struct inet_timewait_sock, tw_sport) +
+					  sizeof(__be16),
+			      tw);
+	family = SKC(&h, __u16, skc_family);
+	sport = bpf_ntohs(HEAD(&h, inet_timewait_sock, __be16, tw_sport));
+	if (!tuple_selected(family == AF_INET6 ? 6 : 4, sport, bpf_ntohs(SKC(&h, __be16, skc_dport)),
+			    TD_TIME_WAIT))
 		return 0;
-	if (filter_netns &&
-	    BPF_CORE_READ(tw, __tw_common.skc_net.net, ns.inum) != filter_netns)
+	net = SKC(&h, struct net *, skc_net.net);
+	netns = BPF_CORE_READ(net, ns.inum);
+	if (filter_netns && netns != filter_netns)
 		return 0;
 
 	e = event_reserve();
@@ -534,35 +576,21 @@ static __always_inline int handle_tw(void *ctx, struct timer_list *timer, void *
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = bpf_ktime_get_ns();
 	e->kind = kind;
-	e->oldstate = substate;
-	e->newstate = substate;
-	/* inet_twsk_alloc() copies the full socket's cookie into the tw socket. */
-	e->cookie = BPF_CORE_READ(tw, __tw_common.skc_cookie.counter);
-	if (!e->cookie)
-		e->flags |= TD_F_NOCOOKIE;
+	e->oldstate = e->newstate = HEAD(&h, inet_timewait_sock, __u8, tw_substate);
 	e->skaddr = (__u64)(unsigned long)tw;
-	e->family = family == AF_INET6 ? 6 : 4;
 	e->sport = sport;
-	e->dport = dport;
-	if (family == AF_INET6) {
-		bpf_core_read(e->saddr, sizeof(e->saddr), &tw->__tw_common.skc_v6_rcv_saddr);
-		bpf_core_read(e->daddr, sizeof(e->daddr), &tw->__tw_common.skc_v6_daddr);
-	} else {
-		BPF_CORE_READ_INTO((__u32 *)e->saddr, tw, __tw_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO((__u32 *)e->daddr, tw, __tw_common.skc_daddr);
-	}
-	e->netns = BPF_CORE_READ(tw, __tw_common.skc_net.net, ns.inum);
+	e->netns = netns;
+	fill_head(e, &h, family);
 	/* timer->expires is what the owner asked for; the wheel only ever fires
 	 * at or after it, so a detach at or past it is the natural expiry. */
-	left = (long)(BPF_CORE_READ(timer, expires) - bpf_jiffies64());
+	left = (long)(RD(btf, timer, expires) - bpf_jiffies64());
 	if (kind == TD_EV_TW_CANCEL && left <= 0)
 		e->flags |= TD_F_TW_DUE;
 	/* Netns exit tears timewait sockets down from cleanup_net() once the netns
 	 * is unreferenced: inet_twsk_purge() picks exactly the ones whose netns
 	 * count reads 0. No other early teardown (RST, a SYN or connect() reusing
 	 * the tuple, SOCK_DESTROY) happens in a namespace nobody holds. */
-	if (kind == TD_EV_TW_CANCEL && left > 0 &&
-	    td_net_refcount(BPF_CORE_READ(tw, __tw_common.skc_net.net)) == 0)
+	if (kind == TD_EV_TW_CANCEL && left > 0 && td_net_refcount(net) == 0)
 		e->flags |= TD_F_TW_NETNS_GONE;
 	if (CONFIG_HZ) {
 		/* BPF has no signed division (before v4 ISA): divide the magnitude. */
@@ -580,13 +608,13 @@ static __always_inline int handle_tw(void *ctx, struct timer_list *timer, void *
 SEC("tp_btf/timer_start")
 int BPF_PROG(td_tw_start, struct timer_list *timer)
 {
-	return handle_tw(ctx, timer, timer->function, TD_EV_TW_ARM);
+	return handle_tw(ctx, timer, TD_EV_TW_ARM, true);
 }
 
 SEC("tp_btf/timer_cancel")
 int BPF_PROG(td_tw_cancel, struct timer_list *timer)
 {
-	return handle_tw(ctx, timer, timer->function, TD_EV_TW_CANCEL);
+	return handle_tw(ctx, timer, TD_EV_TW_CANCEL, true);
 }
 
 /*
@@ -601,13 +629,13 @@ int BPF_PROG(td_tw_cancel, struct timer_list *timer)
 SEC("raw_tp/timer_start")
 int BPF_PROG(td_tw_start_raw, struct timer_list *timer)
 {
-	return handle_tw(ctx, timer, BPF_CORE_READ(timer, function), TD_EV_TW_ARM);
+	return handle_tw(ctx, timer, TD_EV_TW_ARM, false);
 }
 
 SEC("raw_tp/timer_cancel")
 int BPF_PROG(td_tw_cancel_raw, struct timer_list *timer)
 {
-	return handle_tw(ctx, timer, BPF_CORE_READ(timer, function), TD_EV_TW_CANCEL);
+	return handle_tw(ctx, timer, TD_EV_TW_CANCEL, false);
 }
 
 /*
@@ -619,11 +647,14 @@ static __always_inline int handle_accept(void *ctx, long fd)
 	struct task_struct *task = (void *)bpf_get_current_task();
 	struct file **fdarr, *file = NULL;
 	struct cgroup *cg = NULL;
+	__u16 family, sport, dport;
 	struct socket *sock;
 	struct td_event *e;
 	struct fdtable *fdt;
+	struct sk_head h;
 	struct sock *sk;
-	__u16 family;
+	struct net *net;
+	__u32 netns;
 	__u64 cgid;
 
 	if (fd < 0)
@@ -638,14 +669,18 @@ static __always_inline int handle_accept(void *ctx, long fd)
 	sk = BPF_CORE_READ(sock, sk);
 	if (!sk || td_sk_protocol(sk) != IPPROTO_TCP)
 		return 0;
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	bpf_probe_read_kernel(&h, bpf_core_type_size(struct sock_common), sk);
+	family = SKC(&h, __u16, skc_family);
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
-	if (!tuple_selected(family == AF_INET6 ? 6 : 4,
-			    bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport)),
-			    bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)), TD_ESTABLISHED))
+	/* The local port as bound: an accepted socket's inet_sport is this. */
+	sport = SKC(&h, __u16, skc_num);
+	dport = bpf_ntohs(SKC(&h, __be16, skc_dport));
+	if (!tuple_selected(family == AF_INET6 ? 6 : 4, sport, dport, TD_ESTABLISHED))
 		return 0;
-	if (filter_netns && BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) != filter_netns)
+	net = SKC(&h, struct net *, skc_net.net);
+	netns = BPF_CORE_READ(net, ns.inum);
+	if (filter_netns && netns != filter_netns)
 		return 0;
 	/* The socket's cgroup, as for its state records: an accepted socket has
 	 * its listener's (sk_clone_lock() copies sk_cgrp_data), not necessarily the
@@ -661,11 +696,11 @@ static __always_inline int handle_accept(void *ctx, long fd)
 	e->ts_ns = bpf_ktime_get_ns();
 	e->kind = TD_EV_ACCEPT;
 	e->cgroup = cgid;
-	e->cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
-	if (!e->cookie)
-		e->flags |= TD_F_NOCOOKIE;
-	e->oldstate = e->newstate = BPF_CORE_READ(sk, __sk_common.skc_state);
-	fill_sock(e, sk, family, false);
+	e->oldstate = e->newstate = SKC(&h, __u8, skc_state);
+	e->skaddr = (__u64)(unsigned long)sk;
+	e->sport = sport;
+	e->netns = netns;
+	fill_head(e, &h, family);
 	e->flags |= TD_F_PROC;
 	e->pid = bpf_get_current_pid_tgid() >> 32;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));

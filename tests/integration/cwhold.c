@@ -3,7 +3,10 @@
  * Test peer for the exporter test: N clients connect to a local listener and
  * close at once; the server holds each peer-closed socket in CLOSE_WAIT for
  * HOLD ms before closing it, so every connection spends a known time there.
- * Usage: cwhold PORT N HOLD_MS. Prints the server pid; exits 0 on success.
+ * Usage: cwhold PORT N HOLD_MS [GATE]. Prints the server pid; exits 0 on success.
+ * With GATE, the connections are made first and accepted only once the file
+ * GATE exists (within 10 s), and the clients close once they are accepted: a
+ * tracer started in between sees each socket first in its accept().
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -32,11 +35,12 @@ static void sleep_ms(long ms)
 int main(int argc, char **argv)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
-	int port, n, hold, one = 1, l;
+	int port, n, hold, one = 1, l, accepted[2];
+	const char *gate = argc == 5 ? argv[4] : NULL;
 	pid_t child;
 
-	if (argc != 4)
-		return fprintf(stderr, "usage: cwhold PORT N HOLD_MS\n"), 2;
+	if (argc != 4 && argc != 5)
+		return fprintf(stderr, "usage: cwhold PORT N HOLD_MS [GATE]\n"), 2;
 	port = atoi(argv[1]);
 	n = atoi(argv[2]);
 	hold = atoi(argv[3]);
@@ -46,30 +50,49 @@ int main(int argc, char **argv)
 	if (l < 0 || setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, n + 8))
 		die("listen");
+	if (pipe(accepted))
+		die("pipe");
 	printf("{\"server_pid\":%d}\n", getpid());
 	fflush(stdout);
-	child = fork();
-	if (child < 0)
-		die("fork");
-	if (child == 0) {
-		for (int i = 0; i < n; i++) {
-			int c = socket(AF_INET, SOCK_STREAM, 0);
-
-			if (c < 0 || connect(c, (struct sockaddr *)&sa, sizeof(sa)))
-				die("connect");
-			close(c);
-		}
-		_exit(0);
-	}
 	int *fds = calloc(n, sizeof(int));
 
 	if (!fds)
 		die("calloc");
+	child = fork();
+	if (child < 0)
+		die("fork");
+	if (child == 0) {
+		char b;
+
+		for (int i = 0; i < n; i++) {
+			fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+			if (fds[i] < 0 || connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)))
+				die("connect");
+			if (!gate)
+				close(fds[i]);
+		}
+		if (gate) {
+			/* Until the server has accepted them all (or exited). */
+			close(accepted[1]);
+			if (read(accepted[0], &b, 1) < 0)
+				die("read");
+			for (int i = 0; i < n; i++)
+				close(fds[i]);
+		}
+		_exit(0);
+	}
+	for (int i = 0; gate && access(gate, F_OK); i++) {
+		if (i == 1000)
+			die("gate");
+		sleep_ms(10);
+	}
 	for (int i = 0; i < n; i++) {
 		fds[i] = accept(l, NULL, NULL);
 		if (fds[i] < 0)
 			die("accept");
 	}
+	if (write(accepted[1], "a", 1) != 1)
+		die("write");
 	/* Wait (bounded) for every peer's FIN (read() returns 0): they all enter
 	 * CLOSE_WAIT within a few ms, then all leave it HOLD ms later. */
 	for (int i = 0; i < n; i++) {

@@ -8,7 +8,10 @@
 #    sockets (the listener and the accepted socket are outside too);
 #  - a TIME_WAIT killed by an RST (crafted on a raw socket with the right sequence number): the
 #    TIME_WAIT>CLOSE record and the timeline say end "reset";
-#  - a TIME_WAIT torn down by netns exit (ip netns del): end "killed".
+#  - a TIME_WAIT torn down by netns exit (ip netns del): end "killed";
+#  - an accept() that comes before anything else the tracer sees of its socket (connected
+#    before tracing began, --no-seed): with -L its port must select it, and its owner must name
+#    the ESTABLISHED>CLOSE_WAIT that the peer's close then makes in softirq.
 # Needs root. Usage: kernel_paths.sh [--keep]; OUTPUT=build by default.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
@@ -19,7 +22,10 @@ ME=kernel_paths
 # shellcheck source=tests/integration/tdlib.sh
 . tests/integration/tdlib.sh
 TWEND=$OUTPUT/tests/twend
-[ -x "$TWEND" ] || { echo "$ME: $TWEND missing: run make first" >&2; exit 1; }
+CWHOLD=$OUTPUT/tests/cwhold
+for b in "$TWEND" "$CWHOLD"; do
+	[ -x "$b" ] || { echo "$ME: $b missing: run make first" >&2; exit 1; }
+done
 
 NSES=()
 CGDIR=
@@ -84,9 +90,16 @@ tw_entered() {
 		"$RUN.all.json")" ]
 }
 
+acc_made() {
+	ip netns exec "$NS" ss -Htn state established "dport = :$ACC_P" | grep -q .
+}
+acc_closed() {
+	grep -F '"type":"transition"' "$RUN.acc.json" | grep -qF '"old":"CLOSE_WAIT"'
+}
+
 # path NAME TCPDWELL_ARGS...: one pass over every test through that kernel path.
 path() {
-	local name=$1 tl got others lost
+	local name=$1 tl got others lost acc_pid spid
 	shift
 	LABEL=$name
 	RUN=$TMP/$name
@@ -99,6 +112,21 @@ path() {
 	NS2INO=$NSINO
 	NS=$ns1
 	NSINO=$NSINO1
+
+	# The accept() first: cwhold connects, then waits for the gate file to accept.
+	next_port
+	ACC_P=$P
+	ip netns exec "$NS" "$CWHOLD" "$ACC_P" 1 200 "$RUN.gate" >"$RUN.acc.out" 2>&1 &
+	acc_pid=$!
+	BG+=("$acc_pid")
+	wait_until 10 acc_made ||
+		not_ok "$LABEL: cwhold's connection established within 10 s" "$(cat "$RUN.acc.out")"
+	start_tracer acc trace -j --no-seed -N "$NSINO" -L "$ACC_P" "$@" || return
+	touch "$RUN.gate"
+	wait_until 10 acc_closed
+	if wait "$acc_pid"; then ok "$LABEL: cwhold accepted after the tracer started"; else
+		not_ok "$LABEL: cwhold accepted after the tracer started" "$(cat "$RUN.acc.out")"; fi
+
 	start_tracer all trace -j "$@" || return
 	start_tracer cg trace -j -C "$CGDIR" "$@" || { stop_tracers; return; }
 	start_tracer cgtl timeline -j -C "$CGDIR" "$@" || { stop_tracers; return; }
@@ -126,6 +154,11 @@ path() {
 	stop_tracers
 	ip netns del "$NS"
 
+	spid=$(head -1 "$RUN.acc.out" | jq -r .server_pid 2>/dev/null)
+	expect_eq "$LABEL: -L, accept() first: the owner of its ESTABLISHED>CLOSE_WAIT" \
+		"${spid:-?} cwhold" "$(jq -R -r --argjson p "$ACC_P" 'fromjson? | select(.type ==
+			"transition" and .lport == $p and .new == "CLOSE_WAIT") | "\(.pid) \(.comm)"' \
+			"$RUN.acc.json")" "$(cat "$RUN.acc.json")"
 	expect_eq "$LABEL: unfiltered: inside client, RST in TIME_WAIT: end reset" \
 		"$CLIENT_LIFE TIME_WAIT>CLOSE:reset" "$(trans "$RUN.all.json" "$NSINO" "$IN_CP")" \
 		"$(port_records "$RUN.all.json" "$IN_P")"
