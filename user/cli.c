@@ -747,6 +747,21 @@ static void set_defaults(struct td_options *o)
 	o->max_conns = DEFAULT_MAX_CONNS;
 	o->latency_ns = DEFAULT_LATENCY_NS;
 	o->ringbuf_bytes = DEFAULT_RINGBUF_BYTES;
+	o->owners = true;
+}
+
+/*
+ * Does the command need the owners of accepted sockets (the accept() tracepoints)?
+ * stat and serve show no owner unless they group or filter by one, and a recording
+ * keeps everything. Leaving the syscall tracepoints off matters beyond the
+ * records: while any is on, every syscall of every process on the host takes the
+ * kernel's slower tracing path.
+ */
+static bool needs_owners(const struct td_options *o)
+{
+	if (o->cmd != TD_CMD_STAT && o->cmd != TD_CMD_SERVE)
+		return true;
+	return o->by == TD_BY_COMM || o->npids || o->ncomms || o->write;
 }
 
 /* Apply one option with its value (NULL for flags). Returns 0 or -1 with err set. */
@@ -1057,6 +1072,7 @@ int cli__parse(int argc, char **argv, struct td_options *o, char *err, size_t er
 	}
 	if (check_combination(o, &seen, err, errlen))
 		return TD_EXIT_USAGE;
+	o->owners = needs_owners(o);
 	return TD_EXIT_OK;
 }
 

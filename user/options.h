@@ -92,6 +92,9 @@ struct td_options {
 	const char *write; /* -w FILE: a view's records also go to a recording */
 	const char *listen; /* serve --listen */
 	bool no_seed; /* --no-seed */
+	/* Derived: the command shows owners or selects by them, so accept() is
+	 * tracked (see cli__parse). */
+	bool owners;
 	struct doctor_config doctor; /* doctor --threshold; 0 fields = defaults */
 };
 

@@ -457,7 +457,7 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 	else
 		t->info.buffer = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) > 0 ? "ring" :
 											      "perf";
-	t->info.accept = tracepoint_exists("syscalls", "sys_exit_accept4") &&
+	t->info.accept = o->owners && tracepoint_exists("syscalls", "sys_exit_accept4") &&
 			 tracepoint_exists("syscalls", "sys_exit_accept");
 
 	/* Try the best path first; on automatic choice, step down on failure. */

@@ -12,6 +12,8 @@
 #  - an accept() that comes before anything else the tracer sees of its socket (connected
 #    before tracing began, --no-seed): with -L its port must select it, and its owner must name
 #    the ESTABLISHED>CLOSE_WAIT that the peer's close then makes in softirq.
+# And once: the accept() programs are loaded by the commands that show or select owners, and
+# not by plain stat and serve.
 # Needs root. Usage: kernel_paths.sh [--keep]; OUTPUT=build by default.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
@@ -204,6 +206,38 @@ path() {
 	expect_eq "$LABEL: -C timeline is complete" true "${got%% (*}" "${lost:-no loss reported}"
 }
 
+# progs_of PID: the names of the BPF programs that process holds, sorted, on one line.
+progs_of() {
+	local fd
+	for fd in /proc/"$1"/fd/*; do
+		[ "$(readlink "$fd")" = anon_inode:bpf-prog ] || continue
+		bpftool prog show id "$(awk '$1 == "prog_id:" { print $2 }' \
+			"/proc/$1/fdinfo/${fd##*/}")" -j | jq -r .name
+	done | sort | paste -sd' '
+}
+
+owner_programs() {
+	local c cmd want have got
+	LABEL=owners
+	RUN=$TMP/owners
+	have=$("$TD" check 2>&1 | sed -n 's/^accept tracepoints: *\([a-z]*\).*/\1/p')
+	next_port
+	for c in "stat|no" "stat --by comm|yes" "stat -c cwhold|yes" "stat -w $RUN.td|yes" \
+		"serve --listen 127.0.0.1:$P|no" "serve -p 1 --listen 127.0.0.1:$P|yes" "trace -j|yes" \
+		"doctor|yes"; do
+		cmd=${c%|*}
+		want=${c#*|}
+		[ "$have" = yes ] || want=no
+		TRACERS=()
+		# shellcheck disable=SC2086 # the command's words
+		start_tracer o $cmd --no-seed || continue
+		got=$(progs_of "$TRACER_o")
+		expect_eq "owners: tcpdwell $cmd loads the accept programs: $want" "$want" \
+			"$(grep -qw td_accept4 <<<"$got" && echo yes || echo no)" "programs: $got"
+		stop_tracers
+	done
+}
+
 # `tcpdwell check` says what this kernel has; each line must agree with what really happens.
 check_lines() {
 	local out tp ck tf tb ev d
@@ -232,6 +266,7 @@ check_lines() {
 	fi
 }
 check_lines
+owner_programs
 
 path tp_btf --backend tp_btf
 path tracepoint --backend tracepoint

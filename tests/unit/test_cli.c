@@ -717,6 +717,41 @@ static void test_commands(void **state)
 	assert_true(opts.json);
 }
 
+/* Accept tracking is loaded only where an owner is shown or selects: not for plain
+ * stat and serve, which show none, and always for a recording. */
+static void test_owners(void **state)
+{
+	static const struct {
+		const char *const args[5];
+		bool owners;
+	} cases[] = {
+		{ { "trace" }, true },
+		{ { "timeline" }, true },
+		{ { "top" }, true },
+		{ { "doctor" }, true },
+		{ { "check" }, true },
+		{ { "record", "-o", "x.td" }, true },
+		{ { "stat" }, false },
+		{ { "stat", "--by", "lport", "--hist" }, false },
+		{ { "stat", "--by", "comm" }, true },
+		{ { "stat", "-c", "nginx" }, true },
+		{ { "stat", "-p", "1" }, true },
+		{ { "stat", "-w", "x.td" }, true },
+		{ { "serve" }, false },
+		{ { "serve", "--by", "lport" }, false },
+		{ { "serve", "-c", "nginx" }, true },
+		{ { "serve", "-p", "1" }, true },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		if (parse_args(cases[i].args) != TD_EXIT_OK)
+			fail_msg("case %zu (%s): %s", i, cases[i].args[0], err);
+		if (opts.owners != cases[i].owners)
+			fail_msg("case %zu (%s %s): owners %d, want %d", i, cases[i].args[0],
+				 cases[i].args[1] ?: "", opts.owners, cases[i].owners);
+	}
+}
+
 static void test_every_option(void **state)
 {
 	PARSE_OK("trace", "-4", "-L", "80,443,8000-8100", "-R", "9000", "--laddr", "10.1.2.3/8",
@@ -1219,6 +1254,7 @@ int main(void)
 		cmocka_unit_test(test_small_error_buffer),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_commands),
+		cmocka_unit_test(test_owners),
 		cmocka_unit_test(test_every_option),
 		cmocka_unit_test(test_command_specific_options),
 		cmocka_unit_test(test_help_and_version),
