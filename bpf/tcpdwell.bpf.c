@@ -17,6 +17,7 @@
 #define AF_INET 2
 #define AF_INET6 10
 #define IPPROTO_TCP 6
+#define SOCK_STREAM 1
 
 /* Set by user space before load. */
 const volatile __u8 filter_family = 0; /* 0 any, 4 or 6 */
@@ -50,24 +51,6 @@ struct {
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(__u32));
 } perf_events SEC(".maps");
-
-/*
- * Where a record is built on the perf-buffer path, per CPU: one per nesting
- * level, since a softirq's program can interrupt another one half-way through
- * its record (the state program in a syscall, its catcher in the softirq).
- */
-#define SCRATCH_LEVELS 4
-struct scratch {
-	__u32 depth;
-	struct td_event ev[SCRATCH_LEVELS];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct scratch);
-} scratch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -168,21 +151,22 @@ static __always_inline bool cgroup_selected(__u64 cgid, struct cgroup *cg)
 	return td_cgroup_ancestor_id(cg, filter_cgroup_level) == filter_cgroup;
 }
 
-static __always_inline struct td_event *event_reserve(void)
+/*
+ * Where a record is built: in the ring buffer itself, or, on the perf-buffer
+ * path, on the program's stack (zeroed, since all of it is copied out), which
+ * a softirq's program that interrupts another one half-way through its record
+ * does not share. Callers check for NULL and then pass the pointer through
+ * barrier_var(): one of the two is never NULL, and the compiler may otherwise
+ * compute field addresses before the check, which the verifier refuses for the
+ * ring buffer's.
+ */
+static __always_inline struct td_event *event_reserve(struct td_event *stack)
 {
 	struct td_event *e;
-	struct scratch *s;
-	__u32 zero = 0;
 
 	if (use_perfbuf) {
-		s = bpf_map_lookup_elem(&scratch, &zero);
-		if (!s)
-			return NULL;
-		if (s->depth >= SCRATCH_LEVELS) {
-			count(TD_CNT_RB_FAIL);
-			return NULL;
-		}
-		return &s->ev[s->depth++ & (SCRATCH_LEVELS - 1)];
+		__builtin_memset(stack, 0, sizeof(*stack));
+		return stack;
 	}
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e)
@@ -196,15 +180,10 @@ static __always_inline struct td_event *event_reserve(void)
 static __always_inline void event_submit(void *ctx, struct td_event *e, struct cpu_state *cs)
 {
 	__u64 flags = 0;
-	struct scratch *s;
-	__u32 zero = 0;
 
 	if (use_perfbuf) {
 		if (bpf_perf_event_output(ctx, &perf_events, BPF_F_CURRENT_CPU, e, sizeof(*e)))
 			count(TD_CNT_RB_FAIL);
-		s = bpf_map_lookup_elem(&scratch, &zero);
-		if (s && s->depth > 0)
-			s->depth--;
 		return;
 	}
 	/* Batch wakeups: user space polls with a timeout, so a record waits at most
@@ -316,20 +295,30 @@ static __always_inline int handle_state(void *ctx, struct cpu_state *cs, const s
 					bool btf)
 {
 	struct cgroup *cg = NULL;
-	struct td_event *e;
+	struct td_event ev, *e;
 	__u16 family, sport, dport;
 	__u64 cgid;
 
-	/* inet_sport, not skc_num: at -> CLOSE the port is already unhashed and
-	 * skc_num reads 0 (seen on 6.18); the tracepoint's own sport reads this. */
 	if (btf) {
-		/* Also the TCP check: NULL for anything but a TCP socket. */
-		struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
-
-		if (!tp)
+		/* The checks bpf_skc_to_tcp_sock() makes (the tracepoint fires
+		 * only for full sockets), as plain loads. The local port: skc_num
+		 * while the port is bound (it and inet_sport are set together); at
+		 * -> CLOSE it is already unhashed and skc_num reads 0 (seen on
+		 * 6.18), so there inet_sport, which this path reaches only through
+		 * the helper. */
+		if (sk->sk_protocol != IPPROTO_TCP || sk->sk_type != SOCK_STREAM)
 			return 0;
-		sport = bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport);
+		sport = sk->__sk_common.skc_num;
+		if (!sport) {
+			struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
+
+			if (!tp)
+				return 0;
+			sport = bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport);
+		}
 	} else {
+		/* inet_sport, not skc_num (see above): what the tracepoint's own
+		 * sport reads. */
 		if (td_sk_protocol(sk) != IPPROTO_TCP)
 			return 0;
 		sport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
@@ -344,9 +333,10 @@ static __always_inline int handle_state(void *ctx, struct cpu_state *cs, const s
 	if (!cgroup_selected(cgid, cg))
 		return 0;
 
-	e = event_reserve();
+	e = event_reserve(&ev);
 	if (!e)
 		return 0;
+	barrier_var(e);
 	e->ts_ns = now;
 	e->kind = TD_EV_STATE;
 	e->oldstate = oldstate;
@@ -548,7 +538,7 @@ static __always_inline int handle_tw(void *ctx, struct timer_list *timer, __u8 k
 {
 	struct inet_timewait_sock *tw = tw_of_timer(timer, RD(btf, timer, function));
 	struct sk_head h;
-	struct td_event *e;
+	struct td_event ev, *e;
 	__u16 family, sport;
 	struct net *net;
 	__u32 netns;
@@ -570,9 +560,10 @@ static __always_inline int handle_tw(void *ctx, struct timer_list *timer, __u8 k
 	if (filter_netns && netns != filter_netns)
 		return 0;
 
-	e = event_reserve();
+	e = event_reserve(&ev);
 	if (!e)
 		return 0;
+	barrier_var(e);
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = bpf_ktime_get_ns();
 	e->kind = kind;
@@ -648,8 +639,8 @@ static __always_inline int handle_accept(void *ctx, long fd)
 	struct file **fdarr, *file = NULL;
 	struct cgroup *cg = NULL;
 	__u16 family, sport, dport;
+	struct td_event ev, *e;
 	struct socket *sock;
-	struct td_event *e;
 	struct fdtable *fdt;
 	struct sk_head h;
 	struct sock *sk;
@@ -689,9 +680,10 @@ static __always_inline int handle_accept(void *ctx, long fd)
 	if (!cgroup_selected(cgid, cg))
 		return 0;
 
-	e = event_reserve();
+	e = event_reserve(&ev);
 	if (!e)
 		return 0;
+	barrier_var(e);
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = bpf_ktime_get_ns();
 	e->kind = TD_EV_ACCEPT;

@@ -259,9 +259,9 @@ part_loss() {
 # a2. Recursion. A state change in a softirq that interrupts a BPF program on the same CPU is
 # skipped by the kernel; each path's catcher program records it instead (bpf/tcpdwell.bpf.c:
 # claim_push). Under a storm with accept tracking, a tracer on each state path (tp_btf, the
-# classic tracepoint; and tp_btf with the perf buffer, whose records are built in per-CPU
-# scratch space, one per nesting level) with a buffer that cannot fill must report no loss, its kernel counters
-# must agree (every skipped run recorded by the catcher, none twice), and it must see exactly
+# classic tracepoint; and tp_btf with the perf buffer, where a nested program's record must not
+# overwrite the one it interrupted) with a buffer that cannot fill must report no loss, its
+# kernel counters must agree (every skipped run recorded by the catcher, none twice), and it must see exactly
 # the transitions the other one saw.
 # ================================================================================================
 part_recursion() {
