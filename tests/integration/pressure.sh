@@ -261,8 +261,8 @@ part_loss() {
 # claim_push). Under a storm with accept tracking, a tracer on each state path (tp_btf, the
 # classic tracepoint; and tp_btf with the perf buffer, where a nested program's record must not
 # overwrite the one it interrupted) with a buffer that cannot fill must report no loss, its
-# kernel counters must agree (every skipped run recorded by the catcher, none twice), and it must see exactly
-# the transitions the other one saw.
+# kernel counters must agree (every skipped run recorded by the catcher, none twice), and it
+# must see exactly the transitions the other one saw.
 # ================================================================================================
 part_recursion() {
 	local storm conns b lost misses recovered k_var pid_var
