@@ -255,13 +255,44 @@ static __always_inline __u32 sk_netns(const struct sock *sk, bool btf)
 	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 }
 
-/* Tuple, netns of a full socket. */
+/*
+ * Tuple, netns of a full socket. The classic tracepoint's record already holds
+ * the tuple as the kernel copied it (args; NULL elsewhere): its addresses cost no
+ * probed read. Its IPv4 ones are inet_saddr/inet_daddr, which TCP keeps equal to
+ * skc_rcv_saddr/skc_daddr: connect() and accept set them together, and
+ * disconnecting resets them together.
+ */
 static __always_inline void fill_sock(struct td_event *e, const struct sock *sk, __u16 family,
+				      const struct trace_event_raw_inet_sock_set_state *args,
 				      bool btf)
 {
 	e->skaddr = (__u64)(unsigned long)sk;
 	e->family = family == AF_INET6 ? 6 : 4;
-	if (family == AF_INET6) {
+	if (args) {
+		/* One probed read for the four address fields: a tracepoint's record
+		 * may be loaded from only at constant offsets, and an array's element
+		 * is relocated as field offset plus index. The offsets are taken
+		 * relative to saddr (protocol was one byte before 5.6). */
+		__u32 base = bpf_core_field_offset(args->saddr);
+		__u32 s6 = bpf_core_field_offset(args->saddr_v6) - base;
+		__u32 d6 = bpf_core_field_offset(args->daddr_v6) - base;
+		__u32 d4 = bpf_core_field_offset(args->daddr) - base;
+		__u8 a[40]; /* the helper zeroes it if the read fails */
+
+		/* Offsets into a, not differences of pointers into it: the
+		 * verifier refuses subtracting from a stack pointer. */
+		barrier_var(s6);
+		barrier_var(d6);
+		barrier_var(d4);
+		bpf_probe_read_kernel(a, d6 + 16, (const __u8 *)args + base);
+		if (family == AF_INET6) {
+			__builtin_memcpy(e->saddr, a + s6, 16);
+			__builtin_memcpy(e->daddr, a + d6, 16);
+		} else {
+			__builtin_memcpy(e->saddr, a, 4);
+			__builtin_memcpy(e->daddr, a + d4, 4);
+		}
+	} else if (family == AF_INET6) {
 		if (btf) {
 			__builtin_memcpy(e->saddr, &sk->__sk_common.skc_v6_rcv_saddr, 16);
 			__builtin_memcpy(e->daddr, &sk->__sk_common.skc_v6_daddr, 16);
@@ -292,6 +323,7 @@ static __always_inline __u64 sk_cgroup(const struct sock *sk, struct cgroup **cg
 
 static __always_inline int handle_state(void *ctx, struct cpu_state *cs, const struct sock *sk,
 					int oldstate, int newstate, __u64 cookie, __u64 now,
+					const struct trace_event_raw_inet_sock_set_state *args,
 					bool btf)
 {
 	struct cgroup *cg = NULL;
@@ -316,15 +348,22 @@ static __always_inline int handle_state(void *ctx, struct cpu_state *cs, const s
 				return 0;
 			sport = bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport);
 		}
+	} else if (args) {
+		/* The tracepoint's own copy (the caller has checked its protocol):
+		 * sport is inet_sport, as above. */
+		sport = args->sport;
 	} else {
-		/* inet_sport, not skc_num (see above): what the tracepoint's own
-		 * sport reads. */
 		if (td_sk_protocol(sk) != IPPROTO_TCP)
 			return 0;
 		sport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
 	}
-	family = RD(btf, sk, __sk_common.skc_family);
-	dport = bpf_ntohs(RD(btf, sk, __sk_common.skc_dport));
+	if (args) {
+		family = args->family;
+		dport = args->dport;
+	} else {
+		family = RD(btf, sk, __sk_common.skc_family);
+		dport = bpf_ntohs(RD(btf, sk, __sk_common.skc_dport));
+	}
 	if (!tuple_selected(family == AF_INET6 ? 6 : 4, sport, dport, oldstate))
 		return 0;
 	if (filter_netns && sk_netns(sk, btf) != filter_netns)
@@ -354,7 +393,7 @@ static __always_inline int handle_state(void *ctx, struct cpu_state *cs, const s
 	}
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
 	e->tw_left_ms = 0;
-	fill_sock(e, sk, family, btf);
+	fill_sock(e, sk, family, args, btf);
 	fill_owner(e, sk, btf);
 	event_submit(ctx, e, cs);
 	return 0;
@@ -387,7 +426,8 @@ static __always_inline void claim_push(struct cpu_state *cl, const struct sock *
 	if (!cl)
 		return;
 	d = cl->depth;
-	if (d >= CLAIM_DEPTH || (d > 0 && now - cl->ts[(d - 1) & (CLAIM_DEPTH - 1)] > CLAIM_STALE_NS))
+	if (d >= CLAIM_DEPTH ||
+	    (d > 0 && now - cl->ts[(d - 1) & (CLAIM_DEPTH - 1)] > CLAIM_STALE_NS))
 		d = 0;
 	cl->sk[d & (CLAIM_DEPTH - 1)] = (__u64)(unsigned long)sk;
 	cl->states[d & (CLAIM_DEPTH - 1)] = claim_states(oldstate, newstate);
@@ -434,7 +474,7 @@ int BPF_PROG(td_state_btf, struct sock *sk, int oldstate, int newstate)
 	__u64 now = bpf_ktime_get_ns();
 
 	claim_push(cs, sk, oldstate, newstate, now);
-	return handle_state(ctx, cs, sk, oldstate, newstate, sk_cookie(sk), now, true);
+	return handle_state(ctx, cs, sk, oldstate, newstate, sk_cookie(sk), now, NULL, true);
 }
 
 /* Its catcher (see claim_push). */
@@ -446,7 +486,7 @@ int BPF_PROG(td_state_nested, struct sock *sk, int oldstate, int newstate)
 	if (claim_pop(cs, sk, oldstate, newstate))
 		return 0;
 	return handle_state(ctx, cs, sk, oldstate, newstate, sk_cookie(sk), bpf_ktime_get_ns(),
-			    true);
+			    NULL, true);
 }
 
 /*
@@ -466,7 +506,7 @@ int td_state_tp(struct trace_event_raw_inet_sock_set_state *args)
 	if (args->protocol != IPPROTO_TCP)
 		return 0;
 	cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
-	return handle_state(args, cs, sk, args->oldstate, args->newstate, cookie, now, false);
+	return handle_state(args, cs, sk, args->oldstate, args->newstate, cookie, now, args, false);
 }
 
 /*
@@ -484,7 +524,8 @@ int BPF_PROG(td_state_rawtp, const struct sock *sk, int oldstate, int newstate)
 	if (claim_pop(cs, sk, oldstate, newstate))
 		return 0;
 	return handle_state(ctx, cs, sk, oldstate, newstate,
-			    BPF_CORE_READ(sk, __sk_common.skc_cookie.counter), bpf_ktime_get_ns(), false);
+			    BPF_CORE_READ(sk, __sk_common.skc_cookie.counter), bpf_ktime_get_ns(),
+			    NULL, false);
 }
 
 /* The timewait socket that owns this timer (function fn), or NULL if it is
@@ -513,7 +554,7 @@ struct sk_head {
 };
 
 /* Field f of a struct TYPE that starts at the head. */
-#define HEAD(h, TYPE, t, f) \
+#define HEAD(h, TYPE, t, f)                                                                        \
 	(*(t const *)((const __u8 *)(h)->w + bpf_core_field_offset(struct TYPE, f)))
 #define SKC(h, t, f) HEAD(h, sock_common, t, f)
 
@@ -547,13 +588,12 @@ static __always_inline int handle_tw(void *ctx, struct timer_list *timer, __u8 k
 	if (!tw)
 		return 0;
 	/* inet_twsk_alloc() copies the full socket's cookie into the head. */
-	bpf_probe_read_kernel(&h, bpf_core_field_offset(struct inet_timewait_sock, tw_sport) +
-					  sizeof(__be16),
-			      tw);
+	bpf_probe_read_kernel(
+	    &h, bpf_core_field_offset(struct inet_timewait_sock, tw_sport) + sizeof(__be16), tw);
 	family = SKC(&h, __u16, skc_family);
 	sport = bpf_ntohs(HEAD(&h, inet_timewait_sock, __be16, tw_sport));
-	if (!tuple_selected(family == AF_INET6 ? 6 : 4, sport, bpf_ntohs(SKC(&h, __be16, skc_dport)),
-			    TD_TIME_WAIT))
+	if (!tuple_selected(family == AF_INET6 ? 6 : 4, sport,
+			    bpf_ntohs(SKC(&h, __be16, skc_dport)), TD_TIME_WAIT))
 		return 0;
 	net = SKC(&h, struct net *, skc_net.net);
 	netns = BPF_CORE_READ(net, ns.inum);
