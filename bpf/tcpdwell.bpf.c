@@ -426,8 +426,7 @@ static __always_inline void claim_push(struct cpu_state *cl, const struct sock *
 	if (!cl)
 		return;
 	d = cl->depth;
-	if (d >= CLAIM_DEPTH ||
-	    (d > 0 && now - cl->ts[(d - 1) & (CLAIM_DEPTH - 1)] > CLAIM_STALE_NS))
+	if (d >= CLAIM_DEPTH || (d > 0 && now - cl->ts[(d - 1) & (CLAIM_DEPTH - 1)] > CLAIM_STALE_NS))
 		d = 0;
 	cl->sk[d & (CLAIM_DEPTH - 1)] = (__u64)(unsigned long)sk;
 	cl->states[d & (CLAIM_DEPTH - 1)] = claim_states(oldstate, newstate);
@@ -554,7 +553,7 @@ struct sk_head {
 };
 
 /* Field f of a struct TYPE that starts at the head. */
-#define HEAD(h, TYPE, t, f)                                                                        \
+#define HEAD(h, TYPE, t, f) \
 	(*(t const *)((const __u8 *)(h)->w + bpf_core_field_offset(struct TYPE, f)))
 #define SKC(h, t, f) HEAD(h, sock_common, t, f)
 
