@@ -274,7 +274,7 @@ part_recursion() {
 		return
 	start_tracer tracepoint trace -j -N "$INO" --no-seed --ringbuf-size 64M \
 		--backend tracepoint || return
-	start_tracer perf trace -j -N "$INO" --no-seed --ringbuf-size 16M --buffer perf || return
+	start_tracer perf trace -j -N "$INO" --no-seed --ringbuf-size 64M --buffer perf || return
 	storm=$(in_ns timeout 30 "$STORM" -d 2 -p 9970 -P 4 2>"$RUN.storm.err")
 	conns=$(jq -r .connections <<<"$storm" 2>/dev/null)
 	expect_match "recursion: storm ran (connections)" '[1-9][0-9]*' "$conns" "$storm" \
