@@ -587,12 +587,13 @@ static __always_inline int handle_tw(void *ctx, struct timer_list *timer, __u8 k
 	if (!tw)
 		return 0;
 	/* inet_twsk_alloc() copies the full socket's cookie into the head. */
-	bpf_probe_read_kernel(
-	    &h, bpf_core_field_offset(struct inet_timewait_sock, tw_sport) + sizeof(__be16), tw);
+	bpf_probe_read_kernel(&h, bpf_core_field_offset(struct inet_timewait_sock, tw_sport) +
+					  sizeof(__be16),
+			      tw);
 	family = SKC(&h, __u16, skc_family);
 	sport = bpf_ntohs(HEAD(&h, inet_timewait_sock, __be16, tw_sport));
-	if (!tuple_selected(family == AF_INET6 ? 6 : 4, sport,
-			    bpf_ntohs(SKC(&h, __be16, skc_dport)), TD_TIME_WAIT))
+	if (!tuple_selected(family == AF_INET6 ? 6 : 4, sport, bpf_ntohs(SKC(&h, __be16, skc_dport)),
+			    TD_TIME_WAIT))
 		return 0;
 	net = SKC(&h, struct net *, skc_net.net);
 	netns = BPF_CORE_READ(net, ns.inum);
