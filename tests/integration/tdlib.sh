@@ -344,8 +344,13 @@ check_side() {
 		return
 	fi
 	seq=$(seq_of "$RUN.trace.json" "$c")
-	expect_match "$LABEL: $name: transitions" "$re" "$seq" "records:" \
-		"$(records_of "$RUN.trace.json" "$c")"
+	if ! [[ $seq =~ ^($re)$ ]] && [[ ${seq% TIME_WAIT>CLOSE} =~ ^($re)$ ]] &&
+		tw_killed "$RUN.trace.json" "$c" "$lport" "$rport"; then
+		ok "$LABEL: $name: transitions, its TIME_WAIT ended early as the kernel's did ($seq)"
+	else
+		expect_match "$LABEL: $name: transitions" "$re" "$seq" "records:" \
+			"$(records_of "$RUN.trace.json" "$c")" "$(tw_evidence "$lport" "$rport")"
+	fi
 	dups=$(dup_children "$RUN.trace.json" "$FAM" "$lport" "$rport" | paste -sd' ')
 	[ -z "$dups" ] || echo "# $LABEL: $name: a duplicate child of its handshake, closed in" \
 		"SYN_RECV, left out: cookie $dups"
@@ -384,7 +389,40 @@ check_no_timeline() {
 	local name lport rport got
 	IFS=$'\x1f' read -r name lport rport <<<"$1"
 	got=$(timelines "$RUN.timeline.json" "$FAM" "$lport" "$rport" '.complete')
-	expect_eq "$LABEL: $name: no finished timeline while in TIME_WAIT" "" "$got"
+	if [ -n "$got" ] && [ "$(grep -c . <<<"$got")" = 1 ] &&
+		[[ $(jq -r .end <<<"$got") =~ ^(reset|killed)$ ]] && no_kernel_tw "$lport" "$rport"; then
+		ok "$LABEL: $name: finished timeline only as the kernel ended its TIME_WAIT early"
+		return
+	fi
+	expect_eq "$LABEL: $name: no finished timeline while in TIME_WAIT" "" "$got" \
+		"$(tw_evidence "$lport" "$rport")"
+}
+
+# kernel_tw LPORT RPORT: the kernel's timewait sockets of that tuple now (ss), a line each.
+kernel_tw() {
+	ss -H -tan -"$FAM" state time-wait "( sport = :$1 and dport = :$2 )" 2>/dev/null
+}
+# no_kernel_tw LPORT RPORT: ss ran and lists no timewait socket of that tuple.
+no_kernel_tw() {
+	local kern
+	kern=$(kernel_tw "$1" "$2") && [ -z "$kern" ]
+}
+# tw_killed FILE COOKIE LPORT RPORT: the connection's last record ended its TIME_WAIT early (a
+# reset, a kill) and the kernel indeed holds no timewait socket of the tuple any more: one
+# lasts 60 s, and a run takes seconds, so it was torn down while traced (seen once, on the 6.1
+# guest, in client-first: the client's TIME_WAIT ended 13 ms into its connection's life).
+tw_killed() {
+	local last
+	last=$(keyed "$1" | jq -R -r --argjson c "$2" 'fromjson? | select(.cookie == $c) |
+		"\(.old)>\(.new) \(.end)"' | tail -1)
+	[[ $last =~ ^TIME_WAIT\>CLOSE\ (reset|killed)$ ]] && no_kernel_tw "$3" "$4"
+}
+# tw_evidence LPORT RPORT: what the kernel says of that tuple's TIME_WAIT, for a failure.
+tw_evidence() {
+	echo "kernel timewait sockets of :$1 -> :$2 now: $(kernel_tw "$1" "$2" | paste -sd';')"
+	echo "TcpExt: $(awk '/^TcpExt:/ { if (!n) { split($0, k); n = NF } else
+		for (i = 2; i <= NF; i++) if (k[i] ~ /TW|TimeWait|Reset|RST|Abort/) printf "%s=%s ", k[i], $i }' \
+		/proc/net/netstat)"
 }
 
 # The JSON contract, line by line: parses, has the keys of its type, values of the right kind.
