@@ -40,7 +40,8 @@ endif
 .PHONY: all deps run test unit integration fuzz fuzz-corpus bench vmtest valgrind clean install format
 
 # Modules without I/O of their own (unit-tested without root).
-CORE := state cli filter conntable stats output metrics seed top record synth perfetto pair doctor
+CORE := state cli filter conntable stats output metrics seed top record synth perfetto pair doctor \
+	cpumerge
 # Modules at the edges (kernel, files, terminal).
 EDGE := tracer serve main
 CORE_OBJS := $(patsubst %,$(OUTPUT)/%.o,$(CORE))
@@ -109,11 +110,12 @@ unit: $(UNIT_TESTS)
 # IPv6, close() and shutdown()); run.sh's shorter expiry check runs in the VMs (make vmtest).
 # kernel_paths.sh runs its tests on every kernel path; the scenario suite runs again on the
 # other paths (TD_EXTRA_ARGS), on the scenarios each path could get wrong: without cookies the
-# classic tracepoints must keep both sides, children and a reused tuple apart; the perf buffer
-# must keep order and dwell.
+# classic tracepoints must keep both sides, children and a reused tuple apart; the one ring
+# buffer and the perf buffer must keep order and dwell.
 INTEG_SCRIPTS := run replay prometheus deploy top_tmux scenarios views doctor tw_expire pressure \
 	kernel_paths
 INTEG_PATHS := "--backend tracepoint|(client-first|server-first|tw-reuse|prefork|refused)-." \
+	"--buffer ring|(server-first|cw-hold|tw-reuse)-." \
 	"--buffer perf|(server-first|cw-hold|tw-reuse)-."
 integration: $(OUTPUT)/tcpdwell $(INTEG_BINS) $(OUTPUT)/storm
 	@fail=0; for s in $(INTEG_SCRIPTS); do \

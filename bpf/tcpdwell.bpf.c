@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * tcpdwell kernel side: turns TCP state changes, timewait timer activity and
- * accept() returns into fixed-size td_event records in one ring buffer (or a perf
- * buffer on kernels without one). Filters the kernel can decide (family, ports,
+ * accept() returns into fixed-size td_event records in per-CPU slot rings (see
+ * struct td_slot), or one ring buffer, or a perf buffer on kernels without one. Filters the kernel can decide (family, ports,
  * netns, cgroup) are applied here so that other traffic costs one early return.
  * User space (user/tracer.c) picks which of these programs to load.
  */
@@ -28,6 +28,10 @@ const volatile __u64 filter_cgroup = 0; /* cgroup v2 id; 0: off */
 const volatile __s32 filter_cgroup_level = 0;
 const volatile __u64 wakeup_bytes = 0; /* 0: wake on every record */
 const volatile bool use_perfbuf = false;
+/* Slot rings: slots per CPU - 1 (0: not used); records waiting on a CPU that
+ * wake user space early (1: every record). */
+const volatile __u32 slot_mask = 0;
+const volatile __u32 slot_wake = 0;
 
 struct port_bitmap {
 	__u64 bits[65536 / 64];
@@ -45,6 +49,24 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 * 1024 * 1024);
 } events SEC(".maps");
+
+/* Slot rings (user space sizes both): CPU c's ring is slots[c * (slot_mask + 1)
+ * ...], its positions slot_cpus[c]. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct td_slot);
+} slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct td_slot_cpu);
+} slot_cpus SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
@@ -67,15 +89,16 @@ struct {
  * their races.
  */
 #define CLAIM_DEPTH 4
-/* A claim this old was left by a skipped catcher run: a real one waits only for
- * the softirq that interrupted it (a few ms at most). */
-#define CLAIM_STALE_NS 100000000ULL
+/* A claim this old (in jiffies: bpf_jiffies64() is inlined, a clock read is
+ * not) was left by a skipped catcher run: a real one waits only for the softirq
+ * that interrupted it (a few ms at most). 100 ms, 25 jiffies where HZ is unknown. */
+#define CLAIM_STALE (CONFIG_HZ ? CONFIG_HZ / 10 : 25)
 struct cpu_state {
 	__u32 depth;
 	__u32 unchecked;
 	__u8 states[CLAIM_DEPTH];
 	__u64 sk[CLAIM_DEPTH];
-	__u64 ts[CLAIM_DEPTH];
+	__u64 ts[CLAIM_DEPTH]; /* jiffies */
 };
 
 struct {
@@ -151,16 +174,57 @@ static __always_inline bool cgroup_selected(__u64 cgid, struct cgroup *cg)
 	return td_cgroup_ancestor_id(cg, filter_cgroup_level) == filter_cgroup;
 }
 
+/* A slot ring position taken by event_reserve, for event_submit. */
+struct slot_pos {
+	struct td_slot_cpu *cpu;
+	__u64 pos;
+	__u32 base; /* the CPU's first slot */
+};
+
+/* Programs nest at most a few deep on one CPU (a syscall's, a softirq's, a
+ * hard irq's timer): each retry of the swap means one of them took a position. */
+#define SLOT_TRIES 4
+
+/* Take this CPU's next slot (see struct td_slot), or NULL if its ring is full. */
+static __always_inline struct td_event *slot_reserve(struct slot_pos *p)
+{
+	__u32 cpu = bpf_get_smp_processor_id(), key = 0;
+	struct td_slot_cpu *c = bpf_map_lookup_elem(&slot_cpus, &cpu);
+	struct td_slot *s;
+	__u64 h = 0;
+
+	if (!c)
+		return NULL;
+	for (int i = 0; i < SLOT_TRIES; i++) {
+		h = c->head;
+		if (h - *(volatile __u64 *)&c->tail > slot_mask)
+			return NULL;
+		if (__sync_val_compare_and_swap(&c->head, h, h + 1) != h)
+			continue;
+		/* Within the map: cpu < the CPUs it was sized for. Were it not,
+		 * the position would stay uncommitted and the reader stop there. */
+		key = cpu * (slot_mask + 1) + (__u32)(h & slot_mask);
+		s = bpf_map_lookup_elem(&slots, &key);
+		if (!s)
+			return NULL;
+		p->cpu = c;
+		p->pos = h;
+		p->base = cpu * (slot_mask + 1);
+		return &s->ev;
+	}
+	return NULL;
+}
+
 /*
- * Where a record is built: in the ring buffer itself, or, on the perf-buffer
- * path, on the program's stack (zeroed, since all of it is copied out), which
- * a softirq's program that interrupts another one half-way through its record
- * does not share. Callers check for NULL and then pass the pointer through
- * barrier_var(): one of the two is never NULL, and the compiler may otherwise
- * compute field addresses before the check, which the verifier refuses for the
- * ring buffer's.
+ * Where a record is built: in its slot or in the ring buffer itself, or, on the
+ * perf-buffer path, on the program's stack (zeroed, since all of it is copied
+ * out), which a softirq's program that interrupts another one half-way through
+ * its record does not share. Callers check for NULL and then pass the pointer
+ * through barrier_var(): one of the two is never NULL, and the compiler may
+ * otherwise compute field addresses before the check, which the verifier
+ * refuses for the ring buffer's.
  */
-static __always_inline struct td_event *event_reserve(struct td_event *stack)
+static __always_inline struct td_event *event_reserve(struct td_event *stack, struct slot_pos *p)
 {
 	struct td_event *e;
 
@@ -168,19 +232,67 @@ static __always_inline struct td_event *event_reserve(struct td_event *stack)
 		__builtin_memset(stack, 0, sizeof(*stack));
 		return stack;
 	}
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (slot_mask)
+		e = slot_reserve(p);
+	else
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e)
 		count(TD_CNT_RB_FAIL);
 	return e;
 }
 
+/*
+ * Commit a slot. A ring's records must be in time order, which lets the reader
+ * merge the CPUs in place. Programs on one CPU nest (tracepoints run their
+ * programs with preemption off): any position taken after this one before its
+ * commit belongs to a program that ran inside this one and has finished, and
+ * the one right after holds the smallest stamp among them (each of them saw to
+ * it in turn). A stamp later than that one's is moved back to it: still after
+ * this record's state change, which came before its program ran.
+ *
+ * Then the record's stores before the sequence's (x86 keeps stores in order;
+ * elsewhere the exchange is a full barrier). Wake the reader when the CPU's
+ * ring holds slot_wake records, once per slot_wake positions: a small record
+ * in the ring buffer, which the reader waits on.
+ */
+static __always_inline void slot_commit(struct td_event *e, struct slot_pos *p)
+{
+	struct td_slot *s = (void *)((__u8 *)e - __builtin_offsetof(struct td_slot, ev));
+	struct td_slot_cpu *c = p->cpu;
+	__u64 h = p->pos;
+
+	if (*(volatile __u64 *)&c->head != h + 1) {
+		__u32 key = p->base + (__u32)((h + 1) & slot_mask);
+		struct td_slot *n = bpf_map_lookup_elem(&slots, &key);
+
+		if (n && n->seq == h + 2 && n->ev.ts_ns < e->ts_ns)
+			e->ts_ns = n->ev.ts_ns;
+	}
+
+#if defined(__TARGET_ARCH_x86)
+	barrier();
+	*(volatile __u64 *)&s->seq = h + 1;
+#else
+	__sync_lock_test_and_set(&s->seq, h + 1);
+#endif
+	if (h + 1 - *(volatile __u64 *)&c->tail >= slot_wake && h + 1 - c->woke >= slot_wake) {
+		c->woke = h + 1;
+		bpf_ringbuf_output(&events, &h, sizeof(h), BPF_RB_FORCE_WAKEUP);
+	}
+}
+
 /* Records a CPU submits between two looks at the ring buffer's fill. */
 #define WAKE_CHECK 64
 
-static __always_inline void event_submit(void *ctx, struct td_event *e, struct cpu_state *cs)
+static __always_inline void event_submit(void *ctx, struct td_event *e, struct cpu_state *cs,
+					 struct slot_pos *p)
 {
 	__u64 flags = 0;
 
+	if (slot_mask) {
+		slot_commit(e, p);
+		return;
+	}
 	if (use_perfbuf) {
 		if (bpf_perf_event_output(ctx, &perf_events, BPF_F_CURRENT_CPU, e, sizeof(*e)))
 			count(TD_CNT_RB_FAIL);
@@ -322,12 +434,13 @@ static __always_inline __u64 sk_cgroup(const struct sock *sk, struct cgroup **cg
 }
 
 static __always_inline int handle_state(void *ctx, struct cpu_state *cs, const struct sock *sk,
-					int oldstate, int newstate, __u64 cookie, __u64 now,
+					int oldstate, int newstate, __u64 cookie,
 					const struct trace_event_raw_inet_sock_set_state *args,
 					bool btf)
 {
 	struct cgroup *cg = NULL;
 	struct td_event ev, *e;
+	struct slot_pos pos = {};
 	__u16 family, sport, dport;
 	__u64 cgid;
 
@@ -372,11 +485,12 @@ static __always_inline int handle_state(void *ctx, struct cpu_state *cs, const s
 	if (!cgroup_selected(cgid, cg))
 		return 0;
 
-	e = event_reserve(&ev);
+	e = event_reserve(&ev, &pos);
 	if (!e)
 		return 0;
 	barrier_var(e);
-	e->ts_ns = now;
+	/* Stamped once the record has its place (see struct td_slot). */
+	e->ts_ns = bpf_ktime_get_ns();
 	e->kind = TD_EV_STATE;
 	e->oldstate = oldstate;
 	e->newstate = newstate;
@@ -395,7 +509,7 @@ static __always_inline int handle_state(void *ctx, struct cpu_state *cs, const s
 	e->tw_left_ms = 0;
 	fill_sock(e, sk, family, args, btf);
 	fill_owner(e, sk, btf);
-	event_submit(ctx, e, cs);
+	event_submit(ctx, e, cs, &pos);
 	return 0;
 }
 
@@ -419,14 +533,15 @@ static __always_inline int handle_state(void *ctx, struct cpu_state *cs, const s
  * syscall's change and a softirq's).
  */
 static __always_inline void claim_push(struct cpu_state *cl, const struct sock *sk, int oldstate,
-				       int newstate, __u64 now)
+				       int newstate)
 {
+	__u64 now = bpf_jiffies64();
 	__u32 d;
 
 	if (!cl)
 		return;
 	d = cl->depth;
-	if (d >= CLAIM_DEPTH || (d > 0 && now - cl->ts[(d - 1) & (CLAIM_DEPTH - 1)] > CLAIM_STALE_NS))
+	if (d >= CLAIM_DEPTH || (d > 0 && now - cl->ts[(d - 1) & (CLAIM_DEPTH - 1)] > CLAIM_STALE))
 		d = 0;
 	cl->sk[d & (CLAIM_DEPTH - 1)] = (__u64)(unsigned long)sk;
 	cl->states[d & (CLAIM_DEPTH - 1)] = claim_states(oldstate, newstate);
@@ -470,10 +585,9 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(td_state_btf, struct sock *sk, int oldstate, int newstate)
 {
 	struct cpu_state *cs = cpu_state();
-	__u64 now = bpf_ktime_get_ns();
 
-	claim_push(cs, sk, oldstate, newstate, now);
-	return handle_state(ctx, cs, sk, oldstate, newstate, sk_cookie(sk), now, NULL, true);
+	claim_push(cs, sk, oldstate, newstate);
+	return handle_state(ctx, cs, sk, oldstate, newstate, sk_cookie(sk), NULL, true);
 }
 
 /* Its catcher (see claim_push). */
@@ -484,8 +598,7 @@ int BPF_PROG(td_state_nested, struct sock *sk, int oldstate, int newstate)
 
 	if (claim_pop(cs, sk, oldstate, newstate))
 		return 0;
-	return handle_state(ctx, cs, sk, oldstate, newstate, sk_cookie(sk), bpf_ktime_get_ns(),
-			    NULL, true);
+	return handle_state(ctx, cs, sk, oldstate, newstate, sk_cookie(sk), NULL, true);
 }
 
 /*
@@ -498,14 +611,13 @@ int td_state_tp(struct trace_event_raw_inet_sock_set_state *args)
 {
 	const struct sock *sk = args->skaddr;
 	struct cpu_state *cs = cpu_state();
-	__u64 now = bpf_ktime_get_ns();
 	__u64 cookie;
 
-	claim_push(cs, sk, args->oldstate, args->newstate, now);
+	claim_push(cs, sk, args->oldstate, args->newstate);
 	if (args->protocol != IPPROTO_TCP)
 		return 0;
 	cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
-	return handle_state(args, cs, sk, args->oldstate, args->newstate, cookie, now, args, false);
+	return handle_state(args, cs, sk, args->oldstate, args->newstate, cookie, args, false);
 }
 
 /*
@@ -523,8 +635,7 @@ int BPF_PROG(td_state_rawtp, const struct sock *sk, int oldstate, int newstate)
 	if (claim_pop(cs, sk, oldstate, newstate))
 		return 0;
 	return handle_state(ctx, cs, sk, oldstate, newstate,
-			    BPF_CORE_READ(sk, __sk_common.skc_cookie.counter), bpf_ktime_get_ns(),
-			    NULL, false);
+			    BPF_CORE_READ(sk, __sk_common.skc_cookie.counter), NULL, false);
 }
 
 /* The timewait socket that owns this timer (function fn), or NULL if it is
@@ -579,6 +690,7 @@ static __always_inline int handle_tw(void *ctx, struct timer_list *timer, __u8 k
 	struct inet_timewait_sock *tw = tw_of_timer(timer, RD(btf, timer, function));
 	struct sk_head h;
 	struct td_event ev, *e;
+	struct slot_pos pos = {};
 	__u16 family, sport;
 	struct net *net;
 	__u32 netns;
@@ -600,7 +712,7 @@ static __always_inline int handle_tw(void *ctx, struct timer_list *timer, __u8 k
 	if (filter_netns && netns != filter_netns)
 		return 0;
 
-	e = event_reserve(&ev);
+	e = event_reserve(&ev, &pos);
 	if (!e)
 		return 0;
 	barrier_var(e);
@@ -630,7 +742,7 @@ static __always_inline int handle_tw(void *ctx, struct timer_list *timer, __u8 k
 		e->tw_left_ms = left < 0 ? -(__s32)ms : (__s32)ms;
 		e->flags |= TD_F_TW_LEFT;
 	}
-	event_submit(ctx, e, cpu_state());
+	event_submit(ctx, e, cpu_state(), &pos);
 	return 0;
 }
 
@@ -680,6 +792,7 @@ static __always_inline int handle_accept(void *ctx, long fd)
 	struct cgroup *cg = NULL;
 	__u16 family, sport, dport;
 	struct td_event ev, *e;
+	struct slot_pos pos = {};
 	struct socket *sock;
 	struct fdtable *fdt;
 	struct sk_head h;
@@ -720,7 +833,7 @@ static __always_inline int handle_accept(void *ctx, long fd)
 	if (!cgroup_selected(cgid, cg))
 		return 0;
 
-	e = event_reserve(&ev);
+	e = event_reserve(&ev, &pos);
 	if (!e)
 		return 0;
 	barrier_var(e);
@@ -736,7 +849,7 @@ static __always_inline int handle_accept(void *ctx, long fd)
 	e->flags |= TD_F_PROC;
 	e->pid = bpf_get_current_pid_tgid() >> 32;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	event_submit(ctx, e, cpu_state());
+	event_submit(ctx, e, cpu_state(), &pos);
 	return 0;
 }
 

@@ -86,9 +86,35 @@ struct td_event {
 	char comm[TD_COMM_LEN];
 };
 
+/*
+ * The slot rings (the default buffer where the kernel has BPF atomics): one ring
+ * of fixed slots per CPU in mmapable arrays, so that a record costs no lock and
+ * no cache line shared with another CPU. A CPU's producers take position
+ * `head` with a compare-and-swap (programs nest on one CPU: a softirq's run can
+ * interrupt a syscall's), write the record, then seq = position + 1, which
+ * commits it. The reader takes a CPU's records in position order up to the
+ * first uncommitted one, copies them out, and publishes `tail`; a position at
+ * least a ring's length ahead of tail is not taken (the record is lost and
+ * counted). Records are stamped after their position is taken: every record
+ * whose position was not yet taken when the reader looked at head is younger
+ * than the reader's look, which is what lets it merge the CPUs by time exactly.
+ */
+struct td_slot {
+	__u64 seq; /* position + 1 once the record is complete */
+	struct td_event ev;
+};
+
+struct td_slot_cpu {
+	__u64 head; /* next position (producers) */
+	__u64 woke; /* position of the last early wakeup */
+	__u64 pad0[6];
+	__u64 tail; /* next position to read (the reader), own cache line */
+	__u64 pad1[7];
+};
+
 /* Per-CPU counters (map "counters"), indexes: */
 enum td_counter {
-	TD_CNT_RB_FAIL = 0, /* bpf_ringbuf_reserve() failed: record lost */
+	TD_CNT_RB_FAIL = 0, /* no room in the buffer (ring, slots or perf): record lost */
 	TD_CNT_RECOVERED = 1, /* state records made by a catcher (see claim_push) */
 	TD_CNT_MAX = 2,
 };

@@ -874,9 +874,9 @@ static int apply(struct td_options *o, int c, const char *v, char *err, size_t e
 		o->backend = v;
 		return 0;
 	case OPT_BUFFER:
-		if (strcmp(v, "ring") && strcmp(v, "perf"))
+		if (strcmp(v, "slots") && strcmp(v, "ring") && strcmp(v, "perf"))
 			return fail(err, errlen,
-				    "invalid buffer '%s' in --buffer: must be ring or perf", v);
+				    "invalid buffer '%s' in --buffer: must be slots, ring or perf", v);
 		o->buffer = v;
 		return 0;
 	case 'i':
@@ -1170,7 +1170,8 @@ const char *cli__usage(void)
 	       "      --ringbuf-size BYTES kernel buffer size, a power of two from 4K to 1G;\n"
 	       "                           suffixes K, M, G (default 8M)\n"
 	       "      --backend NAME       tp_btf or tracepoint (default: what the kernel has)\n"
-	       "      --buffer NAME        ring or perf (default: what the kernel has)\n"
+	       "      --buffer NAME        slots (per-CPU slot rings), ring (one ring buffer)\n"
+	       "                           or perf (default: the first the kernel has)\n"
 	       "      --no-seed            do not read the sockets already open at start\n"
 	       "  -v, --verbose            more detail on stderr (libbpf's messages); repeatable\n"
 	       "  -h, --help               this text\n"

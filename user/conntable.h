@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * The connection table: the heart of tcpdwell's user space. Records from the
- * kernel (struct td_event, in the order the ring buffer delivers them) go in;
+ * kernel (struct td_event, in the order the tracer delivers them) go in;
  * per-connection timelines, transitions with the dwell of the state they leave,
  * finished connections and stuck alerts come out through callbacks. It does no
  * I/O, reads no clock and calls no libbpf: time only moves through the records'

@@ -527,7 +527,7 @@ static void app_lost(struct app *a, uint64_t rb, uint64_t rec)
 		rec_writer__lost(a->rec, &l);
 	}
 	if (!a->table) {
-		fprintf(stderr, "tcpdwell: lost %" PRIu64 " records (ring buffer full %" PRIu64
+		fprintf(stderr, "tcpdwell: lost %" PRIu64 " records (buffer full %" PRIu64
 				", recursion %" PRIu64 "); the recording marks where\n",
 			rb + rec, rb, rec);
 		return;
@@ -818,7 +818,7 @@ static int run_live(struct td_options *o)
 
 		err = tracer__poll(tr, timeout);
 		if (err < 0 && err != -EINTR) {
-			snprintf(msg, sizeof(msg), "polling the ring buffer failed: %s",
+			snprintf(msg, sizeof(msg), "polling the kernel buffer failed: %s",
 				 strerror(-err));
 			out__error(&a.out, msg);
 			ret = TD_EXIT_FAIL;

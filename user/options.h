@@ -83,10 +83,10 @@ struct td_options {
 	int verbose;
 	uint32_t max_conns;
 	uint64_t stuck_ns[TD_STATE_MAX]; /* --stuck limits per state; 0 = off */
-	uint64_t latency_ns; /* max delay of a record in the ring buffer */
+	uint64_t latency_ns; /* max delay of a record in the kernel buffer */
 	uint32_t ringbuf_bytes; /* --ringbuf-size */
 	const char *backend; /* NULL (auto), "tp_btf", "tracepoint" */
-	const char *buffer; /* NULL (auto), "ring", "perf" */
+	const char *buffer; /* NULL (auto), "slots", "ring", "perf" */
 	const char *input; /* -i FILE */
 	const char *output; /* -o FILE */
 	const char *write; /* -w FILE: a view's records also go to a recording */

@@ -3,7 +3,8 @@
  * Loads tcpdwell's BPF programs and pulls records out of the kernel. First
  * stage of the live pipeline: tracer -> conntable -> stats/filters -> output.
  * Choices are made at run time by probing: tp_btf or the classic tracepoint,
- * ring buffer or perf buffer, timewait timers and accept tracking when present.
+ * slot rings, ring buffer or perf buffer, timewait timers and accept tracking
+ * when present.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -22,6 +23,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "cpumerge.h"
 #include "tcpdwell.skel.h"
 #include "tracer.h"
 
@@ -34,17 +36,22 @@
 #define RING_AHEAD 2048
 
 /*
- * The perf buffer is one buffer per CPU, read one CPU after the other, while a
- * socket's records come from whichever CPU ran its syscall or softirq: they are
- * queued per CPU (each in order) and merged by timestamp, up to a moment every
- * record before which has been read (PERF_SETTLE_NS before the read began: a
- * program takes its timestamp and writes its record within microseconds).
+ * The perf buffer and the slot rings are one buffer per CPU, read one CPU after
+ * the other: their records are merged by time (cpumerge.h) up to a moment every
+ * record before which has been read. The perf buffer's is PERF_SETTLE_NS before
+ * the read began (a program takes its timestamp and writes its record within
+ * microseconds), and its records are copied into queues; the slot rings' is
+ * exact (slots__scan), after waiting up to SLOT_SPIN_NS for a record still
+ * being written, and their records are handed on where they lie.
  */
 #define PERF_SETTLE_NS 10000000ULL
+#define SLOT_SPIN_NS 50000ULL
 
-struct cpu_queue {
-	struct td_event *ev;
-	size_t head, tail, cap;
+/* The slot rings, mapped. */
+struct slot_rings {
+	struct slot_view v;
+	size_t slot_len, cpu_len; /* mapped bytes */
+	uint64_t pos[]; /* v.next, v.ready */
 };
 
 /*
@@ -66,7 +73,8 @@ struct ring {
 
 struct tracer {
 	struct tcpdwell_bpf *skel;
-	struct ring *rb;
+	struct ring *rb; /* the records, or with slot rings, only their wakeups */
+	struct slot_rings *sr;
 	struct perf_buffer *pb;
 	tracer_fn fn;
 	tracer_fn ahead;
@@ -76,8 +84,7 @@ struct tracer {
 	struct td_event batch[BATCH]; /* perf buffer: merged records */
 	const struct td_event *ptr[BATCH];
 	uint64_t perf_lost;
-	struct cpu_queue *cpuq; /* perf buffer: per CPU */
-	int ncpuq;
+	struct cpumerge merge; /* perf buffer */
 	struct tracer_info info;
 };
 
@@ -268,54 +275,86 @@ void tracer__set_ahead(struct tracer *t, tracer_fn ahead)
 static void on_perf(void *ctx, int cpu, void *data, __u32 size)
 {
 	struct tracer *t = ctx;
-	struct cpu_queue *q;
 
-	if (size < sizeof(struct td_event))
-		return;
-	if (cpu < 0 || cpu >= t->ncpuq) {
-		t->perf_lost++;
-		return;
-	}
-	q = &t->cpuq[cpu];
-	if (q->head > 0 && q->tail == q->cap) {
-		memmove(q->ev, q->ev + q->head, (q->tail - q->head) * sizeof(*q->ev));
-		q->tail -= q->head;
-		q->head = 0;
-	}
-	if (q->tail == q->cap) {
-		size_t cap = q->cap ? q->cap * 2 : 1024;
-		struct td_event *ev = realloc(q->ev, cap * sizeof(*ev));
-
-		if (!ev) {
-			t->perf_lost++; /* counted like the kernel's own losses */
-			return;
-		}
-		q->ev = ev;
-		q->cap = cap;
-	}
-	memcpy(&q->ev[q->tail++], data, sizeof(struct td_event));
+	if (size >= sizeof(struct td_event))
+		cpumerge__push(&t->merge, cpu, data);
 }
 
-/* Hand on the queued perf records with ts <= until, oldest first. */
+static void on_merged(void *arg, const struct td_event *e)
+{
+	struct tracer *t = arg;
+
+	t->batch[t->nbatch++] = *e;
+	if (t->nbatch == BATCH)
+		deliver(t);
+}
+
+/* Hand on the merged records with ts <= until, oldest first. */
 static void merge_cpus(struct tracer *t, uint64_t until)
 {
-	for (;;) {
-		struct cpu_queue *best = NULL;
+	if (t->merge.ncpu)
+		cpumerge__pop(&t->merge, until, on_merged, t);
+}
 
-		for (int c = 0; c < t->ncpuq; c++) {
-			struct cpu_queue *q = &t->cpuq[c];
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
 
-			if (q->head < q->tail &&
-			    (!best || q->ev[q->head].ts_ns < best->ev[best->head].ts_ns))
-				best = q;
-		}
-		if (!best || best->ev[best->head].ts_ns > until)
-			return;
-		t->batch[t->nbatch++] = best->ev[best->head++];
-		if (best->head == best->tail)
-			best->head = best->tail = 0;
-		if (t->nbatch == BATCH)
-			deliver(t);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void slots_free(struct slot_rings *r)
+{
+	if (!r)
+		return;
+	if (r->v.slot)
+		munmap((void *)r->v.slot, r->slot_len);
+	if (r->v.cpu)
+		munmap(r->v.cpu, r->cpu_len);
+	free(r);
+}
+
+static struct slot_rings *slots_open(struct tcpdwell_bpf *skel, size_t ncpu, size_t n)
+{
+	struct slot_rings *r = calloc(1, sizeof(*r) + 2 * ncpu * sizeof(r->pos[0]));
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	void *p;
+
+	if (!r)
+		return NULL;
+	r->v.ncpu = ncpu;
+	r->v.n = n;
+	r->v.next = r->pos;
+	r->v.ready = r->pos + ncpu;
+	r->slot_len = (ncpu * n * sizeof(struct td_slot) + page - 1) & ~(page - 1);
+	r->cpu_len = (ncpu * sizeof(struct td_slot_cpu) + page - 1) & ~(page - 1);
+	p = mmap(NULL, r->slot_len, PROT_READ, MAP_SHARED, bpf_map__fd(skel->maps.slots), 0);
+	if (p == MAP_FAILED)
+		goto fail;
+	r->v.slot = p;
+	p = mmap(NULL, r->cpu_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 bpf_map__fd(skel->maps.slot_cpus), 0);
+	if (p == MAP_FAILED)
+		goto fail;
+	r->v.cpu = p;
+	return r;
+fail:
+	slots_free(r);
+	return NULL;
+}
+
+/* Hand on what the slot rings hold up to until (the horizon, or everything at
+ * the end), a batch at a time, each batch's slots given back once it is done. */
+static void slots_consume(struct tracer *t, bool all)
+{
+	struct slot_view *v = &t->sr->v;
+	size_t n;
+
+	slots__scan(v, mono_ns(), SLOT_SPIN_NS, mono_ns);
+	while ((n = slots__pop(v, all ? UINT64_MAX : v->horizon, t->ptr, BATCH)) > 0) {
+		deliver_ptrs(t, (int)n);
+		slots__release(v);
 	}
 }
 
@@ -359,12 +398,26 @@ static void explain_load_error(int err, const struct tracer_info *info, char *ms
 			 info->backend, info->buffer, strerror(-err));
 }
 
+/* Slots per CPU for a total of `bytes` (--ringbuf-size): a power of two, at
+ * least SLOTS_MIN. */
+#define SLOTS_MIN 16
+static size_t slots_per_cpu(uint32_t bytes, int ncpu)
+{
+	size_t want = (size_t)bytes / sizeof(struct td_slot) / (size_t)(ncpu > 0 ? ncpu : 1);
+	size_t n = SLOTS_MIN;
+
+	while (n * 2 <= want)
+		n *= 2;
+	return n;
+}
+
 static struct tcpdwell_bpf *try_load(const struct td_options *o, uint64_t cgroup_id,
 				     int cgroup_level, struct tracer_info *info, int *errp)
 {
 	struct tcpdwell_bpf *skel = tcpdwell_bpf__open();
 	bool btf = info->backend[0] == 't' && info->backend[1] == 'p' && info->backend[2] == '_';
 	bool perf = info->buffer[0] == 'p';
+	bool slots = info->buffer[0] == 's';
 	int err;
 
 	if (!skel) {
@@ -381,8 +434,19 @@ static struct tcpdwell_bpf *try_load(const struct td_options *o, uint64_t cgroup
 	/* Wake user space early only when a quarter of the buffer is waiting;
 	 * otherwise it collects every latency_ns (see main loop). */
 	skel->rodata->wakeup_bytes = o->latency_ns ? o->ringbuf_bytes / 4 : 0;
-	if (perf)
-		bpf_map__set_max_entries(skel->maps.events, 4096);
+	if (slots) {
+		int ncpu = libbpf_num_possible_cpus();
+		size_t n = slots_per_cpu(o->ringbuf_bytes, ncpu);
+
+		/* Early wakeups as for the ring buffer: a quarter full (of one
+		 * CPU's ring), or every record when there is no latency. */
+		skel->rodata->slot_mask = (__u32)(n - 1);
+		skel->rodata->slot_wake = o->latency_ns ? (__u32)(n / 4) : 1;
+		bpf_map__set_max_entries(skel->maps.slots, (__u32)(ncpu * n));
+		bpf_map__set_max_entries(skel->maps.slot_cpus, (__u32)ncpu);
+	}
+	if (perf || slots)
+		bpf_map__set_max_entries(skel->maps.events, (__u32)sysconf(_SC_PAGESIZE));
 	else
 		bpf_map__set_max_entries(skel->maps.events, o->ringbuf_bytes);
 
@@ -455,7 +519,7 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 	if (o->buffer)
 		t->info.buffer = o->buffer;
 	else
-		t->info.buffer = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) > 0 ? "ring" :
+		t->info.buffer = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) > 0 ? "slots" :
 											      "perf";
 	t->info.accept = o->owners && tracepoint_exists("syscalls", "sys_exit_accept4") &&
 			 tracepoint_exists("syscalls", "sys_exit_accept");
@@ -473,6 +537,11 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 		t->info.timewait = b == 0 || (tracepoint_exists("timer", "timer_start") &&
 					      tracepoint_exists("timer", "timer_cancel"));
 		t->skel = try_load(o, cgroup_id, cgroup_level, &t->info, &e);
+		if (!t->skel && !o->buffer && t->info.buffer[0] == 's') {
+			/* Slot rings need BPF atomics (5.12+) and mmapable arrays. */
+			t->info.buffer = "ring";
+			t->skel = try_load(o, cgroup_id, cgroup_level, &t->info, &e);
+		}
 		if (!t->skel && t->info.timewait) {
 			/* Timer tracepoints or tw_timer_handler may be missing: TIME_WAIT
 			 * then shows as the kernel reports it (-> CLOSE). */
@@ -505,7 +574,7 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 			 e == -ENOENT ? " (is tracefs mounted at /sys/kernel/tracing?)" : "");
 		goto fail;
 	}
-	if (t->info.buffer[0] == 'r') {
+	if (t->info.buffer[0] != 'p') {
 		t->rb = ring_open(bpf_map__fd(t->skel->maps.events),
 				  bpf_map__max_entries(t->skel->maps.events), o->latency_ns != 0);
 		if (!t->rb) {
@@ -513,11 +582,19 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 				 strerror(errno));
 			goto fail;
 		}
-	} else {
-		t->ncpuq = libbpf_num_possible_cpus();
-		t->cpuq = t->ncpuq > 0 ? calloc(t->ncpuq, sizeof(*t->cpuq)) : NULL;
-		if (!t->cpuq) {
-			t->ncpuq = 0;
+	}
+	if (t->info.buffer[0] == 's') {
+		int ncpu = libbpf_num_possible_cpus();
+
+		t->sr = ncpu > 0 ? slots_open(t->skel, (size_t)ncpu,
+					       slots_per_cpu(o->ringbuf_bytes, ncpu)) :
+				   NULL;
+		if (!t->sr) {
+			snprintf(err, errlen, "failed to set up the slot rings: %s", strerror(errno));
+			goto fail;
+		}
+	} else if (t->info.buffer[0] == 'p') {
+		if (cpumerge__init(&t->merge, libbpf_num_possible_cpus())) {
 			snprintf(err, errlen, "out of memory");
 			goto fail;
 		}
@@ -545,19 +622,21 @@ int tracer__poll(struct tracer *t, int timeout_ms)
 		struct epoll_event ev;
 
 		/* Records submitted with BPF_RB_NO_WAKEUP do not wake epoll: collect
-		 * whatever is there once the wait is over. */
+		 * whatever is there once the wait is over. With slot rings the ring
+		 * buffer holds only wakeups, which ring_consume passes over. */
 		err = epoll_wait(t->rb->epfd, &ev, 1, timeout_ms) < 0 ? -errno : 0;
 		if (err >= 0 || err == -EINTR)
 			ring_consume(t);
+		if (t->sr && (err >= 0 || err == -EINTR))
+			slots_consume(t, false);
 	} else {
-		struct timespec ts;
+		uint64_t now;
 
 		err = perf_buffer__poll(t->pb, timeout_ms);
-		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = mono_ns();
 		if (err >= 0)
 			err = perf_buffer__consume(t->pb);
-		merge_cpus(t, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec -
-				      PERF_SETTLE_NS);
+		merge_cpus(t, now - PERF_SETTLE_NS);
 	}
 	deliver(t);
 	if (err < 0)
@@ -602,7 +681,7 @@ void tracer__lost(struct tracer *t, uint64_t *ringbuf, uint64_t *recursion)
 		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
 			rec += info.recursion_misses;
 	}
-	*ringbuf = sum_counter(t, TD_CNT_RB_FAIL) + t->perf_lost;
+	*ringbuf = sum_counter(t, TD_CNT_RB_FAIL) + t->perf_lost + t->merge.lost;
 	/* Misses of the state program that its catcher recorded are not lost. */
 	uint64_t recovered = sum_counter(t, TD_CNT_RECOVERED);
 
@@ -617,6 +696,8 @@ const struct tracer_info *tracer__info(const struct tracer *t)
 void tracer__drain(struct tracer *t)
 {
 	t->delivered = 0;
+	if (t->sr)
+		slots_consume(t, true);
 	merge_cpus(t, UINT64_MAX);
 	deliver(t);
 }
@@ -626,10 +707,9 @@ void tracer__close(struct tracer *t)
 	if (!t)
 		return;
 	ring_free(t->rb);
+	slots_free(t->sr);
 	perf_buffer__free(t->pb);
-	for (int c = 0; c < t->ncpuq; c++)
-		free(t->cpuq[c].ev);
-	free(t->cpuq);
+	cpumerge__free(&t->merge);
 	tcpdwell_bpf__destroy(t->skel);
 	free(t);
 }

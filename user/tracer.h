@@ -2,8 +2,10 @@
 /*
  * The tracer: the only part of tcpdwell that talks to libbpf. It probes what the
  * kernel offers, loads and attaches the programs of bpf/tcpdwell.bpf.c with the
- * user's kernel-side filters, and delivers struct td_event records, in ring
- * buffer order, to a callback. It also reads the kernel's loss counters.
+ * user's kernel-side filters, and delivers struct td_event records to a
+ * callback: in time order from the slot rings and the perf buffer (merged
+ * across CPUs), in reservation order from the one ring buffer. It also reads
+ * the kernel's loss counters.
  */
 #ifndef TD_TRACER_H
 #define TD_TRACER_H
@@ -22,7 +24,7 @@ typedef void (*tracer_fn)(void *arg, const struct td_event *e);
 /* What the running tracer uses (for messages and `check`). */
 struct tracer_info {
 	const char *backend; /* "tp_btf" or "tracepoint" */
-	const char *buffer; /* "ring" or "perf" */
+	const char *buffer; /* "slots", "ring" or "perf" */
 	bool timewait; /* timer tracepoints attached: real TIME_WAIT */
 	bool accept; /* accept()/accept4() exits attached: owners of accepted sockets */
 	bool cookie; /* socket cookie helper available */
@@ -51,12 +53,12 @@ void tracer__set_ahead(struct tracer *t, tracer_fn ahead);
  */
 int tracer__poll(struct tracer *t, int timeout_ms);
 
-/* At the end, after the last tracer__poll(): deliver the records the perf
- * buffer's per-CPU merge still holds back (none with the ring buffer). */
+/* At the end, after the last tracer__poll(): deliver the records the per-CPU
+ * merge still holds back (slot rings, perf buffer; none with the ring buffer). */
 void tracer__drain(struct tracer *t);
 
-/* Records lost so far: ring buffer reservations that failed (or perf buffer
- * drops), and program runs the kernel skipped (recursion_misses). */
+/* Records lost so far: no room in the kernel buffer (slot ring or ring buffer
+ * full, perf buffer drops), and program runs the kernel skipped (recursion_misses). */
 void tracer__lost(struct tracer *t, uint64_t *ringbuf, uint64_t *recursion);
 
 const struct tracer_info *tracer__info(const struct tracer *t);

@@ -270,6 +270,7 @@ owner_programs
 
 path tp_btf --backend tp_btf
 path tracepoint --backend tracepoint
+path ring --buffer ring
 path perf --buffer perf
 
 echo "$ME: $((N - FAILED)) passed, $FAILED failed"

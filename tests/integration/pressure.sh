@@ -580,7 +580,7 @@ part_check() {
 	want+=", CAP_SYS_RESOURCE $(has_cap 24)"
 	expect_eq "check: capabilities (this shell's CapEff)" "$want" "$(field "$out" capabilities)"
 	feat=$(field "$out" "will use")
-	want='(tp_btf|tracepoint) backend, (ring|perf) buffer, '
+	want='(tp_btf|tracepoint) backend, (slots|ring|perf) buffer, '
 	want+='cookie (from the helper|read from the socket), TIME_WAIT (yes|no .*), '
 	want+='accept owners (yes|no .*)'
 	expect_match "check: will use: backend, buffer, cookie, TIME_WAIT, accept owners" "$want" \

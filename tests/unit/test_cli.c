@@ -888,6 +888,10 @@ static void test_command_specific_options(void **state)
 	assert_false(opts.perfetto);
 	PARSE_OK("check", "--backend", "tracepoint", "--buffer", "perf", "-v");
 	PARSE_OK("check", "--ringbuf-size", "8M");
+	PARSE_OK("trace", "--buffer", "slots");
+	assert_string_equal(opts.buffer, "slots");
+	PARSE_OK("trace", "--buffer", "ring");
+	assert_string_equal(opts.buffer, "ring");
 }
 
 static void test_help_and_version(void **state)
