@@ -62,23 +62,19 @@ start_tracer() {
 	fi
 }
 
-# Cookies (a JSON array) of the children in FILE that lost the race to be their request's
-# socket. When two CPUs take packets of one handshake at once, both can make a child for the
-# request; the kernel hashes one and closes the other (req_stolen in tcp_v4_rcv(): LISTEN ->
-# SYN_RECV -> CLOSE on the same tuple; seen on 6.1 under TCG). That socket is real and shown,
-# but it is not the connection a test follows.
-race_losers() { # FILE
-	jq -n -R -c '[inputs | fromjson? | select(.type == "transition" and .cookie != null)]
-		| group_by(.cookie)
-		| map(select(map("\(.old)>\(.new)") == ["LISTEN>SYN_RECV", "SYN_RECV>CLOSE"])
-		      | .[0].cookie)' "$1"
+# Cookies (a JSON array) of the children in FILE on that tuple that lost the race to be their
+# request's socket (children.jq): real sockets, shown, but not the connection a test follows.
+race_losers() { # FILE FAMILY LPORT RPORT
+	jq -n -R -c -L tests/integration --argjson f "$2" --argjson l "$3" --argjson r "$4" \
+		'include "children";
+		[[inputs | fromjson? | select(.type == "transition")] | dup_children($f; $l; $r)]' "$1"
 }
 
 # Records of one side: those with that tuple (the client's CLOSE -> SYN_SENT carries lport 0,
 # passed as ALT_LPORT), race losers left out. side_records FILE FAMILY LPORT RPORT [ALT_LPORT]
 side_records() {
 	jq -c --argjson f "$2" --argjson l "$3" --argjson r "$4" --argjson a "${5:--1}" \
-		--argjson lost "$(race_losers "$1")" \
+		--argjson lost "$(race_losers "$1" "$2" "$3" "$4")" \
 		'select(.type == "transition" and .family == $f and .rport == $r and
 			(.lport == $l or .lport == $a) and (.cookie as $c | $lost | index($c) | not))' \
 		"$1"
@@ -92,7 +88,7 @@ side_pids() {
 }
 timeline_of() { # FILE FAMILY LPORT RPORT
 	jq -c --argjson f "$2" --argjson l "$3" --argjson r "$4" \
-		--argjson lost "$(race_losers "$TMP/trace.json")" \
+		--argjson lost "$(race_losers "$TMP/trace.json" "$2" "$3" "$4")" \
 		'select(.type == "timeline" and .family == $f and .lport == $l and .rport == $r and
 			(.cookie as $c | $lost | index($c) | not))' "$1"
 }

@@ -200,25 +200,12 @@ keyed() {
 	fi
 }
 
-# A duplicate child: when two CPUs complete one handshake at once (the ACK and the first data
-# segment, seen under emulation on 6.1), each makes a child socket; the one that loses the race
-# to the connection hash table is closed at once (tcp_v4_syn_recv_sock(): own_req false,
-# tcp_done()). A real socket, traced as one, but not the connection a scenario plays: it is left
-# out of a tuple's connections when another socket of that tuple reached ESTABLISHED, and only
-# if all it did was LISTEN -> SYN_RECV -> CLOSE (or SYN_RECV -> CLOSE where the kernel reports
-# the first with the listener's tuple).
-# shellcheck disable=SC2016
-JQ_DUP_CHILDREN='
-	[inputs | fromjson? | select(.type == "transition")] as $all |
-	[$all[] | select(.family == $f and .lport == $l and .rport == $r)] as $rs |
-	if any($rs[]; .old == "SYN_RECV" and .new == "ESTABLISHED") then
-		[$rs[].cookie] | unique[] | . as $c |
-		select([$all[] | select(.cookie == $c) | "\(.old)>\(.new)"] | join(" ") |
-			. == "LISTEN>SYN_RECV SYN_RECV>CLOSE" or . == "SYN_RECV>CLOSE")
-	else empty end'
+# Duplicate children of a handshake completed twice at once: see children.jq.
 # dup_children FILE FAM LPORT RPORT: the cookies of that tuple's duplicate children.
 dup_children() {
-	keyed "$1" | jq -n -R -r --argjson f "$2" --argjson l "$3" --argjson r "$4" "$JQ_DUP_CHILDREN"
+	keyed "$1" | jq -n -R -r -L tests/integration --argjson f "$2" --argjson l "$3" \
+		--argjson r "$4" 'include "children";
+		[inputs | fromjson? | select(.type == "transition")] | dup_children($f; $l; $r)'
 }
 # cookies FILE FAM LPORT RPORT: cookies of the transitions with that tuple, first seen first,
 # duplicate children left out.
