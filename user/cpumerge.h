@@ -36,9 +36,9 @@ void cpumerge__free(struct cpumerge *m);
 
 /*
  * Queue a copy of CPU cpu's record e. A CPU's records come in the order they
- * took their place in its buffer; one that interrupted another may have taken
- * its place first and its time later, so it is moved back to keep the queue in
- * time order.
+ * took their place in its buffer, and a program that interrupted another one
+ * takes its place before it with a later time: a record older than the one
+ * queued before it is moved back, to keep the queue in time order.
  */
 void cpumerge__push(struct cpumerge *m, int cpu, const struct td_event *e);
 
