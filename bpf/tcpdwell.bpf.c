@@ -2,8 +2,9 @@
 /*
  * tcpdwell kernel side: turns TCP state changes, timewait timer activity and
  * accept() returns into fixed-size td_event records in per-CPU slot rings (see
- * struct td_slot), or one ring buffer, or a perf buffer on kernels without one. Filters the kernel can decide (family, ports,
- * netns, cgroup) are applied here so that other traffic costs one early return.
+ * struct td_slot), or one ring buffer, or a perf buffer on kernels without one.
+ * Filters the kernel can decide (family, ports, netns, cgroup) are applied here
+ * so that other traffic costs one early return.
  * User space (user/tracer.c) picks which of these programs to load.
  */
 #include <vmlinux.h>
@@ -188,7 +189,7 @@ struct slot_pos {
 /* Take this CPU's next slot (see struct td_slot), or NULL if its ring is full. */
 static __always_inline struct td_event *slot_reserve(struct slot_pos *p)
 {
-	__u32 cpu = bpf_get_smp_processor_id(), key = 0;
+	__u32 cpu = bpf_get_smp_processor_id(), base = cpu * (slot_mask + 1), key = 0;
 	struct td_slot_cpu *c = bpf_map_lookup_elem(&slot_cpus, &cpu);
 	struct td_slot *s;
 	__u64 h = 0;
@@ -203,13 +204,13 @@ static __always_inline struct td_event *slot_reserve(struct slot_pos *p)
 			continue;
 		/* Within the map: cpu < the CPUs it was sized for. Were it not,
 		 * the position would stay uncommitted and the reader stop there. */
-		key = cpu * (slot_mask + 1) + (__u32)(h & slot_mask);
+		key = base + (__u32)(h & slot_mask);
 		s = bpf_map_lookup_elem(&slots, &key);
 		if (!s)
 			return NULL;
 		p->cpu = c;
 		p->pos = h;
-		p->base = cpu * (slot_mask + 1);
+		p->base = base;
 		return &s->ev;
 	}
 	return NULL;
