@@ -42,6 +42,15 @@
 
 static volatile sig_atomic_t exiting;
 
+/*
+ * Output buffers. setvbuf() with a NULL buffer keeps glibc's own size
+ * (st_blksize, 4 KiB on ext4), so a busy trace became one write() per 4 KiB,
+ * each zeroing the rest of a page-cache folio: give the streams real ones.
+ */
+#define OUT_BUF_SIZE (1 << 20)
+static char stdout_buf[OUT_BUF_SIZE];
+static char record_buf[OUT_BUF_SIZE];
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -717,7 +726,8 @@ static int open_recording(struct app *a, struct rec_writer *w, int64_t realtime_
 		fprintf(stderr, "tcpdwell: cannot create '%s': %s\n", path, strerror(errno));
 		return -1;
 	}
-	setvbuf(f, NULL, _IOFBF, 1 << 20);
+	if (f != stdout) /* stdout has its buffer from main() */
+		setvbuf(f, record_buf, _IOFBF, sizeof(record_buf));
 	if (rec_writer__init(w, f, &h)) {
 		fprintf(stderr, "tcpdwell: cannot write '%s': %s\n", path, strerror(errno));
 		if (f != stdout)
@@ -1087,7 +1097,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	setvbuf(stdout, NULL, _IOFBF, 1 << 20);
+	setvbuf(stdout, stdout_buf, _IOFBF, sizeof(stdout_buf));
 
 	switch (o->cmd) {
 	case TD_CMD_TRACE:
