@@ -610,6 +610,8 @@ enum {
 	OPT_PAIR,
 	OPT_THRESHOLD,
 	OPT_NO_SEED,
+	OPT_NO_TIMEWAIT,
+	OPT_LAST = OPT_NO_TIMEWAIT
 };
 
 #define CMD(x)	 (1u << TD_CMD_##x)
@@ -665,6 +667,7 @@ static const struct opt_spec {
 	{ "write", 'w', "FILE", VIEWS | CMD(DOCTOR) },
 	{ "listen", OPT_LISTEN, "ADDR:PORT", CMD(SERVE) },
 	{ "no-seed", OPT_NO_SEED, NULL, TRACING },
+	{ "no-timewait", OPT_NO_TIMEWAIT, NULL, TRACING },
 	{ "threshold", OPT_THRESHOLD, "NAME=VALUE", CMD(DOCTOR) },
 };
 
@@ -922,13 +925,16 @@ static int apply(struct td_options *o, int c, const char *v, char *err, size_t e
 	case OPT_NO_SEED:
 		o->no_seed = true;
 		return 0;
+	case OPT_NO_TIMEWAIT:
+		o->no_timewait = true;
+		return 0;
 	}
 	return fail(err, errlen, "internal error: option %d not handled", c);
 }
 
 /* What cli__parse() remembers about the options seen, for check_combination(). */
 struct seen {
-	bool opt[OPT_NO_SEED + 1];
+	bool opt[OPT_LAST + 1];
 	const char *v6_cidr[2]; /* an --laddr, --raddr value with an IPv6 prefix */
 };
 
@@ -937,8 +943,8 @@ static int check_combination(const struct td_options *o, const struct seen *seen
 			     size_t errlen)
 {
 	/* With -i nothing is loaded into the kernel: these would be ignored. */
-	static const int live_only[] = { OPT_BACKEND, OPT_BUFFER,  OPT_RINGBUF,
-					 OPT_LATENCY, OPT_NO_SEED, 'C', 'w' };
+	static const int live_only[] = { OPT_BACKEND, OPT_BUFFER,  OPT_RINGBUF, OPT_LATENCY,
+					 OPT_NO_SEED, OPT_NO_TIMEWAIT, 'C', 'w' };
 	char name[32];
 
 	if (o->input) {
@@ -1161,7 +1167,8 @@ const char *cli__usage(void)
 	       "  -i, --input FILE         replay a recording instead of tracing live (trace,\n"
 	       "                           timeline, stat, top, doctor); then the options\n"
 	       "                           about the kernel (-C, --latency, --ringbuf-size,\n"
-	       "                           --backend, --buffer, --no-seed) do not apply\n"
+	       "                           --backend, --buffer, --no-seed, --no-timewait) do\n"
+	       "                           not apply\n"
 	       "      --max-conns N        connections tracked at once, 16-100000000; one\n"
 	       "                           idle longest (to within N/8) is evicted and counted\n"
 	       "                           (default 262144)\n"
@@ -1173,6 +1180,9 @@ const char *cli__usage(void)
 	       "      --buffer NAME        slots (per-CPU slot rings), ring (one ring buffer)\n"
 	       "                           or perf (default: the first the kernel has)\n"
 	       "      --no-seed            do not read the sockets already open at start\n"
+	       "      --no-timewait        do not follow timewait sockets: TIME_WAIT shows as\n"
+	       "                           the kernel reports it (FIN_WAIT2 -> CLOSE), and\n"
+	       "                           no program runs for every kernel timer\n"
 	       "  -v, --verbose            more detail on stderr (libbpf's messages); repeatable\n"
 	       "  -h, --help               this text\n"
 	       "  -V, --version            the version\n"

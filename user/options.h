@@ -92,6 +92,7 @@ struct td_options {
 	const char *write; /* -w FILE: a view's records also go to a recording */
 	const char *listen; /* serve --listen */
 	bool no_seed; /* --no-seed */
+	bool no_timewait; /* --no-timewait: no timer programs */
 	/* Derived: the command shows owners or selects by them, so accept() is
 	 * tracked (see cli__parse). */
 	bool owners;

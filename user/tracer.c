@@ -534,8 +534,9 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 		/* The fallback path attaches the timer programs as raw tracepoints, by
 		 * name when attaching, not at load: the events listed in tracefs
 		 * (which the classic state program needs anyway) say they exist. */
-		t->info.timewait = b == 0 || (tracepoint_exists("timer", "timer_start") &&
-					      tracepoint_exists("timer", "timer_cancel"));
+		t->info.timewait = !o->no_timewait &&
+				   (b == 0 || (tracepoint_exists("timer", "timer_start") &&
+					       tracepoint_exists("timer", "timer_cancel")));
 		t->skel = try_load(o, cgroup_id, cgroup_level, &t->info, &e);
 		if (!t->skel && !o->buffer && t->info.buffer[0] == 's') {
 			/* Slot rings need BPF atomics (5.12+) and mmapable arrays. */

@@ -17,7 +17,8 @@ usage: bench.sh [OPTIONS]
                       BPF cost (default 3)
   --seconds S         storm duration of each run (default 5)
   --quick             smoke run: 2 rounds of 2 s, 1 cost round, hold 20000 connections
-  --modes LIST        comma-separated, in run order (default none,stat,trace,timeline,tcpstates)
+  --modes LIST        comma-separated, in run order (default none,stat,trace,timeline,tcpstates;
+                      also stat-notw: tcpdwell stat --no-timewait)
   --hold N            connections held open under 'tcpdwell stat' (default 100000, 0: skip)
   --replay N          replay speed: 'tcpdwell stat -i' of a synthetic recording of N connection
                       lives (default 500000, about 3.2M records; 0: skip), 9 runs on one CPU
@@ -94,8 +95,8 @@ NEED_TD=0
 for m in "${MODE_LIST[@]}"; do
 	case $m in
 	none | tcpstates) ;;
-	stat | trace | timeline) NEED_TD=1 ;;
-	*) die "unknown mode '$m' (none, stat, trace, timeline, tcpstates)" ;;
+	stat | stat-notw | trace | timeline) NEED_TD=1 ;;
+	*) die "unknown mode '$m' (none, stat, stat-notw, trace, timeline, tcpstates)" ;;
 	esac
 done
 [ "$HOLD" -gt 0 ] && NEED_TD=1
@@ -284,7 +285,7 @@ evicted_of() { # ERRFILE
 lost_of() { # MODE OUTFILE ERRFILE
 	local l
 	case $1 in
-	stat)
+	stat | stat-notw)
 		l=$(grep -a '^LOST ' "$2" | tail -1)
 		if [[ $l =~ ^LOST\ 0\ records ]]; then
 			echo "0 0"
@@ -319,6 +320,7 @@ run_one() { # MODE ROUND
 
 	case $mode in
 	stat) cmd=("$TD" stat) ;;
+	stat-notw) cmd=("$TD" stat --no-timewait) ;;
 	trace) cmd=("$TD" trace -j) ;;
 	timeline) cmd=("$TD" timeline -j) ;;
 	tcpstates) cmd=("$TCPSTATES") ;;

@@ -265,8 +265,46 @@ check_lines() {
 			"$out"
 	fi
 }
+# --no-timewait: no timer program is loaded, and TIME_WAIT shows as the kernel reports it: the
+# client's FIN_WAIT2>CLOSE (the socket handed to its timewait socket), and a timeline that ends
+# in FIN_WAIT2, complete.
+nt_closed() {
+	[ -n "$(timelines "$RUN.ntl.json" 4 "$NT_CP" "$NT_P")" ]
+}
+no_timewait() {
+	local got tl
+	LABEL=no-timewait
+	RUN=$TMP/no-timewait
+	TRACERS=()
+	new_netns || { not_ok "$LABEL: make a network namespace"; return; }
+	start_tracer nt trace -j -N "$NSINO" --no-timewait || return
+	start_tracer ntl timeline -j -N "$NSINO" --no-timewait || { stop_tracers; return; }
+	got="$(progs_of "$TRACER_nt") / $(progs_of "$TRACER_ntl")"
+	expect_eq "$LABEL: no timer program loaded" "" "$(grep -o 'td_tw[a-z_]*' <<<"$got")" \
+		"programs: $got"
+	expect_eq "$LABEL: the start line says no TIME_WAIT" "yes" \
+		"$(grep -q ', no TIME_WAIT' "$RUN.nt.err" && echo yes || echo no)" "$(cat "$RUN.nt.err")"
+	next_port
+	NT_P=$P
+	ip netns exec "$NS" "$TWEND" "$NT_P" stay >"$RUN.tw" 2>&1 ||
+		not_ok "$LABEL: twend" "$(cat "$RUN.tw")"
+	NT_CP=$(jq -r .lport "$RUN.tw" 2>/dev/null)
+	: "${NT_CP:=0}"
+	wait_until 10 nt_closed
+	stop_tracers
+	expect_eq "$LABEL: the client's life ends FIN_WAIT2>CLOSE" \
+		"${CLIENT_LIFE% *} FIN_WAIT2>CLOSE" "$(trans "$RUN.nt.json" "$NSINO" "$NT_CP")" \
+		"$(port_records "$RUN.nt.json" "$NT_P")"
+	tl=$(timelines "$RUN.ntl.json" 4 "$NT_CP" "$NT_P" |
+		jq -r '"\([.states[].state] | join(" ")) complete=\(.complete)"')
+	expect_eq "$LABEL: the timeline ends in FIN_WAIT2" \
+		"SYN_SENT ESTABLISHED FIN_WAIT1 FIN_WAIT2 complete=true" "$tl"
+	ip netns del "$NS"
+}
+
 check_lines
 owner_programs
+no_timewait
 
 path tp_btf --backend tp_btf
 path tracepoint --backend tracepoint

@@ -683,6 +683,7 @@ static void test_defaults(void **state)
 	assert_null(opts.output);
 	assert_null(opts.listen);
 	assert_false(opts.no_seed);
+	assert_false(opts.no_timewait);
 
 	/* argc 0 (no argv[0] at all) is not a crash. */
 	assert_int_equal(cli__parse(0, (char *[]){ NULL }, &opts, err, sizeof(err)), TD_EXIT_OK);
@@ -759,7 +760,7 @@ static void test_every_option(void **state)
 		 "time-wait,CLOSE_WAIT", "-m", "250us", "-N", "4026531840", "-C",
 		 "/sys/fs/cgroup/system.slice", "-d", "1.5s", "-j", "-v", "-v", "--max-conns", "16",
 		 "--stuck", "CLOSE_WAIT=30s", "--latency", "10s", "--ringbuf-size", "1G",
-		 "--backend", "tracepoint", "--buffer", "perf", "--no-seed");
+		 "--backend", "tracepoint", "--buffer", "perf", "--no-seed", "--no-timewait");
 	assert_int_equal(opts.cmd, TD_CMD_TRACE);
 	assert_int_equal(opts.family, 4);
 	assert_true(opts.lports.any && port_set(&opts.lports, 8050) &&
@@ -787,6 +788,7 @@ static void test_every_option(void **state)
 	assert_string_equal(opts.backend, "tracepoint");
 	assert_string_equal(opts.buffer, "perf");
 	assert_true(opts.no_seed);
+	assert_true(opts.no_timewait);
 
 	/* The same through long names and "=" */
 	PARSE_OK("--lport=80", "--rport=443", "--pid=7", "--comm=sshd", "--state=LISTEN",
@@ -1033,6 +1035,8 @@ static const struct {
 	{ { { "--latency", "1s", "-i", "rec.td" } }, "--latency", "'rec.td'" },
 	{ { { "-i", "rec.td", "-C", "/sys/fs/cgroup" } }, "--cgroup", "'rec.td'" },
 	{ { { "-i", "rec.td", "--no-seed" } }, "--no-seed", "'rec.td'" },
+	{ { { "-i", "rec.td", "--no-timewait" } }, "--no-timewait", "'rec.td'" },
+	{ { { "check", "--no-timewait" } }, "--no-timewait", "'check'" },
 	/* a control character in a value does not break the line */
 	{ { { "-L", "80\n81" } }, "'80?81'", "--lport" },
 	{ { { "-s", "\033[2J" } }, "'?[2J'", "--state" },
@@ -1214,6 +1218,7 @@ static void test_usage_text(void **state)
 		"--listen ADDR:PORT",
 		"default 127.0.0.1:9877",
 		"--no-seed",
+		"--no-timewait",
 		"Exit status: 0 success; 1 runtime failure",
 		"2 bad usage",
 		"Examples:",
