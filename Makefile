@@ -15,7 +15,7 @@ VMLINUX := vmlinux/$(ARCH)/vmlinux.h
 # Debian packages the build and the tests need (`make deps` installs the missing ones).
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev pkg-config \
 	jq iproute2 libcap2-bin procps make gcc libncurses-dev libmicrohttpd-dev tmux curl valgrind \
-	libclang-rt-dev
+	libclang-rt-dev strace
 
 SANITIZE ?=
 CFLAGS ?= -g -O2
@@ -117,7 +117,7 @@ INTEG_SCRIPTS := run replay prometheus deploy top_tmux scenarios views doctor tw
 INTEG_PATHS := "--backend tracepoint|(client-first|server-first|tw-reuse|prefork|refused)-." \
 	"--buffer ring|(server-first|cw-hold|tw-reuse)-." \
 	"--buffer perf|(server-first|cw-hold|tw-reuse)-."
-integration: $(OUTPUT)/tcpdwell $(INTEG_BINS) $(OUTPUT)/storm
+integration: $(OUTPUT)/tcpdwell $(INTEG_BINS) $(OUTPUT)/storm $(OUTPUT)/mkrecording
 	@fail=0; for s in $(INTEG_SCRIPTS); do \
 		TD_SKIP_SLOW=1 OUTPUT=$(OUTPUT) bash tests/integration/$$s.sh || fail=1; \
 	done; for p in $(INTEG_PATHS); do \

@@ -5,13 +5,15 @@
 # live; the recorder's file must hold the same transitions (each process's BPF program stamps
 # its own copy of a record, so times differ there by microseconds). Also: recordings cut short, damaged
 # or from the future are refused with exit 1 and the byte offset, a recorder killed with SIGKILL
-# leaves a file readable up to its last whole record, and replay needs no privilege.
+# leaves a file readable up to its last whole record, replay needs no privilege, and a view's
+# output goes out in large writes.
 # Needs root. OUTPUT=build by default.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 OUTPUT=${OUTPUT:-build}
 TD=$(realpath "$OUTPUT/tcpdwell")
 PEER=$(realpath "$OUTPUT/tests/peer")
+MKREC=$(realpath "$OUTPUT/mkrecording")
 TMP=$(mktemp -d)
 NS=tdreplay$$
 PASS=0
@@ -249,6 +251,23 @@ if printf '%s' "$out" | grep -q "cannot write '/dev/full': No space left on devi
 	ok "record -o /dev/full: names the file and the error"
 else
 	not_ok "record -o /dev/full: message" "$out"
+fi
+
+# --- output in large writes ------------------------------------------------------------------
+# A view's stdout goes out in blocks of about its 1 MiB buffer, not in the 4 KiB that glibc
+# keeps for a stream given a size without a buffer: on ext4 every small write zeroed the rest of
+# a page-cache folio, and under a connection storm that was most of `trace -j > file`'s time.
+"$MKREC" "$TMP/big.tdr" 20000 >/dev/null || not_ok "mkrecording" "$TMP/big.tdr"
+strace -e trace=write -o "$TMP/big.strace" "$TD" trace -j -i "$TMP/big.tdr" >"$TMP/big.json"
+check "trace -j -i of 20,000 connections under strace exits 0" 0 "$?"
+read -r writes bytes < <(awk -F'= ' '/^write\(1,/ { n++; b += $NF } END { print n + 0, b + 0 }' \
+	"$TMP/big.strace")
+if [ "$bytes" -eq "$(stat -c %s "$TMP/big.json")" ] && [ "$writes" -gt 0 ] &&
+	[ $((bytes / writes)) -ge 262144 ]; then
+	ok "trace -j > file: $bytes bytes in $writes writes"
+else
+	not_ok "trace -j > file: writes of at least 256 KiB on average" \
+		"$bytes bytes in $writes writes; file $(stat -c %s "$TMP/big.json") bytes"
 fi
 
 finish
