@@ -10,14 +10,66 @@
 
 #include "cpumerge.h"
 
+/*
+ * Both merges take the CPU whose head is oldest (ties to the lower CPU) from a
+ * binary min-heap of the CPUs' heads: O(log ncpu) a record, or a run of one
+ * CPU's records, instead of a look at every CPU, which on a host of a hundred
+ * CPUs under a storm (records of many CPUs interleaved, runs of one or two)
+ * would cost more than the record's own handling.
+ */
+static bool head_before(const struct merge_head *a, const struct merge_head *b)
+{
+	return a->ts < b->ts || (a->ts == b->ts && a->cpu < b->cpu);
+}
+
+static void heap_down(struct merge_head *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		struct merge_head t;
+
+		if (l < n && head_before(&h[l], &h[m]))
+			m = l;
+		if (l + 1 < n && head_before(&h[l + 1], &h[m]))
+			m = l + 1;
+		if (m == i)
+			return;
+		t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+static void heap_build(struct merge_head *h, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		heap_down(h, n, i);
+}
+
+/* The top's CPU has moved on: its next head at ts, or none (ok false). */
+static void heap_next(struct merge_head *h, size_t *n, bool ok, uint64_t ts)
+{
+	if (ok)
+		h[0].ts = ts;
+	else
+		h[0] = h[--*n];
+	heap_down(h, *n, 0);
+}
+
 int cpumerge__init(struct cpumerge *m, int ncpu)
 {
 	memset(m, 0, sizeof(*m));
 	if (ncpu <= 0)
 		return -EINVAL;
 	m->q = calloc((size_t)ncpu, sizeof(*m->q));
-	if (!m->q)
+	m->heap = calloc((size_t)ncpu, sizeof(*m->heap));
+	if (!m->q || !m->heap) {
+		free(m->q);
+		free(m->heap);
+		memset(m, 0, sizeof(*m));
 		return -ENOMEM;
+	}
 	m->ncpu = ncpu;
 	return 0;
 }
@@ -27,6 +79,7 @@ void cpumerge__free(struct cpumerge *m)
 	for (int c = 0; c < m->ncpu; c++)
 		free(m->q[c].ev);
 	free(m->q);
+	free(m->heap);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -68,25 +121,27 @@ void cpumerge__push(struct cpumerge *m, int cpu, const struct td_event *e)
 
 size_t cpumerge__pop(struct cpumerge *m, uint64_t until, cpumerge_fn fn, void *arg)
 {
-	size_t n = 0;
+	struct merge_head *h = m->heap;
+	size_t n = 0, nh = 0;
 
-	for (;;) {
-		struct cpu_queue *best = NULL;
+	for (int c = 0; c < m->ncpu; c++) {
+		struct cpu_queue *q = &m->q[c];
 
-		for (int c = 0; c < m->ncpu; c++) {
-			struct cpu_queue *q = &m->q[c];
-
-			if (q->head < q->tail &&
-			    (!best || q->ev[q->head].ts_ns < best->ev[best->head].ts_ns))
-				best = q;
-		}
-		if (!best || best->ev[best->head].ts_ns > until)
-			return n;
-		fn(arg, &best->ev[best->head++]);
-		n++;
-		if (best->head == best->tail)
-			best->head = best->tail = 0;
+		if (q->head < q->tail && q->ev[q->head].ts_ns <= until)
+			h[nh++] = (struct merge_head){ q->ev[q->head].ts_ns, (uint32_t)c };
 	}
+	heap_build(h, nh);
+	while (nh > 0) {
+		struct cpu_queue *q = &m->q[h[0].cpu];
+
+		fn(arg, &q->ev[q->head++]);
+		n++;
+		if (q->head == q->tail)
+			q->head = q->tail = 0;
+		heap_next(h, &nh, q->head < q->tail && q->ev[q->head].ts_ns <= until,
+			  q->head < q->tail ? q->ev[q->head].ts_ns : 0);
+	}
+	return n;
 }
 
 size_t cpumerge__queued(const struct cpumerge *m)
@@ -144,42 +199,50 @@ size_t slots__scan(struct slot_view *v, uint64_t start, uint64_t spin_ns,
 	}
 	if (settled && start > v->horizon)
 		v->horizon = start;
+	v->heap_ok = false;
 	return found;
 }
 
 size_t slots__pop(struct slot_view *v, uint64_t until, const struct td_event **out, size_t max)
 {
-	size_t n = 0;
+	struct merge_head *h = v->heap;
+	size_t n = 0, nh = v->nheap;
 
-	while (n < max) {
-		size_t best = v->ncpu;
-		uint64_t bts = until, second = until;
-
-		/* The oldest head, and the time up to which its CPU goes on alone. */
+	if (!v->heap_ok || v->heap_until != until) {
+		nh = 0;
 		for (size_t c = 0; c < v->ncpu; c++) {
 			uint64_t ts;
 
 			if (v->next[c] == v->ready[c])
 				continue;
 			ts = slot_at(v, c, v->next[c])->ev.ts_ns;
-			if (ts > until)
-				continue;
-			if (best == v->ncpu || ts < bts) {
-				if (best != v->ncpu)
-					second = bts;
-				best = c;
-				bts = ts;
-			} else if (ts < second) {
-				second = ts;
-			}
+			if (ts <= until)
+				h[nh++] = (struct merge_head){ ts, (uint32_t)c };
 		}
-		if (best == v->ncpu)
-			break;
-		do {
-			out[n++] = &slot_at(v, best, v->next[best]++)->ev;
-		} while (n < max && v->next[best] < v->ready[best] &&
-			 slot_at(v, best, v->next[best])->ev.ts_ns <= second);
+		heap_build(h, nh);
+		v->heap_ok = true;
+		v->heap_until = until;
 	}
+	while (n < max && nh > 0) {
+		size_t c = h[0].cpu;
+		uint64_t second = until, ts = 0;
+		bool more;
+
+		/* The time up to which the oldest head's CPU goes on alone: the next
+		 * oldest head, one of the top's children. */
+		if (nh > 1 && h[1].ts < second)
+			second = h[1].ts;
+		if (nh > 2 && h[2].ts < second)
+			second = h[2].ts;
+		do {
+			out[n++] = &slot_at(v, c, v->next[c]++)->ev;
+			more = v->next[c] < v->ready[c];
+			if (more)
+				ts = slot_at(v, c, v->next[c])->ev.ts_ns;
+		} while (n < max && more && ts <= second);
+		heap_next(h, &nh, more && ts <= until, ts);
+	}
+	v->nheap = nh;
 	return n;
 }
 

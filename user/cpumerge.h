@@ -22,8 +22,15 @@ struct cpu_queue {
 	size_t head, tail, cap;
 };
 
+/* A CPU's oldest record not yet handed on, in the merges' heap. */
+struct merge_head {
+	uint64_t ts;
+	uint32_t cpu;
+};
+
 struct cpumerge {
 	struct cpu_queue *q;
+	struct merge_head *heap; /* ncpu */
 	int ncpu;
 	uint64_t lost; /* records that could not be queued (no memory, bad CPU) */
 };
@@ -58,8 +65,9 @@ size_t cpumerge__queued(const struct cpumerge *m);
  * (the programs see to it, see slot_commit in bpf/tcpdwell.bpf.c), so they are
  * merged across the CPUs in place, with no copy. next[c] is the reader's next
  * position on CPU c, ready[c] the end of what it has found committed; both are
- * the caller's arrays of ncpu. horizon: every record stamped at or before it
- * has been found.
+ * the caller's arrays of ncpu, as is heap, the merge's room (kept between
+ * pops of the same bound; a scan or another bound rebuilds it). horizon: every
+ * record stamped at or before it has been found.
  */
 struct slot_view {
 	const struct td_slot *slot;
@@ -67,6 +75,10 @@ struct slot_view {
 	size_t ncpu, n; /* n slots per CPU, a power of two */
 	uint64_t *next, *ready;
 	uint64_t horizon;
+	struct merge_head *heap;
+	size_t nheap;
+	uint64_t heap_until;
+	bool heap_ok;
 };
 
 /*

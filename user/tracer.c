@@ -51,7 +51,7 @@
 struct slot_rings {
 	struct slot_view v;
 	size_t slot_len, cpu_len; /* mapped bytes */
-	uint64_t pos[]; /* v.next, v.ready */
+	uint64_t pos[]; /* v.next, v.ready, then v.heap */
 };
 
 /*
@@ -317,7 +317,8 @@ static void slots_free(struct slot_rings *r)
 
 static struct slot_rings *slots_open(struct tcpdwell_bpf *skel, size_t ncpu, size_t n)
 {
-	struct slot_rings *r = calloc(1, sizeof(*r) + 2 * ncpu * sizeof(r->pos[0]));
+	struct slot_rings *r = calloc(1, sizeof(*r) + 2 * ncpu * sizeof(r->pos[0]) +
+					     ncpu * sizeof(struct merge_head));
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	void *p;
 
@@ -327,6 +328,7 @@ static struct slot_rings *slots_open(struct tcpdwell_bpf *skel, size_t ncpu, siz
 	r->v.n = n;
 	r->v.next = r->pos;
 	r->v.ready = r->pos + ncpu;
+	r->v.heap = (struct merge_head *)(r->pos + 2 * ncpu);
 	r->slot_len = (ncpu * n * sizeof(struct td_slot) + page - 1) & ~(page - 1);
 	r->cpu_len = (ncpu * sizeof(struct td_slot_cpu) + page - 1) & ~(page - 1);
 	p = mmap(NULL, r->slot_len, PROT_READ, MAP_SHARED, bpf_map__fd(skel->maps.slots), 0);

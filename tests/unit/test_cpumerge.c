@@ -5,7 +5,8 @@
  * made in memory: it finds committed records in position order, stops at one
  * still being written (and then keeps the horizon), merges the CPUs by time in
  * place up to a bound, gives slots back only once released, follows the
- * positions around the ring, and moves the horizon only when it saw everything.
+ * positions around the ring, and moves the horizon only when it saw everything;
+ * and both merges over 97 CPUs, where they take the oldest head from a heap.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -143,6 +144,7 @@ static void test_growth_and_loss(void **state)
 static struct td_slot ring[NCPU * NSLOT];
 static struct td_slot_cpu pos[NCPU];
 static uint64_t next[NCPU], ready[NCPU];
+static struct merge_head heap[NCPU];
 static uint64_t fake_now;
 
 static uint64_t fake_clock(void)
@@ -188,7 +190,7 @@ static size_t pop_all(struct slot_view *v, uint64_t until, struct seen *s)
 
 static void test_slots(void **state)
 {
-	struct slot_view v = { ring, pos, NCPU, NSLOT, next, ready, 0 };
+	struct slot_view v = { ring, pos, NCPU, NSLOT, next, ready, 0, heap };
 	struct seen s = { 0 };
 	uint64_t h;
 
@@ -263,6 +265,104 @@ static void test_slots(void **state)
 	assert_int_equal(v.horizon, 1100);
 }
 
+/*
+ * Many CPUs (the heap of the merges): 97 rings of 32 records, times drawn from a
+ * narrow range so that many are equal across CPUs, each ring in time order.
+ * Every record comes out once, in time order (within each scan's share), each
+ * CPU's in its own order; the queues' merge puts ties to the lower CPU.
+ */
+#define MANY 97
+#define MSLOT 32
+static struct td_slot mring[MANY * MSLOT];
+static struct td_slot_cpu mpos[MANY];
+static uint64_t mnext[MANY], mready[MANY];
+static struct merge_head mheap[MANY];
+
+struct cookies {
+	size_t n;
+	uint64_t *v;
+};
+
+static void collect_all(void *arg, const struct td_event *e)
+{
+	struct cookies *a = arg;
+
+	a->v[a->n++] = e->cookie;
+}
+
+static void test_many_cpus(void **state)
+{
+	struct slot_view v = { mring, mpos, MANY, MSLOT, mnext, mready, 0, mheap };
+	static uint64_t got_slots[MANY * MSLOT], got_queues[MANY * MSLOT];
+	const struct td_event *out[7];
+	struct cookies all = { 0, got_queues };
+	struct cpumerge m;
+	uint64_t seed = 12345, last_pos[MANY];
+	size_t n, total = 0;
+
+	(void)state;
+	assert_int_equal(cpumerge__init(&m, MANY), 0);
+	for (int c = 0; c < MANY; c++) {
+		uint64_t ts = 1000;
+
+		for (int i = 0; i < MSLOT; i++) {
+			struct td_slot *sl = &mring[c * MSLOT + i];
+
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			ts += (seed >> 60) & 3; /* steps of 0..3 ns: many ties */
+			/* cookie: CPU and position, to check each CPU's order */
+			sl->ev = ev((uint64_t)c << 32 | (uint64_t)i, ts);
+			sl->seq = (uint64_t)i + 1;
+			cpumerge__push(&m, c, &sl->ev);
+		}
+		last_pos[c] = UINT64_MAX;
+	}
+	/* In two scans, with the same bound: the first half of every ring, then
+	 * the rest (a CPU the merge had run out of has records again). */
+	for (int half = 1; half <= 2; half++) {
+		size_t first = total;
+
+		for (int c = 0; c < MANY; c++)
+			mpos[c].head = (uint64_t)half * MSLOT / 2;
+		assert_int_equal(slots__scan(&v, 1000000, 0, fake_clock), MANY * MSLOT / 2);
+		while ((n = slots__pop(&v, UINT64_MAX, out, 7)) > 0) {
+			for (size_t i = 0; i < n; i++) {
+				uint64_t c = out[i]->cookie >> 32, p = out[i]->cookie & 0xffffffff;
+
+				assert_true(total < MANY * MSLOT);
+				assert_true(last_pos[c] == UINT64_MAX ? p == 0 : p == last_pos[c] + 1);
+				last_pos[c] = p;
+				if (total > first) {
+					uint64_t prev = got_slots[total - 1];
+					const struct td_event *pe =
+						&mring[(prev >> 32) * MSLOT + (prev & 0xffffffff)].ev;
+
+					assert_true(pe->ts_ns <= out[i]->ts_ns);
+				}
+				got_slots[total++] = out[i]->cookie;
+			}
+			slots__release(&v);
+		}
+		assert_int_equal(total, (size_t)half * MANY * MSLOT / 2);
+	}
+	assert_int_equal(total, MANY * MSLOT);
+	for (int c = 0; c < MANY; c++)
+		assert_int_equal(mpos[c].tail, MSLOT);
+
+	/* The queues' merge: strictly by (time, CPU), one record at a time. */
+	assert_int_equal(cpumerge__pop(&m, UINT64_MAX, collect_all, &all), MANY * MSLOT);
+	assert_int_equal(all.n, MANY * MSLOT);
+	for (size_t i = 1; i < all.n; i++) {
+		uint64_t a = got_queues[i - 1], b = got_queues[i];
+		uint64_t ta = mring[(a >> 32) * MSLOT + (a & 0xffffffff)].ev.ts_ns;
+		uint64_t tb = mring[(b >> 32) * MSLOT + (b & 0xffffffff)].ev.ts_ns;
+
+		assert_true(ta < tb || (ta == tb && (a >> 32) < (b >> 32)) ||
+			    (ta == tb && a >> 32 == b >> 32 && a < b));
+	}
+	cpumerge__free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +370,7 @@ int main(void)
 		cmocka_unit_test(test_inversion_within_a_cpu),
 		cmocka_unit_test(test_growth_and_loss),
 		cmocka_unit_test(test_slots),
+		cmocka_unit_test(test_many_cpus),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
