@@ -867,6 +867,7 @@ static int apply(struct td_options *o, int c, const char *v, char *err, size_t e
 				    "from 4K to 1G",
 				    v);
 		o->ringbuf_bytes = (uint32_t)n;
+		o->ringbuf_given = true;
 		return 0;
 	case OPT_BACKEND:
 		if (strcmp(v, "tp_btf") && strcmp(v, "tracepoint"))
@@ -1175,7 +1176,9 @@ const char *cli__usage(void)
 	       "      --latency DURATION   longest a record waits in the kernel buffer, 1ms-10s,\n"
 	       "                           or 0 to wake on every record (default 100ms)\n"
 	       "      --ringbuf-size BYTES kernel buffer size, a power of two from 4K to 1G;\n"
-	       "                           suffixes K, M, G (default 8M)\n"
+	       "                           suffixes K, M, G (default 8M, and with slots at\n"
+	       "                           least 1024 records per CPU); the slot rings share\n"
+	       "                           it (tcpdwell check shows the sizes)\n"
 	       "      --backend NAME       tp_btf or tracepoint (default: what the kernel has)\n"
 	       "      --buffer NAME        slots (per-CPU slot rings), ring (one ring buffer)\n"
 	       "                           or perf (default: the first the kernel has)\n"

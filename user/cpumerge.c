@@ -203,6 +203,16 @@ size_t slots__scan(struct slot_view *v, uint64_t start, uint64_t spin_ns,
 	return found;
 }
 
+size_t slots__per_cpu(uint64_t bytes, size_t ncpu, size_t floor)
+{
+	uint64_t want = bytes / sizeof(struct td_slot) / (ncpu ? ncpu : 1);
+	size_t n = floor ? floor : 1;
+
+	while (n * 2 <= want)
+		n *= 2;
+	return n;
+}
+
 size_t slots__pop(struct slot_view *v, uint64_t until, const struct td_event **out, size_t max)
 {
 	struct merge_head *h = v->heap;

@@ -97,6 +97,12 @@ size_t slots__scan(struct slot_view *v, uint64_t start, uint64_t spin_ns,
  * pointers into the rings. They stay valid until slots__release(), which
  * gives their slots back to the programs. Returns how many.
  */
+/*
+ * Slots per CPU for a total of bytes (--ringbuf-size) over ncpu rings: the
+ * largest power of two that fits, but at least floor (a power of two).
+ */
+size_t slots__per_cpu(uint64_t bytes, size_t ncpu, size_t floor);
+
 size_t slots__pop(struct slot_view *v, uint64_t until, const struct td_event **out, size_t max);
 void slots__release(struct slot_view *v);
 

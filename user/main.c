@@ -1062,6 +1062,15 @@ static int run_check(struct td_options *o)
 	       ti->backend, ti->buffer, ti->cookie ? "from the helper" : "read from the socket",
 	       ti->timewait ? "yes" : "no (shown as the kernel reports it)",
 	       ti->accept ? "yes" : "no (listener's owner)");
+	if (ti->buffer[0] == 's')
+		printf("buffer size:             %d rings of %zu records, %.1f MiB\n", ti->ncpu,
+		       ti->slot_records, (double)ti->buffer_bytes / (1 << 20));
+	else if (ti->buffer[0] == 'r')
+		printf("buffer size:             one ring buffer, %.1f MiB\n",
+		       (double)ti->buffer_bytes / (1 << 20));
+	else
+		printf("buffer size:             %d perf buffers, %.1f MiB\n", ti->ncpu,
+		       (double)ti->buffer_bytes / (1 << 20));
 	tracer__close(tr);
 	return TD_EXIT_OK;
 }

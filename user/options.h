@@ -85,6 +85,7 @@ struct td_options {
 	uint64_t stuck_ns[TD_STATE_MAX]; /* --stuck limits per state; 0 = off */
 	uint64_t latency_ns; /* max delay of a record in the kernel buffer */
 	uint32_t ringbuf_bytes; /* --ringbuf-size */
+	bool ringbuf_given; /* --ringbuf-size was given, not the default */
 	const char *backend; /* NULL (auto), "tp_btf", "tracepoint" */
 	const char *buffer; /* NULL (auto), "slots", "ring", "perf" */
 	const char *input; /* -i FILE */

@@ -400,17 +400,20 @@ static void explain_load_error(int err, const struct tracer_info *info, char *ms
 			 info->backend, info->buffer, strerror(-err));
 }
 
-/* Slots per CPU for a total of `bytes` (--ringbuf-size): a power of two, at
- * least SLOTS_MIN. */
-#define SLOTS_MIN 16
-static size_t slots_per_cpu(uint32_t bytes, int ncpu)
+/*
+ * Slots per CPU: --ringbuf-size shared by the rings, as given (at least
+ * SLOTS_MIN). The default size is shared too, but no ring gets fewer than
+ * SLOTS_DEFAULT_MIN: on a host of many CPUs a burst on one of them (a mass
+ * close from one process, a softirq storm steered to one queue) fills only
+ * that CPU's ring, and 8 MB over 128 CPUs would leave each 512 records. Rings
+ * of 1,024 records (115 KB) are 8 MB up to 64 CPUs, and 29 MB for 256.
+ */
+#define SLOTS_MIN	  16
+#define SLOTS_DEFAULT_MIN 1024
+static size_t slots_per_cpu(const struct td_options *o, int ncpu)
 {
-	size_t want = (size_t)bytes / sizeof(struct td_slot) / (size_t)(ncpu > 0 ? ncpu : 1);
-	size_t n = SLOTS_MIN;
-
-	while (n * 2 <= want)
-		n *= 2;
-	return n;
+	return slots__per_cpu(o->ringbuf_bytes, ncpu > 0 ? (size_t)ncpu : 1,
+			      o->ringbuf_given ? SLOTS_MIN : SLOTS_DEFAULT_MIN);
 }
 
 static struct tcpdwell_bpf *try_load(const struct td_options *o, uint64_t cgroup_id,
@@ -438,7 +441,7 @@ static struct tcpdwell_bpf *try_load(const struct td_options *o, uint64_t cgroup
 	skel->rodata->wakeup_bytes = o->latency_ns ? o->ringbuf_bytes / 4 : 0;
 	if (slots) {
 		int ncpu = libbpf_num_possible_cpus();
-		size_t n = slots_per_cpu(o->ringbuf_bytes, ncpu);
+		size_t n = slots_per_cpu(o, ncpu);
 
 		/* Early wakeups as for the ring buffer: a quarter full (of one
 		 * CPU's ring), or every record when there is no latency. */
@@ -585,25 +588,30 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 				 strerror(errno));
 			goto fail;
 		}
+		t->info.buffer_bytes = bpf_map__max_entries(t->skel->maps.events);
 	}
 	if (t->info.buffer[0] == 's') {
 		int ncpu = libbpf_num_possible_cpus();
 
-		t->sr = ncpu > 0 ? slots_open(t->skel, (size_t)ncpu,
-					       slots_per_cpu(o->ringbuf_bytes, ncpu)) :
-				   NULL;
+		t->info.ncpu = ncpu;
+		t->info.slot_records = slots_per_cpu(o, ncpu);
+		t->info.buffer_bytes = (uint64_t)ncpu * t->info.slot_records * sizeof(struct td_slot);
+		t->sr = ncpu > 0 ? slots_open(t->skel, (size_t)ncpu, t->info.slot_records) : NULL;
 		if (!t->sr) {
 			snprintf(err, errlen, "failed to set up the slot rings: %s", strerror(errno));
 			goto fail;
 		}
 	} else if (t->info.buffer[0] == 'p') {
+		size_t pages = (o->ringbuf_bytes / 4096) / 2 ?: 8;
+
 		if (cpumerge__init(&t->merge, libbpf_num_possible_cpus())) {
 			snprintf(err, errlen, "out of memory");
 			goto fail;
 		}
-		t->pb = perf_buffer__new(bpf_map__fd(t->skel->maps.perf_events),
-					 (o->ringbuf_bytes / 4096) / 2 ?: 8, on_perf, on_perf_lost,
-					 t, NULL);
+		t->info.ncpu = t->merge.ncpu;
+		t->info.buffer_bytes = (uint64_t)t->merge.ncpu * pages * (size_t)sysconf(_SC_PAGESIZE);
+		t->pb = perf_buffer__new(bpf_map__fd(t->skel->maps.perf_events), pages, on_perf,
+					 on_perf_lost, t, NULL);
 		if (!t->pb) {
 			snprintf(err, errlen, "failed to set up the perf buffer: %s",
 				 strerror(errno));

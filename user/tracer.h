@@ -28,6 +28,9 @@ struct tracer_info {
 	bool timewait; /* timer tracepoints attached: real TIME_WAIT */
 	bool accept; /* accept()/accept4() exits attached: owners of accepted sockets */
 	bool cookie; /* socket cookie helper available */
+	int ncpu; /* rings (slots) or buffers (perf): one per possible CPU */
+	size_t slot_records; /* slots: records per CPU's ring */
+	uint64_t buffer_bytes; /* the kernel buffers' memory in all */
 };
 
 /*

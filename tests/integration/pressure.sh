@@ -585,6 +585,23 @@ part_check() {
 	want+='accept owners (yes|no .*)'
 	expect_match "check: will use: backend, buffer, cookie, TIME_WAIT, accept owners" "$want" \
 		"$feat"
+	expect_match "check: buffer size" \
+		'([0-9]+ rings of [0-9]+ records|one ring buffer|[0-9]+ perf buffers), [0-9.]+ MiB' \
+		"$(field "$out" "buffer size")" "$out"
+	# A size given is shared by the slot rings (112-byte slots, a power of two each), with no
+	# floor of the default's 1,024 records.
+	local out64 size64 rings per=16
+	out64=$("$TD" check --ringbuf-size 64K 2>&1)
+	size64=$(field "$out64" "buffer size")
+	if [[ $size64 =~ ^([0-9]+)\ rings\ of ]]; then
+		rings=${BASH_REMATCH[1]}
+		while [ $((per * 2 * 112 * rings)) -le 65536 ]; do per=$((per * 2)); done
+		expect_eq "check --ringbuf-size 64K: the rings share it" \
+			"$rings rings of $per records" "${size64%%,*}" "$out64"
+	else
+		expect_eq "check --ringbuf-size 64K: one ring buffer of it" \
+			"one ring buffer, 0.1 MiB" "$size64" "$out64"
+	fi
 	# What trace says it uses is what check chose.
 	new_ns check || { not_ok "check: cannot create a network namespace"; return; }
 	if bg trace "$TD" trace -N "$INO" --no-seed; then

@@ -363,6 +363,20 @@ static void test_many_cpus(void **state)
 	cpumerge__free(&m);
 }
 
+/* Ring sizes: what fits of the total per CPU, a power of two, never below the floor. */
+static void test_slots_per_cpu(void **state)
+{
+	(void)state;
+	assert_int_equal(slots__per_cpu(8u << 20, 2, 1024), 32768); /* 37,449 fit */
+	assert_int_equal(slots__per_cpu(8u << 20, 64, 1024), 1024);
+	assert_int_equal(slots__per_cpu(8u << 20, 128, 1024), 1024); /* 585 fit */
+	assert_int_equal(slots__per_cpu(8u << 20, 128, 16), 512);
+	assert_int_equal(slots__per_cpu(65536, 2, 16), 256);
+	assert_int_equal(slots__per_cpu(4096, 64, 16), 16);
+	assert_int_equal(slots__per_cpu(1u << 30, 1, 16), 8388608);
+	assert_int_equal(slots__per_cpu(4096, 0, 0), 32); /* no CPU count: as one */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,6 +385,7 @@ int main(void)
 		cmocka_unit_test(test_growth_and_loss),
 		cmocka_unit_test(test_slots),
 		cmocka_unit_test(test_many_cpus),
+		cmocka_unit_test(test_slots_per_cpu),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
