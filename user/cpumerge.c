@@ -133,13 +133,17 @@ size_t cpumerge__pop(struct cpumerge *m, uint64_t until, cpumerge_fn fn, void *a
 	heap_build(h, nh);
 	while (nh > 0) {
 		struct cpu_queue *q = &m->q[h[0].cpu];
+		uint64_t ts = 0;
+		bool more;
 
 		fn(arg, &q->ev[q->head++]);
 		n++;
-		if (q->head == q->tail)
+		more = q->head < q->tail;
+		if (more)
+			ts = q->ev[q->head].ts_ns;
+		else
 			q->head = q->tail = 0;
-		heap_next(h, &nh, q->head < q->tail && q->ev[q->head].ts_ns <= until,
-			  q->head < q->tail ? q->ev[q->head].ts_ns : 0);
+		heap_next(h, &nh, more && ts <= until, ts);
 	}
 	return n;
 }

@@ -76,6 +76,8 @@ struct slot_view {
 	uint64_t *next, *ready;
 	uint64_t horizon;
 	struct merge_head *heap;
+	/* The heap's state between pops: nheap heads, of records <= heap_until;
+	 * heap_ok false until built, and again after a scan. */
 	size_t nheap;
 	uint64_t heap_until;
 	bool heap_ok;
@@ -97,13 +99,13 @@ size_t slots__scan(struct slot_view *v, uint64_t start, uint64_t spin_ns,
  * pointers into the rings. They stay valid until slots__release(), which
  * gives their slots back to the programs. Returns how many.
  */
+size_t slots__pop(struct slot_view *v, uint64_t until, const struct td_event **out, size_t max);
+void slots__release(struct slot_view *v);
+
 /*
  * Slots per CPU for a total of bytes (--ringbuf-size) over ncpu rings: the
  * largest power of two that fits, but at least floor (a power of two).
  */
 size_t slots__per_cpu(uint64_t bytes, size_t ncpu, size_t floor);
-
-size_t slots__pop(struct slot_view *v, uint64_t until, const struct td_event **out, size_t max);
-void slots__release(struct slot_view *v);
 
 #endif /* TD_CPUMERGE_H */
