@@ -283,6 +283,12 @@ struct cookies {
 	uint64_t *v;
 };
 
+/* The record a test_many_cpus cookie (CPU << 32 | position) names. */
+static const struct td_event *mev(uint64_t cookie)
+{
+	return &mring[(cookie >> 32) * MSLOT + (cookie & 0xffffffff)].ev;
+}
+
 static void collect_all(void *arg, const struct td_event *e)
 {
 	struct cookies *a = arg;
@@ -332,13 +338,8 @@ static void test_many_cpus(void **state)
 				assert_true(total < MANY * MSLOT);
 				assert_true(last_pos[c] == UINT64_MAX ? p == 0 : p == last_pos[c] + 1);
 				last_pos[c] = p;
-				if (total > first) {
-					uint64_t prev = got_slots[total - 1];
-					const struct td_event *pe =
-						&mring[(prev >> 32) * MSLOT + (prev & 0xffffffff)].ev;
-
-					assert_true(pe->ts_ns <= out[i]->ts_ns);
-				}
+				if (total > first)
+					assert_true(mev(got_slots[total - 1])->ts_ns <= out[i]->ts_ns);
 				got_slots[total++] = out[i]->cookie;
 			}
 			slots__release(&v);
@@ -354,8 +355,7 @@ static void test_many_cpus(void **state)
 	assert_int_equal(all.n, MANY * MSLOT);
 	for (size_t i = 1; i < all.n; i++) {
 		uint64_t a = got_queues[i - 1], b = got_queues[i];
-		uint64_t ta = mring[(a >> 32) * MSLOT + (a & 0xffffffff)].ev.ts_ns;
-		uint64_t tb = mring[(b >> 32) * MSLOT + (b & 0xffffffff)].ev.ts_ns;
+		uint64_t ta = mev(a)->ts_ns, tb = mev(b)->ts_ns;
 
 		assert_true(ta < tb || (ta == tb && (a >> 32) < (b >> 32)) ||
 			    (ta == tb && a >> 32 == b >> 32 && a < b));
