@@ -79,6 +79,13 @@ $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(CORE_OBJS) | $(OUTPUT)/tests
 	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) -Wno-unused-parameter $< $(CORE_OBJS) $(LDFLAGS) \
 		-lcmocka -lm -lncursesw -o $@
 
+# The recording dumper links the recording reader (the evidence a failing test keeps).
+$(OUTPUT)/tests/tdrdump: tests/integration/tdrdump.c $(OUTPUT)/record.o $(OUTPUT)/state.o \
+		$(OUTPUT)/conntable.o \
+		| $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) $^ $(LDFLAGS) -o $@
+
 $(OUTPUT)/tests/%: tests/integration/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) $< $(LDFLAGS) -lpthread -o $@

@@ -452,6 +452,9 @@ drive_until_exit() {
 bg() {
 	local name=$1
 	shift
+	# Emptied first: the redirections happen in the child, after a wait may have looked.
+	: >"${TO:-$RUN.$name.out}"
+	: >"$RUN.$name.err"
 	"$@" >"${TO:-$RUN.$name.out}" 2>"$RUN.$name.err" &
 	PID=$!
 	BG+=("$PID")

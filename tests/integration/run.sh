@@ -54,6 +54,9 @@ next_port() {
 # start_tracer NAME ARGS...: run tcpdwell in the background until the end.
 start_tracer() {
 	local name=$1; shift
+	# Emptied first: the redirections happen in the child, after the wait may have looked.
+	: >"$TMP/$name.json"
+	: >"$TMP/$name.err"
 	"$TD" "$@" >"$TMP/$name.json" 2>"$TMP/$name.err" &
 	PIDS+=($!)
 	eval "${name}_PID=$!"

@@ -111,6 +111,10 @@ START_MAX_S=${TD_START_MAX_S:-10}
 start_tracer() {
 	local name=$1 pid
 	shift
+	# Emptied here, not by the redirections below: those happen in the child after the fork,
+	# and a wait that ran first would find an earlier tracer's start line under the same name.
+	: >"$RUN.$name.json"
+	: >"$RUN.$name.err"
 	"$TD" "$@" "${TD_EXTRA[@]}" >"$RUN.$name.json" 2>"$RUN.$name.err" &
 	pid=$!
 	BG+=("$pid")
@@ -488,13 +492,19 @@ check_contract() {
 
 # finish_run: wait (at most 5 s) for every expectation, stop the tracers, assert.
 finish_run() {
-	local s
+	local s name failed_before=$FAILED
 	wait_until 5 all_expected_seen
 	stop_tracers
 	for s in "${SIDES[@]}"; do check_side "$s"; done
 	for s in "${TLS[@]}"; do check_timeline "$s"; done
 	for s in "${NO_TLS[@]}"; do check_no_timeline "$s"; done
 	check_contract
+	[ "$FAILED" = "$failed_before" ] && return
+	for name in "${TRACERS[@]}"; do
+		[ -s "$RUN.$name.tdr" ] || continue
+		"$OUTPUT/tests/tdrdump" "$RUN.$name.tdr" >"$RUN.$name.raw.json" 2>&1
+		echo "# $LABEL: the records $name was fed: $RUN.$name.raw.json"
+	done
 }
 
 # begin_run SCENARIO: fresh port, files and tracers for one scenario and family.
@@ -508,7 +518,10 @@ begin_run() {
 	TRACERS=()
 	EXTRA_WAIT=
 	next_port
-	start_tracer trace trace -j "${@:2}" && start_tracer timeline timeline -j
+	# Each view also keeps the records its table was fed (-w), in the order it was fed them:
+	# when a check fails, tdrdump shows them raw (the run's files are kept).
+	start_tracer trace trace -j -w "$RUN.trace.tdr" "${@:2}" &&
+		start_tracer timeline timeline -j -w "$RUN.timeline.tdr"
 }
 
 # play SCENARIO [MS]: run tdpeer in the foreground; its JSON lines go to $PEERS.
