@@ -37,7 +37,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps run test unit integration fuzz fuzz-corpus bench vmtest valgrind clean install format
+.PHONY: all deps run test unit model integration fuzz fuzz-corpus bench vmtest valgrind clean install format
 
 # Modules without I/O of their own (unit-tested without root).
 CORE := state cli filter conntable stats output metrics seed top record synth perfetto pair doctor \
@@ -112,6 +112,18 @@ unit: $(UNIT_TESTS)
 		if $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
 	done; echo "unit: $$pass passed, $$fail failed"; [ $$fail = 0 ]
 
+# The slot rings' model test (tests/unit/test_slotmodel.c: producer threads, the real reader)
+# again under ThreadSanitizer, which checks the orderings of the producers' and the reader's
+# atomics that x86 gives for free; without its signals, which ThreadSanitizer delays. clang's
+# runtime (libclang-rt-dev). About 10 s on two cores.
+$(OUTPUT)/tests/tsan_slotmodel: tests/unit/test_slotmodel.c tests/unit/slotmodel.h user/cpumerge.c \
+		user/cpumerge.h bpf/tcpdwell.h | $(OUTPUT)/tests
+	$(call msg,TSAN-CC,$@)
+	$(Q)$(CLANG) -g -O1 -fsanitize=thread -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+		-D_GNU_SOURCE -DTD_MODEL_NO_SIGNALS -Iuser tests/unit/test_slotmodel.c user/cpumerge.c \
+		-lcmocka -lpthread -o $@
+model: $(OUTPUT)/tests/tsan_slotmodel
+	$(Q)TSAN_OPTIONS=halt_on_error=1 $<
 # Real BPF on real sockets: needs root. Each script prints "NAME: N passed, M failed".
 # The one slow test, TIME_WAIT expiring by itself (about 65 s), is tw_expire.sh here (IPv4 and
 # IPv6, close() and shutdown()); run.sh's shorter expiry check runs in the VMs (make vmtest).
@@ -138,7 +150,7 @@ integration: $(OUTPUT)/tcpdwell $(INTEG_BINS) $(OUTPUT)/storm $(OUTPUT)/mkrecord
 # SANITIZE=1 leaves the kernels out: ASan and UBSan check tcpdwell's own user-space code, which
 # runs the same on every kernel, and the VMs would double the time.
 test: deps
-	$(MAKE) --no-print-directory all unit
+	$(MAKE) --no-print-directory all unit model
 	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory integration
 ifneq ($(SANITIZE),1)
