@@ -31,7 +31,8 @@
 /* Mutants: 1 no stamp adjustment in commit; 2 seq stored relaxed; 3 stamp taken
  * before the position; 4 the full-ring check off by one (a slot in use reused);
  * 5 seq stored before the stamp adjustment; 6 nothing orders the read of tail
- * before the slot's stores. */
+ * before the slot's stores; 7 stamp read just before the swap that takes the
+ * position (with nothing nested in between: only the reader's horizon can tell). */
 #ifndef TD_MODEL_MUTANT
 #define TD_MODEL_MUTANT 0
 #endif
@@ -59,6 +60,7 @@ struct model_ring {
 
 struct model_pos {
 	uint64_t pos;
+	uint64_t early; /* mutant 7 */
 	uint32_t cpu;
 	int depth;
 };
@@ -97,6 +99,9 @@ static inline struct td_event *model_reserve(struct model_ring *r, struct model_
 		if (h - tail > (uint64_t)r->mask + (TD_MODEL_MUTANT == 4))
 			return NULL;
 		model_at(r, p, MP_BEFORE_CAS);
+#if TD_MODEL_MUTANT == 7
+		p->early = model_now();
+#endif
 		/* if (__sync_val_compare_and_swap(&c->head, h, h + 1) != h) continue; */
 		if (!__atomic_compare_exchange_n(&c->head, &h, h + 1, false, __ATOMIC_SEQ_CST,
 						 __ATOMIC_SEQ_CST))
@@ -173,6 +178,8 @@ static inline int model_produce(struct model_ring *r, uint32_t cpu, int depth, u
 	model_at(r, &p, MP_RESERVED);
 #if TD_MODEL_MUTANT == 3
 	e->ts_ns = early;
+#elif TD_MODEL_MUTANT == 7
+	e->ts_ns = p.early;
 #else
 	e->ts_ns = model_now();
 #endif
