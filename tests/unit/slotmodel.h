@@ -32,7 +32,9 @@
  * before the position; 4 the full-ring check off by one (a slot in use reused);
  * 5 seq stored before the stamp adjustment; 6 nothing orders the read of tail
  * before the slot's stores; 7 stamp read just before the swap that takes the
- * position (with nothing nested in between: only the reader's horizon can tell). */
+ * position (with nothing nested in between: only the reader's horizon can tell);
+ * 8 (test_slotmodel.c) two threads a CPU, programs that are preempted instead of
+ * nested, which the protocol does not allow for. */
 #ifndef TD_MODEL_MUTANT
 #define TD_MODEL_MUTANT 0
 #endif

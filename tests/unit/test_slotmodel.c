@@ -379,7 +379,7 @@ static void run_model(void **state)
 	M.r.slot = aligned_alloc(64, (size_t)ncpu * n * sizeof(struct td_slot));
 	M.r.cpu = aligned_alloc(64, (size_t)ncpu * sizeof(struct td_slot_cpu));
 	M.cnt = aligned_alloc(64, ncpu * sizeof(*M.cnt));
-	M.tid = calloc(ncpu, sizeof(*M.tid));
+	M.tid = calloc(2 * (size_t)ncpu, sizeof(*M.tid));
 	M.expect = calloc(ncpu, sizeof(uint64_t));
 	M.delivered = calloc(ncpu, sizeof(uint64_t));
 	M.idseen = calloc(ncpu, sizeof(*M.idseen));
@@ -410,6 +410,11 @@ static void run_model(void **state)
 	for (uint32_t c = 0; c < ncpu; c++)
 		assert_int_equal(pthread_create(&M.tid[c], NULL, cpu_main, (void *)(uintptr_t)c),
 				 0);
+#if TD_MODEL_MUTANT == 8
+	for (uint32_t c = 0; c < ncpu; c++)
+		assert_int_equal(
+		    pthread_create(&M.tid[ncpu + c], NULL, cpu_main, (void *)(uintptr_t)c), 0);
+#endif
 #ifndef TD_MODEL_NO_SIGNALS
 	if (cfg->signals)
 		assert_int_equal(pthread_create(&M.noise, NULL, noise_main, NULL), 0);
@@ -445,6 +450,10 @@ static void run_model(void **state)
 	__atomic_store_n(&M.stop, 1, __ATOMIC_RELAXED);
 	for (uint32_t c = 0; c < ncpu; c++)
 		pthread_join(M.tid[c], NULL);
+#if TD_MODEL_MUTANT == 8
+	for (uint32_t c = 0; c < ncpu; c++)
+		pthread_join(M.tid[ncpu + c], NULL);
+#endif
 #ifndef TD_MODEL_NO_SIGNALS
 	signal(SIGUSR1, SIG_IGN);
 #endif
