@@ -97,6 +97,9 @@ struct {
 struct cpu_state {
 	__u32 depth;
 	__u32 unchecked;
+	/* The state program, or its catcher, is running on this CPU (see claim_push). */
+	__u32 in_state;
+	__u32 in_catcher;
 	__u8 states[CLAIM_DEPTH];
 	__u64 sk[CLAIM_DEPTH];
 	__u64 ts[CLAIM_DEPTH]; /* jiffies */
@@ -124,12 +127,15 @@ static __always_inline __u8 claim_states(int oldstate, int newstate)
 extern const void tw_timer_handler __ksym __weak;
 extern unsigned int CONFIG_HZ __kconfig __weak;
 
+/* An atomic add (BPF_XADD, which every kernel takes): a program that interrupts
+ * another one on the same CPU between its load and its store would otherwise
+ * lose a count, and these counts are what says a record was lost. */
 static __always_inline void count(__u32 idx)
 {
 	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
 
 	if (c)
-		*c += 1;
+		__sync_fetch_and_add(c, 1);
 }
 
 static __always_inline bool port_selected(__u32 which, __u16 port)
@@ -437,7 +443,7 @@ static __always_inline __u64 sk_cgroup(const struct sock *sk, struct cgroup **cg
 static __always_inline int handle_state(void *ctx, struct cpu_state *cs, const struct sock *sk,
 					int oldstate, int newstate, __u64 cookie,
 					const struct trace_event_raw_inet_sock_set_state *args,
-					bool btf)
+					bool btf, __u8 flags)
 {
 	struct cgroup *cg = NULL;
 	struct td_event ev, *e;
@@ -496,7 +502,7 @@ static __always_inline int handle_state(void *ctx, struct cpu_state *cs, const s
 	e->oldstate = oldstate;
 	e->newstate = newstate;
 	e->cookie = cookie;
-	e->flags = cookie ? 0 : TD_F_NOCOOKIE;
+	e->flags = flags | (cookie ? 0 : TD_F_NOCOOKIE);
 	e->pid = 0;
 	e->comm[0] = 0;
 	e->cgroup = cgid;
@@ -519,19 +525,31 @@ static __always_inline int handle_state(void *ctx, struct cpu_state *cs, const s
  * softirq interrupts the state program (or the kernel code around it) and
  * changes another socket's state, that run is skipped and only counted
  * (recursion_misses). A second program on the same tracepoint, attached after
- * the state program, makes the record in exactly those runs: the state program
- * pushes every change it sees on a per-CPU stack (claim_push), and the catcher
- * takes it off when it finds it there (claim_pop); any other change was missed
- * by the state program. Undisturbed changes are recorded once; nested ones by
- * whichever program was free, so the recursion loss left is the rare run where
- * both were busy.
+ * the state program, makes the record in exactly those runs. Undisturbed
+ * changes are recorded once; nested ones by whichever program was free, so the
+ * recursion loss left is the rare run where both were busy.
  *
- * A catcher run skipped in its turn (a softirq interrupting the catcher) leaves
- * its claim behind. Above the claim a catcher looks for, every claim is such a
- * leftover (nested changes finish before the one they interrupted goes on), so
- * it is cut there; one left on top is dropped by the next push once it is
- * CLAIM_STALE_NS old, and a full stack is emptied (real nesting is two deep: a
- * syscall's change and a softirq's).
+ * How the catcher knows the state program was skipped for the change it sees:
+ * - The state program sets in_state while it runs. A tp_btf program is skipped
+ *   only while that same program runs on the CPU, so a catcher that finds
+ *   in_state set runs inside a state program's run: the change it sees was
+ *   skipped, with certainty. This is the common case (a softirq's change
+ *   interrupting a syscall's).
+ * - Otherwise the state program pushed a claim (socket, old and new state) on a
+ *   per-CPU stack when it ran, which the catcher takes off (claim_pop); a change
+ *   with no claim was missed. This covers the few instructions at either end of
+ *   a state program's run outside in_state, and, on the classic-tracepoint
+ *   path, a state program skipped because another classic BPF program (any
+ *   tool's) was running on the CPU: those share one guard.
+ * A claim left behind could later match another change of a socket at the same
+ * address and say "recorded" wrongly: a silent loss, and the cut of the stack
+ * would then make a second record of the change it interrupted. A claim is left
+ * behind only when its catcher is skipped, that is when the change interrupted
+ * a catcher's run: the state program does not push one while in_catcher is set
+ * (its catcher will be skipped), and a catcher run that finds in_state set
+ * matches no claim at all. What remains are the few instructions at either end
+ * of a catcher's run; the stack is cut at the claim found, and a claim left on
+ * top is dropped by the next push once it is CLAIM_STALE old.
  */
 static __always_inline void claim_push(struct cpu_state *cl, const struct sock *sk, int oldstate,
 				       int newstate)
@@ -539,7 +557,7 @@ static __always_inline void claim_push(struct cpu_state *cl, const struct sock *
 	__u64 now = bpf_jiffies64();
 	__u32 d;
 
-	if (!cl)
+	if (!cl || cl->in_catcher)
 		return;
 	d = cl->depth;
 	if (d >= CLAIM_DEPTH || (d > 0 && now - cl->ts[(d - 1) & (CLAIM_DEPTH - 1)] > CLAIM_STALE))
@@ -555,11 +573,8 @@ static __always_inline bool claim_pop(struct cpu_state *cl, const struct sock *s
 				      int newstate)
 {
 	__u8 states = claim_states(oldstate, newstate);
-	__u32 d;
+	__u32 d = cl->depth < CLAIM_DEPTH ? cl->depth : CLAIM_DEPTH;
 
-	if (!cl)
-		return true;
-	d = cl->depth < CLAIM_DEPTH ? cl->depth : CLAIM_DEPTH;
 	for (int i = CLAIM_DEPTH - 1; i >= 0; i--) {
 		if (i >= d)
 			continue;
@@ -568,8 +583,21 @@ static __always_inline bool claim_pop(struct cpu_state *cl, const struct sock *s
 			return true;
 		}
 	}
-	count(TD_CNT_RECOVERED);
 	return false;
+}
+
+/* The catcher's decision (see above): true if the state program skipped this
+ * change. Sets in_catcher, which the caller clears when it is done. */
+static __always_inline bool catcher_takes(struct cpu_state *cs, const struct sock *sk,
+					  int oldstate, int newstate)
+{
+	if (!cs)
+		return false;
+	cs->in_catcher = 1;
+	if (!cs->in_state && claim_pop(cs, sk, oldstate, newstate))
+		return false;
+	count(TD_CNT_RECOVERED);
+	return true;
 }
 
 /* The socket's cookie, made by the helper the first time it is asked for; once
@@ -587,8 +615,13 @@ int BPF_PROG(td_state_btf, struct sock *sk, int oldstate, int newstate)
 {
 	struct cpu_state *cs = cpu_state();
 
+	if (!cs)
+		return 0;
+	cs->in_state = 1;
 	claim_push(cs, sk, oldstate, newstate);
-	return handle_state(ctx, cs, sk, oldstate, newstate, sk_cookie(sk), NULL, true);
+	handle_state(ctx, cs, sk, oldstate, newstate, sk_cookie(sk), NULL, true, 0);
+	cs->in_state = 0;
+	return 0;
 }
 
 /* Its catcher (see claim_push). */
@@ -597,9 +630,12 @@ int BPF_PROG(td_state_nested, struct sock *sk, int oldstate, int newstate)
 {
 	struct cpu_state *cs = cpu_state();
 
-	if (claim_pop(cs, sk, oldstate, newstate))
-		return 0;
-	return handle_state(ctx, cs, sk, oldstate, newstate, sk_cookie(sk), NULL, true);
+	if (catcher_takes(cs, sk, oldstate, newstate))
+		handle_state(ctx, cs, sk, oldstate, newstate, sk_cookie(sk), NULL, true,
+			     TD_F_CAUGHT);
+	if (cs)
+		cs->in_catcher = 0;
+	return 0;
 }
 
 /*
@@ -614,11 +650,16 @@ int td_state_tp(struct trace_event_raw_inet_sock_set_state *args)
 	struct cpu_state *cs = cpu_state();
 	__u64 cookie;
 
-	claim_push(cs, sk, args->oldstate, args->newstate);
-	if (args->protocol != IPPROTO_TCP)
+	if (!cs)
 		return 0;
-	cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
-	return handle_state(args, cs, sk, args->oldstate, args->newstate, cookie, args, false);
+	cs->in_state = 1;
+	claim_push(cs, sk, args->oldstate, args->newstate);
+	if (args->protocol == IPPROTO_TCP) {
+		cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+		handle_state(args, cs, sk, args->oldstate, args->newstate, cookie, args, false, 0);
+	}
+	cs->in_state = 0;
+	return 0;
 }
 
 /*
@@ -633,10 +674,13 @@ int BPF_PROG(td_state_rawtp, const struct sock *sk, int oldstate, int newstate)
 {
 	struct cpu_state *cs = cpu_state();
 
-	if (claim_pop(cs, sk, oldstate, newstate))
-		return 0;
-	return handle_state(ctx, cs, sk, oldstate, newstate,
-			    BPF_CORE_READ(sk, __sk_common.skc_cookie.counter), NULL, false);
+	if (catcher_takes(cs, sk, oldstate, newstate))
+		handle_state(ctx, cs, sk, oldstate, newstate,
+			     BPF_CORE_READ(sk, __sk_common.skc_cookie.counter), NULL, false,
+			     TD_F_CAUGHT);
+	if (cs)
+		cs->in_catcher = 0;
+	return 0;
 }
 
 /* The timewait socket that owns this timer (function fn), or NULL if it is

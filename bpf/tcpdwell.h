@@ -37,6 +37,9 @@ enum td_kind {
 /* TD_EV_TW_CANCEL before expiry in a network namespace nobody references any more:
  * netns exit is tearing the timewait socket down (inet_twsk_purge()). */
 #define TD_F_TW_NETNS_GONE 0x10
+/* TD_EV_STATE made by the state program's catcher: the state program was skipped
+ * (a change that interrupted its run on the same CPU). */
+#define TD_F_CAUGHT 0x20
 
 /* TCP_TIMEWAIT_LEN (include/net/tcp.h): fixed, not a sysctl. */
 #define TD_TIMEWAIT_LEN_MS 60000
