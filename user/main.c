@@ -754,6 +754,15 @@ static int close_recording(struct app *a)
 	return 0;
 }
 
+/* The time the table and the views may move to: now, but never past the tracer's
+ * until, so that nothing is judged before its records are in (tracer__until). */
+static uint64_t table_clock(const struct tracer *tr, uint64_t now)
+{
+	uint64_t until = tracer__until(tr);
+
+	return until < now ? until : now;
+}
+
 static int run_live(struct td_options *o)
 {
 	uint64_t cg_id = 0, start;
@@ -821,7 +830,7 @@ static int run_live(struct td_options *o)
 	}
 
 	start = clock_ns(CLOCK_MONOTONIC);
-	app_tick(&a, start);
+	app_tick(&a, table_clock(tr, start));
 	while (!exiting) {
 		uint64_t now, rb, rec;
 		int timeout = (int)(o->latency_ns / 1000000) ?: 1;
@@ -835,7 +844,7 @@ static int run_live(struct td_options *o)
 			break;
 		}
 		now = clock_ns(CLOCK_MONOTONIC);
-		app_tick(&a, now);
+		app_tick(&a, table_clock(tr, now));
 		tracer__lost(tr, &rb, &rec);
 		app_lost(&a, rb, rec);
 		if (out__flush(&a.out)) {

@@ -84,6 +84,8 @@ struct tracer {
 	struct td_event batch[BATCH]; /* perf buffer: merged records */
 	const struct td_event *ptr[BATCH];
 	uint64_t perf_lost;
+	/* Every record stamped at or before it has been handed on (tracer__until). */
+	uint64_t until;
 	struct cpumerge merge; /* perf buffer */
 	struct tracer_info info;
 };
@@ -95,6 +97,14 @@ static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 	if (!verbose_level || (level == LIBBPF_DEBUG && verbose_level < 2))
 		return 0;
 	return vfprintf(stderr, fmt, ap);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static bool path_exists(const char *p)
@@ -216,6 +226,7 @@ static int ring_consume(struct tracer *t)
 	struct ring *r = t->rb;
 	unsigned long cons = *r->consumer_pos, prod;
 	size_t mask = r->size - 1;
+	uint64_t start = mono_ns();
 	bool busy = false;
 	int total = 0;
 
@@ -264,6 +275,10 @@ static int ring_consume(struct tracer *t)
 		total += n;
 		__atomic_store_n(r->consumer_pos, cons, __ATOMIC_RELEASE);
 	}
+	/* Records are stamped after their place is reserved: with nothing left
+	 * half-written, every one stamped before start is behind us. */
+	if (!busy && !t->sr && start > t->until)
+		t->until = start;
 	return total;
 }
 
@@ -294,14 +309,6 @@ static void merge_cpus(struct tracer *t, uint64_t until)
 {
 	if (t->merge.ncpu)
 		cpumerge__pop(&t->merge, until, on_merged, t);
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static void slots_free(struct slot_rings *r)
@@ -358,6 +365,8 @@ static void slots_consume(struct tracer *t, bool all)
 		deliver_ptrs(t, (int)n);
 		slots__release(v);
 	}
+	if (v->horizon > t->until)
+		t->until = v->horizon;
 }
 
 static void on_perf_lost(void *ctx, int cpu, __u64 n)
@@ -571,6 +580,8 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 	}
 	fill_ports(t->skel, 0, &o->lports);
 	fill_ports(t->skel, 1, &o->rports);
+	/* No record is stamped before the programs are attached. */
+	t->until = mono_ns();
 
 	e = tcpdwell_bpf__attach(t->skel);
 	if (!e)
@@ -648,11 +659,18 @@ int tracer__poll(struct tracer *t, int timeout_ms)
 		if (err >= 0)
 			err = perf_buffer__consume(t->pb);
 		merge_cpus(t, now - PERF_SETTLE_NS);
+		if (now - PERF_SETTLE_NS > t->until)
+			t->until = now - PERF_SETTLE_NS;
 	}
 	deliver(t);
 	if (err < 0)
 		return err;
 	return t->delivered;
+}
+
+uint64_t tracer__until(const struct tracer *t)
+{
+	return t->until;
 }
 
 static uint64_t sum_counter(struct tracer *t, __u32 idx)
@@ -711,6 +729,7 @@ void tracer__drain(struct tracer *t)
 		slots_consume(t, true);
 	merge_cpus(t, UINT64_MAX);
 	deliver(t);
+	t->until = mono_ns();
 }
 
 void tracer__close(struct tracer *t)

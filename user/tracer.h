@@ -60,6 +60,15 @@ int tracer__poll(struct tracer *t, int timeout_ms);
  * merge still holds back (slot rings, perf buffer; none with the ring buffer). */
 void tracer__drain(struct tracer *t);
 
+/*
+ * The time (CLOCK_MONOTONIC, as the records' stamps) up to which every record has
+ * been handed on: the slot rings' horizon, the ring buffer's last pass that found
+ * nothing half-written, the perf buffer's settle point. What consumes the records
+ * keeps its clock there: a tick past it would judge a connection whose next
+ * record is still in the buffer (a stuck alert, a timewait settled as ended).
+ */
+uint64_t tracer__until(const struct tracer *t);
+
 /* Records lost so far: no room in the kernel buffer (slot ring or ring buffer
  * full, perf buffer drops), and program runs the kernel skipped (recursion_misses). */
 void tracer__lost(struct tracer *t, uint64_t *ringbuf, uint64_t *recursion);
