@@ -611,7 +611,8 @@ enum {
 	OPT_THRESHOLD,
 	OPT_NO_SEED,
 	OPT_NO_TIMEWAIT,
-	OPT_LAST = OPT_NO_TIMEWAIT
+	OPT_FORCE,
+	OPT_LAST = OPT_FORCE
 };
 
 #define CMD(x)	 (1u << TD_CMD_##x)
@@ -665,6 +666,7 @@ static const struct opt_spec {
 	{ "format", OPT_FORMAT, "FORMAT", CMD(TRACE) | CMD(TIMELINE) | CMD(STAT) | CMD(DOCTOR) },
 	{ "pair", OPT_PAIR, NULL, CMD(TIMELINE) },
 	{ "write", 'w', "FILE", VIEWS | CMD(DOCTOR) },
+	{ "force", OPT_FORCE, NULL, CMD(RECORD) | VIEWS | CMD(DOCTOR) },
 	{ "listen", OPT_LISTEN, "ADDR:PORT", CMD(SERVE) },
 	{ "no-seed", OPT_NO_SEED, NULL, TRACING },
 	{ "no-timewait", OPT_NO_TIMEWAIT, NULL, TRACING },
@@ -929,6 +931,9 @@ static int apply(struct td_options *o, int c, const char *v, char *err, size_t e
 	case OPT_NO_TIMEWAIT:
 		o->no_timewait = true;
 		return 0;
+	case OPT_FORCE:
+		o->force = true;
+		return 0;
 	}
 	return fail(err, errlen, "internal error: option %d not handled", c);
 }
@@ -967,6 +972,12 @@ static int check_combination(const struct td_options *o, const struct seen *seen
 		return fail(err, errlen, "command 'record' needs -o FILE");
 	if (o->pair && o->perfetto)
 		return fail(err, errlen, "option --pair does not apply to --format perfetto");
+	/* Only -o and -w name files tcpdwell creates. */
+	if (o->force && !o->write && !(o->output && strcmp(o->output, "-")))
+		return fail(err, errlen, "option --force needs -o FILE or -w FILE");
+	/* Two streams into one file would interleave: neither would be readable. */
+	if (o->output && o->write && !strcmp(o->output, o->write))
+		return fail(err, errlen, "options -o and -w name the same file '%s'", o->write);
 	return 0;
 }
 
@@ -1149,6 +1160,8 @@ const char *cli__usage(void)
 	       "                           timeline: write the output there instead of stdout\n"
 	       "  -w, --write FILE         also keep the records in a recording, as record -o\n"
 	       "                           does, while the view runs (replay it with -i)\n"
+	       "      --force              -o, -w: replace an existing regular file (never a\n"
+	       "                           link or device); files are made new, mode 0600\n"
 	       "\n"
 	       "Doctor (findings with severity, evidence and what to check; docs/DOCTOR.md):\n"
 	       "      --threshold NAME=VALUE[,...]\n"

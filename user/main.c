@@ -29,6 +29,7 @@
 #include "doctor.h"
 #include "filter.h"
 #include "metrics.h"
+#include "outfile.h"
 #include "output.h"
 #include "record.h"
 #include "state.h"
@@ -258,6 +259,18 @@ static int write_failed(struct app *a)
 	else
 		fprintf(stderr, "tcpdwell: cannot write output: %s\n", strerror(err));
 	return TD_EXIT_FAIL;
+}
+
+/* timeline -o FILE: close it (out__open_view made it); -1 with errno if that failed. */
+static int close_view_file(struct app *a)
+{
+	FILE *f = a->out.owned;
+
+	if (!f)
+		return 0;
+	a->out.owned = NULL;
+	a->out.f = stdout;
+	return outfile__close(f);
 }
 
 static void print_stats(struct app *a, uint64_t now)
@@ -665,13 +678,16 @@ static int app_close(struct app *a)
 		conntable__foreach(a->table, open_at_end, a);
 	/* --pair: print the sides still held; perfetto: close the JSON (also on SIGINT) */
 	out__end_view(&a->out);
-	if (out__flush(&a->out))
+	if (out__flush(&a->out) || close_view_file(a))
 		ret = write_failed(a);
 	return ret;
 }
 
 static void app_free(struct app *a)
 {
+	/* Still open after a failure that was reported already: only released. */
+	if (a->out.owned)
+		fclose(a->out.owned);
 	top__close(a->top);
 	free(a->snap);
 	server__stop(a->server);
@@ -713,6 +729,7 @@ static int open_recording(struct app *a, struct rec_writer *w, int64_t realtime_
 	struct rec_header h = { .realtime_offset_ns = realtime_offset_ns, .start_ns = start_ns };
 	const char *path = a->o->output ?: a->o->write;
 	struct utsname u;
+	char err[PATH_MAX + 64];
 	FILE *f;
 
 	if (!uname(&u)) {
@@ -721,17 +738,16 @@ static int open_recording(struct app *a, struct rec_writer *w, int64_t realtime_
 	}
 	snprintf(h.options, sizeof(h.options), "%s", command_line);
 	read_host_facts(&h);
-	f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+	f = outfile__create(path, a->o->force, err, sizeof(err));
 	if (!f) {
-		fprintf(stderr, "tcpdwell: cannot create '%s': %s\n", path, strerror(errno));
+		fprintf(stderr, "tcpdwell: %s\n", err);
 		return -1;
 	}
 	if (f != stdout) /* stdout has its buffer from main() */
 		setvbuf(f, record_buf, _IOFBF, sizeof(record_buf));
 	if (rec_writer__init(w, f, &h)) {
 		fprintf(stderr, "tcpdwell: cannot write '%s': %s\n", path, strerror(errno));
-		if (f != stdout)
-			fclose(f);
+		outfile__close(f);
 		return -1;
 	}
 	a->rec = w;
@@ -746,7 +762,7 @@ static int close_recording(struct app *a)
 		return 0;
 	f = a->rec->f;
 	a->rec = NULL;
-	if (f != stdout ? fclose(f) : fflush(f)) {
+	if (outfile__close(f)) {
 		fprintf(stderr, "tcpdwell: cannot write '%s': %s\n", a->o->output ?: a->o->write,
 			strerror(errno));
 		return -1;
@@ -1136,5 +1152,13 @@ int main(int argc, char **argv)
 		break;
 	}
 	free(o);
+	/* stdout's last write and its close: a full disk must not pass for success.
+	 * A reader that went away (`| head`) has what it wanted, as write_failed says;
+	 * a stdout closed from the start (`>&-`) had nothing written to it. */
+	errno = 0;
+	if (fclose(stdout) && ret == TD_EXIT_OK && errno != EPIPE && errno != EBADF) {
+		fprintf(stderr, "tcpdwell: cannot write output: %s\n", strerror(errno ?: EIO));
+		ret = TD_EXIT_FAIL;
+	}
 	return ret;
 }

@@ -91,6 +91,7 @@ struct td_options {
 	const char *input; /* -i FILE */
 	const char *output; /* -o FILE */
 	const char *write; /* -w FILE: a view's records also go to a recording */
+	bool force; /* --force: -o and -w may replace an existing regular file */
 	const char *listen; /* serve --listen */
 	bool no_seed; /* --no-seed */
 	bool no_timewait; /* --no-timewait: no timer programs */

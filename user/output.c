@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "outfile.h"
 #include "output.h"
 #include "pair.h"
 #include "perfetto.h"
@@ -851,12 +852,9 @@ int out__open_view(struct out *o, const struct td_options *opt, char *err, size_
 	if (opt->cmd != TD_CMD_TIMELINE)
 		return 0;
 	if (opt->output && strcmp(opt->output, "-")) {
-		o->owned = fopen(opt->output, "w");
-		if (!o->owned) {
-			snprintf(err, errlen, "cannot open '%s' for writing: %s", opt->output,
-				 strerror(errno));
+		o->owned = outfile__create(opt->output, opt->force, err, errlen);
+		if (!o->owned)
 			return -1;
-		}
 		o->f = o->owned;
 	}
 	if (opt->perfetto) {

@@ -75,8 +75,8 @@ int out__open_view(struct out *o, const struct td_options *opt, char *err, size_
 /*
  * End of input (or a signal): print the sides --pair still holds, alone, and
  * close the perfetto JSON so the file is valid. Frees what out__open_view
- * allocated; the -o stream stays open for the final out__flush and is closed
- * at exit. Idempotent.
+ * allocated; the -o stream (o->owned) stays open for the final out__flush: the
+ * caller closes it with outfile__close and checks the result. Idempotent.
  */
 void out__end_view(struct out *o);
 

@@ -520,9 +520,13 @@ part_signals() {
 	fi
 	stop "$reader" "signals: head -1"
 
-	# A full disk: status 1 and one line that says what could not be written and why.
-	for v in "trace -j" "timeline -j" "timeline -o /dev/full" "stat -j"; do
-		name=full-${v//[ \/]/}
+	# A full disk: status 1 and one line that says what could not be written and why. -o makes
+	# regular files only (a device is refused: files.sh), so its full disk is a 4 KiB tmpfs.
+	mkdir -p "$RUN.fs" && mount -t tmpfs -o size=4k tdfull "$RUN.fs" ||
+		not_ok "signals: cannot mount a tmpfs on $RUN.fs"
+	for v in "trace -j" "timeline -j" "timeline -o $RUN.fs/tl" "stat -j"; do
+		name=full-${v%% /*}
+		name=${name//[ \/]/}
 		# shellcheck disable=SC2086
 		TO=/dev/full bg "$name" "$TD" $v -N "$INO" --no-seed || continue
 		if [[ $v == stat* ]]; then
@@ -533,12 +537,13 @@ part_signals() {
 			stop "$PID" "full disk: $v"
 		fi
 		got="cannot write output"
-		[[ $v == *-o* ]] && got="cannot write '/dev/full'"
+		[[ $v == *-o* ]] && got="cannot write '$RUN.fs/tl'"
 		expect_eq "full disk: $v >/dev/full: exit 1" 1 "$RC"
 		expect_match "full disk: $v >/dev/full: one line says why" \
 			"$TRACING_LINE"$'\n'"tcpdwell: $got: No space left on device" \
 			"$(cat "$RUN.$name.err")"
 	done
+	umount "$RUN.fs"
 	del_ns "$NS"
 }
 

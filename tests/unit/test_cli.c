@@ -888,6 +888,15 @@ static void test_command_specific_options(void **state)
 	PARSE_OK("timeline");
 	assert_false(opts.pair);
 	assert_false(opts.perfetto);
+	assert_false(opts.force);
+	/* --force: -o and -w may replace a file */
+	PARSE_OK("record", "-o", "r.tdr", "--force");
+	assert_true(opts.force);
+	PARSE_OK("timeline", "--force", "-o", "t.txt", "-w", "t.tdr");
+	assert_true(opts.force);
+	PARSE_OK("stat", "-w", "s.tdr", "--force");
+	PARSE_OK("doctor", "-w", "d.tdr", "--force");
+	PARSE_OK("timeline", "-i", "in.tdr", "-o", "t.txt", "--force");
 	PARSE_OK("check", "--backend", "tracepoint", "--buffer", "perf", "-v");
 	PARSE_OK("check", "--ringbuf-size", "8M");
 	PARSE_OK("trace", "--buffer", "slots");
@@ -1037,6 +1046,10 @@ static const struct {
 	{ { { "-i", "rec.td", "--no-seed" } }, "--no-seed", "'rec.td'" },
 	{ { { "-i", "rec.td", "--no-timewait" } }, "--no-timewait", "'rec.td'" },
 	{ { { "check", "--no-timewait" } }, "--no-timewait", "'check'" },
+	{ { { "trace", "--force" } }, "--force", "-o FILE or -w FILE" },
+	{ { { "timeline", "-o", "-", "--force" } }, "--force", "-o FILE or -w FILE" },
+	{ { { "check", "--force" } }, "--force", "'check'" },
+	{ { { "timeline", "-o", "t", "-w", "t" } }, "'t'", "the same file" },
 	/* a control character in a value does not break the line */
 	{ { { "-L", "80\n81" } }, "'80?81'", "--lport" },
 	{ { { "-s", "\033[2J" } }, "'?[2J'", "--state" },
