@@ -247,6 +247,12 @@ static int drop_capabilities(void)
 	return (int)syscall(SYS_capset, &hdr, data);
 }
 
+/* Where the records go: record's -o FILE, or a view's -w FILE (timeline's -o is its text). */
+static const char *rec_path(const struct td_options *o)
+{
+	return o->cmd == TD_CMD_RECORD ? o->output : o->write;
+}
+
 static int write_failed(struct app *a)
 {
 	const char *path = a->o->cmd == TD_CMD_TIMELINE ? a->o->output : NULL;
@@ -640,7 +646,7 @@ static int app_close(struct app *a)
 	int ret = TD_EXIT_OK;
 
 	if (a->rec) {
-		const char *path = a->o->output ?: a->o->write;
+		const char *path = rec_path(a->o);
 
 		if (rec_writer__end(a->rec, a->now)) {
 			fprintf(stderr, "tcpdwell: cannot write '%s': %s\n", path,
@@ -727,7 +733,7 @@ static int open_recording(struct app *a, struct rec_writer *w, int64_t realtime_
 			  uint64_t start_ns)
 {
 	struct rec_header h = { .realtime_offset_ns = realtime_offset_ns, .start_ns = start_ns };
-	const char *path = a->o->output ?: a->o->write;
+	const char *path = rec_path(a->o);
 	struct utsname u;
 	char err[PATH_MAX + 64];
 	FILE *f;
@@ -763,7 +769,7 @@ static int close_recording(struct app *a)
 	f = a->rec->f;
 	a->rec = NULL;
 	if (outfile__close(f)) {
-		fprintf(stderr, "tcpdwell: cannot write '%s': %s\n", a->o->output ?: a->o->write,
+		fprintf(stderr, "tcpdwell: cannot write '%s': %s\n", rec_path(a->o),
 			strerror(errno));
 		return -1;
 	}
@@ -840,7 +846,7 @@ static int run_live(struct td_options *o)
 		fprintf(stderr,
 			"tcpdwell: %s TCP state changes%s%s%s (%s, %s buffer%s%s). Ctrl-C to end.\n",
 			o->cmd == TD_CMD_RECORD ? "recording" : "tracing",
-			a.rec ? " to '" : "", a.rec ? (o->output ?: o->write) : "", a.rec ? "'" : "",
+			a.rec ? " to '" : "", a.rec ? rec_path(o) : "", a.rec ? "'" : "",
 			ti->backend, ti->buffer, ti->timewait ? ", TIME_WAIT" : ", no TIME_WAIT",
 			ti->accept ? ", accept owners" : "");
 	}
@@ -868,7 +874,7 @@ static int run_live(struct td_options *o)
 			goto out;
 		}
 		if (a.rec && rec_writer__flush(a.rec)) {
-			fprintf(stderr, "tcpdwell: cannot write '%s': %s\n", o->output ?: o->write,
+			fprintf(stderr, "tcpdwell: cannot write '%s': %s\n", rec_path(o),
 				strerror(a.rec->err));
 			ret = TD_EXIT_FAIL;
 			goto out;

@@ -8,6 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 OUTPUT=${OUTPUT:-build}
 TD=$(realpath "$OUTPUT/tcpdwell")
+PEER=$(realpath "$OUTPUT/tests/peer")
 TMP=$(mktemp -d)
 NS=tdfiles$$
 REC=tests/data/doctor-rst.tdr
@@ -28,6 +29,14 @@ not_ok() {
 }
 check() {
 	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected: $2" "actual:   $3" "${@:4}"; fi
+}
+# wait_for SECONDS CMD...: poll every 50 ms until CMD succeeds.
+wait_for() {
+	local deadline=$((SECONDS + $1)); shift
+	until "$@"; do
+		[ $SECONDS -ge "$deadline" ] && return 1
+		sleep 0.05
+	done
 }
 finish() {
 	echo "files: $PASS passed, $FAIL failed"
@@ -143,5 +152,30 @@ refused "stat --force -w LINK" "cannot replace '$TMP/link': it is a symbolic lin
 	stat -N "$INO" -d 300ms --force -w "$TMP/link"
 check "-w LINK: the link's target is untouched" "precious 644" \
 	"$(cat "$TMP/target") $(mode "$TMP/target")"
+
+# --- timeline -o FILE -w REC: the timeline in FILE, the records in REC -------------------------
+"$TD" timeline -N "$INO" -o "$TMP/both.txt" -w "$TMP/both.tdr" 2>"$TMP/both.err" &
+pid=$!
+if wait_for 10 grep -q "Ctrl-C to end" "$TMP/both.err"; then
+	for port in 21001 21002; do in_ns "$PEER" refused 4 $port >/dev/null 2>&1; done
+	# Records reach REC at the next poll (--latency, 100 ms); FILE gets the timeline at the end.
+	both_has() { "$TD" trace -j -i "$TMP/both.tdr" 2>/dev/null | grep -q '"rport":21002,'; }
+	wait_for 10 both_has
+	kill -INT $pid
+fi
+wait $pid
+check "timeline -o FILE -w REC: exit 0" 0 "$?" "$(cat "$TMP/both.err")"
+"$TD" timeline -i "$TMP/both.tdr" >"$TMP/both.replay" 2>"$TMP/both.replay.err"
+check "timeline -o FILE -w REC: REC is a recording that replays" 0 "$?" \
+	"$(cat "$TMP/both.replay.err")"
+lines=$(grep -c ':2100[12] ' "$TMP/both.txt")
+if [ "$lines" = 2 ] && cmp -s "$TMP/both.txt" "$TMP/both.replay"; then
+	ok "timeline -o FILE -w REC: FILE holds the timeline, the same as REC replays"
+else
+	not_ok "timeline -o FILE -w REC: FILE holds $lines connections" \
+		"$(diff -a "$TMP/both.txt" "$TMP/both.replay" | head -5 | cat -v)"
+fi
+check "timeline -o FILE -w REC: says where the records went" 1 \
+	"$(grep -c "recorded [0-9]* records .* to '$TMP/both.tdr'" "$TMP/both.err")"
 
 finish
