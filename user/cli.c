@@ -25,6 +25,7 @@
 #define DEFAULT_MAX_CONNS     262144
 #define DEFAULT_LATENCY_NS    (100 * NSEC_PER_MSEC)
 #define DEFAULT_RINGBUF_BYTES (8u << 20)
+#define MAX_INTERVAL_NS	      (24 * 3600 * NSEC_PER_SEC)
 
 /*
  * Write one message to err and return -1. Control characters become '?' so that a
@@ -820,7 +821,14 @@ static int apply(struct td_options *o, int c, const char *v, char *err, size_t e
 		o->verbose++;
 		return 0;
 	case OPT_INTERVAL:
-		return cli__parse_duration(v, "--interval", &o->interval_ns, err, errlen);
+		/* A period, added to clock times: beyond a day it is a typo, not a plan. */
+		if (cli__parse_duration(v, "--interval", &n, err, errlen))
+			return -1;
+		if (n > MAX_INTERVAL_NS)
+			return fail(err, errlen,
+				    "invalid duration '%s' in --interval: must be at most 24h", v);
+		o->interval_ns = n;
+		return 0;
 	case OPT_BY:
 		if (!strcmp(v, "lport"))
 			o->by = TD_BY_LPORT;

@@ -1339,12 +1339,16 @@ void conntable__apply(struct conntable *t, const struct td_event *e)
 		if (e->oldstate < TD_STATE_MAX && e->newstate < TD_STATE_MAX)
 			apply_state(t, e);
 		break;
+	/* Their oldstate (the timewait substate, the state at accept) becomes a
+	 * connection's state: outside the enum (a crafted recording), ignored. */
 	case TD_EV_TW_ARM:
 	case TD_EV_TW_CANCEL:
-		apply_tw(t, e);
+		if (e->oldstate < TD_STATE_MAX)
+			apply_tw(t, e);
 		break;
 	case TD_EV_ACCEPT:
-		apply_accept(t, e);
+		if (e->oldstate < TD_STATE_MAX)
+			apply_accept(t, e);
 		break;
 	default:
 		break;

@@ -182,7 +182,12 @@ void conntable__free(struct conntable *t);
  */
 void conntable__set_stuck(struct conntable *t, int state, uint64_t limit_ns);
 
-/* Apply one kernel record. Records must come in timestamp order per socket. */
+/*
+ * Apply one kernel record. Records must come in timestamp order per socket. A
+ * record with a state outside the kernel's enum (>= TD_STATE_MAX: a corrupt or
+ * crafted recording) is ignored, so every state a hook or a connection shows is
+ * below TD_STATE_MAX.
+ */
 void conntable__apply(struct conntable *t, const struct td_event *e);
 
 /*

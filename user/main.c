@@ -32,6 +32,7 @@
 #include "outfile.h"
 #include "output.h"
 #include "record.h"
+#include "sat.h"
 #include "state.h"
 #include "stats.h"
 #include "seed.h"
@@ -518,7 +519,7 @@ static void app_tick(struct app *a, uint64_t now)
 	if (a->doctor && !a->doctor_start)
 		a->doctor_start = now;
 	if (a->next_stat == UINT64_MAX && a->o->interval_ns && a->o->cmd == TD_CMD_STAT)
-		a->next_stat = now + a->o->interval_ns;
+		a->next_stat = sat__add(now, a->o->interval_ns);
 	a->now = now;
 	conntable__advance(a->table, now);
 	report_evictions(a, false);
@@ -530,16 +531,16 @@ static void app_tick(struct app *a, uint64_t now)
 		else if (now >= a->next_top || k == TOP_REFRESH)
 			draw_top(a, now);
 		if (now >= a->next_top)
-			a->next_top = now + (a->o->interval_ns ?: 1000000000ULL);
+			a->next_top = sat__add(now, a->o->interval_ns ?: 1000000000ULL);
 	}
 	if (a->server && now >= a->next_publish) {
 		publish_metrics(a, now);
-		a->next_publish = now + (a->o->interval_ns ?: 1000000000ULL);
+		a->next_publish = sat__add(now, a->o->interval_ns ?: 1000000000ULL);
 	}
-	if (now >= a->next_stat) {
+	/* UINT64_MAX: none due (no --interval, or the next one is past the end of time). */
+	if (now >= a->next_stat && a->next_stat != UINT64_MAX) {
 		print_stats(a, now);
-		while (a->next_stat <= now)
-			a->next_stat += a->o->interval_ns;
+		a->next_stat = sat__next_due(a->next_stat, now, a->o->interval_ns);
 	}
 }
 

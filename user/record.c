@@ -7,6 +7,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -542,6 +543,24 @@ static int get_seed(struct rec_reader *r, const uint8_t *p, size_t n, size_t pos
 	return 0;
 }
 
+/*
+ * A clock time out of range: the recorder's CLOCK_MONOTONIC never goes back and
+ * fits in the kernel's signed ktime_t. Checked here so that what replays a
+ * recording can add periods to it without meeting a wrapped clock.
+ */
+static int bad_time(struct rec_reader *r, const char *what, size_t pos, uint64_t ns)
+{
+	if (ns > (uint64_t)INT64_MAX)
+		return fail(r, "%s record at byte %zu: time %" PRIu64 " ns is out of range", what,
+			    pos, ns);
+	if (ns < r->tick_ns)
+		return fail(r,
+			    "%s record at byte %zu: time %" PRIu64
+			    " ns goes back before the last tick (%" PRIu64 " ns)",
+			    what, pos, ns, r->tick_ns);
+	return 0;
+}
+
 int rec_reader__next(struct rec_reader *r, struct rec_item *it)
 {
 	const uint8_t *p;
@@ -580,6 +599,9 @@ int rec_reader__next(struct rec_reader *r, struct rec_item *it)
 			if (n < TICK_LEN)
 				return too_short(r, "tick", pos, n, TICK_LEN);
 			it->tick_ns = ld64(p);
+			if (bad_time(r, "tick", pos, it->tick_ns))
+				return -1;
+			r->tick_ns = it->tick_ns;
 			break;
 		case REC_LOST:
 			if (n < LOST_LEN)
@@ -596,6 +618,8 @@ int rec_reader__next(struct rec_reader *r, struct rec_item *it)
 			if (n < END_LEN)
 				return too_short(r, "end", pos, n, END_LEN);
 			r->end_ns = ld64(p);
+			if (bad_time(r, "end", pos, r->end_ns))
+				return -1;
 			r->end_seen = true;
 			r->pos = pos + PREFIX + n;
 			r->trailing = r->len - r->pos;

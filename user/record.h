@@ -142,6 +142,7 @@ struct rec_reader {
 	bool end_seen;	  /* the END record was reached */
 	uint64_t end_ns;  /* its time, when end_seen */
 	size_t trailing;  /* bytes after END (ignored) */
+	uint64_t tick_ns; /* the last TICK's time (0 before the first) */
 	char err[160];	  /* last error, one line, naming the byte offset; "" if none */
 	struct rec_header hdr;
 };
@@ -159,7 +160,9 @@ int rec_reader__open(struct rec_reader *r, const void *buf, size_t len);
  * with an item; 0 at the END record or when the buffer ends exactly after a
  * record (r->end_seen tells which: without it the recorder did not stop
  * cleanly); -1 with a message in r->err naming the byte offset of the bad
- * record ("truncated record at byte 4123: ..."). Every item before a bad record
+ * record ("truncated record at byte 4123: ..."). A TICK or END time before the
+ * last TICK's, or past 2^63 - 1 ns (the kernel's ktime_t is signed), is a bad
+ * record: the recorder's clock is monotonic. Every item before a bad record
  * is returned first, so a torn tail loses only the torn record. Once 0 or -1 is
  * returned, every later call returns the same.
  */

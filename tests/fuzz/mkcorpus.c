@@ -3,7 +3,9 @@
  * Writes the seed corpus of fuzz_record into a directory: small recordings made
  * by the real writer (each record type, IPv4 and IPv6, a torn tail, a record
  * type from the future, the start of a synthetic recording), so that fuzzing
- * begins from valid files rather than from nothing.
+ * begins from valid files rather than from nothing; and the crafted recordings
+ * that once hung or misled a replay (clock leaps, out-of-range states), so that
+ * the fuzzer keeps trying them.
  *
  *   cc -D_GNU_SOURCE -Iuser tests/fuzz/mkcorpus.c user/record.c user/synth.c -o mkcorpus
  *   ./mkcorpus tests/fuzz/corpus
@@ -158,6 +160,93 @@ static void header_only(FILE *f, bool end)
 	header(&w, f);
 }
 
+/*
+ * Clock ticks a replay must survive in bounded time: a leap to the last
+ * nanosecond a ktime_t holds (stat --interval 1ns once counted its way there
+ * period by period), then, in the wrap case, a tick past it (next_stat + interval
+ * wrapped) and, in the back case, one before the last; both are damage.
+ */
+static void ticks(FILE *f, uint64_t last)
+{
+	struct rec_writer w;
+	struct td_event e;
+
+	header(&w, f);
+	rec_writer__tick(&w, 3600000000000ULL);
+	e = event(TD_EV_STATE, 4, TD_CLOSE, TD_SYN_SENT, 3100);
+	rec_writer__event(&w, &e);
+	e = event(TD_EV_STATE, 4, TD_SYN_SENT, TD_CLOSE, 0);
+	e.ts_ns += 1000;
+	rec_writer__event(&w, &e);
+	rec_writer__tick(&w, 3600000000000ULL + 1000000);
+	rec_writer__tick(&w, INT64_MAX);
+	if (last)
+		rec_writer__tick(&w, last);
+	rec_writer__end(&w, INT64_MAX);
+}
+
+static void tick_leap(FILE *f, bool end)
+{
+	(void)end;
+	ticks(f, 0);
+}
+
+static void tick_wrap(FILE *f, bool end)
+{
+	(void)end;
+	ticks(f, UINT64_MAX - 1);
+}
+
+static void tick_back(FILE *f, bool end)
+{
+	(void)end;
+	ticks(f, 3600000000000ULL);
+}
+
+/*
+ * Timewait and accept records whose state is outside the kernel's enum (200),
+ * for a connection seen before and for new ones, then transitions of those
+ * connections: no such state may reach a shift or an index.
+ */
+static void bad_states(FILE *f, bool end)
+{
+	struct rec_writer w;
+	struct td_event e;
+
+	(void)end;
+	header(&w, f);
+	rec_writer__tick(&w, 3600000000000ULL);
+	e = event(TD_EV_ACCEPT, 4, 200, 200, 1201);
+	rec_writer__event(&w, &e);
+	e = event(TD_EV_STATE, 4, TD_ESTABLISHED, TD_CLOSE_WAIT, 0);
+	e.ts_ns += 1000;
+	rec_writer__event(&w, &e);
+	e = event(TD_EV_TW_ARM, 4, 200, 200, 0);
+	e.cookie = 0x4002;
+	rec_writer__event(&w, &e);
+	e = event(TD_EV_TW_CANCEL, 4, 200, 200, 0);
+	e.cookie = 0x4002;
+	e.ts_ns += 2000;
+	rec_writer__event(&w, &e);
+	e = event(TD_EV_STATE, 6, TD_CLOSE, TD_SYN_SENT, 3100);
+	e.cookie = 0x4003;
+	rec_writer__event(&w, &e);
+	e = event(TD_EV_TW_ARM, 6, 255, 255, 0);
+	e.cookie = 0x4003;
+	e.ts_ns += 1000;
+	rec_writer__event(&w, &e);
+	e = event(TD_EV_ACCEPT, 6, 32, 32, 1201);
+	e.cookie = 0x4003;
+	e.ts_ns += 2000;
+	rec_writer__event(&w, &e);
+	e = event(TD_EV_STATE, 6, TD_SYN_SENT, TD_CLOSE, 0);
+	e.cookie = 0x4003;
+	e.ts_ns += 3000;
+	rec_writer__event(&w, &e);
+	rec_writer__tick(&w, 3600000000000ULL + 60000000000ULL);
+	rec_writer__end(&w, 3600000000000ULL + 60000000000ULL);
+}
+
 /* The start of a synthetic recording: seeds, then interleaved lives. */
 static void synth_head(FILE *f, bool end)
 {
@@ -183,6 +272,10 @@ int main(int argc, char **argv)
 	make("torn.rec", 5, each_type, false); /* killed mid-record: no END */
 	make("unknown-type.rec", 0, unknown_type, true);
 	make("header-only.rec", 0, header_only, false);
+	make("tick-leap.rec", 0, tick_leap, true);
+	make("tick-wrap.rec", 0, tick_wrap, true);
+	make("tick-back.rec", 0, tick_back, true);
+	make("bad-states.rec", 0, bad_states, true);
 
 	m = open_memstream(&buf, &len);
 	if (!m)

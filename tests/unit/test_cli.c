@@ -846,6 +846,10 @@ static void test_command_specific_options(void **state)
 	PARSE_OK("stat", "--by", "comm");
 	assert_int_equal(opts.by, TD_BY_COMM);
 
+	PARSE_OK("stat", "--interval", "24h");
+	assert_int_equal(opts.interval_ns, 24 * 3600 * SEC);
+	PARSE_OK("stat", "--interval", "1ns");
+	assert_int_equal(opts.interval_ns, 1);
 	PARSE_OK("top", "--interval", "500ms", "--stuck", "SYN_SENT=3s", "-i", "f");
 	assert_int_equal(opts.interval_ns, 500 * MS);
 	assert_int_equal(opts.stuck_ns[TD_SYN_SENT], 3 * SEC);
@@ -977,6 +981,9 @@ static const struct {
 	{ { { "serve", "--by", "rport" } }, "'rport'", "--by" },
 	{ { { "stat", "--interval", "0" } }, "'0'", "--interval" },
 	{ { { "top", "--interval", "1q" } }, "'1q'", "--interval" },
+	{ { { "stat", "--interval", "86400.000000001s" } }, "'86400.000000001s'", "at most 24h" },
+	{ { { "stat", "--interval", "18446744073s" } }, "'18446744073s'", "at most 24h" },
+	{ { { "serve", "--interval", "100000h" } }, "'100000h'", "at most 24h" },
 	{ { { "--stuck", "CLOSE_WAIT" } }, "'CLOSE_WAIT'", "--stuck" },
 	{ { { "--stuck", "FOO=1s" } }, "'FOO'", "--stuck" },
 	{ { { "--stuck", "CLOSE_WAIT=5x" } }, "'5x'", "--stuck" },

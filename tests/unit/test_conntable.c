@@ -706,6 +706,64 @@ static void test_stuck(void **state)
 	conntable__free(t);
 }
 
+static void count_bad_state(void *arg, const struct conn *c)
+{
+	int *bad = arg;
+
+	for (int i = 0; i < c->nsteps; i++)
+		*bad += c->step_state[i] >= TD_STATE_MAX;
+	*bad += c->state >= TD_STATE_MAX;
+}
+
+/*
+ * Records from a crafted recording: timewait and accept records whose state is
+ * outside the kernel's enum are ignored, as state records with one are, so no
+ * such value becomes a connection's state (and a shift by it, a --state mask
+ * test or an array index).
+ */
+static void test_out_of_range_states_ignored(void **state)
+{
+	static const int bad_states[] = { TD_STATE_MAX, 31, 32, 200, 255 };
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+	int bad = 0;
+	struct td_event e;
+
+	(void)state;
+	conntable__set_stuck(t, TD_CLOSE_WAIT, 1 * MS);
+	for (size_t k = 0; k < sizeof(bad_states) / sizeof(bad_states[0]); k++) {
+		uint64_t ck = 700 + k, ms = 10 * (k + 1);
+
+		/* A connection first seen at its accept() or its timewait ... */
+		e = mkev(ck, 0x70000 + k, ms, bad_states[k], bad_states[k], 8080, 40000, 9);
+		e.kind = TD_EV_ACCEPT;
+		conntable__apply(t, &e);
+		tw(t, TD_EV_TW_ARM, ck + 100, ms, bad_states[k], false, 5000, 80);
+		tw(t, TD_EV_TW_CANCEL, ck + 100, ms + 1, bad_states[k], true, 5000, 80);
+		/* ... and one known before it. */
+		ev(t, ck + 200, 0x72000 + k, ms, TD_ESTABLISHED, TD_CLOSE_WAIT, 8080, 40000, 0);
+		e = mkev(ck + 200, 0x72000 + k, ms + 1, bad_states[k], bad_states[k], 8080, 40000,
+			 9);
+		e.kind = TD_EV_ACCEPT;
+		conntable__apply(t, &e);
+		tw(t, TD_EV_TW_ARM, ck + 200, ms + 2, bad_states[k], false, 8080, 40000);
+		conntable__advance(t, (ms + 5) * MS);
+	}
+	conntable__foreach(t, count_bad_state, &bad);
+	assert_int_equal(bad, 0);
+	for (int i = 0; i < s.ntr && i < 64; i++) {
+		assert_true(s.tr[i].old < TD_STATE_MAX);
+		assert_true(s.tr[i].new < TD_STATE_MAX);
+	}
+	for (int i = 0; i < s.nstuck; i++)
+		assert_true(s.stuck_state[i] < TD_STATE_MAX);
+	conntable__drain(t);
+	for (int i = 0; i < s.nfin && i < 16; i++)
+		for (int j = 0; j < s.fin[i].nsteps; j++)
+			assert_true(s.fin[i].step_state[j] < TD_STATE_MAX);
+	conntable__free(t);
+}
+
 /* CT_HIDE (an owner filter): tracked, hidden, shown once the filters say so. */
 static void test_select_hides(void **state)
 {
@@ -1161,6 +1219,7 @@ int main(void)
 		cmocka_unit_test(test_timewait_silent_rearm),
 		cmocka_unit_test(test_timewait_reused),
 		cmocka_unit_test(test_stuck),
+		cmocka_unit_test(test_out_of_range_states_ignored),
 		cmocka_unit_test(test_select_hides),
 		cmocka_unit_test(test_lport_filter_rejects_other_clients),
 		cmocka_unit_test(test_lport_filter_selects_held_connect),

@@ -1,0 +1,78 @@
+#!/bin/bash
+# Hostile recordings: crafted files replayed through every view, each bounded by `timeout 10`. A
+# clock that leaps to the end of ktime_t must not hang `stat --interval 1ns` (it counted its way
+# there a period at a time); a tick past that range or going back is damage (exit 1, one line
+# naming the byte); timewait and accept records with a state outside the kernel's enum are
+# ignored, never shown. The files are in tests/fuzz/corpus (tests/fuzz/mkcorpus.c writes them),
+# so the fuzzer tries them too. Run in a SANITIZE=1 build (OUTPUT=build/san), undefined
+# behaviour ends the run. Needs no root. OUTPUT=build by default.
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+OUTPUT=${OUTPUT:-build}
+TD=$(realpath "$OUTPUT/tcpdwell")
+C=tests/fuzz/corpus
+TMP=$(mktemp -d)
+PASS=0
+FAIL=0
+N=0
+trap 'rm -rf "$TMP"' EXIT
+
+ok() { N=$((N + 1)); PASS=$((PASS + 1)); echo "ok $N - $1"; }
+not_ok() {
+	N=$((N + 1)); FAIL=$((FAIL + 1)); echo "not ok $N - $1"; shift
+	for l in "$@"; do printf '#   %s\n' "$l"; done
+}
+check() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected: $2" "actual:   $3" "${@:4}"; fi
+}
+# run ARGS...: tcpdwell ARGS within 10 s; stdout in $TMP/out, stderr in ERR, status in RC
+# (124: it did not finish; 137: nor on SIGTERM).
+run() {
+	timeout -k 2 10 "$TD" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
+	RC=$?
+	ERR=$(cat "$TMP/err")
+}
+
+# Every view on every crafted file: it ends by itself, with 0 or 1, never a signal.
+for f in tick-leap tick-wrap tick-back bad-states; do
+	for v in "trace" "trace -j" "timeline" "stat --interval 1ns" "stat -j --interval 1ns --by comm" \
+		"top --interval 1ns" "doctor" "doctor -j" "timeline --format perfetto"; do
+		# shellcheck disable=SC2086
+		run $v -i "$C/$f.rec"
+		if [ "$RC" = 0 ] || [ "$RC" = 1 ]; then
+			ok "$f: $v -i ends by itself (exit $RC)"
+		else
+			not_ok "$f: $v -i: exit $RC (124: still running after 10 s)" "$ERR"
+		fi
+	done
+done
+
+# A leap of 2^63 ns with a 1 ns period: one table per tick, no count to 2^63.
+run stat --interval 1ns -i "$C/tick-leap.rec"
+check "tick-leap: stat --interval 1ns exits 0" 0 "$RC" "$ERR"
+# (the first tick sets the first deadline; the two after it pass one each)
+check "tick-leap: a table at each tick past a deadline, and the final one" 3 \
+	"$(grep -c '^ *STATE' "$TMP/out")"
+# Past ktime_t's range, or back in time: damage, named with its byte offset.
+run stat --interval 1ns -i "$C/tick-wrap.rec"
+check "tick-wrap: exit 1, the tick named" \
+	"1 tcpdwell: '$C/tick-wrap.rec': tick record at byte 261: time 18446744073709551614 ns is out of range" \
+	"$RC $ERR"
+run trace -i "$C/tick-back.rec"
+check "tick-back: exit 1, the tick named" \
+	"1 tcpdwell: '$C/tick-back.rec': tick record at byte 261: time 3600000000000 ns goes back before the last tick (9223372036854775807 ns)" \
+	"$RC $ERR"
+
+# States outside the enum: ignored; the records around them still count.
+run trace -j -i "$C/bad-states.rec"
+check "bad-states: trace -j exits 0" 0 "$RC" "$ERR"
+check "bad-states: every state shown is a kernel state" "" \
+	"$(jq -r '.old, .new' "$TMP/out" | grep -vxE 'CLOSE|SYN_SENT|ESTABLISHED|CLOSE_WAIT')"
+check "bad-states: the transitions of valid records are shown" \
+	"ESTABLISHED>CLOSE_WAIT CLOSE>SYN_SENT SYN_SENT>CLOSE" \
+	"$(jq -r '"\(.old)>\(.new)"' "$TMP/out" | xargs)"
+run top -i "$C/bad-states.rec"
+check "bad-states: top shows no unknown state" "0 0" "$RC $(grep -c UNKNOWN "$TMP/out")"
+
+echo "hostile: $PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]
