@@ -752,6 +752,8 @@ static char *endpoint(int family, const uint8_t *addr, uint16_t port, char *buf,
 
 static char *group_label(const struct group *g, bool other, char *buf, size_t len)
 {
+	char comm[OUT_ESC_LEN(TD_COMM_LEN)];
+
 	if (other)
 		snprintf(buf, len, "(other groups)");
 	else if (g->k.kind == G_REMOTE)
@@ -759,7 +761,8 @@ static char *group_label(const struct group *g, bool other, char *buf, size_t le
 	else if (g->k.kind == G_LPORT)
 		snprintf(buf, len, "local port %u", g->k.port);
 	else if (g->k.pid)
-		snprintf(buf, len, "pid %u (%s)", g->k.pid, g->k.comm);
+		snprintf(buf, len, "pid %u (%s)", g->k.pid,
+			 out__escape(g->k.comm, sizeof(g->k.comm), comm, sizeof(comm)));
 	else
 		snprintf(buf, len, "owner unknown");
 	return buf;
@@ -827,14 +830,15 @@ static bool other_used(const struct gtab *t)
 
 static void example_text(FILE *f, const struct example *e, int64_t off)
 {
-	char a[80], b[80], d[32];
+	char a[80], b[80], d[32], comm[OUT_ESC_LEN(TD_COMM_LEN)];
 
 	fputs("    ", f);
 	put_time(f, e->ts_ns, off, false);
 	fprintf(f, "  %s -> %s", endpoint(e->family, e->saddr, e->sport, a, sizeof(a)),
 		endpoint(e->family, e->daddr, e->dport, b, sizeof(b)));
 	if (e->pid)
-		fprintf(f, "  pid %u (%s)", e->pid, e->comm);
+		fprintf(f, "  pid %u (%s)", e->pid,
+			out__escape(e->comm, sizeof(e->comm), comm, sizeof(comm)));
 	else
 		fputs("  owner unknown", f);
 	if (!strcmp(e->what, "surge"))
@@ -1313,7 +1317,7 @@ int doctor__report(struct doctor *d, const struct doctor_host *host, FILE *f, bo
 	uint64_t span = end > start ? end - start : 0;
 	const char *source = h->source ?: "live";
 	int n = 0, worst = DOCTOR_INFO;
-	char d1[32];
+	char d1[32], hostname[256]; /* a host name (at most 255 bytes), escaped: what fits */
 
 	if (!fds)
 		return -1;
@@ -1407,8 +1411,9 @@ int doctor__report(struct doctor *d, const struct doctor_host *host, FILE *f, bo
 			" connections ended, %" PRIu64 " open at the end, ",
 			dur(span, d1, sizeof(d1)),
 			strcmp(source, "live") ? "a recording" : "tracing",
-			h->host && h->host[0] ? " from " : "", h->host ?: "", d->transitions,
-			d->finished, d->open_conns);
+			h->host && h->host[0] ? " from " : "",
+			out__escape(h->host ?: "", SIZE_MAX, hostname, sizeof(hostname)),
+			d->transitions, d->finished, d->open_conns);
 		if (d->lost_ringbuf || d->lost_recursion)
 			fprintf(f, "%" PRIu64 " records lost\n",
 				d->lost_ringbuf + d->lost_recursion);

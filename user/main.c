@@ -976,7 +976,12 @@ static int run_replay(struct td_options *o)
 		app_free(&a);
 		goto fail_early;
 	}
-	snprintf(a.top_source, sizeof(a.top_source), "recording from %.40s", r->hdr.host);
+	{
+		char host[41]; /* 40 bytes of it at most, an escape never cut */
+
+		snprintf(a.top_source, sizeof(a.top_source), "recording from %s",
+			 out__escape(r->hdr.host, sizeof(r->hdr.host), host, sizeof(host)));
+	}
 	a.rec_hdr = &r->hdr;
 	/* The live run ticked on its own clock, and the recording holds every tick. */
 	a.now = r->hdr.start_ns;

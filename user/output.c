@@ -98,6 +98,63 @@ static void pad(struct line *l, const char *s, int w, bool right)
 			putc_(l, ' ');
 }
 
+/* The length of the valid UTF-8 character at s[0..n) that is not a control
+ * character (C1 is U+0080..U+009F, 0xc2 0x80..0x9f), or 0. */
+static size_t utf8_printable(const unsigned char *s, size_t n)
+{
+	size_t want;
+	uint32_t cp;
+
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0; /* ASCII, a continuation byte, or an overlong or too large lead */
+	want = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	if (n < want)
+		return 0;
+	cp = s[0] & (0x7f >> want);
+	for (size_t i = 1; i < want; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((want == 3 && cp < 0x800) || (want == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp <= 0x9f)
+		return 0; /* overlong, beyond Unicode, a surrogate, or C1 */
+	return want;
+}
+
+char *out__escape(const char *s, size_t max, char *buf, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strnlen(s, max), o = 0;
+
+	for (size_t i = 0; i < n;) {
+		size_t k = p[i] >= 0x80 ? utf8_printable(p + i, n - i) : 0;
+
+		if (k) {
+			if (o + k >= len)
+				break;
+			memcpy(buf + o, p + i, k);
+			o += k;
+			i += k;
+		} else if (p[i] < 0x20 || p[i] >= 0x7f || p[i] == '\\') {
+			if (o + 4 >= len)
+				break;
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[p[i] >> 4];
+			buf[o++] = hex[p[i] & 15];
+			i++;
+		} else {
+			if (o + 1 >= len)
+				break;
+			buf[o++] = (char)p[i++];
+		}
+	}
+	buf[o] = 0;
+	return buf;
+}
+
 /* JSON string with escapes; bytes >= 0x80 become \u00XX so the output is
  * valid UTF-8 whatever a comm holds. */
 static void putjs(struct line *l, const char *s)
@@ -278,13 +335,13 @@ static void put_json_conn(struct line *l, const struct conn *c)
 
 static void put_owner_text(struct line *l, const struct conn *c)
 {
-	char pid[16];
+	char pid[16], comm[OUT_ESC_LEN(TD_COMM_LEN)];
 
 	if (c->pid) {
 		snprintf(pid, sizeof(pid), "%u", c->pid);
 		pad(l, pid, 7, true);
 		putc_(l, ' ');
-		pad(l, conn__comm(c), 15, false);
+		pad(l, out__escape(conn__comm(c), TD_COMM_LEN, comm, sizeof(comm)), 15, false);
 	} else {
 		pad(l, "-", 7, true);
 		putc_(l, ' ');
@@ -607,8 +664,11 @@ void out__stats(struct out *o, const struct stat_table *t, enum td_by by, bool h
 			emit(o, &l);
 			continue;
 		}
-		if (key)
-			fprintf(o->f, "%-15.15s ", r->key);
+		if (key) {
+			char k[16]; /* the column: 15 bytes, an escape never cut */
+
+			fprintf(o->f, "%-15s ", out__escape(r->key, sizeof(r->key), k, sizeof(k)));
+		}
 		fprintf(o->f, "%-11s %10" PRIu64 " %9s %9s %9s %9s %9s %9s\n", state__name(r->state),
 			h->count, out__dur(h->min, v[0], 32), out__dur(hist__mean(h), v[1], 32),
 			out__dur(hist__quantile(h, 0.5), v[2], 32),
@@ -752,9 +812,11 @@ static void put_pair_side_head(struct line *l, const char *label, const struct c
 	snprintf(pid, sizeof(pid), " %u ", c->pid);
 	{
 		struct line cell = { .n = 0 };
+		char comm[OUT_ESC_LEN(TD_COMM_LEN)];
 
 		puts_(&cell, c->pid ? pid + 1 : "- ");
-		puts_(&cell, c->pid ? conn__comm(c) : "-");
+		puts_(&cell,
+		      c->pid ? out__escape(conn__comm(c), TD_COMM_LEN, comm, sizeof(comm)) : "-");
 		cell.buf[cell.n] = 0;
 		putc_(l, ' ');
 		pad(l, cell.buf, 29 - (int)strlen(label), false);

@@ -47,6 +47,18 @@ void out__init(struct out *o, FILE *f, bool json, int64_t realtime_offset_ns);
 char *out__dur(uint64_t ns, char *buf, size_t len);
 char *out__addr(int family, const uint8_t addr[16], char *buf, size_t len);
 
+/*
+ * Text from the kernel or a file (a process name, a host name) made safe to print
+ * to a terminal or a log: the bytes of s, up to its NUL or max bytes, with every
+ * control character (C0, DEL, the C1 range U+0080..U+009F), every byte that is not
+ * part of valid UTF-8 and the backslash written as \xNN; valid UTF-8 otherwise
+ * passes through. buf (len >= 1) always ends with a NUL; what does not fit is cut
+ * at a character or escape boundary, never inside one. OUT_ESC_LEN(n) bytes hold
+ * any n bytes escaped. Returns buf. Every text view prints such text through it.
+ */
+#define OUT_ESC_LEN(n) (4 * (n) + 1)
+char *out__escape(const char *s, size_t max, char *buf, size_t len);
+
 /* Role and timewait end names ("active", "expired", ...). */
 const char *out__role(int role);
 const char *out__tw_end(int end);

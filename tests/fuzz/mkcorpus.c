@@ -247,6 +247,40 @@ static void bad_states(FILE *f, bool end)
 	rec_writer__end(&w, 3600000000000ULL + 60000000000ULL);
 }
 
+/*
+ * Names with terminal escapes (a title change, a bell, a screen clear), a C1
+ * control and invalid UTF-8: the host name in the header and a process name
+ * (any process can set its own with prctl(PR_SET_NAME)). Views must escape them.
+ */
+static void hostile_names(FILE *f, bool end)
+{
+	static const char pwn[] = "\x1b]0;pwn\x07\x1b[2J";
+	struct rec_writer w;
+	struct rec_header h;
+	struct td_event e;
+
+	(void)end;
+	memset(&h, 0, sizeof(h));
+	h.start_ns = 3600000000000ULL;
+	snprintf(h.host, sizeof(h.host), "%snode\x9b\xff", pwn);
+	strcpy(h.kernel, "6.1.0\x1b[31m");
+	strcpy(h.options, "record -o x.rec");
+	rec_writer__init(&w, f, &h);
+	rec_writer__tick(&w, 3600000000000ULL);
+	e = event(TD_EV_STATE, 4, TD_CLOSE, TD_SYN_SENT, 3100);
+	memset(e.comm, 0, sizeof(e.comm));
+	memcpy(e.comm, pwn, sizeof(pwn) - 1);
+	rec_writer__event(&w, &e);
+	e = event(TD_EV_STATE, 4, TD_SYN_SENT, TD_ESTABLISHED, 0);
+	e.ts_ns += 1000;
+	rec_writer__event(&w, &e);
+	e = event(TD_EV_STATE, 4, TD_ESTABLISHED, TD_CLOSE, 0);
+	e.ts_ns += 2000;
+	rec_writer__event(&w, &e);
+	rec_writer__tick(&w, 3600000000000ULL + 1000000000ULL);
+	rec_writer__end(&w, 3600000000000ULL + 1000000000ULL);
+}
+
 /* The start of a synthetic recording: seeds, then interleaved lives. */
 static void synth_head(FILE *f, bool end)
 {
@@ -276,6 +310,7 @@ int main(int argc, char **argv)
 	make("tick-wrap.rec", 0, tick_wrap, true);
 	make("tick-back.rec", 0, tick_back, true);
 	make("bad-states.rec", 0, bad_states, true);
+	make("hostile-names.rec", 0, hostile_names, true);
 
 	m = open_memstream(&buf, &len);
 	if (!m)

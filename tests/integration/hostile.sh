@@ -3,7 +3,7 @@
 # clock that leaps to the end of ktime_t must not hang `stat --interval 1ns` (it counted its way
 # there a period at a time); a tick past that range or going back is damage (exit 1, one line
 # naming the byte); timewait and accept records with a state outside the kernel's enum are
-# ignored, never shown. The files are in tests/fuzz/corpus (tests/fuzz/mkcorpus.c writes them),
+# ignored, never shown; terminal escapes in a process or host name reach no text view raw. The files are in tests/fuzz/corpus (tests/fuzz/mkcorpus.c writes them),
 # so the fuzzer tries them too. Run in a SANITIZE=1 build (OUTPUT=build/san), undefined
 # behaviour ends the run. Needs no root. OUTPUT=build by default.
 set -uo pipefail
@@ -34,7 +34,7 @@ run() {
 }
 
 # Every view on every crafted file: it ends by itself, with 0 or 1, never a signal.
-for f in tick-leap tick-wrap tick-back bad-states; do
+for f in tick-leap tick-wrap tick-back bad-states hostile-names; do
 	for v in "trace" "trace -j" "timeline" "stat --interval 1ns" "stat -j --interval 1ns --by comm" \
 		"top --interval 1ns" "doctor" "doctor -j" "timeline --format perfetto"; do
 		# shellcheck disable=SC2086
@@ -73,6 +73,26 @@ check "bad-states: the transitions of valid records are shown" \
 	"$(jq -r '"\(.old)>\(.new)"' "$TMP/out" | xargs)"
 run top -i "$C/bad-states.rec"
 check "bad-states: top shows no unknown state" "0 0" "$RC $(grep -c UNKNOWN "$TMP/out")"
+
+# Terminal escapes in a process name and the host name: every text view escapes them (\xNN).
+for v in "trace" "timeline" "stat --by comm" "doctor" "top"; do
+	# shellcheck disable=SC2086
+	run $v -i "$C/hostile-names.rec"
+	raw=$(LC_ALL=C grep -c $'[\x01-\x08\x0b-\x1f\x7f-\xff]' "$TMP/out")
+	check "hostile-names: $v -i: no control byte or invalid UTF-8 reaches the output" "0 0" \
+		"$RC $raw" "$(cat -v "$TMP/out" | head -5)"
+	case $v in
+	trace | timeline) want='\\x1b]0;pwn\\x07\\x1b\[2J' ;;
+	stat*) want='\\x1b]0;pwn\\x07' ;;
+	doctor) want='from \\x1b]0;pwn\\x07\\x1b\[2Jnode\\x9b\\xff' ;;
+	top) want='recording from \\x1b]0;pwn\\x07\\x1b\[2Jnode' ;;
+	esac
+	if grep -q "$want" "$TMP/out"; then
+		ok "hostile-names: $v -i shows the name escaped"
+	else
+		not_ok "hostile-names: $v -i: no '$want'" "$(cat -v "$TMP/out" | head -5)"
+	fi
+done
 
 echo "hostile: $PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]

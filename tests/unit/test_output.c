@@ -174,6 +174,103 @@ static void test_json_escapes_comm(void **state)
 	free(s);
 }
 
+static void finished_conn(struct conn *c);
+
+/* out__escape(s, max) into a buffer of len bytes. */
+static const char *esc(const char *s, size_t max, size_t len)
+{
+	static char buf[256];
+
+	assert_true(len <= sizeof(buf));
+	memset(buf, 'Z', sizeof(buf));
+	return out__escape(s, max, buf, len);
+}
+
+static void test_escape(void **state)
+{
+	(void)state;
+	/* C0, DEL, and the backslash that would make an escape ambiguous */
+	assert_string_equal(esc("a\\x1b" "b", 64, 64), "a\\x5cx1bb");
+	assert_string_equal(esc("\x1b]0;pwn\x07\x1b[2J", 64, 64),
+			    "\\x1b]0;pwn\\x07\\x1b[2J");
+	assert_string_equal(esc("tab\there\nnl\x7f", 64, 64), "tab\\x09here\\x0anl\\x7f");
+	/* C1: a raw byte (not UTF-8) and the same control encoded as UTF-8 (U+009B) */
+	assert_string_equal(esc("\x9b[2J", 64, 64), "\\x9b[2J");
+	assert_string_equal(esc("\xc2\x9b[2J", 64, 64), "\\xc2\\x9b[2J");
+	assert_string_equal(esc("\xc2\x80\xc2\x9f", 64, 64), "\\xc2\\x80\\xc2\\x9f");
+	/* valid UTF-8 passes through: U+00A0 (the first after C1), 2, 3 and 4 bytes */
+	assert_string_equal(esc("\xc2\xa0" "caf\xc3\xa9", 64, 64), "\xc2\xa0" "caf\xc3\xa9");
+	assert_string_equal(esc("\xe6\x97\xa5\xe6\x9c\xac", 64, 64), "\xe6\x97\xa5\xe6\x9c\xac");
+	assert_string_equal(esc("\xf0\x9f\x98\x80!", 64, 64), "\xf0\x9f\x98\x80!");
+	/* invalid UTF-8: a lone continuation, overlong forms, a surrogate, beyond
+	 * U+10FFFF, a sequence cut short, a lead byte followed by ASCII */
+	assert_string_equal(esc("\x80", 64, 64), "\\x80");
+	assert_string_equal(esc("\xc0\xaf", 64, 64), "\\xc0\\xaf");
+	assert_string_equal(esc("\xe0\x80\xaf", 64, 64), "\\xe0\\x80\\xaf");
+	assert_string_equal(esc("\xed\xa0\x80", 64, 64), "\\xed\\xa0\\x80");
+	assert_string_equal(esc("\xf4\x90\x80\x80", 64, 64), "\\xf4\\x90\\x80\\x80");
+	assert_string_equal(esc("\xe6\x97", 64, 64), "\\xe6\\x97");
+	assert_string_equal(esc("\xe6" "a", 64, 64), "\\xe6" "a");
+	assert_string_equal(esc("\xff\xfe", 64, 64), "\\xff\\xfe");
+	/* max bytes of s are read, even without a NUL; a character cut there is
+	 * not one */
+	assert_string_equal(esc("abcdef", 3, 64), "abc");
+	assert_string_equal(esc("ab\xc3\xa9", 3, 64), "ab\\xc3");
+	assert_string_equal(esc("", 64, 64), "");
+	/* what does not fit is cut at an escape or character boundary */
+	assert_string_equal(esc("\x1b", 64, 4), "");
+	assert_string_equal(esc("\x1b", 64, 5), "\\x1b");
+	assert_string_equal(esc("ab\x1b", 64, 5), "ab");
+	assert_string_equal(esc("a\xc3\xa9", 64, 3), "a");
+	assert_string_equal(esc("a\xc3\xa9", 64, 4), "a\xc3\xa9");
+	assert_string_equal(esc("abc", 64, 1), "");
+	assert_string_equal(esc("abc", 64, 3), "ab");
+	/* OUT_ESC_LEN(n) holds any n bytes */
+	{
+		char all[16], big[OUT_ESC_LEN(15)];
+
+		memset(all, 0xff, 15);
+		all[15] = 0;
+		assert_int_equal(strlen(out__escape(all, 15, big, sizeof(big))), 60);
+	}
+}
+
+/* A process may name itself anything (prctl PR_SET_NAME): the text views escape it. */
+static void test_text_views_escape_comm(void **state)
+{
+	static const char pwn[] = "\x1b]0;pwn\x07\x1b[2J";
+	static const char want[] = "\\x1b]0;pwn\\x07\\x1b[2J";
+	struct ct_transition t = { .ts_ns = 1000 * 1000000000ULL, .dwell_ns = 1500 * MS,
+				   .old = TD_CLOSE_WAIT, .new = TD_LAST_ACK };
+	struct stat_table st;
+	struct conn c;
+	struct buf b;
+	struct out o;
+	char *s;
+
+	(void)state;
+	finished_conn(&c);
+	conn__set_comm(&c, pwn);
+	open_buf(&b);
+	out__init(&o, b.f, false, REAL_OFFSET);
+	out__transition(&o, &c, &t);
+	out__timeline(&o, &c);
+	stat_table__init(&st, 16);
+	assert_int_equal(stat_table__add(&st, TD_CLOSE_WAIT, pwn, 10 * MS), 0);
+	stat_table__sort(&st);
+	out__stats(&o, &st, TD_BY_COMM, false, 0);
+	stat_table__free(&st);
+	s = close_buf(&b);
+	assert_null(strchr(s, '\x1b'));
+	assert_null(strchr(s, '\x07'));
+	/* the trace line and the timeline line, each with the whole name */
+	assert_non_null(strstr(s, want));
+	assert_non_null(strstr(strstr(s, want) + 1, want));
+	/* the stat key column: 15 bytes, the escape at its end not cut */
+	assert_non_null(strstr(s, "\n\\x1b]0;pwn\\x07  CLOSE_WAIT "));
+	free(s);
+}
+
 static void test_transition_text(void **state)
 {
 	struct ct_transition t = { .ts_ns = 1000 * 1000000000ULL + 123456000, .dwell_ns = 1500 * MS,
@@ -353,6 +450,8 @@ int main(void)
 		cmocka_unit_test(test_transition_json_unknown_owner_and_tw_end),
 		cmocka_unit_test(test_json_escapes_comm),
 		cmocka_unit_test(test_transition_text),
+		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_text_views_escape_comm),
 		cmocka_unit_test(test_timeline_json),
 		cmocka_unit_test(test_timeline_text_incomplete),
 		cmocka_unit_test(test_stats_json_and_text),
