@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <malloc.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -925,19 +926,111 @@ static void top_hold(struct app *a)
  * can be read. The recorder's clock (TICK) drives everything the live view did
  * on its clock, so the output is what the live view printed for these records.
  */
+/*
+ * -i maps the recording. If the file shrinks while it is read (truncated by
+ * another process), touching the pages past its new end raises SIGBUS: within
+ * the mapping, and only while the reader (plain loads: record.c copies every
+ * field out) runs, that is turned into a jump back to run_replay, which says
+ * so. Reading the file with pread() instead would copy every byte once more; a
+ * size check before each read could still lose the race to a truncate.
+ */
+static sigjmp_buf replay_fault;
+static const char *volatile replay_lo, *volatile replay_hi;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	const char *p = si->si_addr;
+
+	(void)uc;
+	if (replay_lo && p >= replay_lo && p < replay_hi)
+		siglongjmp(replay_fault, 1);
+	/* Not the recording: a bug. Fault again, with the default action. */
+	signal(sig, SIG_DFL);
+}
+
+static void replay_guard(const void *map, size_t len)
+{
+	struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO };
+
+	replay_lo = map;
+	replay_hi = replay_lo + len;
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+static void replay_unguard(void)
+{
+	replay_lo = replay_hi = NULL;
+	signal(SIGBUS, SIG_DFL);
+}
+
 /* How many records replay reads ahead of the one it applies (see run_replay). */
 #define REPLAY_AHEAD 16
 /* ... and how many ahead the connection each names is fetched. */
 #define REPLAY_NEAR 6
 
+/*
+ * Read the recording's items and apply them, until its end, an error (the last
+ * rec_reader__next result, 0 or -1, is returned), a signal or a failed output
+ * (1). Items are read REPLAY_AHEAD ahead of the one applied, so that the table's
+ * index entries for them are on their way into the cache (conntable__prefetch).
+ */
+static int replay_items(struct app *a, struct rec_reader *r)
+{
+	struct rec_item ring[REPLAY_AHEAD];
+	unsigned int head = 0, ahead = 0;
+	int n = 1;
+
+	for (;;) {
+		struct rec_item *it;
+
+		while (ahead < REPLAY_AHEAD && n > 0) {
+			it = &ring[(head + ahead) % REPLAY_AHEAD];
+			n = rec_reader__next(r, it);
+			if (n <= 0)
+				break;
+			if (it->type == REC_EVENT && a->table)
+				conntable__prefetch(a->table, &it->ev);
+			ahead++;
+		}
+		if (exiting || !ahead)
+			break;
+		if (ahead > REPLAY_NEAR && a->table) {
+			struct rec_item *near = &ring[(head + REPLAY_NEAR) % REPLAY_AHEAD];
+
+			if (near->type == REC_EVENT)
+				conntable__prefetch_conn(a->table, &near->ev);
+		}
+		it = &ring[head];
+		head = (head + 1) % REPLAY_AHEAD;
+		ahead--;
+		switch (it->type) {
+		case REC_EVENT:
+			app_event(a, &it->ev);
+			break;
+		case REC_TICK:
+			app_tick(a, it->tick_ns);
+			break;
+		case REC_LOST:
+			app_lost(a, it->lost.ringbuf, it->lost.recursion);
+			break;
+		case REC_SEED:
+			app_seed(a, &it->seed);
+			break;
+		}
+		if (!(r->items & 4095) && ferror(a->out.f))
+			break; /* the reader of our output is gone: app_close says why */
+	}
+	return n;
+}
+
 static int run_replay(struct td_options *o)
 {
 	struct rec_reader *r = calloc(1, sizeof(*r));
-	int ret = TD_EXIT_OK, fd = -1, n = 1;
-	struct rec_item ring[REPLAY_AHEAD];
-	unsigned int head = 0, ahead = 0;
+	/* volatile: read after a jump back from on_sigbus (sigsetjmp). */
+	volatile int fd = -1, n = 1, ret = TD_EXIT_OK;
+	volatile bool shrank = false;
 	struct stat st;
-	void *map = NULL;
+	void *volatile map = NULL;
 	struct app a;
 
 	if (!r) {
@@ -967,6 +1060,13 @@ static int run_replay(struct td_options *o)
 			goto fail_early;
 		}
 		madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
+		replay_guard(map, (size_t)st.st_size);
+		if (sigsetjmp(replay_fault, 1)) {
+			fprintf(stderr,
+				"tcpdwell: '%s': the file shrank while its header was read\n",
+				o->input);
+			goto fail_early;
+		}
 	}
 	if (rec_reader__open(r, map ? map : "", (size_t)st.st_size)) {
 		fprintf(stderr, "tcpdwell: '%s': %s\n", o->input, r->err);
@@ -985,52 +1085,27 @@ static int run_replay(struct td_options *o)
 	a.rec_hdr = &r->hdr;
 	/* The live run ticked on its own clock, and the recording holds every tick. */
 	a.now = r->hdr.start_ns;
-	/* Items are read REPLAY_AHEAD ahead of the one applied, so that the table's
-	 * index entries for them are on their way into the cache (conntable__prefetch). */
-	for (;;) {
-		struct rec_item *it;
-
-		while (ahead < REPLAY_AHEAD && n > 0) {
-			it = &ring[(head + ahead) % REPLAY_AHEAD];
-			n = rec_reader__next(r, it);
-			if (n <= 0)
-				break;
-			if (it->type == REC_EVENT && a.table)
-				conntable__prefetch(a.table, &it->ev);
-			ahead++;
-		}
-		if (exiting || !ahead)
-			break;
-		if (ahead > REPLAY_NEAR && a.table) {
-			struct rec_item *near = &ring[(head + REPLAY_NEAR) % REPLAY_AHEAD];
-
-			if (near->type == REC_EVENT)
-				conntable__prefetch_conn(a.table, &near->ev);
-		}
-		it = &ring[head];
-		head = (head + 1) % REPLAY_AHEAD;
-		ahead--;
-		switch (it->type) {
-		case REC_EVENT:
-			app_event(&a, &it->ev);
-			break;
-		case REC_TICK:
-			app_tick(&a, it->tick_ns);
-			break;
-		case REC_LOST:
-			app_lost(&a, it->lost.ringbuf, it->lost.recursion);
-			break;
-		case REC_SEED:
-			app_seed(&a, &it->seed);
-			break;
-		}
-		if (!(r->items & 4095) && ferror(a.out.f))
-			break; /* the reader of our output is gone: app_close says why */
-	}
+	/* A fault in the mapping jumps back here (on_sigbus). Only
+	 * rec_reader__next was cut short: the table has every item before it and
+	 * is closed as at the end of a file cut there. */
+	if (map && sigsetjmp(replay_fault, 1))
+		shrank = true;
+	else
+		n = replay_items(&a, r);
+	replay_unguard();
 	if (r->end_seen)
 		a.now = r->end_ns; /* where the live run settled its table */
 	ret = app_close(&a);
-	if (!exiting && n < 0) {
+	if (shrank) {
+		struct stat now;
+
+		fprintf(stderr,
+			"tcpdwell: '%s': the file shrank while it was read (from %jd to %jd "
+			"bytes); read up to byte %zu\n",
+			o->input, (intmax_t)st.st_size,
+			fstat(fd, &now) ? (intmax_t)-1 : (intmax_t)now.st_size, r->pos);
+		ret = TD_EXIT_FAIL;
+	} else if (!exiting && n < 0) {
 		fprintf(stderr, "tcpdwell: '%s': %s\n", o->input, r->err);
 		ret = TD_EXIT_FAIL;
 	} else if (!exiting && !r->end_seen) {
@@ -1051,6 +1126,7 @@ static int run_replay(struct td_options *o)
 fail_early:
 	ret = TD_EXIT_FAIL;
 out:
+	replay_unguard();
 	if (map)
 		munmap(map, (size_t)st.st_size);
 	if (fd >= 0)
@@ -1140,8 +1216,14 @@ int main(int argc, char **argv)
 		free(o);
 		return TD_EXIT_USAGE;
 	}
+	/* SIGHUP too: an SSH session that drops must still end a recording with its
+	 * END record. SA_RESTART: a write blocked on a slow pipe goes on rather than
+	 * failing with EINTR; the waits that must end (epoll_wait, the perf buffer's
+	 * poll, usleep) are never restarted, so the stop is seen at once. */
+	sa.sa_flags = SA_RESTART;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, stdout_buf, _IOFBF, sizeof(stdout_buf));
 

@@ -515,7 +515,7 @@ static inline int get_event(struct rec_reader *r, const uint8_t *p, size_t n, si
 
 static int get_seed(struct rec_reader *r, const uint8_t *p, size_t n, size_t pos, struct conn *c)
 {
-	char why[80];
+	char why[80], comm[TD_COMM_LEN];
 
 	if (n < SD_LEN)
 		return too_short(r, "seed", pos, n, SD_LEN);
@@ -537,7 +537,11 @@ static int get_seed(struct rec_reader *r, const uint8_t *p, size_t n, size_t pos
 	c->tw_substate = p[SD_TWSUB];
 	memcpy(c->saddr, p + SD_SADDR, 16);
 	memcpy(c->daddr, p + SD_DADDR, 16);
-	conn__set_comm(c, (const char *)p + SD_COMM);
+	/* Copied first: the caller's buffer may be a mapping, and nothing but plain
+	 * loads may touch it (run_replay turns a fault there into an error). */
+	memcpy(comm, p + SD_COMM, TD_COMM_LEN - 1);
+	comm[TD_COMM_LEN - 1] = 0;
+	conn__set_comm(c, comm);
 	if (!seed_valid(c, why, sizeof(why)))
 		return fail(r, "seed record at byte %zu: %s", pos, why);
 	return 0;

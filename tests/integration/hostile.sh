@@ -4,7 +4,8 @@
 # there a period at a time); a tick past that range or going back is damage (exit 1, one line
 # naming the byte); timewait and accept records with a state outside the kernel's enum are
 # ignored, never shown; terminal escapes in a process or host name reach no text view raw. The files are in tests/fuzz/corpus (tests/fuzz/mkcorpus.c writes them),
-# so the fuzzer tries them too. Run in a SANITIZE=1 build (OUTPUT=build/san), undefined
+# so the fuzzer tries them too. Also: signals while a write waits for a slow pipe, and a
+# recording truncated while it is replayed (a clear error, not SIGBUS). Run in a SANITIZE=1 build (OUTPUT=build/san), undefined
 # behaviour ends the run. Needs no root. OUTPUT=build by default.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
@@ -93,6 +94,56 @@ for v in "trace" "timeline" "stat --by comm" "doctor" "top"; do
 		not_ok "hostile-names: $v -i: no '$want'" "$(cat -v "$TMP/out" | head -5)"
 	fi
 done
+
+# --- a replay writing to a pipe nobody reads: signals, and the file shrinking under it ---------
+"$OUTPUT/mkrecording" "$TMP/big.tdr" 50000 >/dev/null || not_ok "mkrecording"
+# wait_for SECONDS CMD...: poll every 20 ms until CMD succeeds; 1 if SECONDS pass first.
+wait_for() {
+	local deadline=$((SECONDS + $1)); shift
+	until "$@"; do
+		[ $SECONDS -ge "$deadline" ] && return 1
+		sleep 0.02
+	done
+}
+# blocked PID: PID waits in a write to a full pipe (its 1 MiB buffer and the pipe are full).
+blocked() { [[ $(cat "/proc/$1/wchan" 2>/dev/null) == *pipe_write ]]; }
+# slow_replay FILE: trace -j -i FILE into a FIFO this shell opens but does not read yet; PID.
+slow_replay() {
+	rm -f "$TMP/fifo"
+	mkfifo "$TMP/fifo"
+	"$TD" trace -j -i "$1" >"$TMP/fifo" 2>"$TMP/err" &
+	PID=$!
+	exec 3<"$TMP/fifo"
+	wait_for 10 blocked $PID || not_ok "the replay never blocked on the pipe"
+}
+# drain: read the FIFO to its end, then the replay's status in RC and its stderr in ERR.
+drain() {
+	cat <&3 >/dev/null
+	exec 3<&-
+	wait $PID
+	RC=$?
+	ERR=$(cat "$TMP/err")
+}
+# Ctrl-C twice (or SIGTERM after SIGINT) while a write waits for a slow reader: the second
+# signal came while a write had written nothing yet, which failed it with EINTR.
+slow_replay "$TMP/big.tdr"
+kill -INT $PID
+wait_for 10 blocked $PID
+kill -TERM $PID
+drain
+check "signals during a blocked write: exit 0, nothing on stderr" "0 " "$RC $ERR"
+# A recording truncated while it is replayed: its pages past the new end are gone from the
+# mapping, which raised SIGBUS (exit 135).
+cp "$TMP/big.tdr" "$TMP/shrink.tdr"
+slow_replay "$TMP/shrink.tdr"
+truncate -s 65536 "$TMP/shrink.tdr"
+drain
+size=$(stat -c %s "$TMP/big.tdr")
+if [ "$RC" = 1 ] && [[ $ERR =~ ^"tcpdwell: '$TMP/shrink.tdr': the file shrank while it was read (from $size to 65536 bytes); read up to byte "[0-9]+$ ]]; then
+	ok "a recording truncated during the replay: exit 1, $ERR"
+else
+	not_ok "a recording truncated during the replay" "exit $RC" "$ERR"
+fi
 
 echo "hostile: $PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]

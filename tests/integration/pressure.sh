@@ -471,8 +471,9 @@ part_signals() {
 	RUN=$TMP/sig
 	new_ns sig || { not_ok "signals: cannot create a network namespace"; return; }
 	next_port
-	# Each view ended by each signal, after it has seen a connection.
-	for sig in INT TERM; do
+	# Each view ended by each signal, after it has seen a connection (SIGHUP: the SSH session
+	# it runs in dropped).
+	for sig in INT TERM HUP; do
 		for v in "trace -j" "timeline -j" "stat -j" "stat"; do
 			name="${v// /}-$sig"
 			# shellcheck disable=SC2086
@@ -482,8 +483,12 @@ part_signals() {
 	done
 	connect_once
 	# Records reach the output at the next poll (--latency, 100 ms).
-	seen() { grep -qs '"new":"CLOSE"' "$RUN.trace-j-INT.out" "$RUN.trace-j-TERM.out" &&
-		grep -qs '"type":"timeline"' "$RUN.timeline-j-INT.out" "$RUN.timeline-j-TERM.out"; }
+	seen() {
+		for sig in INT TERM HUP; do
+			grep -qs '"new":"CLOSE"' "$RUN.trace-j-$sig.out" &&
+				grep -qs '"type":"timeline"' "$RUN.timeline-j-$sig.out" || return 1
+		done
+	}
 	wait_until 5 seen
 	for got in "${pids[@]}"; do
 		IFS=: read -r name PID sig <<<"$got"
@@ -501,6 +506,28 @@ part_signals() {
 		esac
 		[[ $name == *-j-* ]] && expect_eq "signals: $name: every line whole, contract kept" "" \
 			"$(contract "$RUN.$name.out")"
+	done
+
+	# record ended by SIGHUP or SIGTERM: the recording ends with its END record (replay warns
+	# when it is missing) and holds the connection made while it ran.
+	for sig in HUP TERM; do
+		"$TD" record -N "$INO" --no-seed -o "$RUN.rec-$sig.tdr" 2>"$RUN.rec-$sig.err" &
+		PID=$!
+		BG+=("$PID")
+		wait_until 10 grep -qs "Ctrl-C to end" "$RUN.rec-$sig.err" ||
+			not_ok "signals: record -o: starts within 10 s" "$(cat "$RUN.rec-$sig.err")"
+		connect_once
+		rec_has() {
+			"$TD" trace -j -i "$RUN.rec-$sig.tdr" 2>/dev/null | grep -q "\"rport\":$P,"
+		}
+		wait_until 5 rec_has
+		stop "$PID" "signals: record SIG$sig" "$sig"
+		expect_eq "signals: record: exit 0 on SIG$sig" 0 "$RC" "$(cat "$RUN.rec-$sig.err")"
+		got=$("$TD" trace -j -i "$RUN.rec-$sig.tdr" 2>&1 >"$RUN.rec-$sig.replay")
+		expect_eq "signals: record: SIG$sig leaves the END record (replay says nothing)" "" \
+			"$got"
+		expect_match "signals: record: SIG$sig: the connection is in the recording" \
+			'[1-9][0-9]*' "$(grep -c "\"rport\":$P," "$RUN.rec-$sig.replay")"
 	done
 
 	# A reader that goes away (`| head -1`): tcpdwell ignores SIGPIPE and ends with status 0
