@@ -438,6 +438,14 @@ static struct tcpdwell_bpf *try_load(const struct td_options *o, uint64_t cgroup
 		*errp = -errno;
 		return NULL;
 	}
+	/* The fallback from tp_btf cannot be tried on a kernel where tp_btf loads:
+	 * TCPDWELL_TEST_NO_TP_BTF=1 makes every tp_btf load fail as a kernel
+	 * without it would (tests/integration/kernel_paths.sh). */
+	if (btf && getenv("TCPDWELL_TEST_NO_TP_BTF")) {
+		tcpdwell_bpf__destroy(skel);
+		*errp = -EINVAL;
+		return NULL;
+	}
 	skel->rodata->filter_family = o->family;
 	skel->rodata->filter_lport = o->lports.any;
 	skel->rodata->filter_rport = o->rports.any;
@@ -512,6 +520,8 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 {
 	bool have_btf = path_exists("/sys/kernel/btf/vmlinux");
 	struct tracer *t = calloc(1, sizeof(*t));
+	const char *buffer;
+	bool accept;
 	int e = 0;
 
 	if (!t) {
@@ -531,18 +541,22 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 		return NULL;
 	}
 	if (o->buffer)
-		t->info.buffer = o->buffer;
+		buffer = o->buffer;
 	else
-		t->info.buffer = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) > 0 ? "slots" :
-											      "perf";
-	t->info.accept = o->owners && tracepoint_exists("syscalls", "sys_exit_accept4") &&
-			 tracepoint_exists("syscalls", "sys_exit_accept");
+		buffer = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) > 0 ? "slots" :
+										      "perf";
+	accept = o->owners && tracepoint_exists("syscalls", "sys_exit_accept4") &&
+		 tracepoint_exists("syscalls", "sys_exit_accept");
 
 	/* Try the best path first; on automatic choice, step down on failure. */
 	static const char *const backends[] = { "tp_btf", "tracepoint" };
 	for (int b = 0; b < 2; b++) {
 		if (o->backend && strcmp(o->backend, backends[b]))
 			continue;
+		/* Each backend starts from the full choice: what the previous one
+		 * gave up while failing (accept owners, slot rings) may work here. */
+		t->info.buffer = buffer;
+		t->info.accept = accept;
 		t->info.backend = backends[b];
 		t->info.cookie = b == 0;
 		/* The fallback path attaches the timer programs as raw tracepoints, by

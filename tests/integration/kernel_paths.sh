@@ -238,6 +238,35 @@ owner_programs() {
 	done
 }
 
+# When tp_btf does not load, the classic tracepoints are tried from the full choice again: the
+# accept programs and the slot rings that the tp_btf attempts gave up on the way down are
+# loaded (TCPDWELL_TEST_NO_TP_BTF=1 fails every tp_btf load, as a kernel without it would).
+fallback() {
+	local have out got
+	LABEL=fallback
+	RUN=$TMP/fallback
+	TRACERS=()
+	have=$("$TD" check 2>&1 | sed -n 's/^accept tracepoints: *\([a-z]*\).*/\1/p')
+	out=$(TCPDWELL_TEST_NO_TP_BTF=1 "$TD" check 2>&1)
+	expect_eq "fallback: check will use the tracepoint backend with accept owners $have" \
+		"tracepoint backend, slots buffer, accept owners $have" \
+		"$(sed -n 's/^will use: *\([a-z]* backend, [a-z]* buffer\),.*\(accept owners [a-z]*\).*/\1, \2/p' <<<"$out")" \
+		"$out"
+	export TCPDWELL_TEST_NO_TP_BTF=1
+	start_tracer f trace -j --no-seed
+	unset TCPDWELL_TEST_NO_TP_BTF
+	[ -n "${TRACER_f:-}" ] || return
+	got=$(progs_of "$TRACER_f")
+	expect_eq "fallback: trace loads the classic state program and the accept programs" \
+		"td_state_tp yes" \
+		"$(grep -ow td_state_tp <<<"$got") $(grep -qw td_accept4 <<<"$got" && echo yes || echo no)" \
+		"programs: $got"
+	expect_match "fallback: the start line says tracepoint, slots, accept owners" \
+		".*\(tracepoint, slots buffer, TIME_WAIT, accept owners\)\. Ctrl-C to end\." \
+		"$(cat "$RUN.f.err")"
+	stop_tracers
+}
+
 # `tcpdwell check` says what this kernel has; each line must agree with what really happens.
 check_lines() {
 	local out tp ck tf tb ev d
@@ -305,6 +334,7 @@ no_timewait() {
 check_lines
 owner_programs
 no_timewait
+fallback
 
 path tp_btf --backend tp_btf
 path tracepoint --backend tracepoint
