@@ -7,8 +7,13 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 OUTPUT=${OUTPUT:-build}
-TD=$(realpath "$OUTPUT/tcpdwell")
-PEER=$(realpath "$OUTPUT/tests/peer")
+TD=$OUTPUT/tcpdwell
+PEER=$OUTPUT/tests/peer
+for f in "$TD" "$PEER"; do
+	[ -x "$f" ] || { echo "files: $f missing: run make integration first" >&2; exit 1; }
+done
+TD=$(realpath "$TD")
+PEER=$(realpath "$PEER")
 TMP=$(mktemp -d)
 NS=tdfiles$$
 REC=tests/data/doctor-rst.tdr

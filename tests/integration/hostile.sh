@@ -10,8 +10,12 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 OUTPUT=${OUTPUT:-build}
-TD=$(realpath "$OUTPUT/tcpdwell")
+TD=$OUTPUT/tcpdwell
 C=tests/fuzz/corpus
+for f in "$TD" "$OUTPUT/mkrecording"; do
+	[ -x "$f" ] || { echo "hostile: $f missing: run make integration first" >&2; exit 1; }
+done
+TD=$(realpath "$TD")
 TMP=$(mktemp -d)
 PASS=0
 FAIL=0
