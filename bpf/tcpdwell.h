@@ -27,6 +27,12 @@ enum td_kind {
 	TD_EV_TW_CANCEL = 3,
 	/* accept()/accept4() returned this socket to the process in pid/comm. */
 	TD_EV_ACCEPT = 4,
+	/* Never sent by the kernel programs: made in user space from an exact sock_diag
+	 * lookup of a timewait socket in the FIN_WAIT2 substate, at ts_ns (after the
+	 * reply came). oldstate = what the lookup found: TD_TIME_WAIT (its FIN came, with
+	 * tw_left_ms the timer's time left, TD_F_TW_LEFT), or TD_CLOSE (gone: no such
+	 * socket). Kept in recordings like the kernel's records, so replay sees it. */
+	TD_EV_TW_DIAG = 5,
 };
 
 /* td_event.flags */

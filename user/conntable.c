@@ -73,6 +73,13 @@ struct index {
  * (every lookup is otherwise a cache miss) and its RSS small. */
 #define IX_MIN_SIZE 1024u
 
+/* A timewait connection waiting for a lookup (conntable.twq). */
+struct twq_entry {
+	uint32_t slot;
+	uint64_t start_ns; /* the connection's start_ns: tells it from a later one */
+	uint64_t due_ns;
+};
+
 struct conntable {
 	struct conn *conns;
 	struct slot *slots;
@@ -101,6 +108,13 @@ struct conntable {
 		uint64_t ns;
 	} hold[HOLD_CAP];
 	uint32_t hold_head, hold_tail;
+	/* Timewait connections in the FIN_WAIT2 substate, by when they are due for a
+	 * lookup (conntable__tw_due()); a ring that grows, cap a power of two (0 until
+	 * the first). Entries are pushed with due times that grow but for the few ms
+	 * records lag the clock, so the head is the oldest to within that. Entries
+	 * whose connection moved on are skipped when reached. */
+	struct twq_entry *twq;
+	uint32_t twq_head, twq_tail, twq_cap;
 	uint64_t stuck_ns[TD_STATE_MAX];
 	bool any_stuck;
 	struct ct_hooks hooks;
@@ -544,6 +558,7 @@ void conntable__free(struct conntable *t)
 		munmap(t->slots, (size_t)t->cap * sizeof(*t->slots));
 	for (int k = 0; k < NKINDS; k++)
 		free(t->index[k].e);
+	free(t->twq);
 	free(t);
 }
 
@@ -1196,6 +1211,191 @@ static void set_deadline(struct conn *c, const struct td_event *e)
 	c->tw_deadline_ns = (e->flags & TD_F_TW_LEFT) && d > 0 ? (uint64_t)d : 0;
 }
 
+/* --- timewait lookups: the FIN_WAIT2 substate's unannounced FIN --- */
+
+#define TWQ_MIN_CAP 1024u
+
+/* Queue connection i for a lookup at due_ns. A queue that cannot grow (memory
+ * short, or four entries per connection the table holds, which only stale
+ * entries can fill) leaves the connection unchecked, counted. */
+static void twq_push(struct conntable *t, uint32_t i, uint64_t due_ns)
+{
+	struct twq_entry *e;
+
+	if (t->twq_tail - t->twq_head == t->twq_cap) {
+		uint32_t ncap = t->twq_cap ? t->twq_cap * 2 : TWQ_MIN_CAP;
+		struct twq_entry *v;
+
+		if (t->twq_cap && (uint64_t)ncap > 4ULL * t->cap + TWQ_MIN_CAP)
+			goto full;
+		v = malloc((size_t)ncap * sizeof(*v));
+		if (!v)
+			goto full;
+		for (uint32_t k = 0; k < t->twq_tail - t->twq_head; k++)
+			v[k] = t->twq[(t->twq_head + k) & (t->twq_cap - 1)];
+		free(t->twq);
+		t->twq = v;
+		t->twq_tail -= t->twq_head;
+		t->twq_head = 0;
+		t->twq_cap = ncap;
+	}
+	e = &t->twq[t->twq_tail++ & (t->twq_cap - 1)];
+	e->slot = i;
+	e->start_ns = t->conns[i].start_ns;
+	e->due_ns = due_ns;
+	return;
+full:
+	t->stats.tw_uncheckable++;
+}
+
+/* Connection i has just become a timewait socket (CT_F_TW set now, not before):
+ * in the FIN_WAIT2 substate it waits for its first lookup. */
+static void twq_note(struct conntable *t, uint32_t i, uint64_t ts)
+{
+	const struct conn *c = &t->conns[i];
+
+	if ((c->flags & CT_F_TW) && c->state == TD_FIN_WAIT2 && shown(c))
+		twq_push(t, i, ts + CT_TW_CHECK_NS);
+}
+
+/* Whether queue entry e still names a connection that wants lookups. */
+static bool twq_wants(const struct conntable *t, const struct twq_entry *e)
+{
+	const struct conn *c = &t->conns[e->slot];
+
+	return t->slots[e->slot].used && c->start_ns == e->start_ns && (c->flags & CT_F_TW) &&
+	       c->state == TD_FIN_WAIT2 && shown(c);
+}
+
+/* After when a FIN can no longer re-arm c's timer silently (CT_TW_SILENT_NS);
+ * 0 when its timer's expiry is not known. */
+static uint64_t tw_silent_end(const struct conn *c)
+{
+	const uint64_t len = (uint64_t)TD_TIMEWAIT_LEN_MS * 1000000;
+
+	if (c->tw_deadline_ns <= len)
+		return 0;
+	return c->tw_deadline_ns - len + CT_TW_SILENT_NS;
+}
+
+size_t conntable__tw_due(struct conntable *t, uint64_t now, struct ct_tw_query *q, size_t max,
+			 bool (*reachable)(void *arg, uint32_t netns), void *arg)
+{
+	size_t n = 0;
+
+	while (n < max && t->twq_head != t->twq_tail) {
+		struct twq_entry e = t->twq[t->twq_head & (t->twq_cap - 1)];
+		struct conn *c = &t->conns[e.slot];
+		uint64_t end;
+
+		if (!twq_wants(t, &e)) {
+			t->twq_head++;
+			continue;
+		}
+		if (e.due_ns > now)
+			break;
+		t->twq_head++;
+		if (c->flags & CT_F_TW_CANCEL) {
+			/* Its timer was detached: records settle it within a second. */
+			twq_push(t, e.slot, now + CT_TW_CHECK_NS);
+			continue;
+		}
+		if (reachable && !reachable(arg, c->netns)) {
+			t->stats.tw_uncheckable++;
+			continue;
+		}
+		memset(&q[n], 0, sizeof(q[n]));
+		q[n].cookie = c->cookie;
+		q[n].skaddr = c->cookie ? 0 : c->skaddr;
+		q[n].netns = c->netns;
+		q[n].family = c->family;
+		memcpy(q[n].saddr, c->saddr, sizeof(q[n].saddr));
+		memcpy(q[n].daddr, c->daddr, sizeof(q[n].daddr));
+		q[n].sport = c->sport;
+		q[n].dport = c->dport;
+		n++;
+		t->stats.tw_asked++;
+		/* Again a period later while a silent FIN is possible; the last ask just
+		 * after that, so that a FIN shortly before its end is not missed. */
+		end = tw_silent_end(c);
+		if (!end || now + CT_TW_CHECK_NS <= end)
+			twq_push(t, e.slot, now + CT_TW_CHECK_NS);
+		else if (now < end)
+			twq_push(t, e.slot, end);
+	}
+	return n;
+}
+
+/* The connection a TD_EV_TW_DIAG record is about, or NIL: by cookie, else by the
+ * timewait socket's address and tuple (no side effects, unlike tw_by_addr()). */
+static uint32_t tw_diag_find(struct conntable *t, const struct td_event *e)
+{
+	uint32_t i;
+	struct conn k;
+
+	if (e->cookie)
+		return index_find(t, SK_COOKIE, e->cookie);
+	i = index_find(t, SK_SKADDR, e->skaddr);
+	if (i == NIL)
+		return NIL;
+	conn_from(&k, e);
+	return same_tuple(&t->conns[i], &k) ? i : NIL;
+}
+
+/*
+ * What a lookup found for a timewait connection in the FIN_WAIT2 substate. Only a
+ * connection still there, as far as the records say, takes it: records applied
+ * since the lookup (the end, a re-arm with TIME_WAIT, a detached timer waiting to
+ * be settled) are newer, and win.
+ * - TIME_WAIT with the timer's time left: the peer's FIN came and re-armed the timer
+ *   to TCP_TIMEWAIT_LEN, so it came at expiry - 60 s (tw_fin_seen()). The expiry
+ *   is the kernel's, in jiffies: tw_left_ms is jiffies_to_msecs(expires - jiffies)
+ *   as the reply was written, and ts_ns is read after it arrived, so the estimate
+ *   is off by at most a jiffy either way (jiffies advance in ticks: 1 ms at
+ *   HZ=1000, 4 ms at HZ=250), later by the reply's latency (microseconds), and
+ *   later still if the FIN was retransmitted (each re-arms the timer). It is
+ *   clamped to the FIN_WAIT2 entry and to ts_ns.
+ * - gone: the timewait socket ended (expired, reset, its tuple reused) before the
+ *   lookup and the record of it was lost. It ends at ts_ns, the first moment it
+ *   is known gone, the end unseen: the dwell of its last state is not known.
+ */
+static void apply_tw_diag(struct conntable *t, const struct td_event *e)
+{
+	uint32_t i = tw_diag_find(t, e);
+	struct conn *c;
+
+	if (i == NIL)
+		return;
+	c = &t->conns[i];
+	if (!(c->flags & CT_F_TW) || c->state != TD_FIN_WAIT2 || (c->flags & CT_F_TW_CANCEL))
+		return;
+	touch(t, i);
+	if (e->oldstate == TD_TIME_WAIT && (e->flags & TD_F_TW_LEFT)) {
+		t->stats.tw_diag_tw++;
+		set_deadline(c, e);
+		c->tw_substate = TD_TIME_WAIT;
+		tw_fin_seen(t, c, e->ts_ns);
+	} else if (e->oldstate == TD_CLOSE) {
+		struct ct_transition tr = {
+		    .ts_ns = e->ts_ns,
+		    .dwell_ns = CT_DWELL_UNKNOWN,
+		    .old = c->state,
+		    .new = TD_CLOSE,
+		    .tw_end = CT_TW_GONE,
+		};
+
+		t->stats.tw_gone++;
+		t->stats.transitions++;
+		c->flags |= CT_F_GAP | CT_F_INCOMPLETE;
+		c->tw_end = CT_TW_GONE;
+		c->end_ns = e->ts_ns;
+		c->state = TD_CLOSE;
+		if (shown(c) && !(c->flags & CT_F_HELD) && t->hooks.transition)
+			t->hooks.transition(t->hooks.arg, c, &tr);
+		finish(t, i);
+	}
+}
+
 static void apply_tw(struct conntable *t, const struct td_event *e)
 {
 	uint8_t sub = e->oldstate;
@@ -1218,13 +1418,16 @@ static void apply_tw(struct conntable *t, const struct td_event *e)
 			n.tw_substate = sub;
 			set_deadline(&n, e);
 			push_step(&n, sub, e->ts_ns);
-			admit(t, &n);
+			i = admit(t, &n);
+			if (i != NIL)
+				twq_note(t, i, e->ts_ns);
 			return;
 		}
 		if (!next_record(t, i, e))
 			return;
 		c = &t->conns[i];
 		bool rearm = c->flags & CT_F_TW_CANCEL;
+		bool was_tw = c->flags & CT_F_TW;
 
 		if (rearm) {
 			/* Re-armed (a FIN in the FIN_WAIT2 substate, a retransmitted FIN):
@@ -1248,6 +1451,8 @@ static void apply_tw(struct conntable *t, const struct td_event *e)
 		else if (c->state != sub)
 			change_state(t, c, c->state, sub, e->ts_ns, 0);
 		c->flags |= CT_F_TW;
+		if (!was_tw)
+			twq_note(t, i, e->ts_ns);
 		return;
 	}
 	/* TD_EV_TW_CANCEL */
@@ -1350,6 +1555,9 @@ void conntable__apply(struct conntable *t, const struct td_event *e)
 		if (e->oldstate < TD_STATE_MAX)
 			apply_accept(t, e);
 		break;
+	case TD_EV_TW_DIAG:
+		apply_tw_diag(t, e);
+		break;
 	default:
 		break;
 	}
@@ -1439,6 +1647,8 @@ bool conntable__seed(struct conntable *t, const struct conn *s)
 		key_add(t, i, SK_SKADDR);
 	if (c->state == TD_LISTEN)
 		key_add(t, i, SK_LISTEN);
+	if (c->flags & CT_F_TW)
+		twq_note(t, i, c->start_ns);
 	return true;
 }
 

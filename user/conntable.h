@@ -42,6 +42,8 @@ enum ct_tw_end {
 	 * a SYN in the FIN_WAIT2 substate), or SOCK_DESTROY (ss -K), which the kernel's
 	 * tracepoints do not tell apart from it */
 	CT_TW_RESET,
+	/* gone when a sock_diag lookup asked for it: the record of its end was lost */
+	CT_TW_GONE,
 };
 
 /* Where the owner (pid, comm) comes from. */
@@ -162,6 +164,11 @@ struct ct_stats {
 	uint64_t gaps; /* records that showed an earlier record was missing */
 	uint64_t live; /* connections in the table now */
 	uint64_t rejected; /* connections the filters rejected: not kept */
+	/* Timewait lookups (conntable__tw_due, TD_EV_TW_DIAG): */
+	uint64_t tw_asked; /* lookups handed out */
+	uint64_t tw_diag_tw; /* answers that found TIME_WAIT: the FIN came unannounced */
+	uint64_t tw_gone; /* answers that found no socket: ended, end record lost */
+	uint64_t tw_uncheckable; /* connections no lookup can reach (their netns) */
 };
 
 struct conntable;
@@ -186,7 +193,11 @@ void conntable__set_stuck(struct conntable *t, int state, uint64_t limit_ns);
  * Apply one kernel record. Records must come in timestamp order per socket. A
  * record with a state outside the kernel's enum (>= TD_STATE_MAX: a corrupt or
  * crafted recording) is ignored, so every state a hook or a connection shows is
- * below TD_STATE_MAX.
+ * below TD_STATE_MAX. A TD_EV_TW_DIAG record (a lookup's answer, see
+ * conntable__tw_due()) is taken only by a connection still in the FIN_WAIT2
+ * substate as the records say: TIME_WAIT moves it there at the timer's expiry
+ * minus TCP_TIMEWAIT_LEN, gone ends it (tw_end CT_TW_GONE, counted in
+ * ct_stats.tw_gone, the last dwell unknown).
  */
 void conntable__apply(struct conntable *t, const struct td_event *e);
 
@@ -240,6 +251,54 @@ void conntable__mark_loss(struct conntable *t);
 /* Visit every live, selected connection (for top and the socket gauges). */
 void conntable__foreach(struct conntable *t, void (*fn)(void *arg, const struct conn *c),
 			void *arg);
+
+/*
+ * Timewait sockets in the FIN_WAIT2 substate whose peer's FIN may have come
+ * without a record: the kernel then sets the TIME_WAIT substate and re-arms the
+ * timer, and a re-arm that stays in the same timer-wheel bucket fires no
+ * tracepoint. The edge looks these up in the kernel (sock_diag) and feeds the
+ * answers back as TD_EV_TW_DIAG records through conntable__apply().
+ */
+struct ct_tw_query {
+	uint64_t cookie; /* 0: none known (look up by tuple alone) */
+	uint64_t skaddr; /* with cookie 0, the timewait socket's address */
+	uint32_t netns;
+	uint8_t family;	   /* 4 or 6 */
+	uint8_t saddr[16]; /* network byte order, IPv4 in the first four bytes */
+	uint8_t daddr[16];
+	uint16_t sport, dport; /* host order */
+};
+
+/* A connection is not asked about again sooner than this after its last ask (or
+ * after it entered the FIN_WAIT2 substate): the delay with which an unannounced
+ * TIME_WAIT is learnt, given lookups to spare. */
+#define CT_TW_CHECK_NS 1000000000ULL
+
+/*
+ * A timer re-armed TCP_TIMEWAIT_LEN ahead lands in a wheel bucket at most
+ * 1/8 of that wide (each level's buckets are 8 times wider than the level
+ * below's and its first expiry 63 of them ahead: 4.1 s at HZ=1000, 7.7 s at
+ * most). A FIN can re-arm silently only while the new expiry (FIN + 60 s) may
+ * share the old one's bucket, that is up to the FIN_WAIT2 timer's expiry minus
+ * 60 s plus that width: after that every FIN brings timer records. Twice the
+ * widest bucket, for the wheel's clock lagging jiffies.
+ */
+#define CT_TW_SILENT_NS 16000000000ULL
+
+/*
+ * Fill q[0..max) with the connections due for a lookup at now_ns, the longest
+ * waiting first, and return how many: selected timewait connections in the
+ * FIN_WAIT2 substate (CT_F_TW, state FIN_WAIT2) not asked about within
+ * CT_TW_CHECK_NS, and only while a silent TIME_WAIT is still possible for them
+ * (see CT_TW_SILENT_NS; one last ask just after that; to the end when the
+ * timer's expiry is unknown). A connection handed out is not handed out again
+ * before now_ns + CT_TW_CHECK_NS. reachable (may be NULL: all are) says whether a
+ * lookup can reach netns; a connection in one it cannot is never asked about and
+ * counted once in ct_stats.tw_uncheckable (it keeps its FIN_WAIT2 until a record
+ * says otherwise). Work per call: the entries handed out plus those found stale.
+ */
+size_t conntable__tw_due(struct conntable *t, uint64_t now_ns, struct ct_tw_query *q, size_t max,
+			 bool (*reachable)(void *arg, uint32_t netns), void *arg);
 
 /* Counters; never NULL. */
 const struct ct_stats *conntable__stats(const struct conntable *t);

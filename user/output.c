@@ -250,7 +250,7 @@ const char *out__role(int role)
 
 const char *out__tw_end(int end)
 {
-	static const char *names[] = { "", "expired", "reused", "killed", "reset" };
+	static const char *names[] = {"", "expired", "reused", "killed", "reset", "gone"};
 
 	return end >= 0 && end < (int)(sizeof(names) / sizeof(names[0])) ? names[end] : "";
 }

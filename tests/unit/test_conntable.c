@@ -664,6 +664,271 @@ static void test_timewait_silent_rearm(void **state)
 	conntable__free(t);
 }
 
+/* A lookup's answer about the timewait connection with this cookie (or, with
+ * cookie 0, the timewait socket at 0xffff0000 + lport), as the edge makes it:
+ * found = TD_TIME_WAIT with left_ms, TD_FIN_WAIT2, or TD_CLOSE (gone). */
+static void diag(struct conntable *t, uint64_t cookie, uint64_t ms, int found, int32_t left_ms,
+		 uint16_t lport, uint16_t rport)
+{
+	struct td_event e =
+	    mkev(cookie, cookie ? 0 : 0xffff0000 + lport, ms, found, found, lport, rport, 0);
+
+	e.kind = TD_EV_TW_DIAG;
+	if (found == TD_TIME_WAIT) {
+		e.flags |= TD_F_TW_LEFT;
+		e.tw_left_ms = left_ms;
+	}
+	conntable__apply(t, &e);
+}
+
+/* A client closes first: FIN_WAIT2 from 1001 ms, its timewait socket in the
+ * FIN_WAIT2 substate from 1002 ms, the timer due at 61002 ms. */
+static void fin_wait2_substate(struct conntable *t, uint64_t cookie, uint16_t lport)
+{
+	uint64_t sk = cookie ? 0x21000 + cookie * 64 : 0x31000 + lport * 64u;
+
+	ev(t, cookie, sk, 1000, TD_ESTABLISHED, TD_FIN_WAIT1, lport, 80, 3);
+	ev(t, cookie, sk, 1001, TD_FIN_WAIT1, TD_FIN_WAIT2, lport, 80, 0);
+	{
+		struct td_event e = mkev(cookie, 0xffff0000 + lport, 1002, TD_FIN_WAIT2,
+					 TD_FIN_WAIT2, lport, 80, 0);
+
+		e.kind = TD_EV_TW_ARM;
+		e.flags = TD_F_TW_LEFT | (cookie ? 0 : TD_F_NOCOOKIE);
+		e.tw_left_ms = 60000;
+		conntable__apply(t, &e);
+	}
+	ev(t, cookie, sk, 1002, TD_FIN_WAIT2, TD_CLOSE, lport, 80, 0);
+}
+
+static size_t due(struct conntable *t, uint64_t ms, struct ct_tw_query *q, size_t max)
+{
+	return conntable__tw_due(t, ms * MS, q, max, NULL, NULL);
+}
+
+/* The peer's FIN re-armed the timer in its bucket: no record. A lookup finds the
+ * TIME_WAIT substate and the new expiry, from which the FIN's moment follows. */
+static void test_twdiag_time_wait(void **state)
+{
+	struct ct_tw_query q[4];
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	fin_wait2_substate(t, 45, 45001);
+	assert_int_equal(s.ntr, 2);
+	assert_int_equal(due(t, 1500, q, 4), 0); /* not a period in FIN_WAIT2 yet */
+	assert_int_equal(due(t, 2002, q, 4), 1);
+	assert_int_equal(q[0].cookie, 45);
+	assert_int_equal(q[0].sport, 45001);
+	assert_int_equal(q[0].dport, 80);
+	assert_int_equal(q[0].family, 4);
+	assert_int_equal(q[0].saddr[0], 127);
+	assert_int_equal(q[0].netns, 4026531840u);
+	diag(t, 45, 2003, TD_FIN_WAIT2, 0, 45001, 80); /* still: nothing happens */
+	assert_int_equal(s.ntr, 2);
+	assert_int_equal(due(t, 2900, q, 4), 0); /* asked within the period */
+	assert_int_equal(due(t, 3002, q, 4), 1);
+	/* FIN at 2500 ms: expiry 62500 ms, 59490 ms left at 3010 ms. */
+	diag(t, 45, 3010, TD_TIME_WAIT, 59490, 45001, 80);
+	assert_int_equal(s.ntr, 3);
+	ASSERT_TR(&s, 2, TD_FIN_WAIT2, TD_TIME_WAIT, 1499 * MS);
+	assert_int_equal(s.tr[2].ts_ns, 2500 * MS);
+	assert_int_equal(conntable__stats(t)->tw_diag_tw, 1);
+	assert_int_equal(due(t, 10000, q, 4), 0);	   /* in TIME_WAIT: never again */
+	diag(t, 45, 3020, TD_TIME_WAIT, 59480, 45001, 80); /* a late duplicate: ignored */
+	assert_int_equal(s.ntr, 3);
+	/* The timer's end is the usual record. */
+	tw_left(t, TD_EV_TW_CANCEL, 45, 62504, TD_TIME_WAIT, true, 45001, 80, -4);
+	assert_int_equal(s.ntr, 4);
+	ASSERT_TR(&s, 3, TD_TIME_WAIT, TD_CLOSE, 60004 * MS);
+	assert_int_equal(s.tr[3].tw_end, CT_TW_EXPIRED);
+	assert_int_equal(s.nfin, 1);
+	assert_int_equal(s.fin[0].flags & CT_F_GAP, 0);
+	conntable__free(t);
+}
+
+/* The estimate is clamped: never before the FIN_WAIT2 entry (an expiry a jiffy
+ * early), never after the answer (a timer re-armed by a retransmitted FIN). */
+static void test_twdiag_clamped(void **state)
+{
+	struct ct_tw_query q[4];
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	fin_wait2_substate(t, 46, 45002);
+	fin_wait2_substate(t, 47, 45003);
+	assert_int_equal(due(t, 2002, q, 4), 2);
+	/* expiry - 60 s = 1000 ms, before the FIN_WAIT2 entry at 1001 ms */
+	diag(t, 46, 2010, TD_TIME_WAIT, 58990, 45002, 80);
+	/* expiry - 60 s = 2110 ms, after the answer at 2010 ms */
+	diag(t, 47, 2010, TD_TIME_WAIT, 60100, 45003, 80);
+	assert_int_equal(s.ntr, 6);
+	ASSERT_TR(&s, 4, TD_FIN_WAIT2, TD_TIME_WAIT, 0);
+	assert_int_equal(s.tr[4].ts_ns, 1001 * MS);
+	ASSERT_TR(&s, 5, TD_FIN_WAIT2, TD_TIME_WAIT, 1009 * MS);
+	assert_int_equal(s.tr[5].ts_ns, 2010 * MS);
+	conntable__free(t);
+}
+
+/* Gone when looked up: its end record was lost. It ends there, counted, with the
+ * end unseen; an answer about a connection the records ended already, or whose
+ * timer was detached and waits to be settled, changes nothing. */
+static void test_twdiag_gone(void **state)
+{
+	struct ct_tw_query q[4];
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	fin_wait2_substate(t, 48, 45004);
+	fin_wait2_substate(t, 49, 45005);
+	assert_int_equal(due(t, 2002, q, 4), 2);
+	diag(t, 48, 2010, TD_CLOSE, 0, 45004, 80);
+	assert_int_equal(s.ntr, 5);
+	ASSERT_TR(&s, 4, TD_FIN_WAIT2, TD_CLOSE, CT_DWELL_UNKNOWN);
+	assert_int_equal(s.tr[4].tw_end, CT_TW_GONE);
+	assert_int_equal(s.nfin, 1);
+	assert_int_equal(s.fin[0].tw_end, CT_TW_GONE);
+	assert_int_equal(s.fin[0].end_ns, 2010 * MS);
+	assert_true(s.fin[0].flags & CT_F_INCOMPLETE);
+	assert_int_equal(conntable__stats(t)->tw_gone, 1);
+	assert_int_equal(conntable__stats(t)->live, 1);
+	/* Connection 49: an RST tears it down (timer detached, no re-arm) ... */
+	tw_left(t, TD_EV_TW_CANCEL, 49, 2005, TD_FIN_WAIT2, false, 45005, 80, 59000);
+	diag(t, 49, 2010, TD_CLOSE, 0, 45005, 80); /* ... the records settle it */
+	assert_int_equal(s.nfin, 1);
+	conntable__advance(t, 3100 * MS);
+	assert_int_equal(s.nfin, 2);
+	assert_int_equal(s.fin[1].tw_end, CT_TW_RESET);
+	diag(t, 49, 3200, TD_CLOSE, 0, 45005, 80); /* gone from the table: nothing */
+	assert_int_equal(s.nfin, 2);
+	assert_int_equal(conntable__stats(t)->tw_gone, 1);
+	assert_int_equal(due(t, 20000, q, 4), 0);
+	conntable__free(t);
+}
+
+/* At most max per call, the longest waiting first, each at most once a period,
+ * and only while a FIN can still re-arm the timer silently: its expiry minus 60 s
+ * plus CT_TW_SILENT_NS (here 1002 + 16000 ms), then once more, then never. */
+static void test_twdiag_due_bounded(void **state)
+{
+	struct ct_tw_query q[4];
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+	int asks = 0;
+
+	(void)state;
+	fin_wait2_substate(t, 50, 45006);
+	ev(t, 51, 0x40000, 1100, TD_ESTABLISHED, TD_FIN_WAIT1, 45007, 80, 3);
+	ev(t, 51, 0x40000, 1101, TD_FIN_WAIT1, TD_FIN_WAIT2, 45007, 80, 0);
+	tw_left(t, TD_EV_TW_ARM, 51, 1102, TD_FIN_WAIT2, false, 45007, 80, 60000);
+	ev(t, 51, 0x40000, 1102, TD_FIN_WAIT2, TD_CLOSE, 45007, 80, 0);
+	assert_int_equal(due(t, 5000, q, 1), 1);
+	assert_int_equal(q[0].cookie, 50); /* the older first */
+	assert_int_equal(due(t, 5000, q, 1), 1);
+	assert_int_equal(q[0].cookie, 51);
+	assert_int_equal(due(t, 5000, q, 1), 0);
+	for (uint64_t ms = 6000; ms <= 40000; ms += 250) {
+		size_t n = due(t, ms, q, 4);
+
+		for (size_t k = 0; k < n; k++)
+			asks += q[k].cookie == 50;
+	}
+	/* 6000, 7000 .. 17000 (the window's end is 17002 ms), then at 17002 */
+	assert_int_equal(asks, 13);
+	assert_int_equal(conntable__stats(t)->tw_asked, 2 + 13 + 13);
+	conntable__free(t);
+}
+
+static bool only_init_netns(void *arg, uint32_t netns)
+{
+	(void)arg;
+	return netns == 4026531840u;
+}
+
+/* A connection in a namespace no lookup reaches is never handed out: counted. */
+static void test_twdiag_unreachable(void **state)
+{
+	struct ct_tw_query q[4];
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	fin_wait2_substate(t, 52, 45008);
+	/* only its timer seen, in another namespace */
+	tw_left(t, TD_EV_TW_ARM, 53, 1102, TD_FIN_WAIT2, false, 45009, 80, 60000);
+	assert_int_equal(conntable__tw_due(t, 3000 * MS, q, 4, only_init_netns, NULL), 1);
+	assert_int_equal(q[0].cookie, 52);
+	assert_int_equal(conntable__stats(t)->tw_uncheckable, 1);
+	assert_int_equal(conntable__tw_due(t, 5000 * MS, q, 4, only_init_netns, NULL), 1);
+	assert_int_equal(conntable__stats(t)->tw_uncheckable, 1); /* once */
+	conntable__free(t);
+}
+
+/* Without a cookie (classic tracepoint path) the lookup names the tuple and the
+ * answer the timewait socket's address: an answer about another tuple there is not
+ * this connection's. */
+static void test_twdiag_no_cookie(void **state)
+{
+	struct ct_tw_query q[4];
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	fin_wait2_substate(t, 0, 45010);
+	assert_int_equal(s.ntr, 2);
+	assert_int_equal(due(t, 2002, q, 4), 1);
+	assert_int_equal(q[0].cookie, 0);
+	assert_int_equal(q[0].skaddr, 0xffff0000 + 45010);
+	assert_int_equal(q[0].sport, 45010);
+	{
+		struct td_event e =
+		    mkev(0, 0xffff0000 + 45010, 2010, TD_CLOSE, TD_CLOSE, 45011, 80, 0);
+
+		e.kind = TD_EV_TW_DIAG;
+		conntable__apply(t, &e);
+	}
+	assert_int_equal(s.nfin, 0);
+	diag(t, 0, 2010, TD_TIME_WAIT, 59600, 45010, 80);
+	assert_int_equal(s.ntr, 3);
+	ASSERT_TR(&s, 2, TD_FIN_WAIT2, TD_TIME_WAIT, 609 * MS);
+	conntable__free(t);
+}
+
+/* A seeded timewait socket in the FIN_WAIT2 substate is asked about too; a hidden
+ * connection is not. */
+static void test_twdiag_seeded_and_hidden(void **state)
+{
+	struct ct_tw_query q[4];
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+	struct conn c;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.cookie = 60;
+	c.state = TD_FIN_WAIT2;
+	c.tw_substate = TD_FIN_WAIT2;
+	c.flags = CT_F_TW;
+	c.family = 4;
+	c.sport = 45020;
+	c.dport = 80;
+	c.step_ns[0] = c.start_ns = 500 * MS;
+	c.tw_deadline_ns = 60500 * MS;
+	assert_true(conntable__seed(t, &c));
+	s.hide_lport = 45021;
+	fin_wait2_substate(t, 61, 45021);
+	assert_int_equal(due(t, 2002, q, 4), 1);
+	assert_int_equal(q[0].cookie, 60);
+	diag(t, 60, 2010, TD_TIME_WAIT, 59000, 45020, 80);
+	assert_int_equal(s.ntr, 1);
+	ASSERT_TR(&s, 0, TD_FIN_WAIT2, TD_TIME_WAIT, 510 * MS);
+	assert_int_equal(s.tr[0].dwell_lower_bound, 1);
+	conntable__free(t);
+}
+
 /* A new SYN on the tuple of a server-side TIME_WAIT: reported as reused. */
 static void test_timewait_reused(void **state)
 {
@@ -1218,6 +1483,13 @@ int main(void)
 		cmocka_unit_test(test_timewait_no_cookie_addr_reuse),
 		cmocka_unit_test(test_timewait_silent_rearm),
 		cmocka_unit_test(test_timewait_reused),
+		cmocka_unit_test(test_twdiag_time_wait),
+		cmocka_unit_test(test_twdiag_clamped),
+		cmocka_unit_test(test_twdiag_gone),
+		cmocka_unit_test(test_twdiag_due_bounded),
+		cmocka_unit_test(test_twdiag_unreachable),
+		cmocka_unit_test(test_twdiag_no_cookie),
+		cmocka_unit_test(test_twdiag_seeded_and_hidden),
 		cmocka_unit_test(test_stuck),
 		cmocka_unit_test(test_out_of_range_states_ignored),
 		cmocka_unit_test(test_select_hides),
