@@ -1358,6 +1358,11 @@ static uint32_t tw_diag_find(struct conntable *t, const struct td_event *e)
  * - gone: the timewait socket ended (expired, reset, its tuple reused) before the
  *   lookup and the record of it was lost. It ends at ts_ns, the first moment it
  *   is known gone, the end unseen: the dwell of its last state is not known.
+ *   Believed only of a connection that may have missed records (CT_F_GAP: a loss
+ *   was counted, conntable__mark_loss()): otherwise the end's record would have
+ *   come, and the lookup failed for another reason (a socket bound to a device,
+ *   SO_BINDTODEVICE or a VRF, is not matched by a lookup without the interface,
+ *   which tcpdwell does not know). Such answers are counted in tw_gone_doubted.
  */
 static void apply_tw_diag(struct conntable *t, const struct td_event *e)
 {
@@ -1375,6 +1380,8 @@ static void apply_tw_diag(struct conntable *t, const struct td_event *e)
 		set_deadline(c, e);
 		c->tw_substate = TD_TIME_WAIT;
 		tw_fin_seen(t, c, e->ts_ns);
+	} else if (e->oldstate == TD_CLOSE && !(c->flags & CT_F_GAP)) {
+		t->stats.tw_gone_doubted++;
 	} else if (e->oldstate == TD_CLOSE) {
 		struct ct_transition tr = {
 		    .ts_ns = e->ts_ns,

@@ -168,6 +168,7 @@ struct ct_stats {
 	uint64_t tw_asked; /* lookups handed out */
 	uint64_t tw_diag_tw; /* answers that found TIME_WAIT: the FIN came unannounced */
 	uint64_t tw_gone; /* answers that found no socket: ended, end record lost */
+	uint64_t tw_gone_doubted; /* found none, but no record was missing: not believed */
 	uint64_t tw_uncheckable; /* connections no lookup can reach (their netns) */
 };
 
@@ -197,7 +198,8 @@ void conntable__set_stuck(struct conntable *t, int state, uint64_t limit_ns);
  * conntable__tw_due()) is taken only by a connection still in the FIN_WAIT2
  * substate as the records say: TIME_WAIT moves it there at the timer's expiry
  * minus TCP_TIMEWAIT_LEN, gone ends it (tw_end CT_TW_GONE, counted in
- * ct_stats.tw_gone, the last dwell unknown).
+ * ct_stats.tw_gone, the last dwell unknown) if it may have missed records
+ * (CT_F_GAP), else it is doubted and counted.
  */
 void conntable__apply(struct conntable *t, const struct td_event *e);
 

@@ -773,8 +773,10 @@ static void test_twdiag_clamped(void **state)
 }
 
 /* Gone when looked up: its end record was lost. It ends there, counted, with the
- * end unseen; an answer about a connection the records ended already, or whose
- * timer was detached and waits to be settled, changes nothing. */
+ * end unseen; but only once a loss was counted: with every record there, the end's
+ * would have come, and the lookup is what failed. An answer about a connection the
+ * records ended already, or whose timer was detached and waits to be settled,
+ * changes nothing. */
 static void test_twdiag_gone(void **state)
 {
 	struct ct_tw_query q[4];
@@ -785,6 +787,10 @@ static void test_twdiag_gone(void **state)
 	fin_wait2_substate(t, 48, 45004);
 	fin_wait2_substate(t, 49, 45005);
 	assert_int_equal(due(t, 2002, q, 4), 2);
+	diag(t, 48, 2010, TD_CLOSE, 0, 45004, 80);
+	assert_int_equal(s.ntr, 4); /* no loss: doubted */
+	assert_int_equal(conntable__stats(t)->tw_gone_doubted, 1);
+	conntable__mark_loss(t);
 	diag(t, 48, 2010, TD_CLOSE, 0, 45004, 80);
 	assert_int_equal(s.ntr, 5);
 	ASSERT_TR(&s, 4, TD_FIN_WAIT2, TD_CLOSE, CT_DWELL_UNKNOWN);
