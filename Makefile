@@ -41,7 +41,7 @@ endif
 
 # Modules without I/O of their own (unit-tested without root).
 CORE := state cli filter conntable stats output metrics seed top record synth perfetto pair doctor \
-	cpumerge outfile
+	cpumerge outfile twdiag
 # Modules at the edges (kernel, files, terminal).
 EDGE := tracer serve main
 CORE_OBJS := $(patsubst %,$(OUTPUT)/%.o,$(CORE))

@@ -40,6 +40,7 @@
 #include "serve.h"
 #include "top.h"
 #include "tracer.h"
+#include "twdiag.h"
 
 #define SERVE_DEFAULT_LISTEN "127.0.0.1:9877"
 
@@ -87,6 +88,7 @@ struct app {
 	struct doctor *doctor; /* doctor */
 	uint64_t doctor_start; /* doctor: kernel time of the first tick */
 	const struct rec_header *rec_hdr; /* -i: the recording's header */
+	struct twdiag *twdiag; /* live, with a table and TIME_WAIT: timewait lookups */
 };
 
 static uint64_t clock_ns(clockid_t id)
@@ -787,6 +789,23 @@ static uint64_t table_clock(const struct tracer *tr, uint64_t now)
 	return until < now ? until : now;
 }
 
+/* -v: what the timewait lookups did. */
+static void twdiag_report(struct app *a)
+{
+	const struct twdiag_stats *s = twdiag__stats(a->twdiag);
+	const struct ct_stats *cs = conntable__stats(a->table);
+
+	fprintf(stderr,
+		"tcpdwell: timewait lookups: %" PRIu64 " sent (%" PRIu64 " TIME_WAIT, %" PRIu64
+		" still FIN_WAIT2, %" PRIu64 " gone, %" PRIu64 " failed, %" PRIu64
+		" unanswered), %" PRIu64 " gone ended, %" PRIu64 " gone doubted; %" PRIu64
+		" connections in namespaces without a socket; %u namespaces (%u could not "
+		"be entered, %u closed since)\n",
+		s->asked, s->found[TWDIAG_TIME_WAIT], s->found[TWDIAG_STILL], s->found[TWDIAG_GONE],
+		s->found[TWDIAG_FAILED], s->unanswered, cs->tw_gone, cs->tw_gone_doubted,
+		cs->tw_uncheckable, s->netns, s->netns_failed, s->netns_closed);
+}
+
 static int run_live(struct td_options *o)
 {
 	uint64_t cg_id = 0, start;
@@ -827,6 +846,13 @@ static int run_live(struct td_options *o)
 	}
 	if (!o->no_seed)
 		app_seed_from_dump(&a, tr);
+	/* Its sockets are opened now: entering other namespaces needs CAP_SYS_ADMIN. */
+	if (a.table && tracer__info(tr)->timewait) {
+		a.twdiag = twdiag__open(msg, sizeof(msg));
+		if (!a.twdiag)
+			fprintf(stderr, "tcpdwell: warning: %s; a TIME_WAIT the kernel does not "
+					"announce is seen when its timer ends\n", msg);
+	}
 	if (drop_capabilities())
 		fprintf(stderr, "tcpdwell: warning: cannot drop capabilities: %s\n",
 			strerror(errno));
@@ -869,6 +895,8 @@ static int run_live(struct td_options *o)
 		}
 		now = clock_ns(CLOCK_MONOTONIC);
 		app_tick(&a, table_clock(tr, now));
+		if (a.twdiag)
+			twdiag__step(a.twdiag, a.table, now, on_event, &a);
 		tracer__lost(tr, &rb, &rec);
 		app_lost(&a, rb, rec);
 		if (out__flush(&a.out)) {
@@ -894,12 +922,15 @@ static int run_live(struct td_options *o)
 		app_lost(&a, rb, rec);
 	}
 	a.now = clock_ns(CLOCK_MONOTONIC);
+	if (a.twdiag && o->verbose)
+		twdiag_report(&a);
 	if (ret == TD_EXIT_OK)
 		ret = app_close(&a);
 out:
 	if (close_recording(&a) && ret == TD_EXIT_OK)
 		ret = TD_EXIT_FAIL;
 	tracer__close(tr);
+	twdiag__close(a.twdiag);
 	app_free(&a);
 	return ret;
 }

@@ -1,0 +1,545 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Timewait lookups: exact sock_diag lookups of the timewait sockets in the
+ * FIN_WAIT2 substate that the connection table hands out, their answers handed
+ * on as TD_EV_TW_DIAG records. twdiag__req and twdiag__parse (pure) make the
+ * requests and read the replies; the rest (the edge) keeps one netlink socket
+ * per network namespace, opened before the capabilities are dropped.
+ *
+ * The kernel's side (net/ipv4/tcp_diag.c, tcp_diag_dump_one()): a request
+ * without NLM_F_DUMP looks one socket up by its tuple as an incoming packet
+ * would (inet_lookup(): the established hash, where timewait sockets are, then
+ * the listeners), checks the cookie (sock_diag_check_cookie(); ~0 in both words
+ * checks none) and answers with one inet_diag_msg, or with NLMSG_ERROR -ENOENT.
+ * For a timewait socket the answer is inet_twsk_diag_fill()'s: idiag_state the
+ * substate (FIN_WAIT2 or TIME_WAIT), idiag_timer 3, idiag_expires the timer's
+ * time left in ms (jiffies_to_msecs(expires - jiffies), 0 once due). A socket's
+ * cookie never changes and is never reused, so a lookup with it finds that
+ * socket or nothing; without it a gone timewait socket resolves to whatever
+ * else matches: a listener on the port, or a newer connection on the tuple.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+
+#include "twdiag.h"
+
+/* idiag_timer of a timewait socket (inet_twsk_diag_fill()). */
+#define TIMER_TIMEWAIT 3
+
+/* Lookups that may be sent in one burst: a quarter second's worth. */
+#define BURST (TWDIAG_PER_S / 4)
+
+/* Replies to a batch: each is at most an inet_diag_msg with a few attributes (a
+ * full socket found by tuple) or an error with the request's header. */
+#define RECV_BUF (64 * 1024)
+
+/* The receive queue holds a batch's replies; the kernel drops what does not fit
+ * (the lookup then counts as unanswered). */
+#define SOCK_RCVBUF (1 << 20)
+
+/* How often the namespaces' witnesses are looked at. */
+#define WITNESS_NS 1000000000ULL
+
+struct request {
+	struct nlmsghdr nlh;
+	struct inet_diag_req_v2 r;
+};
+
+/* --- the pure part: requests and replies --- */
+
+size_t twdiag__req_len(void)
+{
+	return sizeof(struct request);
+}
+
+size_t twdiag__req(void *buf, const struct ct_tw_query *q, uint32_t seq)
+{
+	struct request req;
+	size_t alen = q->family == 6 ? 16 : 4;
+
+	memset(&req, 0, sizeof(req));
+	req.nlh.nlmsg_len = sizeof(req);
+	req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	req.nlh.nlmsg_flags = NLM_F_REQUEST;
+	req.nlh.nlmsg_seq = seq;
+	req.r.sdiag_family = q->family == 6 ? AF_INET6 : AF_INET;
+	req.r.sdiag_protocol = IPPROTO_TCP;
+	req.r.idiag_states = ~0u; /* not used by an exact lookup */
+	req.r.id.idiag_sport = htons(q->sport);
+	req.r.id.idiag_dport = htons(q->dport);
+	memcpy(req.r.id.idiag_src, q->saddr, alen);
+	memcpy(req.r.id.idiag_dst, q->daddr, alen);
+	if (q->cookie) {
+		req.r.id.idiag_cookie[0] = (uint32_t)q->cookie;
+		req.r.id.idiag_cookie[1] = (uint32_t)(q->cookie >> 32);
+	} else {
+		req.r.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+		req.r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	}
+	memcpy(buf, &req, sizeof(req));
+	return sizeof(req);
+}
+
+/* The record handed on for what a lookup of q found (TIME_WAIT or gone). */
+static void answer_event(struct td_event *e, const struct ct_tw_query *q, uint64_t now_ns,
+			 uint8_t found, uint32_t expires_ms)
+{
+	memset(e, 0, sizeof(*e));
+	e->ts_ns = now_ns;
+	e->kind = TD_EV_TW_DIAG;
+	e->cookie = q->cookie;
+	e->skaddr = q->skaddr;
+	e->netns = q->netns;
+	e->family = q->family;
+	memcpy(e->saddr, q->saddr, sizeof(e->saddr));
+	memcpy(e->daddr, q->daddr, sizeof(e->daddr));
+	e->sport = q->sport;
+	e->dport = q->dport;
+	e->oldstate = e->newstate = found;
+	if (!q->cookie)
+		e->flags |= TD_F_NOCOOKIE;
+	if (found == TD_TIME_WAIT) {
+		e->flags |= TD_F_TW_LEFT;
+		e->tw_left_ms = expires_ms > INT32_MAX ? INT32_MAX : (int32_t)expires_ms;
+	}
+}
+
+/* What an inet_diag_msg says about the socket q asked for. */
+static enum twdiag_found judge(const struct inet_diag_msg *m, const struct ct_tw_query *q,
+			       uint32_t *expires_ms)
+{
+	size_t alen = q->family == 6 ? 16 : 4;
+	uint64_t cookie = (uint64_t)m->id.idiag_cookie[0] | (uint64_t)m->id.idiag_cookie[1] << 32;
+	bool same = m->idiag_family == (q->family == 6 ? AF_INET6 : AF_INET) &&
+		    ntohs(m->id.idiag_sport) == q->sport && ntohs(m->id.idiag_dport) == q->dport &&
+		    !memcmp(m->id.idiag_src, q->saddr, alen) &&
+		    !memcmp(m->id.idiag_dst, q->daddr, alen) && (!q->cookie || cookie == q->cookie);
+
+	if (!same || m->idiag_timer != TIMER_TIMEWAIT)
+		/* Another socket: by tuple alone, the one asked for is gone; with
+		 * the cookie the kernel cannot answer this, so it is not believed. */
+		return q->cookie ? TWDIAG_FAILED : TWDIAG_GONE;
+	if (m->idiag_state == TD_FIN_WAIT2)
+		return TWDIAG_STILL;
+	if (m->idiag_state != TD_TIME_WAIT)
+		return TWDIAG_FAILED;
+	*expires_ms = m->idiag_expires;
+	return TWDIAG_TIME_WAIT;
+}
+
+int twdiag__parse(const void *buf, size_t len, const struct ct_tw_query *q, size_t nq,
+		  uint32_t seq0, uint64_t now_ns,
+		  void (*fn)(void *arg, size_t k, enum twdiag_found f, const struct td_event *e),
+		  void *arg)
+{
+	const unsigned char *p = buf;
+	size_t off = 0;
+
+	while (off < len) {
+		enum twdiag_found f;
+		const unsigned char *data;
+		struct nlmsghdr h;
+		struct td_event e;
+		uint32_t expires = 0;
+		size_t plen, k;
+
+		if (len - off < sizeof(h))
+			return -EBADMSG;
+		memcpy(&h, p + off, sizeof(h));
+		if (h.nlmsg_len < sizeof(h) || h.nlmsg_len > len - off)
+			return -EBADMSG;
+		data = p + off + NLMSG_HDRLEN;
+		plen = h.nlmsg_len - NLMSG_HDRLEN;
+		off += NLMSG_ALIGN(h.nlmsg_len) < len - off ? NLMSG_ALIGN(h.nlmsg_len) : len - off;
+
+		k = h.nlmsg_seq - seq0; /* wraps for what is not ours */
+		if (k >= nq)
+			continue;
+		if (h.nlmsg_type == NLMSG_ERROR) {
+			int error;
+
+			if (plen < sizeof(error))
+				return -EBADMSG;
+			memcpy(&error, data, sizeof(error));
+			if (error == 0)
+				continue; /* an acknowledgement */
+			f = error == -ENOENT ? TWDIAG_GONE : TWDIAG_FAILED;
+		} else if (h.nlmsg_type == SOCK_DIAG_BY_FAMILY) {
+			struct inet_diag_msg m;
+
+			if (plen < sizeof(m))
+				return -EBADMSG;
+			memcpy(&m, data, sizeof(m));
+			f = judge(&m, &q[k], &expires);
+		} else {
+			continue;
+		}
+		if (f == TWDIAG_TIME_WAIT || f == TWDIAG_GONE) {
+			answer_event(&e, &q[k], now_ns, f == TWDIAG_GONE ? TD_CLOSE : TD_TIME_WAIT,
+				     expires);
+			fn(arg, k, f, &e);
+		} else {
+			fn(arg, k, f, NULL);
+		}
+	}
+	return 0;
+}
+
+/* --- the edge: sockets per namespace, the turn of the loop --- */
+
+/* One namespace's socket and what tells that the namespace ends. */
+struct ns_sock {
+	uint32_t netns;
+	int fd; /* -1 once closed */
+	int pidfd; /* the process it was found by; -1: none */
+	char *path; /* its /run/netns name, NULL: none */
+};
+
+struct twdiag {
+	struct ns_sock *ns;
+	size_t nns;
+	double tokens;
+	uint64_t last_ns, next_witness;
+	uint32_t seq;
+	struct ct_tw_query q[BURST];
+	uint8_t answered[BURST];
+	struct td_event pend[BURST]; /* records for the next turn */
+	size_t npend;
+	unsigned char *buf; /* RECV_BUF */
+	struct twdiag_stats st;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* A lookup socket in the thread's namespace: non-blocking, its receive queue
+ * large enough for a batch (forced while CAP_NET_ADMIN is held, else up to
+ * net.core.rmem_max). */
+static int diag_socket(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_SOCK_DIAG);
+	int size = SOCK_RCVBUF, one = 1;
+
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	/* Errors without the request copied back: a smaller reply. */
+	setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	return fd;
+}
+
+static struct ns_sock *ns_find(struct twdiag *d, uint32_t netns)
+{
+	for (size_t i = 0; i < d->nns; i++) {
+		if (d->ns[i].netns == netns)
+			return &d->ns[i];
+	}
+	return NULL;
+}
+
+static bool reachable(void *arg, uint32_t netns)
+{
+	struct ns_sock *s = ns_find(arg, netns);
+
+	return s && s->fd >= 0;
+}
+
+static int ns_add(struct twdiag *d, uint32_t netns, int fd, int pidfd, const char *path)
+{
+	struct ns_sock *v = realloc(d->ns, (d->nns + 1) * sizeof(*v));
+
+	if (!v)
+		return -1;
+	d->ns = v;
+	v[d->nns] = (struct ns_sock){ netns, fd, pidfd, path ? strdup(path) : NULL };
+	d->nns++;
+	d->st.netns++;
+	return 0;
+}
+
+static void ns_close(struct ns_sock *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->pidfd >= 0)
+		close(s->pidfd);
+	s->fd = s->pidfd = -1;
+	free(s->path);
+	s->path = NULL;
+}
+
+/*
+ * Visit the namespace behind path, found by process pid (0: a /run/netns name):
+ * unless it has a socket already, enter it, open one, come back. A socket holds
+ * its namespace, so one is opened only with a witness of the namespace's end.
+ * Returns -1 only when the thread cannot return to its namespace (self_fd).
+ */
+static int visit(struct twdiag *d, const char *path, uint32_t pid, int self_fd)
+{
+	struct stat s;
+	int fd, sock, pidfd = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &s) || ns_find(d, (uint32_t)s.st_ino)) {
+		close(fd);
+		return 0;
+	}
+	if (pid) {
+		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (pidfd < 0) {
+			d->st.netns_failed++;
+			close(fd);
+			return 0;
+		}
+	}
+	if (setns(fd, CLONE_NEWNET)) {
+		d->st.netns_failed++;
+		close(fd);
+		if (pidfd >= 0)
+			close(pidfd);
+		return 0;
+	}
+	close(fd);
+	sock = diag_socket();
+	if (setns(self_fd, CLONE_NEWNET)) {
+		if (sock >= 0)
+			close(sock);
+		if (pidfd >= 0)
+			close(pidfd);
+		return -1;
+	}
+	if (sock < 0 || ns_add(d, (uint32_t)s.st_ino, sock, pidfd, pid ? NULL : path)) {
+		d->st.netns_failed++;
+		if (sock >= 0)
+			close(sock);
+		if (pidfd >= 0)
+			close(pidfd);
+	}
+	return 0;
+}
+
+struct twdiag *twdiag__open(char *err, size_t errlen)
+{
+	struct twdiag *d = calloc(1, sizeof(*d));
+	struct dirent *p;
+	struct stat s;
+	int self_fd = -1, fd = -1, ret = 0;
+	DIR *dir;
+
+	if (!d || !(d->buf = malloc(RECV_BUF))) {
+		snprintf(err, errlen, "timewait lookups: out of memory");
+		goto fail;
+	}
+	self_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	fd = diag_socket();
+	if (self_fd < 0 || fstat(self_fd, &s) || fd < 0) {
+		snprintf(err, errlen, "timewait lookups: cannot open a sock_diag socket: %s",
+			 strerror(errno));
+		goto fail;
+	}
+	/* The caller's own namespace lives as long as the process: no witness. */
+	if (ns_add(d, (uint32_t)s.st_ino, fd, -1, NULL)) {
+		snprintf(err, errlen, "timewait lookups: out of memory");
+		goto fail;
+	}
+	fd = -1;
+	/* In pid order: the first process found in a namespace is, pid wrap aside,
+	 * its oldest (a container's init, a pod's sandbox), which lives as long. */
+	dir = opendir("/proc");
+	while (!ret && dir && (p = readdir(dir))) {
+		char path[64], *end;
+		unsigned long pid = strtoul(p->d_name, &end, 10);
+
+		if (*end || !pid || pid > UINT32_MAX)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%lu/ns/net", pid);
+		ret = visit(d, path, (uint32_t)pid, self_fd);
+	}
+	if (dir)
+		closedir(dir);
+	dir = ret ? NULL : opendir("/run/netns");
+	while (!ret && dir && (p = readdir(dir))) {
+		char path[sizeof(p->d_name) + 16];
+
+		if (p->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/run/netns/%s", p->d_name);
+		ret = visit(d, path, 0, self_fd);
+	}
+	if (dir)
+		closedir(dir);
+	if (ret) {
+		snprintf(err, errlen, "cannot return to the original network namespace: %s",
+			 strerror(errno));
+		goto fail;
+	}
+	close(self_fd);
+	return d;
+fail:
+	if (fd >= 0)
+		close(fd);
+	if (self_fd >= 0)
+		close(self_fd);
+	twdiag__close(d);
+	return NULL;
+}
+
+/* Close the sockets of namespaces whose witness ended: their process exited (its
+ * pidfd is readable), or their /run/netns name is gone or names another. Their
+ * connections are then unreachable (conntable__tw_due() counts them). */
+static void check_witnesses(struct twdiag *d)
+{
+	for (size_t i = 1; i < d->nns; i++) {
+		struct ns_sock *s = &d->ns[i];
+		bool ended = false;
+
+		if (s->fd < 0)
+			continue;
+		if (s->pidfd >= 0) {
+			struct pollfd pfd = { .fd = s->pidfd, .events = POLLIN };
+
+			ended = poll(&pfd, 1, 0) > 0;
+		} else if (s->path) {
+			struct stat st;
+
+			ended = stat(s->path, &st) || (uint32_t)st.st_ino != s->netns;
+		}
+		if (ended) {
+			ns_close(s);
+			d->st.netns_closed++;
+		}
+	}
+}
+
+static void on_answer(void *arg, size_t k, enum twdiag_found f, const struct td_event *e)
+{
+	struct twdiag *d = arg;
+
+	d->st.found[f]++;
+	d->answered[k] = 1;
+	if (e && d->npend < BURST)
+		d->pend[d->npend++] = *e;
+}
+
+/* Send the lookups q[0..n) (one namespace's) on fd and read their answers. */
+static void ask(struct twdiag *d, int fd, struct ct_tw_query *q, size_t n)
+{
+	unsigned char req[TWDIAG_BATCH * sizeof(struct request)];
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	uint32_t seq0 = d->seq;
+	size_t len = 0;
+	ssize_t r;
+
+	d->seq += (uint32_t)n;
+	for (size_t k = 0; k < n; k++)
+		len += twdiag__req(req + len, &q[k], seq0 + (uint32_t)k);
+	memset(d->answered + (q - d->q), 0, n);
+	do
+		r = sendto(fd, req, len, 0, (struct sockaddr *)&kernel, sizeof(kernel));
+	while (r < 0 && errno == EINTR);
+	d->st.asked += n;
+	if (r < 0) {
+		d->st.unanswered += n;
+		return;
+	}
+	for (;;) {
+		struct sockaddr_nl from;
+		struct iovec iov = { d->buf, RECV_BUF };
+		struct msghdr msg = { .msg_name = &from,
+				      .msg_namelen = sizeof(from),
+				      .msg_iov = &iov,
+				      .msg_iovlen = 1 };
+
+		r = recvmsg(fd, &msg, MSG_DONTWAIT);
+		if (r < 0 && (errno == EINTR || errno == ENOBUFS))
+			continue; /* ENOBUFS: some replies were dropped; read the rest */
+		if (r <= 0)
+			break;
+		if (from.nl_pid != 0 || (msg.msg_flags & MSG_TRUNC))
+			continue;
+		/* The answers' moment: after the kernel wrote them. */
+		twdiag__parse(d->buf, (size_t)r, q, n, seq0, mono_ns(), on_answer, d);
+	}
+	for (size_t k = 0; k < n; k++)
+		d->st.unanswered += !d->answered[(q - d->q) + k];
+}
+
+void twdiag__step(struct twdiag *d, struct conntable *t, uint64_t now_ns,
+		  void (*fn)(void *arg, const struct td_event *e), void *arg)
+{
+	size_t n, max;
+
+	for (size_t i = 0; i < d->npend; i++)
+		fn(arg, &d->pend[i]);
+	d->npend = 0;
+	if (now_ns >= d->next_witness) {
+		check_witnesses(d);
+		d->next_witness = now_ns + WITNESS_NS;
+	}
+	if (!d->last_ns || now_ns < d->last_ns) {
+		d->tokens = BURST;
+	} else {
+		d->tokens += (double)(now_ns - d->last_ns) * TWDIAG_PER_S / 1e9;
+		if (d->tokens > BURST)
+			d->tokens = BURST;
+	}
+	d->last_ns = now_ns;
+	max = (size_t)d->tokens;
+	if (!max)
+		return;
+	n = conntable__tw_due(t, now_ns, d->q, max, reachable, d);
+	d->tokens -= (double)n;
+	/* Batches of one namespace each: the queries come in due order, mostly
+	 * from one namespace. */
+	for (size_t i = 0; i < n;) {
+		struct ns_sock *s = ns_find(d, d->q[i].netns);
+		size_t j = i + 1;
+
+		while (j < n && j - i < TWDIAG_BATCH && d->q[j].netns == d->q[i].netns)
+			j++;
+		if (s && s->fd >= 0)
+			ask(d, s->fd, &d->q[i], j - i);
+		i = j;
+	}
+}
+
+const struct twdiag_stats *twdiag__stats(const struct twdiag *d)
+{
+	return &d->st;
+}
+
+void twdiag__close(struct twdiag *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->nns; i++)
+		ns_close(&d->ns[i]);
+	free(d->ns);
+	free(d->buf);
+	free(d);
+}
