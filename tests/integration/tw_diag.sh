@@ -1,0 +1,158 @@
+#!/bin/bash
+# The TIME_WAIT the kernel does not announce: clients close first against a server
+# that closes HOLD ms later, so each client's timewait socket waits in the FIN_WAIT2
+# substate until the server's FIN turns it into TIME_WAIT and re-arms its timer;
+# when the new expiry falls in the same timer-wheel bucket no tracepoint fires.
+# tcpdwell learns it from its sock_diag lookups: within the bounded delay
+# (CT_TW_CHECK_NS, 1 s, plus serve's 1 s publishing, plus a loop turn) serve's
+# tcpdwell_sockets{state=...} gauges equal `ss -tan`, state by state, and trace
+# reports FIN_WAIT2 -> TIME_WAIT at the FIN with a dwell of about HOLD. Scenarios:
+# the server closes 1.5 s later (the re-arm stays in its bucket some of the time:
+# 2.048 s wide at HZ=250) and 50 ms later (nearly always in it); and the latter in a
+# network namespace made before tcpdwell starts, which its lookups reach through the
+# socket opened there before the capabilities were dropped. Needs root.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUTPUT=${OUTPUT:-build}
+TD=$OUTPUT/tcpdwell
+PEER=$OUTPUT/tests/cwhold
+TMP=$(mktemp -d)
+PASS=0
+FAIL=0
+PIDS=()
+NS=tdtw$$
+IN=() # the command prefix that runs in the scenario's namespace
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	ip netns del "$NS" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+ok() { PASS=$((PASS + 1)); echo "ok - $1"; }
+not_ok() { FAIL=$((FAIL + 1)); echo "not ok - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+
+if [ "$(id -u)" != 0 ]; then
+	echo "tw_diag: needs root (loads BPF programs)" >&2
+	exit 1
+fi
+for f in "$TD" "$PEER"; do
+	[ -x "$f" ] || { echo "tw_diag: $f missing: run make first" >&2; exit 1; }
+done
+
+# wait_for TIMEOUT_S CMD...: poll CMD every 100 ms until it succeeds.
+wait_for() {
+	local deadline=$((SECONDS + $1)); shift
+	until "$@"; do
+		[ $SECONDS -ge $deadline ] && return 1
+		sleep 0.1
+	done
+}
+
+free_port() {
+	local p
+	for p in $(seq "$1" "$2"); do
+		ss -Htan "sport = :$p or dport = :$p" | grep -q . || { echo "$p"; return; }
+	done
+}
+
+# The clients' sockets (remote port APP) per state, as "state=count" lines sorted, in
+# tcpdwell's label names; from ss and from serve's gauges.
+ss_states() {
+	"${IN[@]}" ss -Htan "dport = :$1" | awk '{ print $1 }' | sort | uniq -c | while read -r n s; do
+		case $s in
+		ESTAB) s=established ;;
+		FIN-WAIT-1) s=fin_wait1 ;;
+		FIN-WAIT-2) s=fin_wait2 ;;
+		*) s=$(echo "$s" | tr 'A-Z-' 'a-z_') ;;
+		esac
+		echo "$s=$n"
+	done | sort
+}
+gauge_states() {
+	curl -s --max-time 2 "http://127.0.0.1:$1/metrics" |
+		sed -n 's/^tcpdwell_sockets{state="\([a-z_0-9]*\)"} \([0-9]*\)$/\1=\2/p' |
+		grep -v '=0$' | sort
+}
+same_states() {
+	local a b
+	a=$(ss_states "$1")
+	b=$(gauge_states "$2")
+	[ -n "$a" ] && [ "$a" = "$b" ]
+}
+
+# scenario NAME HOLD_MS
+scenario() {
+	local name=$1 hold=$2 app td_port td tr lo hi bad n t0 t1
+	app=$(free_port $((29000 + RANDOM % 500)) 29999)
+	td_port=$(free_port 19700 19799)
+	"$TD" serve --listen "127.0.0.1:$td_port" -R "$app" -v >/dev/null 2>"$TMP/$name.serve.err" &
+	td=$!
+	PIDS+=("$td")
+	"$TD" trace -j -R "$app" >"$TMP/$name.trace.json" 2>"$TMP/$name.trace.err" &
+	tr=$!
+	PIDS+=("$tr")
+	if ! wait_for 10 grep -q "tcpdwell: tracing" "$TMP/$name.serve.err" ||
+		! wait_for 10 grep -q "tcpdwell: tracing" "$TMP/$name.trace.err"; then
+		not_ok "$name: tcpdwell starts" "$(cat "$TMP/$name.serve.err" "$TMP/$name.trace.err")"
+		return
+	fi
+	if ! "${IN[@]}" "$PEER" "$app" 20 "$hold" >/dev/null; then
+		not_ok "$name: 20 clients close first, the server $hold ms later"
+		return
+	fi
+	t0=$(date +%s%N)
+	ok "$name: 20 clients close first, the server $hold ms later"
+	# Every client's timewait socket is in TIME_WAIT now (ss), for a minute.
+	if [ "$(ss_states "$app")" = "time_wait=20" ]; then
+		ok "$name: ss counts 20 TIME-WAIT"
+	else
+		not_ok "$name: ss counts 20 TIME-WAIT" "ss: $(ss_states "$app" | tr '\n' ' ')"
+	fi
+	if wait_for 4 same_states "$app" "$td_port"; then
+		t1=$(date +%s%N)
+		ok "$name: serve's gauges equal ss state by state within $(((t1 - t0) / 1000000)) ms"
+	else
+		not_ok "$name: serve's gauges equal ss state by state within 4 s" \
+			"ss:    $(ss_states "$app" | tr '\n' ' ')" \
+			"serve: $(gauge_states "$td_port" | tr '\n' ' ')"
+	fi
+	sleep 0.2 # a loop turn for trace, whose lookups are as old
+	kill -INT "$td" "$tr"
+	wait "$td" "$tr"
+	# The FIN came HOLD ms after the client's FIN_WAIT2 began (cwhold waits for every
+	# client's FIN, then HOLD): the dwell is HOLD, less up to a jiffy (4 ms at HZ=250)
+	# of the expiry's truncation, plus the server's own delays.
+	lo=$(((hold - 10) * 1000000))
+	hi=$(((hold + 150) * 1000000))
+	n=$(jq -s '[.[] | select(.type == "transition" and .old == "FIN_WAIT2" and
+		.new == "TIME_WAIT")] | length' "$TMP/$name.trace.json")
+	bad=$(jq -s --argjson lo "$lo" --argjson hi "$hi" '[.[] | select(.type == "transition" and
+		.old == "FIN_WAIT2" and .new == "TIME_WAIT" and
+		(.dwell_ns == null or .dwell_ns < $lo or .dwell_ns > $hi))] | length' \
+		"$TMP/$name.trace.json")
+	if [ "$n" = 20 ] && [ "$bad" = 0 ]; then
+		ok "$name: trace reports 20 FIN_WAIT2 -> TIME_WAIT with a dwell of about $hold ms"
+	else
+		not_ok "$name: trace reports 20 FIN_WAIT2 -> TIME_WAIT with a dwell of about $hold ms" \
+			"found $n, $bad outside $lo..$hi ns" \
+			"$(grep '"new":"TIME_WAIT"' "$TMP/$name.trace.json" | head -3)"
+	fi
+	echo "# $name: $(grep 'timewait lookups' "$TMP/$name.serve.err")"
+	PIDS=()
+}
+
+scenario late-fin 1500
+scenario quick-fin 50
+if ip netns add "$NS" && ip -n "$NS" link set lo up; then
+	IN=(ip netns exec "$NS")
+	scenario netns-quick-fin 50
+else
+	not_ok "a network namespace for the test"
+fi
+
+echo "tw_diag: $PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]
