@@ -798,12 +798,14 @@ static void twdiag_report(struct app *a)
 	fprintf(stderr,
 		"tcpdwell: timewait lookups: %" PRIu64 " sent (%" PRIu64 " TIME_WAIT, %" PRIu64
 		" still FIN_WAIT2, %" PRIu64 " gone, %" PRIu64 " failed, %" PRIu64
-		" unanswered), %" PRIu64 " gone ended, %" PRIu64 " gone doubted; %" PRIu64
+		" unanswered) in %.1f ms of CPU, %" PRIu64 " gone ended, %" PRIu64
+		" gone doubted; %" PRIu64
 		" connections in namespaces without a socket; %u namespaces (%u could not "
 		"be entered, %u closed since)\n",
 		s->asked, s->found[TWDIAG_TIME_WAIT], s->found[TWDIAG_STILL], s->found[TWDIAG_GONE],
-		s->found[TWDIAG_FAILED], s->unanswered, cs->tw_gone, cs->tw_gone_doubted,
-		cs->tw_uncheckable, s->netns, s->netns_failed, s->netns_closed);
+		s->found[TWDIAG_FAILED], s->unanswered, s->cpu_ns / 1e6, cs->tw_gone,
+		cs->tw_gone_doubted, cs->tw_uncheckable, s->netns, s->netns_failed,
+		s->netns_closed);
 }
 
 static int run_live(struct td_options *o)

@@ -207,8 +207,8 @@ int twdiag__parse(const void *buf, size_t len, const struct ct_tw_query *q, size
 /* One namespace's socket and what tells that the namespace ends. */
 struct ns_sock {
 	uint32_t netns;
-	int fd; /* -1 once closed */
-	int pidfd; /* the process it was found by; -1: none */
+	int fd;	    /* -1 once closed */
+	int pidfd;  /* the process it was found by; -1: none */
 	char *path; /* its /run/netns name, NULL: none */
 };
 
@@ -219,18 +219,19 @@ struct twdiag {
 	uint64_t last_ns, next_witness;
 	uint32_t seq;
 	struct ct_tw_query q[BURST];
-	uint8_t answered[BURST];
+	uint8_t answered[BURST];     /* by index in q */
+	size_t batch;		     /* index in q of the batch being read */
 	struct td_event pend[BURST]; /* records for the next turn */
 	size_t npend;
 	unsigned char *buf; /* RECV_BUF */
 	struct twdiag_stats st;
 };
 
-static uint64_t mono_ns(void)
+static uint64_t clock_ns(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
@@ -274,7 +275,7 @@ static int ns_add(struct twdiag *d, uint32_t netns, int fd, int pidfd, const cha
 	if (!v)
 		return -1;
 	d->ns = v;
-	v[d->nns] = (struct ns_sock){ netns, fd, pidfd, path ? strdup(path) : NULL };
+	v[d->nns] = (struct ns_sock){netns, fd, pidfd, path ? strdup(path) : NULL};
 	d->nns++;
 	d->st.netns++;
 	return 0;
@@ -421,7 +422,7 @@ static void check_witnesses(struct twdiag *d)
 		if (s->fd < 0)
 			continue;
 		if (s->pidfd >= 0) {
-			struct pollfd pfd = { .fd = s->pidfd, .events = POLLIN };
+			struct pollfd pfd = {.fd = s->pidfd, .events = POLLIN};
 
 			ended = poll(&pfd, 1, 0) > 0;
 		} else if (s->path) {
@@ -441,7 +442,7 @@ static void on_answer(void *arg, size_t k, enum twdiag_found f, const struct td_
 	struct twdiag *d = arg;
 
 	d->st.found[f]++;
-	d->answered[k] = 1;
+	d->answered[d->batch + k] = 1;
 	if (e && d->npend < BURST)
 		d->pend[d->npend++] = *e;
 }
@@ -450,7 +451,8 @@ static void on_answer(void *arg, size_t k, enum twdiag_found f, const struct td_
 static void ask(struct twdiag *d, int fd, struct ct_tw_query *q, size_t n)
 {
 	unsigned char req[TWDIAG_BATCH * sizeof(struct request)];
-	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	uint32_t seq0 = d->seq;
 	size_t len = 0;
 	ssize_t r;
@@ -458,22 +460,24 @@ static void ask(struct twdiag *d, int fd, struct ct_tw_query *q, size_t n)
 	d->seq += (uint32_t)n;
 	for (size_t k = 0; k < n; k++)
 		len += twdiag__req(req + len, &q[k], seq0 + (uint32_t)k);
-	memset(d->answered + (q - d->q), 0, n);
+	d->batch = (size_t)(q - d->q);
+	memset(d->answered + d->batch, 0, n);
 	do
 		r = sendto(fd, req, len, 0, (struct sockaddr *)&kernel, sizeof(kernel));
 	while (r < 0 && errno == EINTR);
 	d->st.asked += n;
 	if (r < 0) {
 		d->st.unanswered += n;
+		d->st.cpu_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
 		return;
 	}
 	for (;;) {
 		struct sockaddr_nl from;
-		struct iovec iov = { d->buf, RECV_BUF };
-		struct msghdr msg = { .msg_name = &from,
-				      .msg_namelen = sizeof(from),
-				      .msg_iov = &iov,
-				      .msg_iovlen = 1 };
+		struct iovec iov = {d->buf, RECV_BUF};
+		struct msghdr msg = {.msg_name = &from,
+				     .msg_namelen = sizeof(from),
+				     .msg_iov = &iov,
+				     .msg_iovlen = 1};
 
 		r = recvmsg(fd, &msg, MSG_DONTWAIT);
 		if (r < 0 && (errno == EINTR || errno == ENOBUFS))
@@ -483,10 +487,12 @@ static void ask(struct twdiag *d, int fd, struct ct_tw_query *q, size_t n)
 		if (from.nl_pid != 0 || (msg.msg_flags & MSG_TRUNC))
 			continue;
 		/* The answers' moment: after the kernel wrote them. */
-		twdiag__parse(d->buf, (size_t)r, q, n, seq0, mono_ns(), on_answer, d);
+		twdiag__parse(d->buf, (size_t)r, q, n, seq0, clock_ns(CLOCK_MONOTONIC), on_answer,
+			      d);
 	}
 	for (size_t k = 0; k < n; k++)
-		d->st.unanswered += !d->answered[(q - d->q) + k];
+		d->st.unanswered += !d->answered[d->batch + k];
+	d->st.cpu_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
 }
 
 void twdiag__step(struct twdiag *d, struct conntable *t, uint64_t now_ns,

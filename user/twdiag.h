@@ -35,15 +35,16 @@
 enum twdiag_found {
 	TWDIAG_STILL = 0, /* still in the FIN_WAIT2 substate */
 	TWDIAG_TIME_WAIT, /* in TIME_WAIT: a TD_EV_TW_DIAG record */
-	TWDIAG_GONE, /* no such socket: a TD_EV_TW_DIAG record */
-	TWDIAG_FAILED, /* an error, or an answer that is not about it: nothing learnt */
+	TWDIAG_GONE,	  /* no such socket: a TD_EV_TW_DIAG record */
+	TWDIAG_FAILED,	  /* an error, or an answer that is not about it: nothing learnt */
 };
 
 struct twdiag_stats {
-	uint64_t asked; /* lookups sent */
-	uint64_t found[4]; /* answers, by enum twdiag_found */
-	uint64_t unanswered; /* lookups sent with no answer read (receive queue overrun) */
-	uint32_t netns; /* namespaces with a socket */
+	uint64_t asked;	       /* lookups sent */
+	uint64_t found[4];     /* answers, by enum twdiag_found */
+	uint64_t unanswered;   /* lookups sent with no answer read (receive queue overrun) */
+	uint64_t cpu_ns;       /* the thread's CPU time (user and system) in sending and reading */
+	uint32_t netns;	       /* namespaces with a socket */
 	uint32_t netns_failed; /* namespaces found at start that got none */
 	uint32_t netns_closed; /* sockets closed since: their namespace's witness ended */
 };
