@@ -917,6 +917,8 @@ static int run_live(struct td_options *o)
 	/* Collect what is still in the buffer, then settle the table. */
 	tracer__poll(tr, 0);
 	tracer__drain(tr);
+	if (a.twdiag)
+		twdiag__flush(a.twdiag, on_event, &a);
 	{
 		uint64_t rb, rec;
 

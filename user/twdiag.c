@@ -495,14 +495,19 @@ static void ask(struct twdiag *d, int fd, struct ct_tw_query *q, size_t n)
 	d->st.cpu_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
 }
 
+void twdiag__flush(struct twdiag *d, void (*fn)(void *arg, const struct td_event *e), void *arg)
+{
+	for (size_t i = 0; i < d->npend; i++)
+		fn(arg, &d->pend[i]);
+	d->npend = 0;
+}
+
 void twdiag__step(struct twdiag *d, struct conntable *t, uint64_t now_ns,
 		  void (*fn)(void *arg, const struct td_event *e), void *arg)
 {
 	size_t n, max;
 
-	for (size_t i = 0; i < d->npend; i++)
-		fn(arg, &d->pend[i]);
-	d->npend = 0;
+	twdiag__flush(d, fn, arg);
 	if (now_ns >= d->next_witness) {
 		check_witnesses(d);
 		d->next_witness = now_ns + WITNESS_NS;

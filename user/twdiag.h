@@ -97,6 +97,10 @@ struct twdiag *twdiag__open(char *err, size_t errlen);
 void twdiag__step(struct twdiag *d, struct conntable *t, uint64_t now_ns,
 		  void (*fn)(void *arg, const struct td_event *e), void *arg);
 
+/* At the end, after the tracer's last records: hand on the records of the last
+ * turn's answers (fn), which twdiag__step() would have handed on next. */
+void twdiag__flush(struct twdiag *d, void (*fn)(void *arg, const struct td_event *e), void *arg);
+
 const struct twdiag_stats *twdiag__stats(const struct twdiag *d);
 
 /* Close every socket; NULL is a no-op. */
