@@ -8,9 +8,10 @@
 # tcpdwell_sockets{state=...} gauges equal `ss -tan`, state by state, and trace
 # reports FIN_WAIT2 -> TIME_WAIT at the FIN with a dwell of about HOLD. Scenarios:
 # the server closes 1.5 s later (the re-arm stays in its bucket some of the time:
-# 2.048 s wide at HZ=250) and 50 ms later (nearly always in it); and the latter in a
-# network namespace made before tcpdwell starts, which its lookups reach through the
-# socket opened there before the capabilities were dropped. Needs root.
+# 2.048 s wide at HZ=250) and 50 ms later (nearly always in it); the latter with the
+# classic tracepoint (no cookies: lookups by tuple alone), and in a network namespace
+# made before tcpdwell starts, which its lookups reach through the socket opened there
+# before the capabilities were dropped. Needs root.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUTPUT=${OUTPUT:-build}
@@ -84,15 +85,16 @@ same_states() {
 	[ -n "$a" ] && [ "$a" = "$b" ]
 }
 
-# scenario NAME HOLD_MS
+# scenario NAME HOLD_MS [TCPDWELL_ARGS...]
 scenario() {
-	local name=$1 hold=$2 app td_port td tr lo hi bad n t0 t1
+	local name=$1 hold=$2 app td_port td tr lo hi bad n t0 t1 extra=("${@:3}")
 	app=$(free_port $((29000 + RANDOM % 500)) 29999)
 	td_port=$(free_port 19700 19799)
-	"$TD" serve --listen "127.0.0.1:$td_port" -R "$app" -v >/dev/null 2>"$TMP/$name.serve.err" &
+	"$TD" serve --listen "127.0.0.1:$td_port" -R "$app" -v "${extra[@]}" >/dev/null \
+		2>"$TMP/$name.serve.err" &
 	td=$!
 	PIDS+=("$td")
-	"$TD" trace -j -R "$app" >"$TMP/$name.trace.json" 2>"$TMP/$name.trace.err" &
+	"$TD" trace -j -R "$app" "${extra[@]}" >"$TMP/$name.trace.json" 2>"$TMP/$name.trace.err" &
 	tr=$!
 	PIDS+=("$tr")
 	if ! wait_for 10 grep -q "tcpdwell: tracing" "$TMP/$name.serve.err" ||
@@ -147,6 +149,7 @@ scenario() {
 
 scenario late-fin 1500
 scenario quick-fin 50
+scenario tracepoint-quick-fin 50 --backend tracepoint
 if ip netns add "$NS" && ip -n "$NS" link set lo up; then
 	IN=(ip netns exec "$NS")
 	scenario netns-quick-fin 50
