@@ -300,23 +300,29 @@ static void ns_close(struct ns_sock *s)
  */
 static int visit(struct twdiag *d, const char *path, uint32_t pid, int self_fd)
 {
+	struct pollfd alive = {.events = POLLIN};
 	struct stat s;
 	int fd, sock, pidfd = -1;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	if (fstat(fd, &s) || ns_find(d, (uint32_t)s.st_ino)) {
-		close(fd);
-		return 0;
-	}
+	/* The pidfd first, and the process still there once the namespace file is
+	 * open: then the file was that process's, not a later one's with its pid. */
 	if (pid) {
 		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 		if (pidfd < 0) {
-			d->st.netns_failed++;
-			close(fd);
+			if (errno != ESRCH)
+				d->st.netns_failed++;
 			return 0;
 		}
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	alive.fd = pidfd;
+	if (fd < 0 || fstat(fd, &s) || ns_find(d, (uint32_t)s.st_ino) ||
+	    (pidfd >= 0 && poll(&alive, 1, 0) != 0)) {
+		if (fd >= 0)
+			close(fd);
+		if (pidfd >= 0)
+			close(pidfd);
+		return 0;
 	}
 	if (setns(fd, CLONE_NEWNET)) {
 		d->st.netns_failed++;
