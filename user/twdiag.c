@@ -277,7 +277,8 @@ static int ns_add(struct twdiag *d, uint32_t netns, int fd, int pidfd, const cha
 	d->ns = v;
 	v[d->nns] = (struct ns_sock){netns, fd, pidfd, path ? strdup(path) : NULL};
 	d->nns++;
-	d->st.netns++;
+	if (fd >= 0)
+		d->st.netns++;
 	return 0;
 }
 
@@ -294,60 +295,52 @@ static void ns_close(struct ns_sock *s)
 
 /*
  * Visit the namespace behind path, found by process pid (0: a /run/netns name):
- * unless it has a socket already, enter it, open one, come back. A socket holds
- * its namespace, so one is opened only with a witness of the namespace's end.
+ * unless it is known already, enter it, open a socket, come back. A socket holds
+ * its namespace, so one is opened only with a witness of the namespace's end. A
+ * namespace that gets none is kept with fd -1, so that it is counted once.
  * Returns -1 only when the thread cannot return to its namespace (self_fd).
  */
 static int visit(struct twdiag *d, const char *path, uint32_t pid, int self_fd)
 {
 	struct pollfd alive = {.events = POLLIN};
+	int fd, sock = -1, pidfd = -1, ret = 0;
 	struct stat s;
-	int fd, sock, pidfd = -1;
 
 	/* The pidfd first, and the process still there once the namespace file is
 	 * open: then the file was that process's, not a later one's with its pid. */
 	if (pid) {
 		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-		if (pidfd < 0) {
-			if (errno != ESRCH)
-				d->st.netns_failed++;
+		if (pidfd < 0 && errno == ESRCH)
 			return 0;
-		}
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	alive.fd = pidfd;
 	if (fd < 0 || fstat(fd, &s) || ns_find(d, (uint32_t)s.st_ino) ||
-	    (pidfd >= 0 && poll(&alive, 1, 0) != 0)) {
-		if (fd >= 0)
-			close(fd);
-		if (pidfd >= 0)
-			close(pidfd);
-		return 0;
-	}
-	if (setns(fd, CLONE_NEWNET)) {
-		d->st.netns_failed++;
-		close(fd);
-		if (pidfd >= 0)
-			close(pidfd);
-		return 0;
-	}
-	close(fd);
+	    (pidfd >= 0 && poll(&alive, 1, 0) != 0))
+		goto out;
+	/* Without a pidfd (Linux before 5.3) no witness: no socket. */
+	if ((pid && pidfd < 0) || setns(fd, CLONE_NEWNET))
+		goto failed;
 	sock = diag_socket();
 	if (setns(self_fd, CLONE_NEWNET)) {
-		if (sock >= 0)
-			close(sock);
-		if (pidfd >= 0)
-			close(pidfd);
-		return -1;
+		ret = -1;
+		goto out;
 	}
-	if (sock < 0 || ns_add(d, (uint32_t)s.st_ino, sock, pidfd, pid ? NULL : path)) {
-		d->st.netns_failed++;
-		if (sock >= 0)
-			close(sock);
-		if (pidfd >= 0)
-			close(pidfd);
+	if (sock >= 0 && !ns_add(d, (uint32_t)s.st_ino, sock, pidfd, pid ? NULL : path)) {
+		close(fd);
+		return 0;
 	}
-	return 0;
+failed:
+	d->st.netns_failed++;
+	ns_add(d, (uint32_t)s.st_ino, -1, -1, NULL);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (sock >= 0)
+		close(sock);
+	if (pidfd >= 0)
+		close(pidfd);
+	return ret;
 }
 
 struct twdiag *twdiag__open(char *err, size_t errlen)
