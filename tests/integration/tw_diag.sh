@@ -153,8 +153,36 @@ scenario tracepoint-quick-fin 50 --backend tracepoint
 if ip netns add "$NS" && ip -n "$NS" link set lo up; then
 	IN=(ip netns exec "$NS")
 	scenario netns-quick-fin 50
+	ip netns del "$NS"
 else
 	not_ok "a network namespace for the test"
+fi
+
+# A socket holds its namespace alive: when the namespace's /run/netns name goes (ip netns
+# del), tcpdwell closes its socket there within a second or two, and the namespace can go.
+nsocks() { find "/proc/$1/fd" -lname 'socket:*' 2>/dev/null | wc -l; }
+fewer_socks() { [ "$(nsocks "$1")" -lt "$2" ]; }
+IN=()
+if ip netns add "$NS"; then
+	"$TD" stat -v --no-seed -R 1 >/dev/null 2>"$TMP/witness.err" &
+	pid=$!
+	PIDS=("$pid")
+	if wait_for 10 grep -q "tcpdwell: tracing" "$TMP/witness.err"; then
+		before=$(nsocks "$pid")
+		ip netns del "$NS"
+		if wait_for 5 fewer_socks "$pid" "$before"; then
+			ok "the socket in a deleted namespace is closed ($before sockets, then $(nsocks "$pid"))"
+		else
+			not_ok "the socket in a deleted namespace is closed" \
+				"sockets before: $before, now: $(nsocks "$pid")"
+		fi
+	else
+		not_ok "witness: tcpdwell starts" "$(cat "$TMP/witness.err")"
+	fi
+	kill -INT "$pid"
+	wait "$pid"
+	PIDS=()
+	echo "# witness: $(grep 'timewait lookups' "$TMP/witness.err")"
 fi
 
 echo "tw_diag: $PASS passed, $FAIL failed"
