@@ -108,8 +108,9 @@ scenario() {
 	fi
 	t0=$(date +%s%N)
 	ok "$name: 20 clients close first, the server $hold ms later"
-	# Every client's timewait socket is in TIME_WAIT now (ss), for a minute.
-	if [ "$(ss_states "$app")" = "time_wait=20" ]; then
+	# Every client's timewait socket is in TIME_WAIT now (ss), for a minute: at once, but
+	# for the server's FINs still in a softirq queue.
+	if wait_for 2 eval '[ "$(ss_states "$app")" = "time_wait=20" ]'; then
 		ok "$name: ss counts 20 TIME-WAIT"
 	else
 		not_ok "$name: ss counts 20 TIME-WAIT" "ss: $(ss_states "$app" | tr '\n' ' ')"
@@ -127,9 +128,10 @@ scenario() {
 	wait "$td" "$tr"
 	# The FIN came HOLD ms after the client's FIN_WAIT2 began (cwhold waits for every
 	# client's FIN, then HOLD): the dwell is HOLD, less up to a jiffy (4 ms at HZ=250)
-	# of the expiry's truncation, plus the server's own delays.
+	# of the expiry's truncation, plus the server's own delays (its clients' connections and
+	# closes one after the other, its 20 closes: milliseconds, more on a loaded host).
 	lo=$(((hold - 10) * 1000000))
-	hi=$(((hold + 150) * 1000000))
+	hi=$(((hold + 500) * 1000000))
 	n=$(jq -s '[.[] | select(.type == "transition" and .old == "FIN_WAIT2" and
 		.new == "TIME_WAIT")] | length' "$TMP/$name.trace.json")
 	bad=$(jq -s --argjson lo "$lo" --argjson hi "$hi" '[.[] | select(.type == "transition" and
