@@ -469,6 +469,10 @@ static void publish_metrics(struct app *a, uint64_t now)
 
 	metrics__gauges(a->metrics, a->table, now);
 	a->metrics->evictions = conntable__stats(a->table)->evicted;
+	a->metrics->tw_lookups = conntable__stats(a->table)->tw_asked;
+	a->metrics->tw_time_wait = conntable__stats(a->table)->tw_diag_tw;
+	a->metrics->tw_gone = conntable__stats(a->table)->tw_gone;
+	a->metrics->tw_uncheckable = conntable__stats(a->table)->tw_uncheckable;
 	for (int om = 0; om < 2; om++) {
 		FILE *f = open_memstream(&text[om], &len[om]);
 

@@ -199,6 +199,19 @@ void metrics__render(const struct metrics *m, FILE *f, bool om, const char *vers
 		     "Connections dropped from the table to stay within --max-conns.");
 	fprintf(f, "tcpdwell_evictions_total %llu\n", (unsigned long long)m->evictions);
 
+	counter_head(f, om, "tcpdwell_timewait_lookups",
+		     "sock_diag lookups of timewait sockets in the FIN_WAIT2 substate, by what "
+		     "they found: time_wait (the FIN came unannounced), gone (ended, its end "
+		     "record lost), unreachable (connections in a namespace without a socket).");
+	fprintf(f, "tcpdwell_timewait_lookups_total{result=\"sent\"} %llu\n",
+		(unsigned long long)m->tw_lookups);
+	fprintf(f, "tcpdwell_timewait_lookups_total{result=\"time_wait\"} %llu\n",
+		(unsigned long long)m->tw_time_wait);
+	fprintf(f, "tcpdwell_timewait_lookups_total{result=\"gone\"} %llu\n",
+		(unsigned long long)m->tw_gone);
+	fprintf(f, "tcpdwell_timewait_lookups_total{result=\"unreachable\"} %llu\n",
+		(unsigned long long)m->tw_uncheckable);
+
 	fprintf(f, "# HELP tcpdwell_build_info tcpdwell version.\n"
 		   "# TYPE tcpdwell_build_info gauge\n"
 		   "tcpdwell_build_info{version=\"%s\"} 1\n",

@@ -37,6 +37,9 @@ struct metrics {
 	struct metrics_hist dwell[METRICS_MAX_LPORTS + 1][TD_STATE_MAX];
 	uint64_t transitions[METRICS_MAX_LPORTS + 1][TD_STATE_MAX][TD_STATE_MAX];
 	uint64_t lost_ringbuf, lost_recursion, evictions;
+	/* Timewait lookups (ct_stats): sent, found TIME_WAIT, found gone and so ended,
+	 * connections in namespaces no lookup reaches. */
+	uint64_t tw_lookups, tw_time_wait, tw_gone, tw_uncheckable;
 	/* Gauges, recomputed by metrics__gauges() before each render. */
 	uint64_t sockets[TD_STATE_MAX];
 	uint64_t stuck[TD_STATE_MAX];

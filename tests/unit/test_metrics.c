@@ -93,12 +93,18 @@ static void test_openmetrics_format(void **state)
 	metrics__init(m, false);
 	m->lost_ringbuf = 3;
 	m->evictions = 2;
+	m->tw_lookups = 7;
+	m->tw_gone = 1;
 	s = render(m, true);
 	assert_non_null(strstr(s, "# TYPE tcpdwell_transitions counter\n"));
 	assert_non_null(strstr(s, "# TYPE tcpdwell_lost_records counter\n"
 				  "tcpdwell_lost_records_total{reason=\"ringbuf\"} 3\n"
 				  "tcpdwell_lost_records_total{reason=\"recursion\"} 0\n"));
 	assert_non_null(strstr(s, "tcpdwell_evictions_total 2\n"));
+	assert_non_null(strstr(s, "# TYPE tcpdwell_timewait_lookups counter\n"
+				  "tcpdwell_timewait_lookups_total{result=\"sent\"} 7\n"
+				  "tcpdwell_timewait_lookups_total{result=\"time_wait\"} 0\n"
+				  "tcpdwell_timewait_lookups_total{result=\"gone\"} 1\n"));
 	assert_non_null(strstr(s, "tcpdwell_build_info{version=\"9.9\"} 1\n# EOF\n"));
 	free(s);
 	s = render(m, false);
