@@ -902,7 +902,7 @@ static int run_live(struct td_options *o)
 		now = clock_ns(CLOCK_MONOTONIC);
 		app_tick(&a, table_clock(tr, now));
 		if (a.twdiag)
-			twdiag__step(a.twdiag, a.table, now, on_event, &a);
+			twdiag__step(a.twdiag, a.table, now, tracer__until(tr), on_event, &a);
 		tracer__lost(tr, &rb, &rec);
 		app_lost(&a, rb, rec);
 		if (out__flush(&a.out)) {

@@ -221,7 +221,7 @@ struct twdiag {
 	struct ct_tw_query q[BURST];
 	uint8_t answered[BURST];     /* by index in q */
 	size_t batch;		     /* index in q of the batch being read */
-	struct td_event pend[BURST]; /* records for the next turn */
+	struct td_event pend[BURST]; /* answers' records waiting for the tracer's (until) */
 	size_t npend;
 	unsigned char *buf; /* RECV_BUF */
 	struct twdiag_stats st;
@@ -501,12 +501,19 @@ void twdiag__flush(struct twdiag *d, void (*fn)(void *arg, const struct td_event
 	d->npend = 0;
 }
 
-void twdiag__step(struct twdiag *d, struct conntable *t, uint64_t now_ns,
+void twdiag__step(struct twdiag *d, struct conntable *t, uint64_t now_ns, uint64_t until_ns,
 		  void (*fn)(void *arg, const struct td_event *e), void *arg)
 {
-	size_t n, max;
+	size_t n, max, kept = 0;
 
-	twdiag__flush(d, fn, arg);
+	/* In the order they were read, up to the first one still ahead of the records. */
+	for (size_t i = 0; i < d->npend; i++) {
+		if (kept || d->pend[i].ts_ns > until_ns)
+			d->pend[kept++] = d->pend[i];
+		else
+			fn(arg, &d->pend[i]);
+	}
+	d->npend = kept;
 	if (now_ns >= d->next_witness) {
 		check_witnesses(d);
 		d->next_witness = now_ns + WITNESS_NS;
@@ -520,6 +527,8 @@ void twdiag__step(struct twdiag *d, struct conntable *t, uint64_t now_ns,
 	}
 	d->last_ns = now_ns;
 	max = (size_t)d->tokens;
+	if (max > BURST - d->npend)
+		max = BURST - d->npend; /* every answer finds room in pend[] */
 	if (!max)
 		return;
 	n = conntable__tw_due(t, now_ns, d->q, max, reachable, d);

@@ -88,17 +88,18 @@ struct twdiag *twdiag__open(char *err, size_t errlen);
 
 /*
  * One turn of the live loop at now_ns (CLOCK_MONOTONIC): hand on (fn) the records
- * made from the answers of the previous turn, which are applied only now, after
- * the tracer's records up to the moment they were read (a record of the socket's
- * end that was still in the buffer then comes first and wins); then ask the table
- * what is due, at most TWDIAG_PER_S a second, and send the lookups; their answers
- * are read at once (the kernel writes them during sendmsg()) without blocking.
+ * made from earlier answers once every record of the tracer up to the moment they
+ * were read has been handed on (until_ns, tracer__until()): a record of the
+ * socket's end that was still in the buffer then comes first and wins. Then ask
+ * the table what is due, at most TWDIAG_PER_S a second and no more than the
+ * answers waiting leave room for, and send the lookups; their answers are read at
+ * once (the kernel writes them during sendmsg()) without blocking.
  */
-void twdiag__step(struct twdiag *d, struct conntable *t, uint64_t now_ns,
+void twdiag__step(struct twdiag *d, struct conntable *t, uint64_t now_ns, uint64_t until_ns,
 		  void (*fn)(void *arg, const struct td_event *e), void *arg);
 
-/* At the end, after the tracer's last records: hand on the records of the last
- * turn's answers (fn), which twdiag__step() would have handed on next. */
+/* At the end, after the tracer's last records: hand on the records of the answers
+ * still waiting (fn), which twdiag__step() would have handed on later. */
 void twdiag__flush(struct twdiag *d, void (*fn)(void *arg, const struct td_event *e), void *arg);
 
 const struct twdiag_stats *twdiag__stats(const struct twdiag *d);
