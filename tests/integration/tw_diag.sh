@@ -13,7 +13,7 @@
 # made before tcpdwell starts, which its lookups reach through the socket opened there
 # before the capabilities were dropped. Needs root.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 OUTPUT=${OUTPUT:-build}
 TD=$OUTPUT/tcpdwell
 PEER=$OUTPUT/tests/cwhold
@@ -78,6 +78,7 @@ gauge_states() {
 		sed -n 's/^tcpdwell_sockets{state="\([a-z_0-9]*\)"} \([0-9]*\)$/\1=\2/p' |
 		grep -v '=0$' | sort
 }
+all_time_wait() { [ "$(ss_states "$1")" = "time_wait=20" ]; }
 same_states() {
 	local a b
 	a=$(ss_states "$1")
@@ -110,7 +111,7 @@ scenario() {
 	ok "$name: 20 clients close first, the server $hold ms later"
 	# Every client's timewait socket is in TIME_WAIT now (ss), for a minute: at once, but
 	# for the server's FINs still in a softirq queue.
-	if wait_for 2 eval '[ "$(ss_states "$app")" = "time_wait=20" ]'; then
+	if wait_for 2 all_time_wait "$app"; then
 		ok "$name: ss counts 20 TIME-WAIT"
 	else
 		not_ok "$name: ss counts 20 TIME-WAIT" "ss: $(ss_states "$app" | tr '\n' ' ')"
