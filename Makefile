@@ -131,8 +131,8 @@ model: $(OUTPUT)/tests/tsan_slotmodel
 # other paths (TD_EXTRA_ARGS), on the scenarios each path could get wrong: without cookies the
 # classic tracepoints must keep both sides, children and a reused tuple apart; the one ring
 # buffer and the perf buffer must keep order and dwell.
-INTEG_SCRIPTS := run replay files hostile prometheus deploy top_tmux scenarios views doctor tw_expire \
-	tw_diag pressure \
+INTEG_SCRIPTS := run replay files hostile prometheus serve_hostile deploy top_tmux scenarios \
+	views doctor tw_expire tw_diag pressure \
 	kernel_paths
 INTEG_PATHS := "--backend tracepoint|(client-first|server-first|tw-reuse|prefork|refused)-." \
 	"--buffer ring|(server-first|cw-hold|tw-reuse)-." \

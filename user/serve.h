@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * HTTP server for `tcpdwell serve` (libmicrohttpd, its own thread). The main
- * loop publishes rendered metrics; the server only copies them out.
+ * HTTP server for `tcpdwell serve` (libmicrohttpd, one thread of its own). The
+ * main loop publishes rendered metrics; the server only hands them out.
  */
 #ifndef TD_SERVE_H
 #define TD_SERVE_H
@@ -19,9 +19,14 @@ struct server;
 struct server *server__open(const char *listen_addr, char *err, size_t errlen);
 
 /*
- * Start the HTTP thread that answers / and /metrics on the socket of
- * server__open(). The thread gets the capabilities the caller has now: call it
- * after dropping them. Returns 0, or -1 with a one-line message in err.
+ * Start the HTTP thread that answers GET and HEAD of / and /metrics on the
+ * socket of server__open() (other methods 405, other paths 404, a request body
+ * 413, oversized request lines or headers 414/431). It holds at most 512
+ * connections (fewer when RLIMIT_NOFILE is low), 8 per client address, and
+ * closes any connection still open 5 s after its accept, however slowly it
+ * sends or reads. The thread gets
+ * the capabilities the caller has now: call it after dropping them. Returns 0,
+ * or -1 with a one-line message in err.
  */
 int server__start(struct server *s, char *err, size_t errlen);
 
