@@ -33,11 +33,13 @@ else
 	not_ok "systemd unit runs serve unprivileged with capabilities"
 fi
 
-# DaemonSet
+# DaemonSet: its arguments, with $(HOST_IP) expanded to 127.0.0.1 as the kubelet would expand
+# status.hostIP, and a free port for 9877, start the exporter that the rest of this test reads.
+PORT=$(for p in $(seq 19880 19980); do ss -Htln "sport = :$p" | grep -q . || { echo $p; break; }; done)
 if ! python3 -c 'import yaml' 2>/dev/null; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-yaml >/dev/null 2>&1
 fi
-if python3 - deploy/daemonset.yaml <<'EOF'; then
+if python3 - deploy/daemonset.yaml "$PORT" "$TMP/args" <<'EOF'; then
 import sys, yaml
 d = yaml.safe_load(open(sys.argv[1]))
 assert d["kind"] == "DaemonSet", d["kind"]
@@ -50,10 +52,17 @@ assert caps["drop"] == ["ALL"] and {"BPF", "PERFMON"} <= set(caps["add"]), caps
 assert c["resources"]["limits"]["memory"]
 mounts = {m["mountPath"] for m in c["volumeMounts"]}
 assert "/sys/kernel/btf" in mounts, mounts
+env = {e["name"]: e for e in c["env"]}
+assert env["HOST_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.hostIP", env
+assert c["args"][c["args"].index("--listen") + 1] == "$(HOST_IP):9877", c["args"]
+probe = c["readinessProbe"]["httpGet"]
+assert probe["port"] == 9877 and probe["path"] == "/metrics" and "host" not in probe, probe
+args = [a.replace("$(HOST_IP)", "127.0.0.1").replace(":9877", ":" + sys.argv[2]) for a in c["args"]]
+open(sys.argv[3], "w").write("\n".join(args) + "\n")
 EOF
-	ok "DaemonSet parses and has host network, BPF capabilities, BTF, limits"
+	ok "DaemonSet parses and has host network, BPF capabilities, BTF, limits, listens on hostIP"
 else
-	not_ok "DaemonSet parses and has host network, BPF capabilities, BTF, limits"
+	not_ok "DaemonSet parses and has host network, BPF capabilities, BTF, limits, listens on hostIP"
 fi
 
 # Grafana dashboard: valid JSON, and only metrics that exist
@@ -72,13 +81,21 @@ if jq -e '(.templating.list[] | select(.name == "state") | .multi and .includeAl
 else
 	not_ok "dashboard repeats the dwell heatmap per state"
 fi
-PORT=$(for p in $(seq 19880 19980); do ss -Htln "sport = :$p" | grep -q . || { echo $p; break; }; done)
-"$OUTPUT/tcpdwell" serve --listen "127.0.0.1:$PORT" --stuck CLOSE_WAIT=30s >/dev/null 2>"$TMP/err" &
+ARGS=(serve --listen "127.0.0.1:$PORT" --stuck CLOSE_WAIT=30s)
+[ -s "$TMP/args" ] && mapfile -t ARGS <"$TMP/args"
+"$OUTPUT/tcpdwell" "${ARGS[@]}" >/dev/null 2>"$TMP/err" &
 TD_PID=$!
 for _ in $(seq 100); do
 	curl -s "http://127.0.0.1:$PORT/metrics" >"$TMP/metrics" 2>/dev/null && [ -s "$TMP/metrics" ] && break
 	sleep 0.1
 done
+# What the readiness probe asks: /metrics on the pod's address, the node's with hostNetwork.
+if [ -s "$TMP/metrics" ]; then
+	ok "the DaemonSet's arguments serve /metrics on the host address (${ARGS[*]})"
+else
+	not_ok "the DaemonSet's arguments serve /metrics on the host address" "${ARGS[*]}" \
+		"$(cat "$TMP/err")"
+fi
 # Exposed names, with a histogram's _bucket/_sum/_count series.
 awk '/^# TYPE/ { print $3; if ($4 == "histogram") { print $3 "_bucket"; print $3 "_sum"; print $3 "_count" } }' \
 	"$TMP/metrics" | sort -u >"$TMP/exposed"
