@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Hostile clients for the exporter test: N connections to 127.0.0.1:PORT from
- * ADDRS source addresses (127.0.0.2 and up), five kinds in turn: slowloris (a
+ * Hostile clients for the exporter test: N connections to 127.0.0.1:PORT, client
+ * i from 127.0.0.(2 + i % ADDRS) and of kind i % 5 (so with ADDRS a multiple of
+ * 5 each address sends one kind, many connections of it): slowloris (a
  * header byte a second, never ending), huge headers (64 KiB, then a byte a
  * second), a bad method announcing a body sent a byte a second, a bad path
  * then the next request a byte a second, and idle (connect, send nothing).
@@ -166,7 +167,7 @@ int main(int argc, char **argv)
 	end = now + (uint64_t)secs * 1000;
 	for (i = 0; i < n; i++) {
 		cl[i].kind = (enum kind)(i % NKINDS);
-		cl[i].src.s_addr = htonl(INADDR_LOOPBACK + 1 + (uint32_t)(i / NKINDS % addrs));
+		cl[i].src.s_addr = htonl(INADDR_LOOPBACK + 1 + (uint32_t)(i % addrs));
 		client_open(&cl[i], &dst, t, now);
 	}
 	while ((now = now_ms()) < end) {
