@@ -24,6 +24,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -83,7 +84,7 @@ struct server {
 	uint64_t scrapes;
 	/* Owned by the HTTP thread (and by whoever starts and stops the daemon). */
 	struct slot *slots;
-	unsigned nslots;
+	unsigned nslots, nused;
 	uint64_t log_next_ms;
 	unsigned long log_dropped;
 };
@@ -208,8 +209,10 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 	unsigned i;
 
 	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-		if (sl)
+		if (sl) {
 			sl->used = false;
+			s->nused--;
+		}
 		*socket_context = NULL;
 		return;
 	}
@@ -230,6 +233,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 	sl->since_ms = now_ms();
 	sl->used = true;
 	sl->cut = false;
+	s->nused++;
 	*socket_context = sl;
 }
 
@@ -241,13 +245,16 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 static int sweep(struct server *s, uint64_t now)
 {
 	uint64_t next = UINT64_MAX;
-	unsigned i;
+	unsigned i, seen = 0;
 
-	for (i = 0; i < s->nslots; i++) {
+	for (i = 0; i < s->nslots && seen < s->nused; i++) {
 		struct slot *sl = &s->slots[i];
 		uint64_t due = sl->since_ms + SERVE_DEADLINE_MS;
 
-		if (!sl->used || sl->cut)
+		if (!sl->used)
+			continue;
+		seen++;
+		if (sl->cut)
 			continue;
 		if (now >= due) {
 			shutdown(sl->fd, SHUT_RDWR);
@@ -303,7 +310,7 @@ static void *serve_loop(void *arg)
 
 		if (MHD_get_timeout(s->daemon, &mhd_ms) == MHD_YES &&
 		    (ms < 0 || mhd_ms < (MHD_UNSIGNED_LONG_LONG)ms))
-			ms = (int)mhd_ms;
+			ms = mhd_ms < INT_MAX ? (int)mhd_ms : INT_MAX;
 		if (poll(pfd, 2, ms) < 0 && errno != EINTR)
 			fprintf(stderr, "tcpdwell: http: poll: %s\n", strerror(errno));
 		if (pfd[1].revents)
