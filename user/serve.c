@@ -90,12 +90,12 @@ struct server {
 };
 
 static const char index_page[] =
-    "<html><head><title>tcpdwell</title></head><body><h1>tcpdwell</h1>"
-    "<p>TCP state dwell times of this host.</p>"
-    "<p><a href=\"/metrics\">/metrics</a>: Prometheus metrics "
-    "(tcpdwell_state_dwell_seconds, tcpdwell_transitions_total, tcpdwell_sockets, "
-    "tcpdwell_stuck_sockets, tcpdwell_lost_records_total, tcpdwell_evictions_total, "
-    "tcpdwell_build_info).</p></body></html>\n";
+	"<html><head><title>tcpdwell</title></head><body><h1>tcpdwell</h1>"
+	"<p>TCP state dwell times of this host.</p>"
+	"<p><a href=\"/metrics\">/metrics</a>: Prometheus metrics "
+	"(tcpdwell_state_dwell_seconds, tcpdwell_transitions_total, tcpdwell_sockets, "
+	"tcpdwell_stuck_sockets, tcpdwell_lost_records_total, tcpdwell_evictions_total, "
+	"tcpdwell_build_info).</p></body></html>\n";
 
 static uint64_t now_ms(void)
 {
@@ -165,6 +165,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			      size_t *upload_size, void **con_cls)
 {
 	struct server *s = cls;
+	static const char om_type[] = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+	static const char prom_type[] = "text/plain; version=0.0.4; charset=utf-8";
+	struct MHD_Response *r;
 	const char *accept;
 	struct text *t;
 	bool om;
@@ -191,12 +194,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		t->refs++;
 	s->scrapes++;
 	pthread_mutex_unlock(&s->lock);
-	return queue(conn, MHD_HTTP_OK,
-		     om ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
-			: "text/plain; version=0.0.4; charset=utf-8",
-		     t ? MHD_create_response_from_buffer_with_free_callback_cls(t->len, t->buf,
-										text__release, t)
-		       : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT));
+	if (t)
+		r = MHD_create_response_from_buffer_with_free_callback_cls(t->len, t->buf,
+									   text__release, t);
+	else
+		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	if (!r && t)
+		text__release(t);
+	return queue(conn, MHD_HTTP_OK, om ? om_type : prom_type, r);
 }
 
 /* A connection was accepted or closed: the sweep's table follows. HTTP thread. */
@@ -301,8 +306,10 @@ static void *serve_loop(void *arg)
 {
 	struct server *s = arg;
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_EPOLL_FD);
-	struct pollfd pfd[2] = {{.fd = di ? di->epoll_fd : -1, .events = POLLIN},
-				{.fd = s->wake, .events = POLLIN}};
+	struct pollfd pfd[2];
+
+	pfd[0] = (struct pollfd){ .fd = di ? di->epoll_fd : -1, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = s->wake, .events = POLLIN };
 
 	for (;;) {
 		MHD_UNSIGNED_LONG_LONG mhd_ms;
@@ -369,8 +376,8 @@ struct server *server__open(const char *listen_addr, char *err, size_t errlen)
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(fd, (struct sockaddr *)&ss,
-		 ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-					  : sizeof(struct sockaddr_in)) ||
+		 ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+					    sizeof(struct sockaddr_in)) ||
 	    listen(fd, SERVE_MAX_CONNS)) {
 		snprintf(err, errlen, "cannot listen on %s: %s", listen_addr, strerror(errno));
 		if (fd >= 0)
