@@ -11,7 +11,9 @@
  * (connects tried, connections ended by the server, of those the ones that had
  * lived at least 1 s, the longest life of an ended one, the ones still open at
  * the end and the oldest of them, in ms from the handshake; a connect still
- * waiting for its handshake is not a connection yet); exits 1 when any
+ * waiting for its handshake is not a connection yet), then the most
+ * connections from one address open together for 1 s or more (a connection
+ * the server refuses at accept ends within milliseconds); exits 1 when any
  * connection lived or is open longer than LIMIT_MS, 2 on a usage or system
  * error.
  */
@@ -146,7 +148,9 @@ int main(int argc, char **argv)
 	static struct client cl[MAX_CLIENTS];
 	static struct pollfd pfd[MAX_CLIENTS];
 	struct tally t[NKINDS] = {0};
+	static unsigned held_from[MAX_ADDRS];
 	struct sockaddr_in dst = {.sin_family = AF_INET};
+	unsigned most_from_one = 0;
 	long port, n, addrs, secs, limit;
 	uint64_t now, end;
 	bool over = false;
@@ -208,6 +212,14 @@ int main(int argc, char **argv)
 			if (gone)
 				client_ended(c, t, now);
 		}
+		memset(held_from, 0, sizeof(held_from));
+		for (i = 0; i < n; i++) {
+			unsigned *h = &held_from[i % addrs];
+
+			if (cl[i].fd >= 0 && cl[i].connected && now - cl[i].start_ms >= 1000 &&
+			    ++*h > most_from_one)
+				most_from_one = *h;
+		}
 	}
 	for (i = 0; i < n; i++) {
 		if (cl[i].fd < 0 || !cl[i].connected)
@@ -225,5 +237,6 @@ int main(int argc, char **argv)
 		    (unsigned long long)t[k].oldest_open);
 		over |= t[k].max_life > (uint64_t)limit || t[k].oldest_open > (uint64_t)limit;
 	}
+	printf("most held from one address %u\n", most_from_one);
 	return over ? 1 : 0;
 }
