@@ -11,7 +11,7 @@
 # 100 descriptors holds at most 50 connections. Needs root.
 # TD=path/to/tcpdwell runs it against another build.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 OUTPUT=${OUTPUT:-build}
 TD=${TD:-$OUTPUT/tcpdwell}
 SLOW=$OUTPUT/tests/slowclients
@@ -45,7 +45,13 @@ wait_for() {
 	done
 }
 
-PORT=$(for p in $(seq 19980 20080); do ss -Htln "sport = :$p" | grep -q . || { echo $p; break; }; done)
+free_port() {
+	local p
+	for p in $(seq "$1" "$2"); do
+		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
+	done
+}
+PORT=$(free_port 19980 20080)
 URL=http://127.0.0.1:$PORT
 "$TD" serve --listen "127.0.0.1:$PORT" >/dev/null 2>"$TMP/td.err" &
 TD_PID=$!
@@ -143,15 +149,16 @@ fi
 
 # The limit in all: at most half of RLIMIT_NOFILE, so 50 with 100 descriptors, counted as
 # the sockets tcpdwell holds while 120 slow clients from 60 addresses want more.
-(ulimit -n 100 && exec "$TD" serve --listen "127.0.0.1:$((PORT + 1))") >/dev/null \
+PORT2=$(free_port $((PORT + 1)) 20080)
+(ulimit -n 100 && exec "$TD" serve --listen "127.0.0.1:$PORT2") >/dev/null \
 	2>"$TMP/td2.err" &
 TD2_PID=$!
 if wait_for 10 grep -q "tcpdwell: tracing" "$TMP/td2.err"; then
-	"$SLOW" "$((PORT + 1))" 300 60 8 "$LIMIT_MS" >"$TMP/slow2.out" 2>&1 &
+	"$SLOW" "$PORT2" 300 60 8 "$LIMIT_MS" >"$TMP/slow2.out" 2>&1 &
 	SLOW_PID=$!
 	MOST=0
 	for _ in $(seq 30); do
-		n=$(ss -Htnp state established "sport = :$((PORT + 1))" | grep -c "pid=$TD2_PID,")
+		n=$(ss -Htnp state established "sport = :$PORT2" | grep -c "pid=$TD2_PID,")
 		[ "$n" -gt "$MOST" ] && MOST=$n
 		sleep 0.2
 	done
@@ -174,7 +181,7 @@ if wait_for 10 bash -c "! kill -0 $TD_PID 2>/dev/null"; then
 	wait "$TD_PID"
 	RC=$?
 	TD_PID=
-	[ $RC = 0 ] && ok "serve exits 0 on SIGINT" || not_ok "serve exits 0 on SIGINT" "rc=$RC"
+	if [ $RC = 0 ]; then ok "serve exits 0 on SIGINT"; else not_ok "serve exits 0 on SIGINT" "rc=$RC"; fi
 else
 	not_ok "serve exits on SIGINT"
 fi
