@@ -148,7 +148,7 @@ integration: $(OUTPUT)/tcpdwell $(INTEG_BINS) $(OUTPUT)/storm $(OUTPUT)/mkrecord
 			--only "$${p#*|}" || fail=1; \
 	done; [ $$fail = 0 ]
 
-# The differential soak (root, about 10 minutes): a million loopback connections, IPv4 and IPv6,
+# The differential soak (root, about 15 minutes): a million loopback connections, IPv4 and IPv6,
 # in every close order, under a storm and CPU hogs, traced at once by the slot rings, the ring
 # buffer, the perf buffer, the classic tracepoint and a recording; per connection the same
 # transitions on every path, every chain whole, every difference covered by a counted loss;

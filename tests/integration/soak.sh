@@ -38,7 +38,7 @@ done
 if [ "$SHORT" = 1 ]; then
 	N=${N:-30000} N_ALONE=10000 MAX_S=40
 else
-	N=${N:-1000000} N_ALONE=200000 MAX_S=900
+	N=${N:-1000000} N_ALONE=200000 MAX_S=1500
 fi
 [[ $N =~ ^[1-9][0-9]*$ ]] || { echo "$ME: bad connection count '$N'" >&2; exit 2; }
 [[ $SEED =~ ^[0-9]+$ ]] || { echo "$ME: bad seed '$SEED'" >&2; exit 2; }
@@ -184,7 +184,7 @@ load_start() {
 	local ns_keep=$NS ino_keep=$INO
 	new_ns storm || { fail "cannot create the storm's namespace"; return 1; }
 	STORM_NS=$NS
-	ip netns exec "$NS" "$STORM" -t 2 -s 2 -d 3600 -c client -S 8 >"$TMP/storm.out" 2>&1 &
+	ip netns exec "$NS" "$STORM" -t 1 -s 1 -d 3600 -c client -S 8 >"$TMP/storm.out" 2>&1 &
 	STORM_PID=$!
 	BG+=("$STORM_PID")
 	HOGS=()
