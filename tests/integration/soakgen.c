@@ -75,7 +75,9 @@ struct worker {
 static int base_port = 15000;
 static int only_kind = -1;
 static atomic_long budget;
-static int64_t deadline_ns;
+static long total; /* the budget at start */
+static long rate;  /* connections a second, at most; 0: as fast as they go */
+static int64_t start_ns, deadline_ns;
 
 static int64_t now_ns(void)
 {
@@ -83,6 +85,14 @@ static int64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void sleep_until(int64_t t)
+{
+	struct timespec ts = {t / 1000000000, t % 1000000000};
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
 }
 
 static __attribute__((noreturn, format(printf, 1, 2))) void fail(const char *fmt, ...)
@@ -401,12 +411,16 @@ static void one_connection(struct worker *w, enum kind k, int v6)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+	long left;
 
-	while (atomic_fetch_sub(&budget, 1) > 0 && now_ns() < deadline_ns) {
+	while ((left = atomic_fetch_sub(&budget, 1)) > 0 && now_ns() < deadline_ns) {
 		uint64_t r = rng_next(&w->rng);
 		enum kind k = only_kind >= 0 ? (enum kind)only_kind : (enum kind)(r % K_COUNT);
 		int v6 = (r >> 32) & 1;
 
+		/* With a rate, the i-th draw starts no sooner than i / rate s in. */
+		if (rate)
+			sleep_until(start_ns + (int64_t)((total - left) * (1000000000.0 / rate)));
 		w->kinds[k]++;
 		w->families[v6]++;
 		one_connection(w, k, v6);
@@ -458,7 +472,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: soakgen [-n CONNECTIONS] [-d SECONDS] [-t THREADS] [-s SEED] [-p PORT]\n"
-		"               [-k KIND]\n"
+		"               [-r RATE] [-k KIND]\n"
 		"  -n N   connections to make, at most (default 30000)\n"
 		"  -d S   seconds, at most (default 60)\n"
 		"  -t N   worker threads, 1-16 (default 4)\n"
@@ -466,6 +480,8 @@ static void usage(FILE *f)
 		"  -p P   first port (default 15000): worker i listens on P+i and is refused on\n"
 		"         P+16+i, IPv4 and IPv6; the marker port is P+32 (IPv4, refused: every\n"
 		"         20 ms once the load is over, until SIGUSR1)\n"
+		"  -r N   connections begun a second, at most (a TIME_WAIT reuse counts once;\n"
+		"         default: as fast as they go)\n"
 		"  -k K   one kind only: client_first, server_first, simultaneous, half_close,\n"
 		"         rst_client, rst_server, refused or tw_reuse (default: a mix of all)\n");
 }
@@ -497,7 +513,7 @@ int main(int argc, char **argv)
 			i++;
 			continue;
 		}
-		if (strlen(a) != 2 || a[0] != '-' || !strchr("ndtsp", a[1]) || !val) {
+		if (strlen(a) != 2 || a[0] != '-' || !strchr("ndtspr", a[1]) || !val) {
 			fprintf(stderr, "soakgen: bad argument '%s'\n", a);
 			usage(stderr);
 			return 2;
@@ -531,6 +547,9 @@ int main(int argc, char **argv)
 		case 'p':
 			base_port = (int)v;
 			break;
+		case 'r':
+			rate = v;
+			break;
 		}
 		i++;
 	}
@@ -539,7 +558,8 @@ int main(int argc, char **argv)
 	sigaddset(&usr1, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
 	atomic_store(&budget, n);
-	t0 = now_ns();
+	total = n;
+	t0 = start_ns = now_ns();
 	deadline_ns = t0 + (int64_t)secs * 1000000000;
 	for (int i = 0; i < threads; i++) {
 		struct worker *w = &workers[i];
