@@ -331,10 +331,25 @@ phase_all() {
 		checker_can_fail
 	else
 		fail "phase 1: the paths differ or a chain broke"
+		raw_records
 	fi
 	mkdir -p "$TMP/phase1" && mv "$TMP"/*.tsv "$TMP"/*.err "$TMP"/*.json "$TMP"/*.bpf \
 		"$TMP/phase1/"
 	rm -f "$TMP"/*.fifo
+}
+
+# raw_records: the recording's own items (tests/integration/tdrdump: kernel records as they
+# came, timewait timer records included) of the offending connections compare.out names, into
+# $TMP/offending.tdr.json, and printed.
+raw_records() {
+	local cookies
+	[ -x "$OUTPUT/tests/tdrdump" ] || return 0
+	cookies=$(awk -F'\t' '$1 == "#     T" { print $3 }' "$TMP/compare.out" | sort -u | paste -sd'|')
+	[ -n "$cookies" ] || return 0
+	"$OUTPUT/tests/tdrdump" "$TMP/record.tdr" 2>/dev/null |
+		grep -E "\"cookie\":($cookies)[,}]" >"$TMP/offending.tdr.json"
+	echo "# $ME: the recording's items of those connections ($TMP/offending.tdr.json):"
+	sed 's/^/#   /' "$TMP/offending.tdr.json"
 }
 
 # checker_can_fail (after a passing comparison): the checker must fail on a copy of the slot
