@@ -10,7 +10,7 @@
 # other tracer makes the kernel assign cookies: connections are known by tuple and order) and
 # checks its chains.
 # Needs root. Usage: soak.sh [--short] [--keep] [--ftrace] [-n CONNECTIONS] [-s SEED]
-#   --short  the form `make test` runs (TD_SOAK_SHORT=1 too): 30,000 connections, then 10,000
+#   --short  the short form (TD_SOAK_SHORT=1 too): 30,000 connections, then 10,000
 #            alone, under 90 s; default: 1,000,000 connections, then 200,000 alone
 #   --ftrace also keep the kernel's own trace of the state tracepoint on the soak's ports (a
 #            tracefs instance: ground truth for a record every path is missing)
