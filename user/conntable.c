@@ -658,6 +658,37 @@ static uint64_t current_enter(const struct conn *c)
 	return c->nsteps ? c->step_ns[c->nsteps - 1] : 0;
 }
 
+/* A seeded connection no record has moved yet: its state is the socket dump's, read
+ * while records were already coming, so a record that disagrees with it raced the
+ * dump rather than followed a lost one. */
+static bool fresh_seed(const struct conn *c)
+{
+	return (c->flags & CT_F_SEEDED) && c->nsteps == 1;
+}
+
+/* A record shows that c's chain of states is broken: one or more of its records
+ * are missing. Counted once per such record. */
+static void chain_break(struct conntable *t, struct conn *c)
+{
+	c->flags |= CT_F_GAP | CT_F_INCOMPLETE;
+	t->stats.gaps++;
+}
+
+/*
+ * A record shows c in state, which is not where c was: the change into state went
+ * missing (a chain break, unless c is a seed the record raced). state is entered at
+ * an unknown time, so no dwell is measured across the gap: not state's (its entry
+ * was not seen), nor the earlier state's (its end was not seen).
+ */
+static void chain_repair(struct conntable *t, struct conn *c, uint8_t state)
+{
+	if (fresh_seed(c))
+		c->flags |= CT_F_INCOMPLETE;
+	else
+		chain_break(t, c);
+	push_step(c, state, 0);
+}
+
 /* Report old -> new at ts and make new the current state. */
 static void change_state(struct conntable *t, struct conn *c, uint8_t old, uint8_t new,
 			 uint64_t ts, uint8_t tw_end)
@@ -1142,13 +1173,20 @@ static void apply_state(struct conntable *t, const struct td_event *e)
 	i = lookup(t, e);
 	if (i == NIL && !e->cookie && new == TD_CLOSE && tw_handover(t, e))
 		return;
-	if (i != NIL && !e->cookie && is_birth(old, new) && t->conns[i].state != TD_CLOSE &&
+	if (i != NIL && is_birth(old, new) && t->conns[i].state != TD_CLOSE &&
 	    !(t->conns[i].flags & CT_F_TW)) {
-		/* No cookie (classic tracepoint path): a birth on a socket address we
-		 * still track means the old life ended unseen. */
-		t->conns[i].flags |= CT_F_GAP | CT_F_INCOMPLETE;
-		t->stats.gaps++;
+		/* A birth on a connection still alive: its -> CLOSE went missing. Without
+		 * a cookie (classic tracepoint path) the socket address was reused; with
+		 * one, the same socket connect()ed or listen()ed again. The old life
+		 * keeps what it had; the record starts a new one. */
+		struct conn *o = &t->conns[i];
+
+		if (!fresh_seed(o))
+			chain_break(t, o);
+		o->flags |= CT_F_INCOMPLETE;
+		key_drop(t, i, SK_COOKIE);
 		key_drop(t, i, SK_SKADDR);
+		key_drop(t, i, SK_NCTUPLE);
 		i = NIL;
 	}
 	if (i == NIL) {
@@ -1162,12 +1200,20 @@ static void apply_state(struct conntable *t, const struct td_event *e)
 apply:
 	if (old == new) {
 		t->stats.same_state++; /* tcp_close_state(): not a state change */
+		/* Still, it says where the socket is: a change into old went missing. */
+		if (c->state != old && !(c->flags & CT_F_TW))
+			chain_repair(t, c, old);
 		return;
 	}
 	if (c->flags & CT_F_TW) {
 		/* The full socket closes after handing over to its timewait socket
 		 * (tcp_time_wait() -> tcp_done()): the connection lives on. */
 		if (new == TD_CLOSE) {
+			/* tcp_time_wait() runs in FIN_WAIT2 (either substate) or CLOSING
+			 * (TIME_WAIT only): from anywhere else, records are missing. */
+			if (old != TD_FIN_WAIT2 &&
+			    (old != TD_CLOSING || c->tw_substate != TD_TIME_WAIT))
+				chain_break(t, c);
 			if (c->flags & CT_F_TW_FIRST) {
 				/* Known only from the timer: now we learn where it came from. */
 				c->flags &= ~CT_F_TW_FIRST;
@@ -1185,12 +1231,8 @@ apply:
 			return;
 		}
 	}
-	if (c->state != old && !(c->state == TD_CLOSE && c->nsteps == 0)) {
-		/* A record is missing between what we saw and this one. */
-		c->flags |= CT_F_GAP | CT_F_INCOMPLETE;
-		t->stats.gaps++;
-		push_step(c, old, 0);
-	}
+	if (c->state != old && !(c->state == TD_CLOSE && c->nsteps == 0))
+		chain_repair(t, c, old); /* a record is missing between what we saw and this */
 	change_state(t, c, old, new, e->ts_ns, 0);
 	if ((c->flags & (CT_F_HELD | CT_F_UNDECIDED)) == CT_F_HELD)
 		hold_push(t, i);
@@ -1443,15 +1485,18 @@ static void apply_tw(struct conntable *t, const struct td_event *e)
 		}
 		set_deadline(c, e);
 		c->tw_substate = sub;
-		if (!rearm && !(c->flags & CT_F_TW) && c->state != TD_FIN_WAIT2 &&
-		    c->state != TD_CLOSING) {
-			/* tcp_time_wait() runs in FIN_WAIT2 or CLOSING: the record of
-			 * how the socket got there is missing. FIN_WAIT2 (the only one
-			 * for a FIN_WAIT2 substate, and the one a close that is not
-			 * simultaneous takes), entered at an unknown time. */
-			c->flags |= CT_F_GAP | CT_F_INCOMPLETE;
-			t->stats.gaps++;
-			push_step(c, TD_FIN_WAIT2, 0);
+		if (!rearm && (c->flags & CT_F_TW)) {
+			/* Armed again with no detach between: the detach's record is
+			 * missing (mod_timer() detaches a pending timer first). */
+			chain_break(t, c);
+		} else if (!rearm && c->state != TD_FIN_WAIT2 &&
+			   (c->state != TD_CLOSING || sub != TD_TIME_WAIT)) {
+			/* tcp_time_wait() runs in FIN_WAIT2 (either substate) or CLOSING
+			 * (TIME_WAIT only): the record of how the socket got there is
+			 * missing. FIN_WAIT2 (the only one for a FIN_WAIT2 substate, and
+			 * the one a close that is not simultaneous takes), entered at an
+			 * unknown time. */
+			chain_repair(t, c, TD_FIN_WAIT2);
 		}
 		if (!rearm && (c->flags & CT_F_TW) && c->state == TD_FIN_WAIT2 && sub == TD_TIME_WAIT)
 			tw_fin_seen(t, c, e->ts_ns);
@@ -1466,8 +1511,14 @@ static void apply_tw(struct conntable *t, const struct td_event *e)
 	if (i == NIL)
 		return;
 	c = &t->conns[i];
-	if (!(c->flags & CT_F_TW) || (c->flags & CT_F_TW_CANCEL))
+	if (!(c->flags & CT_F_TW))
 		return;
+	if (c->flags & CT_F_TW_CANCEL) {
+		/* Detached twice: the re-arm between went missing (only a pending
+		 * timer is detached), so the timewait went on until now. */
+		chain_break(t, c);
+		pending_del(t, i);
+	}
 	if (!next_record(t, i, e))
 		return;
 	set_deadline(c, e);

@@ -161,7 +161,14 @@ struct ct_stats {
 	uint64_t same_state; /* old == new records (not state changes) */
 	uint64_t finished;
 	uint64_t evicted; /* connections dropped to stay within max_conns */
-	uint64_t gaps; /* records that showed an earlier record was missing */
+	/* Chain breaks: records that showed an earlier record of their connection was
+	 * missing (each counted once): a state record whose old state is not the
+	 * connection's, old == new included; a birth on a connection still alive (its
+	 * -> CLOSE missing); a timewait armed where tcp_time_wait() cannot run, armed
+	 * twice or detached twice. A seed's first record may disagree with the dump it
+	 * raced: not counted. Every break marks its connection CT_F_GAP and
+	 * CT_F_INCOMPLETE, and no dwell is measured across it. */
+	uint64_t gaps;
 	uint64_t live; /* connections in the table now */
 	uint64_t rejected; /* connections the filters rejected: not kept */
 	/* Timewait lookups (conntable__tw_due, TD_EV_TW_DIAG): */
