@@ -1303,6 +1303,11 @@ static void add_common_notes(struct doctor *d, const struct doctor_host *h, stru
 		     "%" PRIu64 " connections were evicted (--max-conns): counts are lower "
 		     "bounds",
 		     h->evicted);
+	if (h->chain_breaks)
+		note(fd,
+		     "%" PRIu64 " chain breaks (a connection's records showed one missing): "
+		     "no dwell across them is counted",
+		     h->chain_breaks);
 	if (d->alloc_failed)
 		note(fd, "out of memory: some dwell samples were not counted");
 }
@@ -1312,7 +1317,7 @@ int doctor__report(struct doctor *d, const struct doctor_host *host, FILE *f, bo
 {
 	static const struct doctor_host none;
 	const struct doctor_host *h = host ? host : &none;
-	struct finding *fds = calloc(F_MAX + 1, sizeof(*fds));
+	struct finding *fds = calloc(F_MAX + 2, sizeof(*fds)); /* + records-lost, chain-breaks */
 	uint64_t start = h->start_ns ?: d->first_ns, end = h->end_ns ?: d->last_ns;
 	uint64_t span = end > start ? end - start : 0;
 	const char *source = h->source ?: "live";
@@ -1348,6 +1353,23 @@ int doctor__report(struct doctor *d, const struct doctor_host *host, FILE *f, bo
 		fd->check = "a larger --ringbuf-size or a lower --latency; filters (-L, -R, -p) "
 			    "to trace less.";
 	}
+	if (h->chain_breaks && !d->lost_ringbuf && !d->lost_recursion) {
+		/* With a loss counted, records-lost says it all; without, it is a bug. */
+		struct finding *fd = &fds[n++];
+
+		fd->id = "chain-breaks";
+		fd->sev = DOCTOR_WARNING;
+		snprintf(fd->title, sizeof(fd->title),
+			 "%" PRIu64 " record%s went missing with no loss counted", h->chain_breaks,
+			 h->chain_breaks == 1 ? "" : "s");
+		snprintf(fd->summary, sizeof(fd->summary),
+			 "%" PRIu64 " times a connection's records showed an earlier one missing "
+			 "(a chain break) while the kernel counted no record lost: a tcpdwell bug; "
+			 "those connections are marked incomplete and no dwell spans the gap",
+			 h->chain_breaks);
+		ev(fd, "chain_breaks", h->chain_breaks, KV_N);
+		fd->check = "report it, with a recording of the run (tcpdwell record -w FILE).";
+	}
 	/* Worst first, then in the order above. */
 	for (int i = 1; i < n; i++)
 		for (int j = i; j > 0 && fds[j].sev > fds[j - 1].sev; j--) {
@@ -1357,7 +1379,7 @@ int doctor__report(struct doctor *d, const struct doctor_host *host, FILE *f, bo
 			fds[j - 1] = tmp;
 		}
 	for (int i = 0; i < n; i++) {
-		if (strcmp(fds[i].id, "records-lost"))
+		if (strcmp(fds[i].id, "records-lost") && strcmp(fds[i].id, "chain-breaks"))
 			add_common_notes(d, h, &fds[i]);
 		if (fds[i].sev > worst)
 			worst = fds[i].sev;
@@ -1373,9 +1395,9 @@ int doctor__report(struct doctor *d, const struct doctor_host *host, FILE *f, bo
 			",\"duration_ns\":%" PRIu64 ",\"transitions\":%" PRIu64
 			",\"finished\":%" PRIu64 ",\"open\":%" PRIu64
 			",\"lost\":{\"ringbuf\":%" PRIu64 ",\"recursion\":%" PRIu64
-			"},\"evicted\":%" PRIu64,
+			"},\"evicted\":%" PRIu64 ",\"chain_breaks\":%" PRIu64,
 			span, d->transitions, d->finished, d->open_conns, d->lost_ringbuf,
-			d->lost_recursion, h->evicted);
+			d->lost_recursion, h->evicted, h->chain_breaks);
 		fputs(",\"host_facts\":{\"ip_local_port_range\":", f);
 		if (h->port_lo && h->port_hi >= h->port_lo)
 			fprintf(f, "[%u,%u]", h->port_lo, h->port_hi);
@@ -1415,10 +1437,13 @@ int doctor__report(struct doctor *d, const struct doctor_host *host, FILE *f, bo
 			out__escape(h->host ?: "", SIZE_MAX, hostname, sizeof(hostname)),
 			d->transitions, d->finished, d->open_conns);
 		if (d->lost_ringbuf || d->lost_recursion)
-			fprintf(f, "%" PRIu64 " records lost\n",
-				d->lost_ringbuf + d->lost_recursion);
+			fprintf(f, "%" PRIu64 " records lost", d->lost_ringbuf + d->lost_recursion);
 		else
-			fputs("no records lost\n", f);
+			fputs("no records lost", f);
+		if (h->chain_breaks)
+			fprintf(f, ", %" PRIu64 " chain break%s", h->chain_breaks,
+				h->chain_breaks == 1 ? "" : "s");
+		putc('\n', f);
 		for (int i = 0; i < n; i++)
 			finding_text(f, &fds[i], realtime_offset_ns);
 		if (!n)

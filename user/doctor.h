@@ -64,6 +64,8 @@ struct doctor_config {
  * - max_tw_buckets: net.ipv4.tcp_max_tw_buckets.
  * - start_ns, end_ns: kernel time (CLOCK_MONOTONIC) the run covers.
  * - evicted: connections the table dropped (--max-conns).
+ * - chain_breaks: records the table found an earlier record of their connection
+ *   missing for (ct_stats.gaps).
  * - timewait: the tracer sees TIME_WAIT (timer tracepoints); false hides it.
  */
 struct doctor_host {
@@ -73,6 +75,7 @@ struct doctor_host {
 	uint64_t max_tw_buckets;
 	uint64_t start_ns, end_ns;
 	uint64_t evicted;
+	uint64_t chain_breaks;
 	bool timewait;
 };
 

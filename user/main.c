@@ -71,6 +71,7 @@ struct app {
 	uint64_t now; /* kernel time of the last tick */
 	uint64_t next_stat; /* --interval: next table due */
 	uint64_t lost_rb, lost_rec; /* loss counters as last reported */
+	uint64_t chain_breaks; /* the table's chain breaks as last reported */
 	uint64_t evicted; /* evictions as last reported */
 	uint64_t *seen; /* cookies of records applied while seeding */
 	size_t nseen, capseen;
@@ -473,6 +474,7 @@ static void publish_metrics(struct app *a, uint64_t now)
 	a->metrics->tw_time_wait = conntable__stats(a->table)->tw_diag_tw;
 	a->metrics->tw_gone = conntable__stats(a->table)->tw_gone;
 	a->metrics->tw_uncheckable = conntable__stats(a->table)->tw_uncheckable;
+	a->metrics->chain_breaks = conntable__stats(a->table)->gaps;
 	for (int om = 0; om < 2; om++) {
 		FILE *f = open_memstream(&text[om], &len[om]);
 
@@ -492,6 +494,7 @@ static void draw_top(struct app *a, uint64_t now)
 			top__rate(&a->top_rate, now, conntable__stats(a->table)->transitions),
 		.lost_ringbuf = a->lost_rb,
 		.lost_recursion = a->lost_rec,
+		.chain_breaks = conntable__stats(a->table)->gaps,
 		.source = a->top_source,
 	};
 
@@ -516,6 +519,24 @@ static void report_evictions(struct app *a, bool final)
 	a->evicted = n;
 }
 
+/*
+ * The lost line, in the stream: when the kernel's loss counters change (app_lost())
+ * and, from the tick, when the table counts a chain break, which is a loss too: with
+ * the kernel's counters unchanged, one that went missing uncounted. A replay
+ * recomputes the breaks and prints them where the live view did. serve, top and
+ * doctor show them their own way.
+ */
+static void report_lost(struct app *a, bool counters_changed)
+{
+	uint64_t n = conntable__stats(a->table)->gaps;
+
+	if (!counters_changed && n == a->chain_breaks)
+		return;
+	a->chain_breaks = n;
+	if (a->o->cmd != TD_CMD_SERVE && a->o->cmd != TD_CMD_TOP && !a->doctor)
+		out__lost(&a->out, a->lost_rb, a->lost_rec, n);
+}
+
 static void app_tick(struct app *a, uint64_t now)
 {
 	a->now = now;
@@ -530,6 +551,7 @@ static void app_tick(struct app *a, uint64_t now)
 	a->now = now;
 	conntable__advance(a->table, now);
 	report_evictions(a, false);
+	report_lost(a, false);
 	if (a->top) {
 		int k = top__keys(a->top);
 
@@ -575,8 +597,7 @@ static void app_lost(struct app *a, uint64_t rb, uint64_t rec)
 		a->metrics->lost_ringbuf = rb;
 		a->metrics->lost_recursion = rec;
 	}
-	if (a->o->cmd != TD_CMD_SERVE && a->o->cmd != TD_CMD_TOP && !a->doctor)
-		out__lost(&a->out, rb, rec);
+	report_lost(a, true);
 }
 
 static void doctor_open_conn(void *arg, const struct conn *c)
@@ -623,6 +644,7 @@ static void doctor_report(struct app *a)
 		.start_ns = a->doctor_start,
 		.end_ns = a->now,
 		.evicted = conntable__stats(a->table)->evicted,
+		.chain_breaks = conntable__stats(a->table)->gaps,
 	};
 	struct rec_header live;
 	const struct rec_header *facts = a->rec_hdr;
@@ -672,7 +694,7 @@ static int app_close(struct app *a)
 	conntable__drain(a->table);
 	if (a->o->cmd == TD_CMD_STAT) {
 		print_stats(a, a->now);
-		if (!a->o->json && !a->lost_rb && !a->lost_rec)
+		if (!a->o->json && !a->lost_rb && !a->lost_rec && !cs->gaps)
 			fprintf(a->out.f, "LOST 0 records\n");
 	}
 	if (a->doctor)
@@ -680,8 +702,8 @@ static int app_close(struct app *a)
 	/* Snapshots (top without a terminal) end with the state at the end. */
 	if (a->top && !isatty(STDOUT_FILENO))
 		draw_top(a, a->now);
-	if ((a->lost_rb || a->lost_rec) && a->o->cmd != TD_CMD_SERVE && !a->doctor)
-		out__lost(&a->out, a->lost_rb, a->lost_rec);
+	if ((a->lost_rb || a->lost_rec || cs->gaps) && a->o->cmd != TD_CMD_SERVE && !a->doctor)
+		out__lost(&a->out, a->lost_rb, a->lost_rec, cs->gaps);
 	report_evictions(a, true);
 	if (cs->evicted)
 		fprintf(stderr, "tcpdwell: %" PRIu64 " connections evicted (--max-conns %u)\n",
@@ -900,11 +922,13 @@ static int run_live(struct td_options *o)
 			break;
 		}
 		now = clock_ns(CLOCK_MONOTONIC);
+		/* The counters first: a chain break the tick reports comes with the
+		 * loss that explains it, as it does on replay of a recording. */
+		tracer__lost(tr, &rb, &rec);
+		app_lost(&a, rb, rec);
 		app_tick(&a, table_clock(tr, now));
 		if (a.twdiag)
 			twdiag__step(a.twdiag, a.table, now, tracer__until(tr), on_event, &a);
-		tracer__lost(tr, &rb, &rec);
-		app_lost(&a, rb, rec);
 		if (out__flush(&a.out)) {
 			ret = write_failed(&a);
 			goto out;

@@ -195,6 +195,11 @@ void metrics__render(const struct metrics *m, FILE *f, bool om, const char *vers
 	fprintf(f, "tcpdwell_lost_records_total{reason=\"recursion\"} %llu\n",
 		(unsigned long long)m->lost_recursion);
 
+	counter_head(f, om, "tcpdwell_chain_breaks",
+		     "Records that showed an earlier record of their connection missing; "
+		     "more than tcpdwell_lost_records_total explains is a tcpdwell bug.");
+	fprintf(f, "tcpdwell_chain_breaks_total %llu\n", (unsigned long long)m->chain_breaks);
+
 	counter_head(f, om, "tcpdwell_evictions",
 		     "Connections dropped from the table to stay within --max-conns.");
 	fprintf(f, "tcpdwell_evictions_total %llu\n", (unsigned long long)m->evictions);

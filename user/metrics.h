@@ -40,6 +40,7 @@ struct metrics {
 	/* Timewait lookups (ct_stats): sent, found TIME_WAIT, found gone and so ended,
 	 * connections in namespaces no lookup reaches. */
 	uint64_t tw_lookups, tw_time_wait, tw_gone, tw_uncheckable;
+	uint64_t chain_breaks; /* the connection table's (ct_stats.gaps) */
 	/* Gauges, recomputed by metrics__gauges() before each render. */
 	uint64_t sockets[TD_STATE_MAX];
 	uint64_t stuck[TD_STATE_MAX];

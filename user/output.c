@@ -692,22 +692,31 @@ static bool perfetto_aside(const struct out *o, struct out *t)
 	return true;
 }
 
-void out__lost(struct out *o, uint64_t ringbuf, uint64_t recursion)
+void out__lost(struct out *o, uint64_t ringbuf, uint64_t recursion, uint64_t chain_breaks)
 {
 	struct out t;
 
 	if (perfetto_aside(o, &t)) {
-		out__lost(&t, ringbuf, recursion);
+		out__lost(&t, ringbuf, recursion, chain_breaks);
 		return;
 	}
-	if (o->json)
-		fprintf(o->f, "{\"type\":\"lost\",\"ringbuf\":%" PRIu64 ",\"recursion\":%" PRIu64 "}\n",
-			ringbuf, recursion);
-	else
+	if (o->json) {
 		fprintf(o->f,
-			"LOST %" PRIu64 " records so far: %" PRIu64 " ring buffer full, %" PRIu64
-			" skipped by the kernel (BPF recursion)\n",
-			ringbuf + recursion, ringbuf, recursion);
+			"{\"type\":\"lost\",\"ringbuf\":%" PRIu64 ",\"recursion\":%" PRIu64
+			",\"chain_breaks\":%" PRIu64 "}\n",
+			ringbuf, recursion, chain_breaks);
+		return;
+	}
+	fprintf(o->f,
+		"LOST %" PRIu64 " records so far: %" PRIu64 " ring buffer full, %" PRIu64
+		" skipped by the kernel (BPF recursion)",
+		ringbuf + recursion, ringbuf, recursion);
+	if (chain_breaks)
+		/* A break with no loss counted means a record went missing unseen. */
+		fprintf(o->f, "; %" PRIu64 " chain break%s (connections missing a record)%s",
+			chain_breaks, chain_breaks == 1 ? "" : "s",
+			ringbuf + recursion ? "" : " with no loss counted: a tcpdwell bug");
+	putc('\n', o->f);
 }
 
 void out__evicted(struct out *o, uint64_t evicted, uint32_t max_conns)

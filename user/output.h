@@ -104,8 +104,13 @@ void out__stuck(struct out *o, const struct conn *c, int state, uint64_t dwell_n
 void out__stats(struct out *o, const struct stat_table *t, enum td_by by, bool hist,
 		uint64_t ts_ns);
 
-/* Lost records so far (kernel counters). */
-void out__lost(struct out *o, uint64_t ringbuf, uint64_t recursion);
+/*
+ * Lost records so far: the kernel's counters (ring buffer full, program runs skipped
+ * by BPF recursion protection) and the connection table's chain breaks (records whose
+ * connection shows an earlier record missing). A chain break with both kernel
+ * counters 0 is a record that went missing uncounted: the text line says so.
+ */
+void out__lost(struct out *o, uint64_t ringbuf, uint64_t recursion, uint64_t chain_breaks);
 
 /* Connections evicted so far to stay within --max-conns (the table's counter);
  * their records are no longer followed, so what comes later of them is

@@ -240,6 +240,7 @@ void top__collect(struct top_snapshot *s, struct conntable *t, uint64_t now_ns,
 		s->transitions_per_s = in->transitions_per_s;
 		s->lost_ringbuf = in->lost_ringbuf;
 		s->lost_recursion = in->lost_recursion;
+		s->chain_breaks = in->chain_breaks;
 		if (in->source)
 			snprintf(s->source, sizeof(s->source), "%s", in->source);
 	}
@@ -422,7 +423,8 @@ static void lay_status(struct layout *ly)
 {
 	const struct top_snapshot *s = ly->s;
 	uint64_t lost = s->lost_ringbuf + s->lost_recursion;
-	char rate[32], detail[96] = "", states[LINE_BYTES / 2];
+	char rate[32], detail[160] = "", states[LINE_BYTES / 2];
+	int dlen = 0;
 
 	if (s->transitions_per_s < 0)
 		snprintf(rate, sizeof(rate), "-");
@@ -430,9 +432,12 @@ static void lay_status(struct layout *ly)
 		snprintf(rate, sizeof(rate), s->transitions_per_s < 100 ? "%.1f" : "%.0f",
 			 s->transitions_per_s);
 	if (lost)
-		snprintf(detail, sizeof(detail), " (ring buffer %llu, recursion %llu)",
-			 (unsigned long long)s->lost_ringbuf,
-			 (unsigned long long)s->lost_recursion);
+		dlen = snprintf(detail, sizeof(detail), " (ring buffer %llu, recursion %llu)",
+				(unsigned long long)s->lost_ringbuf,
+				(unsigned long long)s->lost_recursion);
+	if (s->chain_breaks)
+		snprintf(detail + dlen, sizeof(detail) - dlen, ", chain breaks %llu%s",
+			 (unsigned long long)s->chain_breaks, lost ? "" : " (none lost: a bug)");
 	if (s->view.state) {
 		snprintf(states, sizeof(states), "%s", state__name(s->view.state));
 	} else if (s->view.states) {

@@ -51,6 +51,7 @@ struct top_input {
 	int64_t realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC: the header's clock */
 	double transitions_per_s; /* from top__rate(); negative = not known yet */
 	uint64_t lost_ringbuf, lost_recursion; /* records lost so far (kernel counters) */
+	uint64_t chain_breaks; /* the table's chain breaks so far (ct_stats.gaps) */
 	const char *source; /* where records come from ("tp_btf, ring buffer", a file); NULL */
 };
 
@@ -72,7 +73,7 @@ struct top_snapshot {
 	int64_t realtime_offset_ns;
 	char source[64];
 	double transitions_per_s;
-	uint64_t lost_ringbuf, lost_recursion;
+	uint64_t lost_ringbuf, lost_recursion, chain_breaks;
 	uint64_t sockets[TD_STATE_MAX]; /* live sockets per state, traced and seeded */
 	uint64_t total;
 	uint64_t matched; /* sockets the view selects; rows holds the longest TOP_ROWS of them */

@@ -686,6 +686,37 @@ static void test_lost(void **state)
 	assert_has(s, ", 7 records lost\n");
 	assert_has(s, "WARNING   records-lost: the kernel lost 7 records");
 	free(s);
+	/* chain breaks a loss explains: said, no finding of their own */
+	h.chain_breaks = 2;
+	s = report(d, &h, true, NULL);
+	assert_has(s, "\"evicted\":3,\"chain_breaks\":2,");
+	assert_null(strstr(s, "\"chain-breaks\""));
+	free(s);
+	s = report(d, &h, false, NULL);
+	assert_has(s, ", 7 records lost, 2 chain breaks\n");
+	free(s);
+	doctor__free(d);
+}
+
+/* A chain break with no loss counted is a bug: a finding of its own. */
+static void test_chain_breaks_unexplained(void **state)
+{
+	struct doctor_host h = {.chain_breaks = 1};
+	struct doctor *d = doctor__new(NULL);
+	int sev;
+	char *s;
+
+	(void)state;
+	s = report(d, &h, true, &sev);
+	assert_int_equal(sev, DOCTOR_WARNING);
+	assert_has(s, "\"lost\":{\"ringbuf\":0,\"recursion\":0},\"evicted\":0,"
+		      "\"chain_breaks\":1,");
+	assert_has(s, "{\"id\":\"chain-breaks\",\"severity\":\"warning\"");
+	free(s);
+	s = report(d, &h, false, NULL);
+	assert_has(s, "no records lost, 1 chain break\n");
+	assert_has(s, "WARNING   chain-breaks: 1 record went missing with no loss counted");
+	free(s);
 	doctor__free(d);
 }
 
@@ -868,6 +899,7 @@ int main(void)
 	    cmocka_unit_test(test_rst),
 	    cmocka_unit_test(test_group_cap),
 	    cmocka_unit_test(test_lost),
+	    cmocka_unit_test(test_chain_breaks_unexplained),
 	    cmocka_unit_test(test_json_escaping),
 	    cmocka_unit_test(test_recordings),
 	};

@@ -95,6 +95,7 @@ static void test_openmetrics_format(void **state)
 	m->evictions = 2;
 	m->tw_lookups = 7;
 	m->tw_gone = 1;
+	m->chain_breaks = 4;
 	s = render(m, true);
 	assert_non_null(strstr(s, "# TYPE tcpdwell_transitions counter\n"));
 	assert_non_null(strstr(s, "# TYPE tcpdwell_lost_records counter\n"
@@ -105,10 +106,15 @@ static void test_openmetrics_format(void **state)
 				  "tcpdwell_timewait_lookups_total{result=\"sent\"} 7\n"
 				  "tcpdwell_timewait_lookups_total{result=\"time_wait\"} 0\n"
 				  "tcpdwell_timewait_lookups_total{result=\"gone\"} 1\n"));
+	assert_non_null(strstr(s, "# TYPE tcpdwell_chain_breaks counter\n"
+				  "tcpdwell_chain_breaks_total 4\n"));
 	assert_non_null(strstr(s, "tcpdwell_build_info{version=\"9.9\"} 1\n# EOF\n"));
 	free(s);
 	s = render(m, false);
 	assert_non_null(strstr(s, "# TYPE tcpdwell_transitions_total counter\n"));
+	assert_non_null(strstr(s, "# HELP tcpdwell_chain_breaks_total "));
+	assert_non_null(strstr(s, "# TYPE tcpdwell_chain_breaks_total counter\n"
+				  "tcpdwell_chain_breaks_total 4\n"));
 	free(s);
 	free(m);
 }

@@ -413,12 +413,14 @@ static void test_lost_and_error(void **state)
 	(void)state;
 	open_buf(&b);
 	out__init(&o, b.f, true, 0);
-	out__lost(&o, 3, 4);
+	out__lost(&o, 3, 4, 0);
+	out__lost(&o, 0, 0, 2);
 	out__evicted(&o, 5000000000ULL, 1024);
 	out__error(&o, "failed \"x\"");
 	s = close_buf(&b);
 	assert_string_equal(s,
-			    "{\"type\":\"lost\",\"ringbuf\":3,\"recursion\":4}\n"
+			    "{\"type\":\"lost\",\"ringbuf\":3,\"recursion\":4,\"chain_breaks\":0}\n"
+			    "{\"type\":\"lost\",\"ringbuf\":0,\"recursion\":0,\"chain_breaks\":2}\n"
 			    "{\"type\":\"evicted\",\"connections\":5000000000,\"max_conns\":1024}\n"
 			    "{\"type\":\"error\",\"message\":\"failed \\\"x\\\"\"}\n");
 	free(s);
@@ -441,6 +443,32 @@ static void test_evicted_text(void **state)
 	free(s);
 }
 
+/* The lost line in text: the kernel's counters as before; chain breaks when there are
+ * some, and when no loss explains them, that they are a bug. */
+static void test_lost_text(void **state)
+{
+	struct buf b;
+	struct out o;
+	char *s;
+
+	(void)state;
+	open_buf(&b);
+	out__init(&o, b.f, false, 0);
+	out__lost(&o, 3, 4, 0);
+	out__lost(&o, 3, 0, 2);
+	out__lost(&o, 0, 0, 1);
+	s = close_buf(&b);
+	assert_string_equal(s, "LOST 7 records so far: 3 ring buffer full, 4 skipped by the "
+			       "kernel (BPF recursion)\n"
+			       "LOST 3 records so far: 3 ring buffer full, 0 skipped by the "
+			       "kernel (BPF recursion); 2 chain breaks (connections missing a "
+			       "record)\n"
+			       "LOST 0 records so far: 0 ring buffer full, 0 skipped by the "
+			       "kernel (BPF recursion); 1 chain break (connections missing a "
+			       "record) with no loss counted: a tcpdwell bug\n");
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -456,6 +484,7 @@ int main(void)
 		cmocka_unit_test(test_timeline_text_incomplete),
 		cmocka_unit_test(test_stats_json_and_text),
 		cmocka_unit_test(test_lost_and_error),
+		cmocka_unit_test(test_lost_text),
 		cmocka_unit_test(test_evicted_text),
 	};
 

@@ -457,6 +457,20 @@ static void test_render_empty(void **state)
 	assert_has(text, "transitions -/s  lost 0  state: TIME_WAIT  sort: dwell\n");
 	assert_has(text, "\nno connections in TIME_WAIT\n");
 	free(text);
+	/* chain breaks: with a loss, and without one (a bug) */
+	{
+		struct top_input in = { .lost_ringbuf = 1, .chain_breaks = 2 };
+
+		top__collect(s, t, 10000 * MS, &v, &in);
+		text = render(s, 160, 40);
+		assert_has(text, "lost 1 (ring buffer 1, recursion 0), chain breaks 2  state:");
+		free(text);
+		in.lost_ringbuf = 0;
+		top__collect(s, t, 10000 * MS, &v, &in);
+		text = render(s, 160, 40);
+		assert_has(text, "lost 0, chain breaks 2 (none lost: a bug)  state:");
+		free(text);
+	}
 	conntable__free(t);
 
 	/* An empty table: an empty bar and no legend. */
