@@ -408,10 +408,13 @@ bad=$(cat "$TMP"/trace.json "$TMP"/timeline.json "$TMP"/stuck.json | jq -c '
 		select(has_all(["time","cookie","pid","comm","family","laddr","lport","raddr","rport",
 			"netns","cgroup","role","start","duration_ns","complete","states"]) | not)
 	elif .type == "stuck" then select(has_all(["pid","state","dwell_ns","lport"]) | not)
-	elif .type == "lost" then select(has_all(["ringbuf","recursion"]) | not)
+	elif .type == "lost" then select(has_all(["ringbuf","recursion","chain_breaks"]) | not)
 	elif .type == "evicted" then select(has_all(["connections","max_conns"]) | not)
 	else . end' 2>&1 | head -3)
 check "every JSON line parses and has the keys of its type" "" "$bad"
+check "no chain break (a connection missing a record)" "" \
+	"$(cat "$TMP"/trace.json "$TMP"/timeline.json "$TMP"/stuck.json |
+		jq -c 'select(.type == "lost" and .chain_breaks != 0)' 2>&1 | tail -1)"
 check "no pid 0 is ever printed as an owner" "0" \
 	"$(cat "$TMP"/trace.json "$TMP"/timeline.json | jq -s '[.[] | select(.pid == 0)] | length')"
 
