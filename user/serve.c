@@ -94,8 +94,8 @@ static const char index_page[] =
 	"<p>TCP state dwell times of this host.</p>"
 	"<p><a href=\"/metrics\">/metrics</a>: Prometheus metrics "
 	"(tcpdwell_state_dwell_seconds, tcpdwell_transitions_total, tcpdwell_sockets, "
-	"tcpdwell_stuck_sockets, tcpdwell_lost_records_total, tcpdwell_evictions_total, "
-	"tcpdwell_build_info).</p></body></html>\n";
+	"tcpdwell_stuck_sockets, tcpdwell_lost_records_total, tcpdwell_chain_breaks_total, "
+	"tcpdwell_evictions_total, tcpdwell_build_info).</p></body></html>\n";
 
 static uint64_t now_ms(void)
 {

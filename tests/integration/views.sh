@@ -48,14 +48,16 @@ if wait_until 10 ends_seen; then ok "both ends of ${#PORTS[@]} connections finis
 # SIGINT; each must exit 0 within 10 s (the perfetto JSON is closed in app_close).
 stop_tracers
 
-# A connection whose records show one missing (a chain break): said in every view's lost line.
-expect_eq "views: timeline -j: no chain break" "" \
-	"$(jq -R -c 'fromjson? | select(.type == "lost" and .chain_breaks != 0)' "$RUN.json.json" |
-		tail -1)"
+# A connection whose records show one missing (a chain break) while no record was counted lost
+# is a bug; these tracers see the whole host, whose load may make them lose records (said, and
+# then breaks are expected).
+expect_eq "views: timeline -j: no chain break without a loss counted" "" \
+	"$(jq -R -c 'fromjson? | select(.type == "lost" and .chain_breaks != 0 and
+		.ringbuf + .recursion == 0)' "$RUN.json.json" | head -1)"
 for name in pair pf; do
 	# text: the lost line on stdout, or on stderr beside perfetto's JSON
-	expect_eq "views: $name: no chain break" "" \
-		"$(cat "$RUN.$name.json" "$RUN.$name.err" | grep '^LOST .*chain break' | tail -1)"
+	expect_eq "views: $name: no chain break without a loss counted" "" \
+		"$(cat "$RUN.$name.json" "$RUN.$name.err" | grep '^LOST .*no loss counted' | head -1)"
 done
 
 # --- perfetto ---------------------------------------------------------------------------------
