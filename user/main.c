@@ -925,9 +925,9 @@ static int run_live(struct td_options *o)
 		/* The counters first: a chain break the tick reports comes with the
 		 * loss that explains it, as it does on replay of a recording. */
 		tracer__lost(tr, &rb, &rec);
-		a.now = now; /* when they were read, for the recording */
+		a.now = table_clock(tr, now); /* when they were read, for the recording */
 		app_lost(&a, rb, rec);
-		app_tick(&a, table_clock(tr, now));
+		app_tick(&a, a.now);
 		if (a.twdiag)
 			twdiag__step(a.twdiag, a.table, now, tracer__until(tr), on_event, &a);
 		if (out__flush(&a.out)) {
