@@ -1435,7 +1435,7 @@ static void apply_tw_diag(struct conntable *t, const struct td_event *e)
 
 		t->stats.tw_gone++;
 		t->stats.transitions++;
-		c->flags |= CT_F_GAP | CT_F_INCOMPLETE;
+		chain_break(t, c); /* the end's record went missing */
 		c->tw_end = CT_TW_GONE;
 		c->end_ns = e->ts_ns;
 		c->state = TD_CLOSE;

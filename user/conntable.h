@@ -165,7 +165,7 @@ struct ct_stats {
 	 * missing (each counted once): a state record whose old state is not the
 	 * connection's, old == new included; a birth on a connection still alive (its
 	 * -> CLOSE missing); a timewait armed where tcp_time_wait() cannot run, armed
-	 * twice or detached twice. A seed's first record may disagree with the dump it
+	 * twice or detached twice, or found gone by a lookup (its end's record lost). A seed's first record may disagree with the dump it
 	 * raced: not counted. Every break marks its connection CT_F_GAP and
 	 * CT_F_INCOMPLETE, and no dwell is measured across it. */
 	uint64_t gaps;

@@ -790,6 +790,7 @@ static void test_twdiag_gone(void **state)
 	diag(t, 48, 2010, TD_CLOSE, 0, 45004, 80);
 	assert_int_equal(s.ntr, 4); /* no loss: doubted */
 	assert_int_equal(conntable__stats(t)->tw_gone_doubted, 1);
+	assert_int_equal(conntable__stats(t)->gaps, 0);
 	conntable__mark_loss(t);
 	diag(t, 48, 2010, TD_CLOSE, 0, 45004, 80);
 	assert_int_equal(s.ntr, 5);
@@ -800,6 +801,7 @@ static void test_twdiag_gone(void **state)
 	assert_int_equal(s.fin[0].end_ns, 2010 * MS);
 	assert_true(s.fin[0].flags & CT_F_INCOMPLETE);
 	assert_int_equal(conntable__stats(t)->tw_gone, 1);
+	assert_int_equal(conntable__stats(t)->gaps, 1); /* a chain break: the end is missing */
 	assert_int_equal(conntable__stats(t)->live, 1);
 	/* Connection 49: an RST tears it down (timer detached, no re-arm) ... */
 	tw_left(t, TD_EV_TW_CANCEL, 49, 2005, TD_FIN_WAIT2, false, 45005, 80, 59000);
