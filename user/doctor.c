@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "doctor.h"
+#include "loss.h"
 #include "output.h"
 #include "state.h"
 #include "stats.h"
@@ -1295,9 +1296,12 @@ static bool find_rst(struct doctor *d, struct finding *fd)
 
 static void add_common_notes(struct doctor *d, const struct doctor_host *h, struct finding *fd)
 {
-	if (d->lost_ringbuf || d->lost_recursion)
-		note(fd, "%" PRIu64 " records were lost while tracing: counts are lower bounds",
-		     d->lost_ringbuf + d->lost_recursion);
+	if (d->lost_ringbuf || d->lost_recursion) {
+		char n[24];
+
+		note(fd, "%s records were lost while tracing: counts are lower bounds",
+		     loss__fmt(n, sizeof(n), loss__add(d->lost_ringbuf, d->lost_recursion)));
+	}
 	if (h->evicted)
 		note(fd,
 		     "%" PRIu64 " connections were evicted (--max-conns): counts are lower "
@@ -1323,6 +1327,7 @@ int doctor__report(struct doctor *d, const struct doctor_host *host, FILE *f, bo
 	const char *source = h->source ?: "live";
 	int n = 0, worst = DOCTOR_INFO;
 	char d1[32], hostname[256]; /* a host name (at most 255 bytes), escaped: what fits */
+	char la[24], lb[24], lt[24];
 
 	if (!fds)
 		return -1;
@@ -1338,18 +1343,23 @@ int doctor__report(struct doctor *d, const struct doctor_host *host, FILE *f, bo
 		n++;
 	if (d->lost_ringbuf || d->lost_recursion) {
 		struct finding *fd = &fds[n++];
+		char a[24], b[24], t[24];
 
 		fd->id = "records-lost";
 		fd->sev = DOCTOR_WARNING;
-		snprintf(fd->title, sizeof(fd->title), "the kernel lost %" PRIu64 " records",
-			 d->lost_ringbuf + d->lost_recursion);
+		snprintf(fd->title, sizeof(fd->title), "the kernel lost %s records",
+			 loss__fmt(t, sizeof(t), loss__add(d->lost_ringbuf, d->lost_recursion)));
 		snprintf(fd->summary, sizeof(fd->summary),
-			 "%" PRIu64 " with the ring buffer full, %" PRIu64
-			 " skipped while another BPF program ran on the CPU: every count here is a "
-			 "lower bound and a connection may be missing from every finding",
-			 d->lost_ringbuf, d->lost_recursion);
-		ev(fd, "ringbuf", d->lost_ringbuf, KV_N);
-		ev(fd, "recursion", d->lost_recursion, KV_N);
+			 "%s with the ring buffer full, %s skipped while another BPF program ran on "
+			 "the CPU: every count here is a lower bound and a connection may be "
+			 "missing from every finding",
+			 loss__fmt(a, sizeof(a), d->lost_ringbuf),
+			 loss__fmt(b, sizeof(b), d->lost_recursion));
+		/* An unknown count has no number to give (loss.h). */
+		if (d->lost_ringbuf != LOSS_UNKNOWN)
+			ev(fd, "ringbuf", d->lost_ringbuf, KV_N);
+		if (d->lost_recursion != LOSS_UNKNOWN)
+			ev(fd, "recursion", d->lost_recursion, KV_N);
 		fd->check = "a larger --ringbuf-size or a lower --latency; filters (-L, -R, -p) "
 			    "to trace less.";
 	}
@@ -1394,10 +1404,11 @@ int doctor__report(struct doctor *d, const struct doctor_host *host, FILE *f, bo
 		fprintf(f,
 			",\"duration_ns\":%" PRIu64 ",\"transitions\":%" PRIu64
 			",\"finished\":%" PRIu64 ",\"open\":%" PRIu64
-			",\"lost\":{\"ringbuf\":%" PRIu64 ",\"recursion\":%" PRIu64
-			"},\"evicted\":%" PRIu64 ",\"chain_breaks\":%" PRIu64,
-			span, d->transitions, d->finished, d->open_conns, d->lost_ringbuf,
-			d->lost_recursion, h->evicted, h->chain_breaks);
+			",\"lost\":{\"ringbuf\":%s,\"recursion\":%s},\"evicted\":%" PRIu64
+			",\"chain_breaks\":%" PRIu64,
+			span, d->transitions, d->finished, d->open_conns,
+			loss__json(la, sizeof(la), d->lost_ringbuf),
+			loss__json(lb, sizeof(lb), d->lost_recursion), h->evicted, h->chain_breaks);
 		fputs(",\"host_facts\":{\"ip_local_port_range\":", f);
 		if (h->port_lo && h->port_hi >= h->port_lo)
 			fprintf(f, "[%u,%u]", h->port_lo, h->port_hi);
@@ -1437,7 +1448,9 @@ int doctor__report(struct doctor *d, const struct doctor_host *host, FILE *f, bo
 			out__escape(h->host ?: "", SIZE_MAX, hostname, sizeof(hostname)),
 			d->transitions, d->finished, d->open_conns);
 		if (d->lost_ringbuf || d->lost_recursion)
-			fprintf(f, "%" PRIu64 " records lost", d->lost_ringbuf + d->lost_recursion);
+			fprintf(f, "%s records lost",
+				loss__fmt(lt, sizeof(lt),
+					  loss__add(d->lost_ringbuf, d->lost_recursion)));
 		else
 			fputs("no records lost", f);
 		if (h->chain_breaks)

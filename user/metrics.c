@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "loss.h"
 #include "metrics.h"
 #include "state.h"
 
@@ -190,10 +191,19 @@ void metrics__render(const struct metrics *m, FILE *f, bool om, const char *vers
 
 	counter_head(f, om, "tcpdwell_lost_records",
 		     "Kernel records lost (ring buffer full, or program runs the kernel skipped).");
-	fprintf(f, "tcpdwell_lost_records_total{reason=\"ringbuf\"} %llu\n",
-		(unsigned long long)m->lost_ringbuf);
-	fprintf(f, "tcpdwell_lost_records_total{reason=\"recursion\"} %llu\n",
-		(unsigned long long)m->lost_recursion);
+	/* A counter that could not be read has no sample: a 0 would say "none lost". */
+	if (m->lost_ringbuf != LOSS_UNKNOWN)
+		fprintf(f, "tcpdwell_lost_records_total{reason=\"ringbuf\"} %llu\n",
+			(unsigned long long)m->lost_ringbuf);
+	if (m->lost_recursion != LOSS_UNKNOWN)
+		fprintf(f, "tcpdwell_lost_records_total{reason=\"recursion\"} %llu\n",
+			(unsigned long long)m->lost_recursion);
+	fprintf(f, "# HELP tcpdwell_lost_records_known 1 if tcpdwell could read that loss counter "
+		   "(0: losses of that kind are unknown).\n# TYPE tcpdwell_lost_records_known gauge\n");
+	fprintf(f, "tcpdwell_lost_records_known{reason=\"ringbuf\"} %d\n",
+		m->lost_ringbuf != LOSS_UNKNOWN);
+	fprintf(f, "tcpdwell_lost_records_known{reason=\"recursion\"} %d\n",
+		m->lost_recursion != LOSS_UNKNOWN);
 
 	counter_head(f, om, "tcpdwell_chain_breaks",
 		     "Records that showed an earlier record of their connection missing; "

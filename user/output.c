@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "outfile.h"
+#include "loss.h"
 #include "output.h"
 #include "pair.h"
 #include "perfetto.h"
@@ -694,6 +695,8 @@ static bool perfetto_aside(const struct out *o, struct out *t)
 
 void out__lost(struct out *o, uint64_t ringbuf, uint64_t recursion, uint64_t chain_breaks)
 {
+	uint64_t total = loss__add(ringbuf, recursion);
+	char a[24], b[24], c[24];
 	struct out t;
 
 	if (perfetto_aside(o, &t)) {
@@ -702,20 +705,23 @@ void out__lost(struct out *o, uint64_t ringbuf, uint64_t recursion, uint64_t cha
 	}
 	if (o->json) {
 		fprintf(o->f,
-			"{\"type\":\"lost\",\"ringbuf\":%" PRIu64 ",\"recursion\":%" PRIu64
-			",\"chain_breaks\":%" PRIu64 "}\n",
-			ringbuf, recursion, chain_breaks);
+			"{\"type\":\"lost\",\"ringbuf\":%s,\"recursion\":%s,\"chain_breaks\":%" PRIu64
+			"}\n",
+			loss__json(a, sizeof(a), ringbuf), loss__json(b, sizeof(b), recursion),
+			chain_breaks);
 		return;
 	}
 	fprintf(o->f,
-		"LOST %" PRIu64 " records so far: %" PRIu64 " ring buffer full, %" PRIu64
-		" skipped by the kernel (BPF recursion)",
-		ringbuf + recursion, ringbuf, recursion);
+		"LOST %s records so far: %s ring buffer full, %s skipped by the kernel (BPF "
+		"recursion)%s",
+		loss__fmt(c, sizeof(c), total), loss__fmt(a, sizeof(a), ringbuf),
+		loss__fmt(b, sizeof(b), recursion),
+		total == LOSS_UNKNOWN ? " (a counter could not be read: losses may be hidden)" : "");
 	if (chain_breaks)
 		/* A break with no loss counted means a record went missing unseen. */
 		fprintf(o->f, "; %" PRIu64 " chain break%s (connections missing a record)%s",
 			chain_breaks, chain_breaks == 1 ? "" : "s",
-			ringbuf + recursion ? "" : " with no loss counted: a tcpdwell bug");
+			total ? "" : " with no loss counted: a tcpdwell bug");
 	putc('\n', o->f);
 }
 

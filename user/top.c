@@ -19,6 +19,7 @@
 
 #include "output.h"
 #include "state.h"
+#include "loss.h"
 #include "top.h"
 
 /* Longest line the layout builds; wider terminals get blank space to the right. */
@@ -422,7 +423,8 @@ static void lay_sockets(struct layout *ly)
 static void lay_status(struct layout *ly)
 {
 	const struct top_snapshot *s = ly->s;
-	uint64_t lost = s->lost_ringbuf + s->lost_recursion;
+	uint64_t lost = loss__add(s->lost_ringbuf, s->lost_recursion);
+	char a[24], b[24];
 	char rate[32], detail[160] = "", states[LINE_BYTES / 2];
 	int dlen = 0;
 
@@ -432,9 +434,9 @@ static void lay_status(struct layout *ly)
 		snprintf(rate, sizeof(rate), s->transitions_per_s < 100 ? "%.1f" : "%.0f",
 			 s->transitions_per_s);
 	if (lost)
-		dlen = snprintf(detail, sizeof(detail), " (ring buffer %llu, recursion %llu)",
-				(unsigned long long)s->lost_ringbuf,
-				(unsigned long long)s->lost_recursion);
+		dlen = snprintf(detail, sizeof(detail), " (ring buffer %s, recursion %s)",
+				loss__fmt(a, sizeof(a), s->lost_ringbuf),
+				loss__fmt(b, sizeof(b), s->lost_recursion));
 	if (s->chain_breaks)
 		snprintf(detail + dlen, sizeof(detail) - dlen, ", chain breaks %llu%s",
 			 (unsigned long long)s->chain_breaks, lost ? "" : " (none lost: a bug)");
@@ -450,8 +452,8 @@ static void lay_status(struct layout *ly)
 	} else {
 		snprintf(states, sizeof(states), "all");
 	}
-	put(ly, L_STATUS, NULL, 0, 0, "transitions %s/s  lost %llu%s  state: %s  sort: %s", rate,
-	    (unsigned long long)lost, detail, states, sort_names[s->view.sort]);
+	put(ly, L_STATUS, NULL, 0, 0, "transitions %s/s  lost %s%s  state: %s  sort: %s", rate,
+	    loss__fmt(a, sizeof(a), lost), detail, states, sort_names[s->view.sort]);
 }
 
 static void endpoint(const struct conn *c, const uint8_t addr[16], uint16_t port, char *buf,

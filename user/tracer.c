@@ -25,6 +25,7 @@
 
 #include "cpumerge.h"
 #include "tcpdwell.skel.h"
+#include "loss.h"
 #include "tracer.h"
 
 /* Records are taken out of the buffer in batches and handed on with a hint some
@@ -687,27 +688,35 @@ uint64_t tracer__until(const struct tracer *t)
 	return t->until;
 }
 
+/* A per-CPU counter's total, or LOSS_UNKNOWN when the map cannot be read (after
+ * the capability drop, kernels that keep bpf() from unprivileged callers refuse
+ * the lookup). */
 static uint64_t sum_counter(struct tracer *t, __u32 idx)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	uint64_t sum = 0;
 
 	if (ncpu <= 0)
-		return 0;
+		return LOSS_UNKNOWN;
 	__u64 vals[ncpu];
 
 	if (bpf_map__lookup_elem(t->skel->maps.counters, &idx, sizeof(idx), vals,
 				 sizeof(vals), 0))
-		return 0;
+		return LOSS_UNKNOWN;
 	for (int i = 0; i < ncpu; i++)
 		sum += vals[i];
 	return sum;
 }
 
+/* recursion_misses ends struct bpf_prog_info's fields this reads (5.12+). */
+#define INFO_LEN_MISSES                                            \
+	(__u32)(offsetof(struct bpf_prog_info, recursion_misses) + \
+		sizeof(((struct bpf_prog_info *)0)->recursion_misses))
+
 void tracer__lost(struct tracer *t, uint64_t *ringbuf, uint64_t *recursion)
 {
 	struct bpf_program *p;
-	uint64_t rec = 0;
+	uint64_t rec = 0, recovered;
 
 	bpf_object__for_each_program(p, t->skel->obj)
 	{
@@ -721,14 +730,20 @@ void tracer__lost(struct tracer *t, uint64_t *ringbuf, uint64_t *recursion)
 		    p == t->skel->progs.td_state_rawtp)
 			continue;
 		memset(&info, 0, sizeof(info));
-		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
-			rec += info.recursion_misses;
+		/* A query that fails, or a kernel whose info ends before the
+		 * field (it does not count misses), leaves the count unknown. */
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) || len < INFO_LEN_MISSES)
+			rec = LOSS_UNKNOWN;
+		else
+			rec = loss__add(rec, info.recursion_misses);
 	}
-	*ringbuf = sum_counter(t, TD_CNT_RB_FAIL) + t->perf_lost + t->merge.lost;
+	*ringbuf = loss__add(sum_counter(t, TD_CNT_RB_FAIL), loss__add(t->perf_lost, t->merge.lost));
 	/* Misses of the state program that its catcher recorded are not lost. */
-	uint64_t recovered = sum_counter(t, TD_CNT_RECOVERED);
-
-	*recursion = rec > recovered ? rec - recovered : 0;
+	recovered = sum_counter(t, TD_CNT_RECOVERED);
+	if (rec == LOSS_UNKNOWN || recovered == LOSS_UNKNOWN)
+		*recursion = LOSS_UNKNOWN;
+	else
+		*recursion = rec > recovered ? rec - recovered : 0;
 }
 
 const struct tracer_info *tracer__info(const struct tracer *t)

@@ -70,7 +70,10 @@ void tracer__drain(struct tracer *t);
 uint64_t tracer__until(const struct tracer *t);
 
 /* Records lost so far: no room in the kernel buffer (slot ring or ring buffer
- * full, perf buffer drops), and program runs the kernel skipped (recursion_misses). */
+ * full, perf buffer drops), and program runs the kernel skipped (recursion_misses)
+ * that no catcher recorded. Either is LOSS_UNKNOWN (loss.h) when a counter could
+ * not be read: a failed map lookup or program-info query (bpf() refused after the
+ * capability drop), or a kernel that keeps no recursion_misses (before 5.12). */
 void tracer__lost(struct tracer *t, uint64_t *ringbuf, uint64_t *recursion);
 
 const struct tracer_info *tracer__info(const struct tracer *t);

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "loss.h"
 #include "metrics.h"
 
 #define MS 1000000ULL
@@ -101,6 +102,15 @@ static void test_openmetrics_format(void **state)
 	assert_non_null(strstr(s, "# TYPE tcpdwell_lost_records counter\n"
 				  "tcpdwell_lost_records_total{reason=\"ringbuf\"} 3\n"
 				  "tcpdwell_lost_records_total{reason=\"recursion\"} 0\n"));
+	assert_non_null(strstr(s, "tcpdwell_lost_records_known{reason=\"ringbuf\"} 1\n"
+				  "tcpdwell_lost_records_known{reason=\"recursion\"} 1\n"));
+	free(s);
+	/* A counter that could not be read gets no sample, and says so. */
+	m->lost_recursion = LOSS_UNKNOWN;
+	s = render(m, true);
+	assert_null(strstr(s, "tcpdwell_lost_records_total{reason=\"recursion\"}"));
+	assert_non_null(strstr(s, "tcpdwell_lost_records_known{reason=\"recursion\"} 0\n"));
+	m->lost_recursion = 0;
 	assert_non_null(strstr(s, "tcpdwell_evictions_total 2\n"));
 	assert_non_null(strstr(s, "# TYPE tcpdwell_timewait_lookups counter\n"
 				  "tcpdwell_timewait_lookups_total{result=\"sent\"} 7\n"

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "loss.h"
 #include "output.h"
 #include "state.h"
 #include "stats.h"
@@ -469,6 +470,36 @@ static void test_lost_text(void **state)
 	free(s);
 }
 
+/* A loss counter tcpdwell could not read is unknown, never 0: null in JSON, "unknown"
+ * in text, and no chain break is blamed on tcpdwell when a loss may be hidden. */
+static void test_lost_unknown(void **state)
+{
+	struct buf b;
+	struct out o;
+	char *s;
+
+	(void)state;
+	open_buf(&b);
+	out__init(&o, b.f, true, 0);
+	out__lost(&o, 3, LOSS_UNKNOWN, 1);
+	s = close_buf(&b);
+	assert_string_equal(s, "{\"type\":\"lost\",\"ringbuf\":3,\"recursion\":null,"
+			       "\"chain_breaks\":1}\n");
+	free(s);
+	open_buf(&b);
+	out__init(&o, b.f, false, 0);
+	out__lost(&o, 3, LOSS_UNKNOWN, 1);
+	s = close_buf(&b);
+	assert_string_equal(s, "LOST unknown records so far: 3 ring buffer full, unknown skipped "
+			       "by the kernel (BPF recursion) (a counter could not be read: "
+			       "losses may be hidden); 1 chain break (connections missing a "
+			       "record)\n");
+	free(s);
+	assert_int_equal(loss__add(2, 3), 5);
+	assert_int_equal(loss__add(LOSS_UNKNOWN, 3), LOSS_UNKNOWN);
+	assert_int_equal(loss__add(LOSS_UNKNOWN - 1, 5), LOSS_UNKNOWN - 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -485,6 +516,7 @@ int main(void)
 		cmocka_unit_test(test_stats_json_and_text),
 		cmocka_unit_test(test_lost_and_error),
 		cmocka_unit_test(test_lost_text),
+		cmocka_unit_test(test_lost_unknown),
 		cmocka_unit_test(test_evicted_text),
 	};
 
