@@ -87,6 +87,43 @@ int cli__parse_uint(const char *s, const char *opt, uint64_t min, uint64_t max, 
 	return 0;
 }
 
+int cli__parse_user(const char *v, struct td_options *o, char *err, size_t errlen)
+{
+	const char *colon = strchr(v, ':');
+	uint64_t uid, gid;
+
+	if (!*v)
+		return fail(err, errlen, "invalid user '' in --user: empty");
+	if (colon) {
+		/* (uid_t)-1 means "unchanged" to setresuid(): never a target. */
+		if (!parse_digits(v, (size_t)(colon - v), &uid) ||
+		    !parse_digits(colon + 1, strlen(colon + 1), &gid) || uid >= UINT32_MAX ||
+		    gid >= UINT32_MAX)
+			return fail(err, errlen,
+				    "invalid user '%s' in --user: must be NAME or UID:GID, each "
+				    "0-4294967294",
+				    v);
+		if (!uid || !gid)
+			return fail(err, errlen,
+				    "invalid user '%s' in --user: must not be root (uid or gid 0)",
+				    v);
+		o->user = NULL;
+		o->user_ids = true;
+		o->user_uid = (uint32_t)uid;
+		o->user_gid = (uint32_t)gid;
+		return 0;
+	}
+	/* A name for getpwnam(): printable ASCII, as passwd files and NSS hold them. */
+	for (const char *p = v; *p; p++)
+		if (*p <= ' ' || *p > '~' || p - v >= 255)
+			return fail(err, errlen, "invalid user name in --user: %s",
+				    p - v >= 255 ? "longer than 255 characters"
+						 : "only printable characters, no spaces");
+	o->user = v;
+	o->user_ids = false;
+	return 0;
+}
+
 /*
  * Walk a comma-separated list, calling fn for each item (pointer and length, not
  * NUL-terminated). An empty list or an empty item is an error that quotes the list:
@@ -613,7 +650,8 @@ enum {
 	OPT_NO_SEED,
 	OPT_NO_TIMEWAIT,
 	OPT_FORCE,
-	OPT_LAST = OPT_FORCE
+	OPT_USER,
+	OPT_LAST = OPT_USER
 };
 
 #define CMD(x)	 (1u << TD_CMD_##x)
@@ -671,6 +709,7 @@ static const struct opt_spec {
 	{ "listen", OPT_LISTEN, "ADDR:PORT", CMD(SERVE) },
 	{ "no-seed", OPT_NO_SEED, NULL, TRACING },
 	{ "no-timewait", OPT_NO_TIMEWAIT, NULL, TRACING },
+	{ "user", OPT_USER, "NAME|UID:GID", TRACING },
 	{ "threshold", OPT_THRESHOLD, "NAME=VALUE", CMD(DOCTOR) },
 };
 
@@ -942,6 +981,8 @@ static int apply(struct td_options *o, int c, const char *v, char *err, size_t e
 	case OPT_FORCE:
 		o->force = true;
 		return 0;
+	case OPT_USER:
+		return cli__parse_user(v, o, err, errlen);
 	}
 	return fail(err, errlen, "internal error: option %d not handled", c);
 }
@@ -1207,6 +1248,8 @@ const char *cli__usage(void)
 	       "      --no-timewait        do not follow timewait sockets: TIME_WAIT shows as\n"
 	       "                           the kernel reports it (FIN_WAIT2 -> CLOSE), and\n"
 	       "                           no program runs for every kernel timer\n"
+	       "      --user NAME|UID:GID  the user tcpdwell becomes once attached (started as\n"
+	       "                           root: default nobody, else 65534:65534); no root\n"
 	       "  -v, --verbose            more detail on stderr (libbpf's messages); repeatable\n"
 	       "  -h, --help               this text\n"
 	       "  -V, --version            the version\n"

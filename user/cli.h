@@ -51,6 +51,13 @@ int cli__parse_pids(const char *s, const char *opt, struct td_options *o, char *
 int cli__parse_stuck(const char *s, const char *opt, uint64_t *limits, char *err, size_t errlen);
 int cli__parse_uint(const char *s, const char *opt, uint64_t min, uint64_t max, uint64_t *out,
 		    char *err, size_t errlen);
+/*
+ * --user: "UID:GID" (decimal, 1-4294967294 each: never root, never the "unchanged"
+ * -1) sets o->user_ids and the ids; a NAME (printable ASCII, no spaces, at most 255
+ * characters, resolved later by getpwnam()) sets o->user. 0, or -1 with a message
+ * that never echoes a non-printable byte.
+ */
+int cli__parse_user(const char *v, struct td_options *o, char *err, size_t errlen);
 
 /*
  * More value parsers, same convention (0, or -1 with the message in err). Every

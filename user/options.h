@@ -95,6 +95,10 @@ struct td_options {
 	const char *listen; /* serve --listen */
 	bool no_seed; /* --no-seed */
 	bool no_timewait; /* --no-timewait: no timer programs */
+	/* --user: a name to resolve (user), or ids (user_ids); neither: the default. */
+	const char *user;
+	bool user_ids;
+	uint32_t user_uid, user_gid;
 	/* Derived: the command shows owners or selects by them, so accept() is
 	 * tracked (see cli__parse). */
 	bool owners;

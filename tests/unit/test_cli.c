@@ -753,6 +753,53 @@ static void test_owners(void **state)
 	}
 }
 
+#define BAD_IDS "in --user: must be NAME or UID:GID, each 0-4294967294"
+#define NOT_PRINTABLE "only printable characters, no spaces"
+
+/* --user: a name kept for getpwnam(), or ids; never root, never a hostile byte echoed. */
+static void test_user(void **state)
+{
+	static const struct {
+		const char *v, *msg;
+	} bad[] = {
+		{ "", "invalid user '' in --user: empty" },
+		{ "0:0", "invalid user '0:0' in --user: must not be root (uid or gid 0)" },
+		{ "12345:0", "invalid user '12345:0' in --user: must not be root (uid or gid 0)" },
+		{ "4294967295:1", "invalid user '4294967295:1' " BAD_IDS },
+		{ "1:", "invalid user '1:' " BAD_IDS },
+		{ ":1", "invalid user ':1' " BAD_IDS },
+		{ "-1:5", "invalid user '-1:5' " BAD_IDS },
+		{ "1:2:3", "invalid user '1:2:3' " BAD_IDS },
+		{ "no body", "invalid user name in --user: " NOT_PRINTABLE },
+		{ "\x1b]0;x\x07", "invalid user name in --user: " NOT_PRINTABLE },
+	};
+	char longname[300];
+
+	(void)state;
+	PARSE_OK("trace", "--user", "12345:54321");
+	assert_true(opts.user_ids);
+	assert_null(opts.user);
+	assert_int_equal(opts.user_uid, 12345);
+	assert_int_equal(opts.user_gid, 54321);
+	PARSE_OK("serve", "--user=4294967294:4294967294");
+	assert_int_equal(opts.user_uid, 4294967294u);
+	PARSE_OK("stat", "-i", "rec.td", "--user", "daemon");
+	assert_false(opts.user_ids);
+	assert_string_equal(opts.user, "daemon");
+	PARSE_OK("record", "-o", "x.td");
+	assert_false(opts.user_ids);
+	assert_null(opts.user);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_int_equal(PARSE("trace", "--user", bad[i].v), TD_EXIT_USAGE);
+		assert_string_equal(err, bad[i].msg);
+	}
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = 0;
+	assert_int_equal(PARSE("trace", "--user", longname), TD_EXIT_USAGE);
+	assert_string_equal(err, "invalid user name in --user: longer than 255 characters");
+	assert_int_equal(PARSE("check", "--user", "nobody"), TD_EXIT_USAGE);
+}
+
 static void test_every_option(void **state)
 {
 	PARSE_OK("trace", "-4", "-L", "80,443,8000-8100", "-R", "9000", "--laddr", "10.1.2.3/8",
@@ -1290,6 +1337,7 @@ int main(void)
 		cmocka_unit_test(test_bad_command_lines),
 		cmocka_unit_test(test_spec_messages),
 		cmocka_unit_test(test_repeated_calls),
+		cmocka_unit_test(test_user),
 		cmocka_unit_test(test_argv_untouched),
 		cmocka_unit_test(test_usage_text),
 	};
