@@ -44,7 +44,7 @@ endif
 CORE := state cli filter conntable stats output metrics seed top record synth perfetto pair doctor \
 	cpumerge outfile twdiag
 # Modules at the edges (kernel, files, terminal).
-EDGE := tracer serve main
+EDGE := tracer serve privdrop main
 CORE_OBJS := $(patsubst %,$(OUTPUT)/%.o,$(CORE))
 EDGE_OBJS := $(patsubst %,$(OUTPUT)/%.o,$(EDGE))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
@@ -134,7 +134,7 @@ model: $(OUTPUT)/tests/tsan_slotmodel
 # buffer and the perf buffer must keep order and dwell.
 INTEG_SCRIPTS := run replay files hostile prometheus serve_hostile deploy top_tmux scenarios \
 	views doctor tw_expire tw_diag pressure \
-	kernel_paths
+	kernel_paths privdrop
 INTEG_PATHS := "--backend tracepoint|(client-first|server-first|tw-reuse|prefork|refused)-." \
 	"--buffer ring|(server-first|cw-hold|tw-reuse)-." \
 	"--buffer perf|(server-first|cw-hold|tw-reuse)-."

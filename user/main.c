@@ -15,13 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/capability.h>
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +29,7 @@
 #include "metrics.h"
 #include "outfile.h"
 #include "output.h"
+#include "privdrop.h"
 #include "record.h"
 #include "sat.h"
 #include "state.h"
@@ -235,21 +233,68 @@ static int resolve_cgroup(const char *path, uint64_t *id, int *level, char *err,
 	return 0;
 }
 
-/*
- * Once the programs are attached and the socket dump is read, tracing needs no
- * privilege: the ring buffer, maps and programs are file descriptors we hold.
- * Drop every capability (effective, permitted, inheritable) and forbid gaining
- * new ones, so a bug in the user-space part cannot be turned into root.
- */
-static int drop_capabilities(void)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2];
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
 
-	memset(data, 0, sizeof(data));
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+static int try_read_lost(void *tr)
+{
+	return tracer__lost_readable(tr);
+}
+
+/*
+ * Once the programs are attached, the socket dump is read and the files are open,
+ * tracing needs no privilege: the buffers, maps and programs are descriptors
+ * tcpdwell holds. Become pd's user with no capabilities (privdrop.h), with one
+ * exception: kernels before 5.19 with kernel.unprivileged_bpf_disabled refuse
+ * every bpf() command without CAP_BPF (kernel/bpf/syscall.c, __sys_bpf), so the
+ * loss counters (a map lookup, each program's recursion_misses) could no longer
+ * be read. Whether this kernel does is asked of a child that drops everything and
+ * tries; only if it is refused for want of privilege is CAP_BPF kept, alone.
+ * Returns 0, or -1 with the one line printed.
+ */
+static int drop_live(struct app *a, struct privdrop *pd, struct tracer *tr)
+{
+	char err[512];
+	int r = tracer__lost_readable(tr);
+
+	if (!r) {
+		r = privdrop__probe(pd, try_read_lost, tr);
+		if (r == EPERM || r == EACCES) {
+			if (privdrop__permitted(CAP_BPF))
+				pd->keep = 1ULL << CAP_BPF;
+			else
+				fprintf(stderr,
+					"tcpdwell: warning: this kernel reads loss counters only with "
+					"CAP_BPF, which is not held: losses after start are unknown\n");
+		}
+	}
+	if (privdrop__apply(pd, err, sizeof(err))) {
+		if (a->o->json)
+			out__error(&a->out, err);
+		out__flush(&a->out);
+		fprintf(stderr, "tcpdwell: %s\n", err);
 		return -1;
-	return (int)syscall(SYS_capset, &hdr, data);
+	}
+	return 0;
+}
+
+/* -v: who tcpdwell became and what it kept. */
+static void report_drop(const struct td_options *o, const struct privdrop *pd)
+{
+	if (!o->verbose)
+		return;
+	if (pd->fallback)
+		fprintf(stderr, "tcpdwell: no user 'nobody' on this host: using %s\n", pd->who);
+	fprintf(stderr,
+		"tcpdwell: privileges: %s %s%s; capabilities: %s; bounding set %s%s%s; "
+		"no_new_privs\n",
+		pd->switch_ids ? "running as" : "staying", pd->who,
+		pd->switch_ids ? ", no supplementary groups" : " (not started as root)",
+		pd->keep ? "CAP_BPF only (the kernel wants it to read loss counters)" : "none",
+		pd->bounding_cleared ? "cleared" : "kept (",
+		pd->bounding_cleared ? "" : strerror(pd->bounding_errno),
+		pd->bounding_cleared ? "" : ": no CAP_SETPCAP; no_new_privs makes it moot)");
 }
 
 /* Where the records go: record's -o FILE, or a view's -w FILE (timeline's -o is its text). */
@@ -840,6 +885,7 @@ static int run_live(struct td_options *o)
 	int64_t realtime_offset;
 	struct tracer *tr = NULL;
 	struct rec_writer w;
+	struct privdrop pd;
 	struct app a;
 	int cg_level = 0, ret = TD_EXIT_OK, err;
 	char msg[512];
@@ -847,6 +893,11 @@ static int run_live(struct td_options *o)
 	if (o->cgroup_path && resolve_cgroup(o->cgroup_path, &cg_id, &cg_level, msg, sizeof(msg))) {
 		fprintf(stderr, "tcpdwell: %s\n", msg);
 		return TD_EXIT_USAGE;
+	}
+	/* Who tcpdwell becomes, known before anything is loaded. */
+	if (privdrop__plan(o, &pd, msg, sizeof(msg))) {
+		fprintf(stderr, "tcpdwell: %s\n", msg);
+		return TD_EXIT_FAIL;
 	}
 	start = clock_ns(CLOCK_MONOTONIC);
 	realtime_offset = (int64_t)(clock_ns(CLOCK_REALTIME) - start);
@@ -874,17 +925,28 @@ static int run_live(struct td_options *o)
 	}
 	if (!o->no_seed)
 		app_seed_from_dump(&a, tr);
-	/* Its sockets are opened now: entering other namespaces needs CAP_SYS_ADMIN. */
+	/*
+	 * The last point with privilege. Whatever needs root or a capability is
+	 * done above: loading and attaching, the socket dump (setns into every
+	 * network namespace, /proc/PID/fd of every process), creating the files
+	 * tcpdwell writes. Descriptors that later work must hold from here on are
+	 * opened here, before the drop: the netlink sock_diag sockets for exact
+	 * lookups and reconciling (a socket stays bound to the namespace it was
+	 * opened in; entering another later would need CAP_SYS_ADMIN). Nothing
+	 * below runs with more than drop_live() leaves.
+	 */
 	if (a.table && tracer__info(tr)->timewait) {
 		a.twdiag = twdiag__open(msg, sizeof(msg));
 		if (!a.twdiag)
 			fprintf(stderr, "tcpdwell: warning: %s; a TIME_WAIT the kernel does not "
 					"announce is seen when its timer ends\n", msg);
 	}
-	if (drop_capabilities())
-		fprintf(stderr, "tcpdwell: warning: cannot drop capabilities: %s\n",
-			strerror(errno));
-	/* After the drop: a thread keeps the capabilities it was created with. */
+	if (drop_live(&a, &pd, tr)) {
+		ret = TD_EXIT_FAIL;
+		goto out;
+	}
+	report_drop(o, &pd);
+	/* After the drop: a thread keeps the credentials it was created with. */
 	if (a.server) {
 		if (server__start(a.server, msg, sizeof(msg))) {
 			fprintf(stderr, "tcpdwell: %s\n", msg);
@@ -1093,14 +1155,23 @@ static int run_replay(struct td_options *o)
 	/* volatile: read after a jump back from on_sigbus (sigsetjmp). */
 	volatile int fd = -1, n = 1, ret = TD_EXIT_OK;
 	volatile bool shrank = false;
+	struct privdrop pd;
 	struct stat st;
 	void *volatile map = NULL;
+	char msg[512];
 	struct app a;
 
 	if (!r) {
 		fprintf(stderr, "tcpdwell: out of memory\n");
 		return TD_EXIT_FAIL;
 	}
+	if (privdrop__plan(o, &pd, msg, sizeof(msg))) {
+		fprintf(stderr, "tcpdwell: %s\n", msg);
+		free(r);
+		return TD_EXIT_FAIL;
+	}
+	/* Opened with the caller's rights (a recording may be readable by root only);
+	 * read only after the drop: a recording is untrusted input. */
 	fd = open(o->input, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st)) {
 		fprintf(stderr, "tcpdwell: cannot read '%s': %s\n", o->input, strerror(errno));
@@ -1110,6 +1181,15 @@ static int run_replay(struct td_options *o)
 		fprintf(stderr, "tcpdwell: cannot read '%s': not a regular file\n", o->input);
 		goto fail_early;
 	}
+	/* The output (timeline -o) is opened before the drop too; the recording's
+	 * clock offset is set once its header is read. */
+	if (app_open(&a, o, 0))
+		goto fail_app;
+	if (privdrop__apply(&pd, msg, sizeof(msg))) {
+		fprintf(stderr, "tcpdwell: %s\n", msg);
+		goto fail_app;
+	}
+	report_drop(o, &pd);
 	if (st.st_size) {
 		/* Mapped with its page tables filled at once (one pass in the kernel,
 		 * not a fault per 64 KiB: 6% of a 340 MB replay) unless the file is so
@@ -1121,7 +1201,7 @@ static int run_replay(struct td_options *o)
 			fprintf(stderr, "tcpdwell: cannot read '%s': %s\n", o->input,
 				strerror(errno));
 			map = NULL;
-			goto fail_early;
+			goto fail_app;
 		}
 		madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
 		replay_guard(map, (size_t)st.st_size);
@@ -1129,17 +1209,14 @@ static int run_replay(struct td_options *o)
 			fprintf(stderr,
 				"tcpdwell: '%s': the file shrank while its header was read\n",
 				o->input);
-			goto fail_early;
+			goto fail_app;
 		}
 	}
 	if (rec_reader__open(r, map ? map : "", (size_t)st.st_size)) {
 		fprintf(stderr, "tcpdwell: '%s': %s\n", o->input, r->err);
-		goto fail_early;
+		goto fail_app;
 	}
-	if (app_open(&a, o, r->hdr.realtime_offset_ns)) {
-		app_free(&a);
-		goto fail_early;
-	}
+	a.out.realtime_offset_ns = r->hdr.realtime_offset_ns;
 	{
 		char host[41]; /* 40 bytes of it at most, an escape never cut */
 
@@ -1187,6 +1264,8 @@ static int run_replay(struct td_options *o)
 		top_hold(&a);
 	app_free(&a);
 	goto out;
+fail_app:
+	app_free(&a);
 fail_early:
 	ret = TD_EXIT_FAIL;
 out:

@@ -746,6 +746,42 @@ void tracer__lost(struct tracer *t, uint64_t *ringbuf, uint64_t *recursion)
 		*recursion = rec > recovered ? rec - recovered : 0;
 }
 
+/*
+ * What tracer__lost() reads, tried once with the caller's credentials: a lookup in
+ * the counters map and the first program's info. Kernels before 5.19 with
+ * kernel.unprivileged_bpf_disabled refuse every bpf() command without CAP_BPF
+ * (kernel/bpf/syscall.c, __sys_bpf), even on descriptors the caller holds.
+ */
+int tracer__lost_readable(struct tracer *t)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct bpf_program *p;
+	__u32 idx = TD_CNT_RB_FAIL;
+	int err;
+
+	if (ncpu <= 0)
+		return ncpu ?: -EINVAL;
+	__u64 vals[ncpu];
+
+	/* libbpf returns a negative errno (and sets errno). */
+	err =
+	    bpf_map__lookup_elem(t->skel->maps.counters, &idx, sizeof(idx), vals, sizeof(vals), 0);
+	if (err)
+		return err < 0 ? err : -EIO;
+	bpf_object__for_each_program (p, t->skel->obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(p);
+
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		err = bpf_obj_get_info_by_fd(fd, &info, &len);
+		return err < 0 ? err : err ? -EIO : 0;
+	}
+	return 0;
+}
+
 const struct tracer_info *tracer__info(const struct tracer *t)
 {
 	return &t->info;

@@ -76,6 +76,13 @@ uint64_t tracer__until(const struct tracer *t);
  * capability drop), or a kernel that keeps no recursion_misses (before 5.12). */
 void tracer__lost(struct tracer *t, uint64_t *ringbuf, uint64_t *recursion);
 
+/*
+ * Whether tracer__lost() can read the kernel's counters with the caller's current
+ * credentials: 0, or the negative errno of the first read refused (-EPERM where
+ * the kernel wants CAP_BPF for every bpf() command). Reads, changes nothing.
+ */
+int tracer__lost_readable(struct tracer *t);
+
 const struct tracer_info *tracer__info(const struct tracer *t);
 
 /* What the kernel offers, probed without loading tcpdwell's programs. */
