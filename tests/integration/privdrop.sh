@@ -82,13 +82,15 @@ expect_creds() {
 }
 
 # run_bg NAME ARGS...: tcpdwell ARGS in the background (stdout $RUN.NAME.out, stderr
-# $RUN.NAME.err); sets PID; 1 unless it says it is tracing or recording within 10 s.
+# $RUN.NAME.err), under the command in WRAP if set (setpriv: it execs, so PID is tcpdwell's);
+# sets PID; 1 unless it says it is tracing or recording within 10 s.
+WRAP=()
 run_bg() {
 	local name=$1
 	shift
 	: >"$RUN.$name.out"
 	: >"$RUN.$name.err"
-	"$TD" "$@" >"$RUN.$name.out" 2>"$RUN.$name.err" &
+	"${WRAP[@]}" "$TD" "$@" >"$RUN.$name.out" 2>"$RUN.$name.err" &
 	PID=$!
 	BG+=("$PID")
 	if ! wait_until 10 grep -qs "TCP state changes" "$RUN.$name.err"; then
@@ -179,13 +181,16 @@ DS_CAPS=$(caps_of "$(sed -n 's/^ *add: *\[\(.*\)\]/\1/p' deploy/daemonset.yaml)"
 UNIT_CAPS=$(caps_of "$(sed -n 's/^AmbientCapabilities=//p' deploy/tcpdwell.service)")
 expect_match "deploy: the DaemonSet grants CAP_SETUID and CAP_SETGID" '.*\+setuid.*\+setgid.*' \
 	"$DS_CAPS"
-ds=(setpriv --inh-caps=-all --bounding-set="-all,$DS_CAPS" --no-new-privs)
+WRAP=(setpriv --inh-caps=-all --bounding-set="-all,$DS_CAPS" --no-new-privs)
+# Without CAP_SETPCAP the bounding set stays the container's (moot: nothing is executed).
+ds_bnd=$("${WRAP[@]}" awk '$1 == "CapBnd:" { print $2 }' /proc/self/status)
 next_port
-if run_bg daemonset "${ds[@]}" "$TD" serve -N "$INO" --listen "127.0.0.1:$P"; then
+if run_bg daemonset serve -N "$INO" --listen "127.0.0.1:$P"; then
 	expect_creds "deploy: DaemonSet's capabilities ($DS_CAPS)" "$PID" "$NOBODY_UID" \
-		"$NOBODY_GID" 2
+		"$NOBODY_GID" 2 "$ds_bnd"
 	stop_bg daemonset
 fi
+WRAP=()
 unit=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps="-all,$UNIT_CAPS"
 	--ambient-caps="$UNIT_CAPS" --bounding-set="-all,$UNIT_CAPS" --no-new-privs)
 unit_bnd=$("${unit[@]}" awk '$1 == "CapBnd:" { print $2 }' /proc/self/status)
@@ -254,11 +259,12 @@ tmux -L "$SOCK" kill-server 2>/dev/null
 # A drop that cannot happen is fatal: exit 1, one line, nothing traced or read.
 # ================================================================================================
 RUN=$TMP/fail
-# expect_fatal TAG REGEX CMD...: CMD exits 1 with exactly one stderr line matching REGEX.
+# expect_fatal TAG REGEX CMD...: CMD exits 1 with exactly one stderr line matching REGEX (a
+# tcpdwell that goes on tracing instead is ended after 10 s: status 124).
 expect_fatal() {
 	local tag=$1 re=$2 rc
 	shift 2
-	"$@" >"$RUN.out" 2>"$RUN.err"
+	timeout 10 "$@" >"$RUN.out" 2>"$RUN.err"
 	rc=$?
 	expect_eq "$tag: exit 1" 1 "$rc" "$(cat "$RUN.err")"
 	expect_match "$tag: one line" "$re" "$(cat "$RUN.err")"
