@@ -11,8 +11,9 @@
 # kernel fact the later sock_diag work relies on: a netlink inet_diag dump as that user sees
 # every TCP socket of its namespace. Needs root, setpriv, tmux, strace, ss.
 # Usage: privdrop.sh [--keep]; OUTPUT=build by default.
-# (SC2317: the conditions handed to wait_until are called from there; SC2154: set by tdlib.sh.)
-# shellcheck disable=SC2317,SC2154
+# (SC2317: the conditions handed to wait_until are called from there; SC2154: set by tdlib.sh;
+# SC2016: awk and jq programs in single quotes.)
+# shellcheck disable=SC2317,SC2154,SC2016
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 OUTPUT=${OUTPUT:-build}
@@ -37,7 +38,10 @@ end_all() {
 	cleanup
 }
 trap end_all EXIT
-ip netns add "$NS" && ip netns exec "$NS" ip link set lo up || { echo "$ME: no netns" >&2; exit 1; }
+if ! ip netns add "$NS" || ! ip netns exec "$NS" ip link set lo up; then
+	echo "$ME: cannot create a network namespace" >&2
+	exit 1
+fi
 INO=$(stat -L -c %i "/run/netns/$NS")
 in_ns() { ip netns exec "$NS" "$@"; }
 
@@ -163,8 +167,11 @@ else
 	not_ok "top on a terminal: starts within 10 s" "$(tmux -L "$SOCK" capture-pane -p)"
 fi
 tmux -L "$SOCK" send-keys q
-wait_until 10 eval "! kill -0 $tpid 2>/dev/null" && ok "top on a terminal: q ends it" ||
+if wait_until 10 eval "! kill -0 $tpid 2>/dev/null"; then
+	ok "top on a terminal: q ends it"
+else
 	not_ok "top on a terminal: q ends it within 10 s"
+fi
 tmux -L "$SOCK" kill-server 2>/dev/null
 
 # ================================================================================================
@@ -175,8 +182,15 @@ tmux -L "$SOCK" kill-server 2>/dev/null
 # ================================================================================================
 RUN=$TMP/deploy
 # caps_of LIST: "BPF", "PERFMON" or CAP_BPF CAP_PERFMON as setpriv's +bpf,+perfmon.
-caps_of() { tr ', ' '\n\n' <<<"$1" | tr -d '"[]' |
-	sed -n 's/^\(CAP_\)\{0,1\}\(..*\)/+\L\2/p' | paste -sd, -; }
+caps_of() {
+	local w out=()
+	for w in ${1//,/ }; do
+		w=${w//[\"\[\]]/}
+		[ -n "$w" ] && out+=("+${w#CAP_}")
+	done
+	local IFS=,
+	echo "${out[*],,}"
+}
 DS_CAPS=$(caps_of "$(sed -n 's/^ *add: *\[\(.*\)\]/\1/p' deploy/daemonset.yaml)")
 UNIT_CAPS=$(caps_of "$(sed -n 's/^AmbientCapabilities=//p' deploy/tcpdwell.service)")
 expect_match "deploy: the DaemonSet grants CAP_SETUID and CAP_SETGID" '.*\+setuid.*\+setgid.*' \
