@@ -4,7 +4,9 @@
 # (nobody) and with --user 12345:12345: once tracing, every thread of the process
 # (/proc/PID/task/*/status) has that uid and gid (real, effective, saved, filesystem), no
 # supplementary groups, no capability in any set (effective, permitted, inheritable, ambient,
-# bounding) and no_new_privs; serve's HTTP thread included, and it still answers. Replay (-i)
+# bounding) and no_new_privs; serve's HTTP thread included, and it still answers. The same with
+# the DaemonSet's and the unit's grants read from deploy/, and where no user nobody exists
+# (65534:65534, said with -v). Replay (-i)
 # opens a root-only recording, drops, and only then maps it (strace shows the order). A drop
 # that cannot happen (an unknown --user, no CAP_SETUID or CAP_SETGID) is fatal: exit 1, one line.
 # With --user the loss counters are still read: a `lost` record under forced loss. And the
@@ -226,6 +228,24 @@ if wait_until 10 grep -qs "TCP state changes" "$RUN.unit.err"; then
 else
 	not_ok "deploy: the unit's serve starts within 10 s" "$(cat "$RUN.unit.err")"
 fi
+
+# ================================================================================================
+# An image without a passwd file: no user nobody (an empty /etc/passwd and files-only NSS,
+# bind-mounted in a mount namespace of its own): 65534:65534, and -v says so.
+# ================================================================================================
+RUN=$TMP/nopasswd
+: >"$TMP/passwd.empty"
+printf 'passwd: files\ngroup: files\n' >"$TMP/nsswitch.files"
+WRAP=(unshare -m sh -c 'mount --bind "$1" /etc/passwd && mount --bind "$2" /etc/nsswitch.conf &&
+	shift 2 && exec "$@"' sh "$TMP/passwd.empty" "$TMP/nsswitch.files")
+if run_bg nopasswd trace -v -N "$INO" --no-seed; then
+	expect_eq "no passwd entry for nobody: -v says the fallback" \
+		"tcpdwell: no user 'nobody' on this host: using 65534:65534" \
+		"$(grep "no user" "$RUN.nopasswd.err")"
+	expect_creds "no passwd entry for nobody" "$PID" 65534 65534 1
+	stop_bg nopasswd
+fi
+WRAP=()
 
 # ================================================================================================
 # Replay: a root-only recording is opened, the drop comes before its first byte is read.
