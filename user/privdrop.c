@@ -188,6 +188,8 @@ static int verify(const struct privdrop *p, int last, char *err, size_t errlen)
 		return fail(err, errlen, "no_new_privs is not set", EPERM);
 	if (prctl(PR_GET_KEEPCAPS, 0, 0, 0, 0) != 0)
 		return fail(err, errlen, "keep-capabilities is still set", EPERM);
+	if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return fail(err, errlen, "the process is still dumpable", EPERM);
 	/* The proof that counts: root is out of reach. */
 	if (p->switch_ids && p->uid && setuid(0) == 0)
 		return fail(err, errlen, "setuid(0) still succeeds", EPERM);
@@ -241,6 +243,11 @@ int privdrop__apply(struct privdrop *p, char *err, size_t errlen)
 	}
 	if (caps_set(p->keep))
 		return fail(err, errlen, "capset", errno);
+	/* Not dumpable: no other process of the same user may ptrace tcpdwell or open
+	 * its /proc/PID/fd (its BPF descriptors, and CAP_BPF where kept). Changing the
+	 * ids already did this; a run that keeps its user needs it said. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
+		return fail(err, errlen, "PR_SET_DUMPABLE", errno);
 	if (p->keep && prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0))
 		return fail(err, errlen, "clearing PR_SET_KEEPCAPS", errno);
 	return verify(p, last, err, errlen);

@@ -40,8 +40,9 @@ int privdrop__plan(const struct td_options *o, struct privdrop *p, char *err, si
  * Drop to p: no_new_privs; the bounding set cleared where CAP_SETPCAP allows; no
  * ambient capabilities; then, if p->switch_ids, no supplementary groups,
  * setresgid() and setresuid() to p's ids (with PR_SET_KEEPCAPS only when p->keep
- * is not empty); effective and permitted reduced to p->keep, inheritable empty.
- * Then verifies all of it, and that root cannot be regained. Must run before any
+ * is not empty); effective and permitted reduced to p->keep, inheritable empty;
+ * not dumpable (no ptrace or /proc/PID/fd by the same user). Then verifies all of
+ * it, and that root cannot be regained. Must run before any
  * thread is created (it refuses when the process has more than one: credentials
  * are per thread). Returns 0, or -1 with "what failed: why" in err.
  */

@@ -87,6 +87,17 @@ expect_creds() {
 	fi
 }
 
+# expect_private TAG PID UID GID: another process of the same user cannot open tcpdwell's
+# /proc/PID/fd (not dumpable: no ptrace either), where its BPF descriptors are.
+expect_private() {
+	local out
+	if out=$(setpriv --reuid="$3" --regid="$4" --clear-groups --inh-caps=-all \
+		--bounding-set=-all ls "/proc/$2/fd" 2>&1); then
+		not_ok "$1: the same user cannot open /proc/PID/fd" "$out"
+	else
+		ok "$1: the same user cannot open /proc/PID/fd"
+	fi
+}
 # run_bg NAME ARGS...: tcpdwell ARGS in the background (stdout $RUN.NAME.out, stderr
 # $RUN.NAME.err), under the command in WRAP if set (setpriv: it execs, so PID is tcpdwell's);
 # sets PID; 1 unless it says it is tracing or recording within 10 s.
@@ -146,6 +157,7 @@ for who in default user; do
 		threads=1
 		[ "${args[0]}" = serve ] && threads=2 # main and the HTTP thread
 		expect_creds "$name" "$PID" "$U" "$G" "$threads"
+		[ "${args[0]}" = trace ] && expect_private "$name" "$PID" "$U" "$G"
 		if [ "${args[0]}" = serve ]; then
 			expect_match "$name: the HTTP thread serves as the dropped user" \
 				'.*tcpdwell_lost_records_total\{reason="ringbuf"\} 0.*' \
@@ -224,6 +236,7 @@ BG+=("$PID")
 if wait_until 10 grep -qs "TCP state changes" "$RUN.unit.err"; then
 	expect_creds "deploy: the unit's dynamic user with $UNIT_CAPS" "$PID" 65534 65534 2 \
 		"$unit_bnd"
+	expect_private "deploy: the unit's dynamic user" "$PID" 65534 65534
 	stop_bg unit
 else
 	not_ok "deploy: the unit's serve starts within 10 s" "$(cat "$RUN.unit.err")"
