@@ -10,6 +10,7 @@
 # other tracer makes the kernel assign cookies: connections are known by tuple and order) and
 # checks its chains.
 # Needs root. Usage: soak.sh [--short] [--keep] [--ftrace] [-n CONNECTIONS] [-s SEED]
+# TD_SOAK_TRACER_ARGS: more options for every tracer of the first phase (e.g. --no-timewait).
 #   --short  the short form (TD_SOAK_SHORT=1 too): 30,000 connections, then 10,000
 #            alone, under 90 s; default: 1,000,000 connections, then 200,000 alone
 #   --ftrace also keep the kernel's own trace of the state tracepoint on the soak's ports (a
@@ -304,7 +305,7 @@ bpf_counters() {
 # ---- phase 1: five paths at once --------------------------------------------------------------
 phase_all() {
 	new_ns load || { fail "cannot create a network namespace"; return; }
-	local common=(-N "$INO" --no-seed) name
+	local common=(-N "$INO" --no-seed ${TD_SOAK_TRACER_ARGS:-}) name
 	start_path slots trace -j "${common[@]}" &&
 		start_path ring trace -j --buffer ring "${common[@]}" &&
 		start_path perf trace -j --buffer perf "${common[@]}" &&
