@@ -16,6 +16,7 @@
 #include "doctor.h"
 #include "loss.h"
 #include "output.h"
+#include "sat.h"
 #include "state.h"
 #include "stats.h"
 
@@ -726,7 +727,7 @@ static void put_js(FILE *f, const char *s)
 
 static void put_time(FILE *f, uint64_t ts, int64_t off, bool json)
 {
-	int64_t real = (int64_t)ts + off;
+	int64_t real = sat__realtime(ts, off);
 	struct tm tm;
 	time_t sec;
 	char date[32];

@@ -16,6 +16,7 @@
 #include "output.h"
 #include "pair.h"
 #include "perfetto.h"
+#include "sat.h"
 #include "state.h"
 
 #define LINE_MAX_LEN 4096
@@ -260,7 +261,7 @@ const char *out__tw_end(int end)
  * HH:MM:SS.uuuuuu (UTC) in text. */
 static void put_time(struct out *o, struct line *l, uint64_t ts, bool json)
 {
-	int64_t real = (int64_t)ts + o->realtime_offset_ns;
+	int64_t real = sat__realtime(ts, o->realtime_offset_ns);
 	int64_t sec = real / 1000000000;
 	uint64_t frac = real % 1000000000;
 

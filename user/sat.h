@@ -42,4 +42,16 @@ static inline uint64_t sat__next_due(uint64_t due, uint64_t now, uint64_t period
 	return sat__add(due, sat__mul((now - due) / period + 1, period));
 }
 
+/*
+ * Wall-clock time, ns since the epoch, of kernel time ts given offset
+ * (CLOCK_REALTIME - CLOCK_MONOTONIC): ts + offset, or INT64_MAX when that is
+ * beyond it. May be negative (a time before 1970).
+ */
+static inline int64_t sat__realtime(uint64_t ts, int64_t offset)
+{
+	int64_t r;
+
+	return __builtin_add_overflow(ts, offset, &r) ? INT64_MAX : r;
+}
+
 #endif /* TD_SAT_H */

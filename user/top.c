@@ -18,6 +18,7 @@
 #include <term.h>
 
 #include "output.h"
+#include "sat.h"
 #include "state.h"
 #include "loss.h"
 #include "top.h"
@@ -334,7 +335,7 @@ static void put(struct layout *ly, enum line_kind kind, const struct top_row *ro
 static void lay_title(struct layout *ly)
 {
 	const struct top_snapshot *s = ly->s;
-	int64_t real = (int64_t)s->now_ns + s->realtime_offset_ns;
+	int64_t real = sat__realtime(s->now_ns, s->realtime_offset_ns);
 	char clock[32] = "--:--:--";
 	time_t sec = real / 1000000000;
 	struct tm tm;

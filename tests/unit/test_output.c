@@ -405,6 +405,28 @@ static void test_stats_json_and_text(void **state)
 	stat_table__free(&t);
 }
 
+/* A recording's time near 2^63 plus the offset: the latest time there is, not 1970. */
+static void test_stats_time_beyond_range(void **state)
+{
+	struct stat_table t;
+	struct buf b;
+	struct out o;
+	char *s;
+
+	(void)state;
+	stat_table__init(&t, 16);
+	assert_int_equal(stat_table__add(&t, TD_CLOSE_WAIT, NULL, MS), 0);
+	open_buf(&b);
+	out__init(&o, b.f, true, REAL_OFFSET);
+	out__stats(&o, &t, TD_BY_NONE, false, (uint64_t)INT64_MAX);
+	out__stats(&o, &t, TD_BY_NONE, false, UINT64_MAX);
+	s = close_buf(&b);
+	assert_null(strstr(s, "1970-"));
+	assert_non_null(strstr(s, "\"2262-04-11T23:47:16.854775807Z\""));
+	free(s);
+	stat_table__free(&t);
+}
+
 static void test_lost_and_error(void **state)
 {
 	struct buf b;
@@ -514,6 +536,7 @@ int main(void)
 		cmocka_unit_test(test_timeline_json),
 		cmocka_unit_test(test_timeline_text_incomplete),
 		cmocka_unit_test(test_stats_json_and_text),
+		cmocka_unit_test(test_stats_time_beyond_range),
 		cmocka_unit_test(test_lost_and_error),
 		cmocka_unit_test(test_lost_text),
 		cmocka_unit_test(test_lost_unknown),

@@ -33,6 +33,18 @@ static void test_mul(void **state)
 	assert_int_equal(sat__mul(1ULL << 32, (1ULL << 32) - 1), UINT64_MAX - ((1ULL << 32) - 1));
 }
 
+static void test_realtime(void **state)
+{
+	(void)state;
+	assert_int_equal(sat__realtime(5, 10), 15);
+	assert_int_equal(sat__realtime(5, -10), -5);
+	assert_int_equal(sat__realtime((uint64_t)INT64_MAX, 1), INT64_MAX);
+	assert_int_equal(sat__realtime(UINT64_MAX, INT64_MAX), INT64_MAX);
+	/* Past INT64_MAX as a time, back in range with the offset. */
+	assert_int_equal(sat__realtime(1ULL << 63, -1), INT64_MAX);
+	assert_int_equal(sat__realtime((1ULL << 63) + 10, INT64_MIN), 10);
+}
+
 static void test_next_due(void **state)
 {
 	/* Not due yet: unchanged. */
@@ -68,6 +80,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add),
 		cmocka_unit_test(test_mul),
+		cmocka_unit_test(test_realtime),
 		cmocka_unit_test(test_next_due),
 	};
 
