@@ -30,6 +30,9 @@
 
 #define NS_PER_MS 1000000ULL
 
+/* The kernel's error codes are 1..MAX_ERRNO (include/linux/err.h), negated. */
+#define MAX_ERRNO 4095
+
 /*
  * The kernel fills a dump datagram up to about 32 KiB (netlink_dump() caps its
  * allocation there), so this never truncates one; MSG_TRUNC is still checked.
@@ -184,6 +187,10 @@ int seed__parse(const void *buf, size_t len, const struct seed_ns *ns,
 			/* netlink_dump_done() puts the dump's status here. */
 			if (plen >= sizeof(e))
 				memcpy(&e, data, sizeof(e));
+			if (e < -MAX_ERRNO) {
+				snprintf(err, errlen, "socket dump: invalid error code %d", e);
+				return -EBADMSG;
+			}
 			if (e < 0) {
 				snprintf(err, errlen, "socket dump failed: %s", strerror(-e));
 				return e;
@@ -200,6 +207,11 @@ int seed__parse(const void *buf, size_t len, const struct seed_ns *ns,
 			memcpy(&ne.error, data, sizeof(ne.error));
 			if (ne.error == 0)
 				continue; /* an acknowledgement, not an error */
+			if (ne.error < -MAX_ERRNO || ne.error > MAX_ERRNO) {
+				snprintf(err, errlen, "socket dump: invalid error code %d",
+					 ne.error);
+				return -EBADMSG;
+			}
 			snprintf(err, errlen, "socket dump failed: %s",
 				 strerror(ne.error < 0 ? -ne.error : ne.error));
 			return ne.error < 0 ? ne.error : -ne.error;

@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
@@ -298,6 +299,30 @@ static void test_nlmsg_error(void **state)
 	put(&b, NLMSG_ERROR, "\x01\x02", 2, true);
 	assert_int_equal(parse(&b, NULL, &g, err), -EBADMSG);
 	assert_non_null(strstr(err, "truncated error"));
+}
+
+/* An error code no kernel sends (INT_MIN cannot even be negated) is a malformed dump. */
+static void test_error_code_out_of_range(void **state)
+{
+	struct buf b = {0};
+	struct got g;
+	char err[256];
+
+	put_error(&b, INT_MIN);
+	assert_int_equal(parse(&b, NULL, &g, err), -EBADMSG);
+	assert_non_null(strstr(err, "invalid error code -2147483648"));
+
+	b.len = 0;
+	put_error(&b, 5000);
+	assert_int_equal(parse(&b, NULL, &g, err), -EBADMSG);
+	assert_non_null(strstr(err, "invalid error code 5000"));
+
+	b.len = 0;
+	put_sk(&b, &estab4, true);
+	put_done(&b, INT_MIN);
+	assert_int_equal(parse(&b, NULL, &g, err), -EBADMSG);
+	assert_int_equal(g.n, 1);
+	assert_non_null(strstr(err, "invalid error code -2147483648"));
 }
 
 static void test_overrun(void **state)
@@ -587,6 +612,7 @@ int main(void)
 	    cmocka_unit_test(test_done_alone_and_empty),
 	    cmocka_unit_test(test_done_with_error),
 	    cmocka_unit_test(test_nlmsg_error),
+	    cmocka_unit_test(test_error_code_out_of_range),
 	    cmocka_unit_test(test_overrun),
 	    cmocka_unit_test(test_truncated),
 	    cmocka_unit_test(test_unaligned_and_unpadded),
