@@ -28,10 +28,19 @@
 #define MAX_INTERVAL_NS	      (24 * 3600 * NSEC_PER_SEC)
 
 /*
- * Write one message to err and return -1. Control characters become '?' so that a
- * value with a newline or an escape sequence in it cannot break the one-line promise
- * or the caller's terminal.
+ * Control characters in a message become '?' so that a value with a newline or an
+ * escape sequence in it cannot break the one-line promise or the caller's terminal.
+ * Returns -1.
  */
+static int one_line(char *err)
+{
+	for (char *p = err; p && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return -1;
+}
+
+/* Write one message to err (one_line) and return -1. */
 __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
 						      ...)
 {
@@ -42,10 +51,7 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, 
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-	for (char *p = err; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	return -1;
+	return one_line(err);
 }
 
 static bool is_digit(char c)
@@ -971,7 +977,8 @@ static int apply(struct td_options *o, int c, const char *v, char *err, size_t e
 		o->pair = true;
 		return 0;
 	case OPT_THRESHOLD:
-		return doctor__parse_thresholds(v, &o->doctor, err, errlen);
+		/* doctor.c words its own messages: the value they name is the user's. */
+		return doctor__parse_thresholds(v, &o->doctor, err, errlen) ? one_line(err) : 0;
 	case OPT_NO_SEED:
 		o->no_seed = true;
 		return 0;
