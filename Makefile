@@ -171,25 +171,65 @@ ifneq ($(SANITIZE),1)
 	$(MAKE) --no-print-directory vmtest
 endif
 
-# The recording reader under libFuzzer with ASan and UBSan, from the seed corpus, for
-# FUZZ_TIME seconds (every input read back after re-encoding and replayed into a table).
+# libFuzzer targets with ASan and UBSan, each for FUZZ_TIME seconds from its seed corpus
+# (copied into $(OUTPUT), where the run adds what it finds):
+# - fuzz_record: the recording reader (every input read back after re-encoding and
+#   replayed into a table), from tests/fuzz/corpus;
+# - fuzz_views: a recording replayed through one view's formatting (trace, timeline,
+#   stat --interval, top, doctor, serve), the first byte picking which: every recording
+#   of tests/fuzz/corpus once per view (FUZZ_VIEWS, the command lines in fuzz_views.c),
+#   and tests/fuzz/corpus-views;
+# - fuzz_seed: the socket dump's decoder, from tests/fuzz/corpus-seed (capture_dump.c);
+# - fuzz_cli: the command line, from tests/fuzz/corpus-cli.
 FUZZ_TIME ?= 10
+FUZZ_VIEWS := 18
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-D_GNU_SOURCE -DTD_VERSION='"$(VERSION)"' -Iuser
 $(OUTPUT)/fuzz_record: tests/fuzz/fuzz_record.c user/record.c user/conntable.c user/stats.c \
 		user/state.c | $(OUTPUT)
 	$(call msg,FUZZ-CC,$@)
-	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-DFUZZ_REPLAY -D_GNU_SOURCE -Iuser $^ -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -DFUZZ_REPLAY $^ -o $@
+
+$(OUTPUT)/fuzz_views: tests/fuzz/fuzz_views.c $(patsubst %,user/%.c,cli state filter conntable \
+		stats output metrics top record perfetto pair doctor outfile) | $(OUTPUT)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -lncursesw -lm -o $@
+
+$(OUTPUT)/fuzz_seed: tests/fuzz/fuzz_seed.c user/seed.c user/conntable.c user/state.c | $(OUTPUT)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -o $@
+
+$(OUTPUT)/fuzz_cli: tests/fuzz/fuzz_cli.c $(patsubst %,user/%.c,cli state doctor conntable \
+		output stats perfetto pair outfile) | $(OUTPUT)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -lm -o $@
 
 $(OUTPUT)/mkcorpus: tests/fuzz/mkcorpus.c user/record.c user/synth.c user/conntable.c | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) $^ -o $@
 
-fuzz: $(OUTPUT)/fuzz_record
-	$(Q)rm -rf $(OUTPUT)/fuzz-corpus && mkdir -p $(OUTPUT)/fuzz-corpus && \
-		cp tests/fuzz/corpus/* $(OUTPUT)/fuzz-corpus/
-	$(Q)$(OUTPUT)/fuzz_record -max_total_time=$(FUZZ_TIME) -print_final_stats=0 \
-		$(OUTPUT)/fuzz-corpus 2>$(OUTPUT)/fuzz.log || { tail -40 $(OUTPUT)/fuzz.log; exit 1; }
-	@echo "fuzz: $$(grep -E '^Done [0-9]+ runs' $(OUTPUT)/fuzz.log), no crash"
+# $(call fuzz_run,NAME): run $(OUTPUT)/fuzz_NAME on $(OUTPUT)/fuzz-corpus-NAME, filled first.
+define fuzz_run
+	$(Q)$(OUTPUT)/fuzz_$(1) -max_total_time=$(FUZZ_TIME) -print_final_stats=0 \
+		$(OUTPUT)/fuzz-corpus-$(1) 2>$(OUTPUT)/fuzz-$(1).log || \
+		{ tail -40 $(OUTPUT)/fuzz-$(1).log; exit 1; }
+	@echo "fuzz $(1): $$(grep -E '^Done [0-9]+ runs' $(OUTPUT)/fuzz-$(1).log), no crash"
+endef
+
+fuzz: $(patsubst %,$(OUTPUT)/fuzz_%,record views seed cli)
+	$(Q)for t in record views seed cli; do rm -rf $(OUTPUT)/fuzz-corpus-$$t && \
+		mkdir -p $(OUTPUT)/fuzz-corpus-$$t || exit 1; done
+	$(Q)cp tests/fuzz/corpus/* $(OUTPUT)/fuzz-corpus-record/
+	$(Q)cp tests/fuzz/corpus-views/* $(OUTPUT)/fuzz-corpus-views/ && \
+		for v in $$(seq 0 $$(($(FUZZ_VIEWS) - 1))); do for f in tests/fuzz/corpus/*; do \
+		{ printf "\\$$(printf %o $$v)"; cat $$f; } \
+		>$(OUTPUT)/fuzz-corpus-views/$$v-$${f##*/} || exit 1; done; done
+	$(Q)cp tests/fuzz/corpus-seed/* $(OUTPUT)/fuzz-corpus-seed/
+	$(Q)cp tests/fuzz/corpus-cli/* $(OUTPUT)/fuzz-corpus-cli/
+	$(call fuzz_run,record)
+	$(call fuzz_run,views)
+	$(call fuzz_run,seed)
+	$(call fuzz_run,cli)
 
 # Writes the seed corpus again from the current writer.
 fuzz-corpus: $(OUTPUT)/mkcorpus
