@@ -63,7 +63,7 @@ struct view {
 	struct stat_table stats;
 	struct out out;
 	uint64_t now, next_stat, next_top, next_publish;
-	uint64_t lost_rb, lost_rec;
+	uint64_t lost_rb, lost_rec, chain_breaks;
 	struct top *top;
 	struct top_snapshot *snap;
 	struct top_rate rate;
@@ -159,6 +159,7 @@ static void draw_top(struct view *v)
 		top__rate(&v->rate, v->now, conntable__stats(v->table)->transitions),
 	    .lost_ringbuf = v->lost_rb,
 	    .lost_recursion = v->lost_rec,
+	    .chain_breaks = conntable__stats(v->table)->gaps,
 	    .source = "recording from fuzz",
 	};
 
@@ -170,8 +171,22 @@ static void publish(struct view *v)
 {
 	metrics__gauges(v->metrics, v->table, v->now);
 	v->metrics->evictions = conntable__stats(v->table)->evicted;
+	v->metrics->chain_breaks = conntable__stats(v->table)->gaps;
 	for (int om = 0; om < 2; om++)
 		metrics__render(v->metrics, v->out.f, om, "0");
+}
+
+/* The lost record: when the kernel's counters change, and when the table counts a
+ * chain break. */
+static void report_lost(struct view *v, bool counters_changed)
+{
+	uint64_t n = conntable__stats(v->table)->gaps;
+
+	if (!counters_changed && n == v->chain_breaks)
+		return;
+	v->chain_breaks = n;
+	if (v->o.cmd != TD_CMD_SERVE && v->o.cmd != TD_CMD_TOP && !v->doctor)
+		out__lost(&v->out, v->lost_rb, v->lost_rec, n);
 }
 
 static void tick(struct view *v, uint64_t now)
@@ -182,6 +197,7 @@ static void tick(struct view *v, uint64_t now)
 	if (v->next_stat == UINT64_MAX && v->o.interval_ns && v->o.cmd == TD_CMD_STAT)
 		v->next_stat = sat__add(now, v->o.interval_ns);
 	conntable__advance(v->table, now);
+	report_lost(v, false);
 	if (v->top && now >= v->next_top) {
 		draw_top(v);
 		v->next_top = sat__add(now, v->o.interval_ns ?: 1000000000ULL);
@@ -209,8 +225,7 @@ static void lost(struct view *v, uint64_t rb, uint64_t rec)
 		v->metrics->lost_ringbuf = rb;
 		v->metrics->lost_recursion = rec;
 	}
-	if (v->o.cmd != TD_CMD_SERVE && v->o.cmd != TD_CMD_TOP && !v->doctor)
-		out__lost(&v->out, rb, rec);
+	report_lost(v, true);
 }
 
 static void finish(struct view *v, const struct rec_reader *r)
@@ -240,8 +255,9 @@ static void finish(struct view *v, const struct rec_reader *r)
 		draw_top(v);
 	if (v->metrics)
 		publish(v);
-	if (v->lost_rb || v->lost_rec)
-		out__lost(&v->out, v->lost_rb, v->lost_rec);
+	if ((v->lost_rb || v->lost_rec || conntable__stats(v->table)->gaps) &&
+	    v->o.cmd != TD_CMD_SERVE && !v->doctor)
+		out__lost(&v->out, v->lost_rb, v->lost_rec, conntable__stats(v->table)->gaps);
 	if (conntable__stats(v->table)->evicted)
 		out__evicted(&v->out, conntable__stats(v->table)->evicted, v->o.max_conns);
 	if (v->o.cmd == TD_CMD_TIMELINE)
