@@ -594,7 +594,9 @@ static void put_hist_text(struct out *o, const struct hist *h)
 		bar[stars] = 0;
 		fprintf(o->f, "  %10s .. %-10s : %-10" PRIu64 " |%-40s|\n",
 			out__dur(i ? 1ULL << i : 0, a, sizeof(a)),
-			out__dur((1ULL << (i + 1)) - 1, b, sizeof(b)), counts[i], bar);
+			/* the last bucket: to 2^64 - 2, as UINT64_MAX is "?" (unknown) */
+			out__dur(i < 63 ? (1ULL << (i + 1)) - 1 : UINT64_MAX - 1, b, sizeof(b)),
+			counts[i], bar);
 	}
 }
 

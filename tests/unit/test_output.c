@@ -427,6 +427,31 @@ static void test_stats_time_beyond_range(void **state)
 	stat_table__free(&t);
 }
 
+/* A dwell in the last power of two (2^63 ns and up, from a recording): its bucket
+ * ends at the longest duration there is. */
+static void test_hist_top_bucket(void **state)
+{
+	struct stat_table t;
+	struct buf b;
+	struct out o;
+	char *s, top[32], want[40];
+
+	(void)state;
+	stat_table__init(&t, 16);
+	assert_int_equal(stat_table__add(&t, TD_CLOSE_WAIT, NULL, MS), 0);
+	assert_int_equal(stat_table__add(&t, TD_CLOSE_WAIT, NULL, UINT64_MAX - 5), 0);
+	stat_table__sort(&t);
+	open_buf(&b);
+	out__init(&o, b.f, false, REAL_OFFSET);
+	out__stats(&o, &t, TD_BY_NONE, true, 0);
+	s = close_buf(&b);
+	snprintf(want, sizeof(want), ".. %s ", out__dur(UINT64_MAX - 1, top, sizeof(top)));
+	if (!strstr(s, want))
+		fail_msg("no bucket up to %s in:\n%s", top, s);
+	free(s);
+	stat_table__free(&t);
+}
+
 static void test_lost_and_error(void **state)
 {
 	struct buf b;
@@ -537,6 +562,7 @@ int main(void)
 		cmocka_unit_test(test_timeline_text_incomplete),
 		cmocka_unit_test(test_stats_json_and_text),
 		cmocka_unit_test(test_stats_time_beyond_range),
+		cmocka_unit_test(test_hist_top_bucket),
 		cmocka_unit_test(test_lost_and_error),
 		cmocka_unit_test(test_lost_text),
 		cmocka_unit_test(test_lost_unknown),
