@@ -26,6 +26,7 @@
 #include "conntable.h"
 #include "doctor.h"
 #include "filter.h"
+#include "loss.h"
 #include "metrics.h"
 #include "outfile.h"
 #include "output.h"
@@ -630,9 +631,13 @@ static void app_lost(struct app *a, uint64_t rb, uint64_t rec)
 		rec_writer__lost(a->rec, &l);
 	}
 	if (!a->table) {
-		fprintf(stderr, "tcpdwell: lost %" PRIu64 " records (buffer full %" PRIu64
-				", recursion %" PRIu64 "); the recording marks where\n",
-			rb + rec, rb, rec);
+		char t[24], b[24], r[24];
+
+		fprintf(stderr,
+			"tcpdwell: lost %s records (buffer full %s, recursion %s); the recording "
+			"marks where\n",
+			loss__fmt(t, sizeof(t), loss__add(rb, rec)), loss__fmt(b, sizeof(b), rb),
+			loss__fmt(r, sizeof(r), rec));
 		return;
 	}
 	conntable__mark_loss(a->table);
