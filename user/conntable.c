@@ -117,6 +117,12 @@ struct conntable {
 	uint32_t twq_head, twq_tail, twq_cap;
 	uint64_t stuck_ns[TD_STATE_MAX];
 	bool any_stuck;
+	/* The reconcile pass under way (conntable__reconcile_begin()): its dump's
+	 * start, and the tuple hashes of dumped sockets whose cookie was not found. */
+	bool rc_active, rc_failed;
+	uint64_t rc_start;
+	uint64_t *rc_tuples;
+	size_t rc_n, rc_cap;
 	struct ct_hooks hooks;
 	struct ct_stats stats;
 };
@@ -559,6 +565,7 @@ void conntable__free(struct conntable *t)
 	for (int k = 0; k < NKINDS; k++)
 		free(t->index[k].e);
 	free(t->twq);
+	free(t->rc_tuples);
 	free(t);
 }
 
@@ -1723,4 +1730,113 @@ void conntable__foreach(struct conntable *t, void (*fn)(void *arg, const struct 
 		if (shown(&t->conns[i]))
 			fn(arg, &t->conns[i]);
 	}
+}
+
+void conntable__reconcile_begin(struct conntable *t, uint64_t start_ns)
+{
+	/* Marks of an abandoned pass would count as found in this one. */
+	if (t->rc_active) {
+		for (uint32_t i = t->lru_head; i != NIL; i = t->slots[i].next)
+			t->conns[i].flags &= ~CT_F_PRESENT;
+	}
+	t->rc_active = true;
+	t->rc_failed = false;
+	t->rc_start = start_ns;
+	t->rc_n = 0;
+}
+
+void conntable__reconcile_mark(struct conntable *t, const struct conn *c)
+{
+	uint32_t i;
+
+	if (!t->rc_active || t->rc_failed)
+		return;
+	if (c->cookie) {
+		i = index_find(t, SK_COOKIE, c->cookie);
+		if (i != NIL) {
+			t->conns[i].flags |= CT_F_PRESENT;
+			return;
+		}
+	}
+	if (t->rc_n == t->rc_cap) {
+		size_t cap = t->rc_cap ? t->rc_cap * 2 : 1024;
+		uint64_t *v = realloc(t->rc_tuples, cap * sizeof(*v));
+
+		if (!v) {
+			t->rc_failed = true;
+			return;
+		}
+		t->rc_tuples = v;
+		t->rc_cap = cap;
+	}
+	t->rc_tuples[t->rc_n++] = tuple_hash(c);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Is c a connection the pass may end: older than the dump, final, reachable, not
+ * found (by tuple, when it has no cookie)? */
+static bool rc_gone(const struct conntable *t, const struct conn *c,
+		    bool (*reachable)(void *arg, uint32_t netns), void *arg)
+{
+	uint64_t h;
+
+	if (c->flags & (CT_F_PRESENT | CT_F_HELD | CT_F_PARTIAL))
+		return false;
+	if (c->start_ns >= t->rc_start || current_enter(c) >= t->rc_start)
+		return false;
+	if (reachable && !reachable(arg, c->netns))
+		return false;
+	if (c->cookie)
+		return true;
+	/* A hash collision keeps a gone one open until a later pass: never the
+	 * other way round. */
+	h = tuple_hash(c);
+	return !bsearch(&h, t->rc_tuples, t->rc_n, sizeof(h), cmp_u64);
+}
+
+uint64_t conntable__reconcile_end(struct conntable *t, uint64_t end_ns,
+				  bool (*reachable)(void *arg, uint32_t netns), void *arg)
+{
+	uint64_t n = 0;
+
+	if (!t->rc_active)
+		return 0;
+	if (t->rc_n)
+		qsort(t->rc_tuples, t->rc_n, sizeof(*t->rc_tuples), cmp_u64);
+	for (uint32_t i = t->lru_head, next; i != NIL; i = next) {
+		struct conn *c = &t->conns[i];
+		struct ct_transition tr;
+		bool gone = !t->rc_failed && rc_gone(t, c, reachable, arg);
+
+		next = t->slots[i].next;
+		c->flags &= ~CT_F_PRESENT;
+		if (!gone)
+			continue;
+		tr = (struct ct_transition){
+		    .ts_ns = end_ns,
+		    .dwell_ns = CT_DWELL_UNKNOWN,
+		    .old = c->state,
+		    .new = TD_CLOSE,
+		    .tw_end = (c->flags & CT_F_TW) ? CT_TW_GONE : CT_TW_NONE,
+		};
+		t->stats.transitions++;
+		c->flags |= CT_F_GAP | CT_F_INCOMPLETE;
+		c->tw_end = tr.tw_end;
+		c->end_ns = end_ns;
+		c->state = TD_CLOSE;
+		if (shown(c) && t->hooks.transition)
+			t->hooks.transition(t->hooks.arg, c, &tr);
+		finish(t, i);
+		n++;
+	}
+	t->rc_active = false;
+	t->stats.reconciled += n;
+	t->stats.reconcile_passes++;
+	return n;
 }

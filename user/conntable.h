@@ -71,6 +71,7 @@ enum ct_owner_src {
 #define CT_F_PARTIAL 0x200
 #define CT_F_UNDECIDED 0x400 /* select said CT_UNDECIDED: hidden, first transition held */
 #define CT_F_HELD 0x800 /* first transition not reported yet: waits for the real tuple */
+#define CT_F_PRESENT 0x1000 /* found by the socket dump of the reconcile pass under way */
 
 /* One connection. Addresses in network byte order, ports in host order. */
 struct conn {
@@ -177,6 +178,9 @@ struct ct_stats {
 	uint64_t tw_gone; /* answers that found no socket: ended, end record lost */
 	uint64_t tw_gone_doubted; /* found none, but no record was missing: not believed */
 	uint64_t tw_uncheckable; /* connections no lookup can reach (their netns) */
+	/* Reconcile passes (conntable__reconcile_begin()): */
+	uint64_t reconcile_passes; /* passes ended */
+	uint64_t reconciled;	   /* open connections the kernel no longer had: ended as gone */
 };
 
 struct conntable;
@@ -308,6 +312,36 @@ struct ct_tw_query {
  */
 size_t conntable__tw_due(struct conntable *t, uint64_t now_ns, struct ct_tw_query *q, size_t max,
 			 bool (*reachable)(void *arg, uint32_t netns), void *arg);
+
+/*
+ * Reconcile: end the connections whose record of their end was lost. A pass
+ * compares the open connections with a socket dump (sock_diag) taken from
+ * start_ns (CLOCK_MONOTONIC, read before the dump was asked for):
+ * - conntable__reconcile_begin() starts it (a pass under way is abandoned);
+ * - conntable__reconcile_mark() once per socket the dump reports: the connection
+ *   with its cookie is present; a socket whose cookie the table does not know is
+ *   remembered by tuple (netns, family, addresses, ports), which is how
+ *   connections without a cookie (classic tracepoint) are found present;
+ * - conntable__reconcile_end() once every record up to the dump's end has been
+ *   applied (tracer__until() past it), so that the records of connections that
+ *   ended or changed while the dump ran are in. It ends, at end_ns, each
+ *   connection that is a candidate and was not found: one whose current state
+ *   (and birth) is older than start_ns (a connection born or moved on since may
+ *   have been missed by the dump, and its records say it lives), whose first
+ *   transition is not held (its tuple or cookie is not final yet), and whose
+ *   namespace reachable() says the dump covered (NULL: all). Such a connection
+ *   ended without its last record: it goes to CLOSE with its last dwell
+ *   unknown (tw_end CT_TW_GONE for a timewait one), marked CT_F_GAP and
+ *   CT_F_INCOMPLETE, and is counted in ct_stats.reconciled. Returns how many
+ *   it ended. Memory: 8 bytes per dumped socket whose cookie is not in the
+ *   table, until the end; when that cannot be had the pass ends nobody.
+ * Records applied during a pass need no care: the pass never ends a
+ * connection whose state is newer than start_ns.
+ */
+void conntable__reconcile_begin(struct conntable *t, uint64_t start_ns);
+void conntable__reconcile_mark(struct conntable *t, const struct conn *c);
+uint64_t conntable__reconcile_end(struct conntable *t, uint64_t end_ns,
+				  bool (*reachable)(void *arg, uint32_t netns), void *arg);
 
 /* Counters; never NULL. */
 const struct ct_stats *conntable__stats(const struct conntable *t);

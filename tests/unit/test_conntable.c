@@ -905,6 +905,180 @@ static void test_twdiag_no_cookie(void **state)
 	conntable__free(t);
 }
 
+/* A socket as the reconcile pass's dump reports it: the tuple of mkev()'s records. */
+static struct conn dumped(uint64_t cookie, uint16_t lport, uint16_t rport, int state)
+{
+	struct td_event e = mkev(cookie, 0, 0, state, state, lport, rport, 0);
+	struct conn c;
+
+	memset(&c, 0, sizeof(c));
+	c.cookie = cookie;
+	c.family = e.family;
+	c.netns = e.netns;
+	memcpy(c.saddr, e.saddr, sizeof(c.saddr));
+	memcpy(c.daddr, e.daddr, sizeof(c.daddr));
+	c.sport = lport;
+	c.dport = rport;
+	c.state = state;
+	return c;
+}
+
+static void mark(struct conntable *t, uint64_t cookie, uint16_t lport, uint16_t rport, int state)
+{
+	struct conn c = dumped(cookie, lport, rport, state);
+
+	conntable__reconcile_mark(t, &c);
+}
+
+/* Open connections the dump finds stay; one it does not find, older than the dump,
+ * is ended as gone at the pass's end: CLOSE with its last dwell unknown, counted. */
+static void test_reconcile_present_absent(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	ev(t, 1, 0x1000, 1000, TD_CLOSE, TD_SYN_SENT, 40001, 80, 7);
+	ev(t, 1, 0x1000, 1001, TD_SYN_SENT, TD_ESTABLISHED, 40001, 80, 0);
+	ev(t, 2, 0x2000, 1000, TD_CLOSE, TD_SYN_SENT, 40002, 80, 7);
+	ev(t, 2, 0x2000, 1001, TD_SYN_SENT, TD_ESTABLISHED, 40002, 80, 0);
+	assert_int_equal(s.ntr, 4);
+	conntable__reconcile_begin(t, 2000 * MS);
+	mark(t, 1, 40001, 80, TD_ESTABLISHED);
+	mark(t, 99, 50000, 443, TD_ESTABLISHED); /* not in the table */
+	assert_int_equal(conntable__reconcile_end(t, 2100 * MS, NULL, NULL), 1);
+	assert_int_equal(s.ntr, 5);
+	assert_int_equal(s.tr_cookie[4], 2);
+	assert_int_equal(s.tr[4].old, TD_ESTABLISHED);
+	assert_int_equal(s.tr[4].new, TD_CLOSE);
+	assert_int_equal(s.tr[4].ts_ns, 2100 * MS);
+	assert_true(s.tr[4].dwell_ns == CT_DWELL_UNKNOWN);
+	assert_int_equal(s.tr[4].tw_end, CT_TW_NONE);
+	assert_int_equal(s.nfin, 1);
+	assert_int_equal(s.fin[0].cookie, 2);
+	assert_int_equal(s.fin[0].end_ns, 2100 * MS);
+	assert_true(s.fin[0].flags & CT_F_GAP);
+	assert_true(s.fin[0].flags & CT_F_INCOMPLETE);
+	assert_int_equal(conntable__stats(t)->reconciled, 1);
+	assert_int_equal(conntable__stats(t)->live, 1);
+	/* The next pass starts afresh: the one found before is not found now. */
+	conntable__reconcile_begin(t, 3000 * MS);
+	assert_int_equal(conntable__reconcile_end(t, 3100 * MS, NULL, NULL), 1);
+	assert_int_equal(conntable__stats(t)->reconciled, 2);
+	assert_int_equal(conntable__stats(t)->live, 0);
+	/* Its later records start a new, incomplete connection. */
+	ev(t, 1, 0x1000, 3200, TD_ESTABLISHED, TD_FIN_WAIT1, 40001, 80, 7);
+	assert_int_equal(conntable__stats(t)->live, 1);
+	conntable__free(t);
+}
+
+/* Born, or moved on, after the dump started: the dump may have missed it and its
+ * records say it lives. Never ended by that pass. */
+static void test_reconcile_born_during_pass(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	ev(t, 1, 0x1000, 1000, TD_CLOSE, TD_SYN_SENT, 40001, 80, 7);
+	ev(t, 1, 0x1000, 1001, TD_SYN_SENT, TD_ESTABLISHED, 40001, 80, 0);
+	conntable__reconcile_begin(t, 2000 * MS);
+	/* Records of the dump's time, applied before its end. */
+	ev(t, 3, 0x3000, 2050, TD_CLOSE, TD_SYN_SENT, 40003, 80, 7);
+	ev(t, 1, 0x1000, 2060, TD_ESTABLISHED, TD_FIN_WAIT1, 40001, 80, 7);
+	assert_int_equal(conntable__reconcile_end(t, 2100 * MS, NULL, NULL), 0);
+	assert_int_equal(conntable__stats(t)->live, 2);
+	assert_int_equal(s.nfin, 0);
+	/* A later pass that still does not find them ends both. */
+	conntable__reconcile_begin(t, 3000 * MS);
+	assert_int_equal(conntable__reconcile_end(t, 3100 * MS, NULL, NULL), 2);
+	assert_int_equal(s.nfin, 2);
+	conntable__free(t);
+}
+
+/* Without a cookie (classic tracepoint), a connection is found by its tuple, in
+ * its namespace and family; the dump's cookie, unknown to the table, is no match. */
+static void test_reconcile_no_cookie(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+	struct conn c;
+
+	(void)state;
+	ev(t, 0, 0x1000, 1000, TD_CLOSE, TD_SYN_SENT, 40001, 80, 7);
+	ev(t, 0, 0x1000, 1001, TD_SYN_SENT, TD_ESTABLISHED, 40001, 80, 0);
+	ev(t, 0, 0x2000, 1000, TD_CLOSE, TD_SYN_SENT, 40002, 80, 7);
+	ev(t, 0, 0x2000, 1001, TD_SYN_SENT, TD_ESTABLISHED, 40002, 80, 0);
+	ev(t, 0, 0x3000, 1000, TD_CLOSE, TD_SYN_SENT, 40003, 80, 7);
+	ev(t, 0, 0x3000, 1001, TD_SYN_SENT, TD_ESTABLISHED, 40003, 80, 0);
+	assert_int_equal(conntable__stats(t)->live, 3);
+	conntable__reconcile_begin(t, 2000 * MS);
+	mark(t, 1234, 40001, 80, TD_ESTABLISHED);
+	/* 40002's tuple in another namespace, 40003's reversed: neither is it. */
+	c = dumped(1235, 40002, 80, TD_ESTABLISHED);
+	c.netns++;
+	conntable__reconcile_mark(t, &c);
+	mark(t, 1236, 80, 40003, TD_ESTABLISHED);
+	assert_int_equal(conntable__reconcile_end(t, 2100 * MS, NULL, NULL), 2);
+	assert_int_equal(s.nfin, 2);
+	assert_int_equal(s.fin[0].sport + s.fin[1].sport, 40002 + 40003);
+	assert_int_equal(conntable__stats(t)->live, 1);
+	conntable__free(t);
+}
+
+/* A timewait connection the dump does not find ended as gone (tw_end CT_TW_GONE);
+ * one it finds stays. */
+static void test_reconcile_timewait(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	fin_wait2_substate(t, 5, 45010);
+	fin_wait2_substate(t, 6, 45011);
+	assert_int_equal(s.ntr, 4);
+	assert_int_equal(conntable__stats(t)->live, 2);
+	conntable__reconcile_begin(t, 2000 * MS);
+	mark(t, 6, 45011, 80, TD_FIN_WAIT2);
+	assert_int_equal(conntable__reconcile_end(t, 2100 * MS, NULL, NULL), 1);
+	assert_int_equal(s.nfin, 1);
+	assert_int_equal(s.fin[0].cookie, 5);
+	assert_int_equal(s.fin[0].tw_end, CT_TW_GONE);
+	assert_int_equal(s.tr[4].tw_end, CT_TW_GONE);
+	assert_int_equal(s.tr[4].old, TD_FIN_WAIT2);
+	assert_int_equal(conntable__stats(t)->live, 1);
+	conntable__free(t);
+}
+
+static bool only_other_netns(void *arg, uint32_t netns)
+{
+	(void)arg;
+	return netns != 4026531840u;
+}
+
+/* A namespace the dump did not cover keeps its connections; an abandoned pass's
+ * marks do not count in the next. */
+static void test_reconcile_unreachable_and_restarted(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	ev(t, 1, 0x1000, 1000, TD_CLOSE, TD_SYN_SENT, 40001, 80, 7);
+	ev(t, 1, 0x1000, 1001, TD_SYN_SENT, TD_ESTABLISHED, 40001, 80, 0);
+	conntable__reconcile_begin(t, 2000 * MS);
+	assert_int_equal(conntable__reconcile_end(t, 2100 * MS, only_other_netns, NULL), 0);
+	assert_int_equal(conntable__stats(t)->live, 1);
+	conntable__reconcile_begin(t, 3000 * MS);
+	mark(t, 1, 40001, 80, TD_ESTABLISHED);
+	conntable__reconcile_begin(t, 4000 * MS);
+	assert_int_equal(conntable__reconcile_end(t, 4100 * MS, NULL, NULL), 1);
+	assert_int_equal(conntable__stats(t)->reconcile_passes, 2);
+	/* No pass under way: nothing to end. */
+	assert_int_equal(conntable__reconcile_end(t, 4200 * MS, NULL, NULL), 0);
+	conntable__free(t);
+}
+
 /* A seeded timewait socket in the FIN_WAIT2 substate is asked about too; a hidden
  * connection is not. */
 static void test_twdiag_seeded_and_hidden(void **state)
@@ -1768,6 +1942,11 @@ int main(void)
 		cmocka_unit_test(test_twdiag_unreachable),
 		cmocka_unit_test(test_twdiag_no_cookie),
 		cmocka_unit_test(test_twdiag_seeded_and_hidden),
+	    cmocka_unit_test(test_reconcile_present_absent),
+	    cmocka_unit_test(test_reconcile_born_during_pass),
+	    cmocka_unit_test(test_reconcile_no_cookie),
+	    cmocka_unit_test(test_reconcile_timewait),
+	    cmocka_unit_test(test_reconcile_unreachable_and_restarted),
 		cmocka_unit_test(test_stuck),
 		cmocka_unit_test(test_out_of_range_states_ignored),
 		cmocka_unit_test(test_select_hides),
