@@ -24,6 +24,7 @@
 
 #define DEFAULT_MAX_CONNS     262144
 #define DEFAULT_LATENCY_NS    (100 * NSEC_PER_MSEC)
+#define DEFAULT_RECONCILE_NS  (60 * NSEC_PER_SEC)
 #define DEFAULT_RINGBUF_BYTES (8u << 20)
 #define MAX_INTERVAL_NS	      (24 * 3600 * NSEC_PER_SEC)
 
@@ -657,7 +658,8 @@ enum {
 	OPT_NO_TIMEWAIT,
 	OPT_FORCE,
 	OPT_USER,
-	OPT_LAST = OPT_USER
+	OPT_RECONCILE,
+	OPT_LAST = OPT_RECONCILE
 };
 
 #define CMD(x)	 (1u << TD_CMD_##x)
@@ -716,6 +718,7 @@ static const struct opt_spec {
 	{ "no-seed", OPT_NO_SEED, NULL, TRACING },
 	{ "no-timewait", OPT_NO_TIMEWAIT, NULL, TRACING },
 	{ "user", OPT_USER, "NAME|UID:GID", TRACING },
+	{ "reconcile", OPT_RECONCILE, "DURATION", TRACING & ~CMD(RECORD) },
 	{ "threshold", OPT_THRESHOLD, "NAME=VALUE", CMD(DOCTOR) },
 };
 
@@ -797,6 +800,7 @@ static void set_defaults(struct td_options *o)
 	o->cmd = TD_CMD_TRACE;
 	o->max_conns = DEFAULT_MAX_CONNS;
 	o->latency_ns = DEFAULT_LATENCY_NS;
+	o->reconcile_ns = DEFAULT_RECONCILE_NS;
 	o->ringbuf_bytes = DEFAULT_RINGBUF_BYTES;
 	o->owners = true;
 }
@@ -990,6 +994,14 @@ static int apply(struct td_options *o, int c, const char *v, char *err, size_t e
 		return 0;
 	case OPT_USER:
 		return cli__parse_user(v, o, err, errlen);
+	case OPT_RECONCILE:
+		if (parse_duration(v, "--reconcile", true, &n, err, errlen))
+			return -1;
+		if (n && (n < NSEC_PER_SEC || n > 24 * 3600 * NSEC_PER_SEC))
+			return fail(err, errlen,
+				    "invalid duration '%s' in --reconcile: must be 0 or 1s-24h", v);
+		o->reconcile_ns = n;
+		return 0;
 	}
 	return fail(err, errlen, "internal error: option %d not handled", c);
 }
@@ -1006,7 +1018,7 @@ static int check_combination(const struct td_options *o, const struct seen *seen
 {
 	/* With -i nothing is loaded into the kernel: these would be ignored. */
 	static const int live_only[] = { OPT_BACKEND, OPT_BUFFER,  OPT_RINGBUF, OPT_LATENCY,
-					 OPT_NO_SEED, OPT_NO_TIMEWAIT, 'C', 'w' };
+					 OPT_NO_SEED, OPT_NO_TIMEWAIT, OPT_RECONCILE, 'C', 'w' };
 	char name[32];
 
 	if (o->input) {
@@ -1237,8 +1249,8 @@ const char *cli__usage(void)
 	       "  -i, --input FILE         replay a recording instead of tracing live (trace,\n"
 	       "                           timeline, stat, top, doctor); then the options\n"
 	       "                           about the kernel (-C, --latency, --ringbuf-size,\n"
-	       "                           --backend, --buffer, --no-seed, --no-timewait) do\n"
-	       "                           not apply\n"
+	       "                           --backend, --buffer, --no-seed, --no-timewait,\n"
+	       "                           --reconcile) do not apply\n"
 	       "      --max-conns N        connections tracked at once, 16-100000000; one\n"
 	       "                           idle longest (to within N/8) is evicted and counted\n"
 	       "                           (default 262144)\n"
@@ -1257,6 +1269,10 @@ const char *cli__usage(void)
 	       "                           no program runs for every kernel timer\n"
 	       "      --user NAME|UID:GID  the user tcpdwell becomes once attached (started as\n"
 	       "                           root: default nobody, else 65534:65534); no root\n"
+	       "      --reconcile DURATION how often to compare the open connections with the\n"
+	       "                           kernel's sockets (sock_diag) and end those it no\n"
+	       "                           longer has (their end's record was lost); 0 never,\n"
+	       "                           else 1s-24h (default 60s)\n"
 	       "  -v, --verbose            more detail on stderr (libbpf's messages); repeatable\n"
 	       "  -h, --help               this text\n"
 	       "  -V, --version            the version\n"

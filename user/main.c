@@ -71,6 +71,7 @@ struct app {
 	uint64_t next_stat; /* --interval: next table due */
 	uint64_t lost_rb, lost_rec; /* loss counters as last reported */
 	uint64_t chain_breaks; /* the table's chain breaks as last reported */
+	uint64_t reconciled; /* connections ended by reconcile passes, as last reported */
 	uint64_t evicted; /* evictions as last reported */
 	uint64_t *seen; /* cookies of records applied while seeding */
 	size_t nseen, capseen;
@@ -521,6 +522,7 @@ static void publish_metrics(struct app *a, uint64_t now)
 	a->metrics->tw_gone = conntable__stats(a->table)->tw_gone;
 	a->metrics->tw_uncheckable = conntable__stats(a->table)->tw_uncheckable;
 	a->metrics->chain_breaks = conntable__stats(a->table)->gaps;
+	a->metrics->reconciled = conntable__stats(a->table)->reconciled;
 	for (int om = 0; om < 2; om++) {
 		FILE *f = open_memstream(&text[om], &len[om]);
 
@@ -575,12 +577,14 @@ static void report_evictions(struct app *a, bool final)
 static void report_lost(struct app *a, bool counters_changed)
 {
 	uint64_t n = conntable__stats(a->table)->gaps;
+	uint64_t r = conntable__stats(a->table)->reconciled;
 
-	if (!counters_changed && n == a->chain_breaks)
+	if (!counters_changed && n == a->chain_breaks && r == a->reconciled)
 		return;
 	a->chain_breaks = n;
+	a->reconciled = r;
 	if (a->o->cmd != TD_CMD_SERVE && a->o->cmd != TD_CMD_TOP && !a->doctor)
-		out__lost(&a->out, a->lost_rb, a->lost_rec, n);
+		out__lost(&a->out, a->lost_rb, a->lost_rec, n, r);
 }
 
 static void app_tick(struct app *a, uint64_t now)
@@ -752,8 +756,9 @@ static int app_close(struct app *a)
 	/* Snapshots (top without a terminal) end with the state at the end. */
 	if (a->top && !isatty(STDOUT_FILENO))
 		draw_top(a, a->now);
-	if ((a->lost_rb || a->lost_rec || cs->gaps) && a->o->cmd != TD_CMD_SERVE && !a->doctor)
-		out__lost(&a->out, a->lost_rb, a->lost_rec, cs->gaps);
+	if ((a->lost_rb || a->lost_rec || cs->gaps || cs->reconciled) &&
+	    a->o->cmd != TD_CMD_SERVE && !a->doctor)
+		out__lost(&a->out, a->lost_rb, a->lost_rec, cs->gaps, cs->reconciled);
 	report_evictions(a, true);
 	if (cs->evicted)
 		fprintf(stderr, "tcpdwell: %" PRIu64 " connections evicted (--max-conns %u)\n",
@@ -882,6 +887,13 @@ static void twdiag_report(struct app *a)
 		s->found[TWDIAG_FAILED], s->unanswered, s->cpu_ns / 1e6, cs->tw_gone,
 		cs->tw_gone_doubted, cs->tw_uncheckable, s->netns, s->netns_failed,
 		s->netns_closed);
+	if (a->o->reconcile_ns)
+		fprintf(stderr,
+			"tcpdwell: reconcile: %" PRIu64 " dumps (the last %" PRIu64
+			" sockets in %.1f ms, the longest %.1f ms, %" PRIu64
+			" namespace dumps failed), %" PRIu64 " connections ended\n",
+			s->rc_dumps, s->rc_sockets, s->rc_dump_ns / 1e6, s->rc_dump_max_ns / 1e6,
+			s->rc_ns_failed, cs->reconciled);
 }
 
 static int run_live(struct td_options *o)
@@ -945,6 +957,8 @@ static int run_live(struct td_options *o)
 		if (!a.twdiag)
 			fprintf(stderr, "tcpdwell: warning: %s; a TIME_WAIT the kernel does not "
 					"announce is seen when its timer ends\n", msg);
+		else
+			twdiag__set_reconcile(a.twdiag, o->reconcile_ns);
 	}
 	if (drop_live(&a, &pd, tr)) {
 		ret = TD_EXIT_FAIL;
@@ -997,6 +1011,8 @@ static int run_live(struct td_options *o)
 		app_tick(&a, a.now);
 		if (a.twdiag)
 			twdiag__step(a.twdiag, a.table, now, tracer__until(tr), on_event, &a);
+		if (a.twdiag)
+			report_lost(&a, false);
 		if (out__flush(&a.out)) {
 			ret = write_failed(&a);
 			goto out;

@@ -227,6 +227,11 @@ void metrics__render(const struct metrics *m, FILE *f, bool om, const char *vers
 	fprintf(f, "tcpdwell_timewait_lookups_total{result=\"unreachable\"} %llu\n",
 		(unsigned long long)m->tw_uncheckable);
 
+	counter_head(f, om, "tcpdwell_reconciled",
+		     "Open connections a socket dump (--reconcile) found gone from the kernel, "
+		     "their end's record lost: ended then.");
+	fprintf(f, "tcpdwell_reconciled_total %llu\n", (unsigned long long)m->reconciled);
+
 	fprintf(f, "# HELP tcpdwell_build_info tcpdwell version.\n"
 		   "# TYPE tcpdwell_build_info gauge\n"
 		   "tcpdwell_build_info{version=\"%s\"} 1\n",

@@ -41,6 +41,9 @@ struct metrics {
 	 * connections in namespaces no lookup reaches. */
 	uint64_t tw_lookups, tw_time_wait, tw_gone, tw_uncheckable;
 	uint64_t chain_breaks; /* the connection table's (ct_stats.gaps) */
+	/* Open connections the kernel no longer had (their end's record lost), ended by
+	 * the reconcile passes (ct_stats.reconciled). */
+	uint64_t reconciled;
 	/* Gauges, recomputed by metrics__gauges() before each render. */
 	uint64_t sockets[TD_STATE_MAX];
 	uint64_t stuck[TD_STATE_MAX];

@@ -95,6 +95,7 @@ struct td_options {
 	const char *listen; /* serve --listen */
 	bool no_seed; /* --no-seed */
 	bool no_timewait; /* --no-timewait: no timer programs */
+	uint64_t reconcile_ns; /* --reconcile: period of the reconcile passes; 0 = off */
 	/* --user: a name to resolve (user), or ids (user_ids); neither: the default. */
 	const char *user;
 	bool user_ids;

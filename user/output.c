@@ -696,22 +696,23 @@ static bool perfetto_aside(const struct out *o, struct out *t)
 	return true;
 }
 
-void out__lost(struct out *o, uint64_t ringbuf, uint64_t recursion, uint64_t chain_breaks)
+void out__lost(struct out *o, uint64_t ringbuf, uint64_t recursion, uint64_t chain_breaks,
+	       uint64_t reconciled)
 {
 	uint64_t total = loss__add(ringbuf, recursion);
 	char a[24], b[24], c[24];
 	struct out t;
 
 	if (perfetto_aside(o, &t)) {
-		out__lost(&t, ringbuf, recursion, chain_breaks);
+		out__lost(&t, ringbuf, recursion, chain_breaks, reconciled);
 		return;
 	}
 	if (o->json) {
 		fprintf(o->f,
 			"{\"type\":\"lost\",\"ringbuf\":%s,\"recursion\":%s,\"chain_breaks\":%" PRIu64
-			"}\n",
+			",\"reconciled\":%" PRIu64 "}\n",
 			loss__json(a, sizeof(a), ringbuf), loss__json(b, sizeof(b), recursion),
-			chain_breaks);
+			chain_breaks, reconciled);
 		return;
 	}
 	fprintf(o->f,
@@ -725,6 +726,11 @@ void out__lost(struct out *o, uint64_t ringbuf, uint64_t recursion, uint64_t cha
 		fprintf(o->f, "; %" PRIu64 " chain break%s (connections missing a record)%s",
 			chain_breaks, chain_breaks == 1 ? "" : "s",
 			total ? "" : " with no loss counted: a tcpdwell bug");
+	if (reconciled)
+		fprintf(o->f,
+			"; %" PRIu64 " open connections the kernel no longer had were ended "
+			"(reconciled)",
+			reconciled);
 	putc('\n', o->f);
 }
 

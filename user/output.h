@@ -108,9 +108,12 @@ void out__stats(struct out *o, const struct stat_table *t, enum td_by by, bool h
  * Lost records so far: the kernel's counters (ring buffer full, program runs skipped
  * by BPF recursion protection) and the connection table's chain breaks (records whose
  * connection shows an earlier record missing). A chain break with both kernel
- * counters 0 is a record that went missing uncounted: the text line says so.
+ * counters 0 is a record that went missing uncounted: the text line says so. And the
+ * open connections ended so far because the kernel no longer had them (their end's
+ * record lost: --reconcile).
  */
-void out__lost(struct out *o, uint64_t ringbuf, uint64_t recursion, uint64_t chain_breaks);
+void out__lost(struct out *o, uint64_t ringbuf, uint64_t recursion, uint64_t chain_breaks,
+	       uint64_t reconciled);
 
 /* Connections evicted so far to stay within --max-conns (the table's counter);
  * their records are no longer followed, so what comes later of them is

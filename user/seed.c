@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -434,7 +435,6 @@ struct dumper {
 	struct seed_stats *st;
 	void *buf;   /* RECV_BUF bytes */
 	int self_fd; /* the caller's namespace */
-	uint32_t seq;
 };
 
 static void with_owner(void *arg, struct conn *c, uint32_t inode)
@@ -474,10 +474,25 @@ static uint32_t read_fin_timeout_ms(void)
 	return ok && s && s < UINT32_MAX / 1000 ? s * 1000 : 0;
 }
 
+/* Wait up to a second for fd (non-blocking) to be readable: the kernel writes a
+ * dump's next part as the last one is read, so it is there at once. */
+static int wait_readable(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	int r;
+
+	do
+		r = poll(&p, 1, 1000);
+	while (r < 0 && errno == EINTR);
+	return r > 0 ? 0 : r == 0 ? -ETIMEDOUT : -errno;
+}
+
 /* Ask for one family's TCP sockets on fd and feed the replies to the parser. */
-static int dump_family(struct dumper *d, int fd, int family, const struct seed_ns *ns, char *err,
+static int dump_family(int fd, int family, const struct seed_ns *ns, void *buf,
+		       void (*fn)(void *arg, struct conn *c, uint32_t inode), void *arg, char *err,
 		       size_t errlen)
 {
+	static uint32_t seq;
 	struct {
 		struct nlmsghdr nlh;
 		struct inet_diag_req_v2 r;
@@ -489,7 +504,7 @@ static int dump_family(struct dumper *d, int fd, int family, const struct seed_n
 	req.nlh.nlmsg_len = sizeof(req);
 	req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
 	req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req.nlh.nlmsg_seq = ++d->seq;
+	req.nlh.nlmsg_seq = ++seq;
 	req.r.sdiag_family = family;
 	req.r.sdiag_protocol = IPPROTO_TCP;
 	/*
@@ -509,7 +524,7 @@ static int dump_family(struct dumper *d, int fd, int family, const struct seed_n
 	}
 	for (;;) {
 		struct sockaddr_nl from;
-		struct iovec iov = {d->buf, RECV_BUF};
+		struct iovec iov = {buf, RECV_BUF};
 		struct msghdr msg = {.msg_name = &from,
 				     .msg_namelen = sizeof(from),
 				     .msg_iov = &iov,
@@ -520,6 +535,13 @@ static int dump_family(struct dumper *d, int fd, int family, const struct seed_n
 		n = recvmsg(fd, &msg, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EAGAIN) {
+			r = wait_readable(fd);
+			if (!r)
+				continue;
+			snprintf(err, errlen, "reading the socket dump: %s", strerror(-r));
+			return r;
+		}
 		if (n < 0) {
 			int e = errno;
 
@@ -544,12 +566,43 @@ static int dump_family(struct dumper *d, int fd, int family, const struct seed_n
 		 */
 		at = *ns;
 		at.now_ns = mono_ns();
-		if (at.now_ns < d->now_ns)
-			at.now_ns = d->now_ns;
-		r = seed__parse(d->buf, n, &at, with_owner, d, err, errlen);
+		if (at.now_ns < ns->now_ns)
+			at.now_ns = ns->now_ns;
+		r = seed__parse(buf, n, &at, fn, arg, err, errlen);
 		if (r)
 			return r < 0 ? r : 0;
 	}
+}
+
+static int dump_fd(int fd, const struct seed_ns *ns, void *buf,
+		   void (*fn)(void *arg, struct conn *c, uint32_t inode), void *arg, char *err,
+		   size_t errlen)
+{
+	int r = dump_family(fd, AF_INET, ns, buf, fn, arg, err, errlen);
+
+	if (!r) {
+		r = dump_family(fd, AF_INET6, ns, buf, fn, arg, err, errlen);
+		/* A kernel without IPv6 has no handler for it: no IPv6 sockets. */
+		if (r == -ENOENT || r == -EAFNOSUPPORT)
+			r = 0;
+	}
+	return r ? -1 : 0;
+}
+
+int seed__dump_fd(int fd, const struct seed_ns *ns,
+		  void (*fn)(void *arg, struct conn *c, uint32_t inode), void *arg, char *err,
+		  size_t errlen)
+{
+	void *buf = malloc(RECV_BUF);
+	int r;
+
+	if (!buf) {
+		snprintf(err, errlen, "socket dump: out of memory");
+		return -1;
+	}
+	r = dump_fd(fd, ns, buf, fn, arg, err, errlen);
+	free(buf);
+	return r;
 }
 
 /* Dump both families of the namespace the thread is in now. */
@@ -563,15 +616,9 @@ static int dump_here(struct dumper *d, uint32_t netns, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot open a sock_diag socket: %s", strerror(errno));
 		return -1;
 	}
-	r = dump_family(d, fd, AF_INET, &ns, err, errlen);
-	if (!r) {
-		r = dump_family(d, fd, AF_INET6, &ns, err, errlen);
-		/* A kernel without IPv6 has no handler for it: no IPv6 sockets. */
-		if (r == -ENOENT || r == -EAFNOSUPPORT)
-			r = 0;
-	}
+	r = dump_fd(fd, &ns, d->buf, with_owner, d, err, errlen);
 	close(fd);
-	return r ? -1 : 0;
+	return r;
 }
 
 static uint32_t thread_netns(void)

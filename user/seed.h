@@ -92,4 +92,17 @@ int seed__parse(const void *buf, size_t len, const struct seed_ns *ns,
 int seed__dump(uint64_t now_ns, void (*fn)(void *arg, const struct conn *c), void *arg,
 	       struct seed_stats *st, char *err, size_t errlen);
 
+/*
+ * Dump every TCP socket, IPv4 and IPv6, of the namespace of fd, a NETLINK_SOCK_DIAG
+ * socket opened earlier (blocking or not: a part of the dump not there within a
+ * second is an error), and call fn for each as seed__parse() describes, with
+ * ns->netns as its namespace and each reply dated after it arrived, never before
+ * ns->now_ns. No owners are looked up. Returns 0, or -1 with a message in err (fn
+ * may have been called for some sockets). The socket must have no other request's
+ * answer waiting.
+ */
+int seed__dump_fd(int fd, const struct seed_ns *ns,
+		  void (*fn)(void *arg, struct conn *c, uint32_t inode), void *arg, char *err,
+		  size_t errlen);
+
 #endif /* TD_SEED_H */

@@ -38,6 +38,7 @@
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 
+#include "seed.h"
 #include "twdiag.h"
 
 /* idiag_timer of a timewait socket (inet_twsk_diag_fill()). */
@@ -210,6 +211,7 @@ struct ns_sock {
 	int fd;	    /* -1 once closed */
 	int pidfd;  /* the process it was found by; -1: none */
 	char *path; /* its /run/netns name, NULL: none */
+	bool rc_ok; /* dumped by the reconcile pass under way */
 };
 
 struct twdiag {
@@ -224,6 +226,10 @@ struct twdiag {
 	struct td_event pend[BURST]; /* answers' records waiting for the tracer's (until) */
 	size_t npend;
 	unsigned char *buf; /* RECV_BUF */
+	/* Reconcile: the period, when the next pass is due, and the pass waiting
+	 * for the tracer's records up to its dump's end (rc_end_ns). */
+	uint64_t rc_period, rc_next, rc_end_ns;
+	bool rc_pending;
 	struct twdiag_stats st;
 };
 
@@ -268,6 +274,14 @@ static bool reachable(void *arg, uint32_t netns)
 	return s && s->fd >= 0;
 }
 
+/* Did the reconcile pass's dump cover netns? */
+static bool rc_reachable(void *arg, uint32_t netns)
+{
+	struct ns_sock *s = ns_find(arg, netns);
+
+	return s && s->rc_ok;
+}
+
 static int ns_add(struct twdiag *d, uint32_t netns, int fd, int pidfd, const char *path)
 {
 	struct ns_sock *v = realloc(d->ns, (d->nns + 1) * sizeof(*v));
@@ -275,7 +289,7 @@ static int ns_add(struct twdiag *d, uint32_t netns, int fd, int pidfd, const cha
 	if (!v)
 		return -1;
 	d->ns = v;
-	v[d->nns] = (struct ns_sock){netns, fd, pidfd, path ? strdup(path) : NULL};
+	v[d->nns] = (struct ns_sock){netns, fd, pidfd, path ? strdup(path) : NULL, false};
 	d->nns++;
 	if (fd >= 0)
 		d->st.netns++;
@@ -501,10 +515,68 @@ void twdiag__flush(struct twdiag *d, void (*fn)(void *arg, const struct td_event
 	d->npend = 0;
 }
 
+void twdiag__set_reconcile(struct twdiag *d, uint64_t period_ns)
+{
+	d->rc_period = period_ns;
+	d->rc_next = 0;
+}
+
+struct rc_dump {
+	struct conntable *t;
+	uint64_t sockets;
+};
+
+static void on_dumped(void *arg, struct conn *c, uint32_t inode)
+{
+	struct rc_dump *r = arg;
+
+	(void)inode;
+	r->sockets++;
+	conntable__reconcile_mark(r->t, c);
+}
+
+/* Start a reconcile pass: dump every namespace with a socket, mark what it finds. */
+static void rc_start(struct twdiag *d, struct conntable *t)
+{
+	struct rc_dump r = {t, 0};
+	uint64_t start = clock_ns(CLOCK_MONOTONIC);
+	char err[256];
+
+	conntable__reconcile_begin(t, start);
+	for (size_t i = 0; i < d->nns; i++) {
+		struct ns_sock *s = &d->ns[i];
+		struct seed_ns ns = {start, s->netns, 0};
+
+		s->rc_ok = s->fd >= 0 && !seed__dump_fd(s->fd, &ns, on_dumped, &r, err, sizeof(err));
+		d->st.rc_ns_failed += s->fd >= 0 && !s->rc_ok;
+	}
+	d->rc_end_ns = clock_ns(CLOCK_MONOTONIC);
+	d->rc_pending = true;
+	d->st.rc_dumps++;
+	d->st.rc_sockets = r.sockets;
+	d->st.rc_dump_ns = d->rc_end_ns - start;
+	if (d->st.rc_dump_ns > d->st.rc_dump_max_ns)
+		d->st.rc_dump_max_ns = d->st.rc_dump_ns;
+}
+
 void twdiag__step(struct twdiag *d, struct conntable *t, uint64_t now_ns, uint64_t until_ns,
 		  void (*fn)(void *arg, const struct td_event *e), void *arg)
 {
 	size_t n, max, kept = 0;
+
+	/* Every record up to the dump's end is in: what the dump missed is gone. */
+	if (d->rc_pending && until_ns >= d->rc_end_ns) {
+		conntable__reconcile_end(t, d->rc_end_ns, rc_reachable, d);
+		d->rc_pending = false;
+	}
+	if (d->rc_period && !d->rc_pending) {
+		if (!d->rc_next)
+			d->rc_next = now_ns + d->rc_period;
+		else if (now_ns >= d->rc_next) {
+			rc_start(d, t);
+			d->rc_next = now_ns + d->rc_period;
+		}
+	}
 
 	/* In the order they were read, up to the first one still ahead of the records. */
 	for (size_t i = 0; i < d->npend; i++) {

@@ -47,6 +47,12 @@ struct twdiag_stats {
 	uint32_t netns;	       /* namespaces with a socket */
 	uint32_t netns_failed; /* namespaces found at start that got none */
 	uint32_t netns_closed; /* sockets closed since: their namespace's witness ended */
+	/* Reconcile passes (twdiag__set_reconcile()): */
+	uint64_t rc_dumps;	 /* socket dumps taken (a pass each) */
+	uint64_t rc_sockets;	 /* sockets the last one reported, all namespaces */
+	uint64_t rc_dump_ns;	 /* how long the last one took (CLOCK_MONOTONIC) */
+	uint64_t rc_dump_max_ns; /* the longest one */
+	uint64_t rc_ns_failed;	 /* namespace dumps that failed: their connections kept */
 };
 
 struct twdiag;
@@ -97,6 +103,16 @@ struct twdiag *twdiag__open(char *err, size_t errlen);
  */
 void twdiag__step(struct twdiag *d, struct conntable *t, uint64_t now_ns, uint64_t until_ns,
 		  void (*fn)(void *arg, const struct td_event *e), void *arg);
+
+/*
+ * Every period_ns (0: never, the default) twdiag__step() starts a reconcile pass
+ * (conntable__reconcile_begin()): it dumps every TCP socket of each namespace
+ * with a socket (the sockets of the lookups: the same namespaces are reached),
+ * marks the ones it finds, and ends the pass in the first step whose until_ns has
+ * reached the dump's end, covering the namespaces whose dump succeeded. The dump
+ * takes the loop's thread for its length (rc_dump_ns).
+ */
+void twdiag__set_reconcile(struct twdiag *d, uint64_t period_ns);
 
 /* At the end, after the tracer's last records: hand on the records of the answers
  * still waiting (fn), which twdiag__step() would have handed on later. */

@@ -458,8 +458,9 @@ def problems:
 	elif .type == "stat" then
 		need(["state", "count", "min_ns", "mean_ns", "p50_ns", "p90_ns", "p99_ns", "max_ns"])
 	elif .type == "lost" then
-		need(["ringbuf", "recursion", "chain_breaks"])
-		+ bad((.ringbuf | nat) and (.recursion | nat) and (.chain_breaks | nat); "counts")
+		need(["ringbuf", "recursion", "chain_breaks", "reconciled"])
+		+ bad((.ringbuf | nat) and (.recursion | nat) and (.chain_breaks | nat) and
+			(.reconciled | nat); "counts")
 	elif .type == "evicted" then
 		need(["connections", "max_conns"])
 		+ bad((.connections | nat) and (.max_conns | nat); "counts")

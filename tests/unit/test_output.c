@@ -461,14 +461,16 @@ static void test_lost_and_error(void **state)
 	(void)state;
 	open_buf(&b);
 	out__init(&o, b.f, true, 0);
-	out__lost(&o, 3, 4, 0);
-	out__lost(&o, 0, 0, 2);
+	out__lost(&o, 3, 4, 0, 0);
+	out__lost(&o, 0, 0, 2, 5);
 	out__evicted(&o, 5000000000ULL, 1024);
 	out__error(&o, "failed \"x\"");
 	s = close_buf(&b);
 	assert_string_equal(s,
-			    "{\"type\":\"lost\",\"ringbuf\":3,\"recursion\":4,\"chain_breaks\":0}\n"
-			    "{\"type\":\"lost\",\"ringbuf\":0,\"recursion\":0,\"chain_breaks\":2}\n"
+			    "{\"type\":\"lost\",\"ringbuf\":3,\"recursion\":4,\"chain_breaks\":0,"
+			    "\"reconciled\":0}\n"
+			    "{\"type\":\"lost\",\"ringbuf\":0,\"recursion\":0,\"chain_breaks\":2,"
+			    "\"reconciled\":5}\n"
 			    "{\"type\":\"evicted\",\"connections\":5000000000,\"max_conns\":1024}\n"
 			    "{\"type\":\"error\",\"message\":\"failed \\\"x\\\"\"}\n");
 	free(s);
@@ -502,9 +504,10 @@ static void test_lost_text(void **state)
 	(void)state;
 	open_buf(&b);
 	out__init(&o, b.f, false, 0);
-	out__lost(&o, 3, 4, 0);
-	out__lost(&o, 3, 0, 2);
-	out__lost(&o, 0, 0, 1);
+	out__lost(&o, 3, 4, 0, 0);
+	out__lost(&o, 3, 0, 2, 0);
+	out__lost(&o, 0, 0, 1, 0);
+	out__lost(&o, 3, 0, 2, 7);
 	s = close_buf(&b);
 	assert_string_equal(s, "LOST 7 records so far: 3 ring buffer full, 4 skipped by the "
 			       "kernel (BPF recursion)\n"
@@ -513,7 +516,11 @@ static void test_lost_text(void **state)
 			       "record)\n"
 			       "LOST 0 records so far: 0 ring buffer full, 0 skipped by the "
 			       "kernel (BPF recursion); 1 chain break (connections missing a "
-			       "record) with no loss counted: a tcpdwell bug\n");
+			       "record) with no loss counted: a tcpdwell bug\n"
+			       "LOST 3 records so far: 3 ring buffer full, 0 skipped by the "
+			       "kernel (BPF recursion); 2 chain breaks (connections missing a "
+			       "record); 7 open connections the kernel no longer had were ended "
+			       "(reconciled)\n");
 	free(s);
 }
 
@@ -528,14 +535,14 @@ static void test_lost_unknown(void **state)
 	(void)state;
 	open_buf(&b);
 	out__init(&o, b.f, true, 0);
-	out__lost(&o, 3, LOSS_UNKNOWN, 1);
+	out__lost(&o, 3, LOSS_UNKNOWN, 1, 0);
 	s = close_buf(&b);
 	assert_string_equal(s, "{\"type\":\"lost\",\"ringbuf\":3,\"recursion\":null,"
-			       "\"chain_breaks\":1}\n");
+			       "\"chain_breaks\":1,\"reconciled\":0}\n");
 	free(s);
 	open_buf(&b);
 	out__init(&o, b.f, false, 0);
-	out__lost(&o, 3, LOSS_UNKNOWN, 1);
+	out__lost(&o, 3, LOSS_UNKNOWN, 1, 0);
 	s = close_buf(&b);
 	assert_string_equal(s, "LOST unknown records so far: 3 ring buffer full, unknown skipped "
 			       "by the kernel (BPF recursion) (a counter could not be read: "
