@@ -123,6 +123,9 @@ struct conntable {
 	uint64_t rc_start;
 	uint64_t *rc_tuples;
 	size_t rc_n, rc_cap;
+	/* Dumped sockets to settle at the end: known in another state, or unknown. */
+	struct conn *rc_socks;
+	size_t rc_nsocks, rc_capsocks;
 	struct ct_hooks hooks;
 	struct ct_stats stats;
 };
@@ -566,6 +569,7 @@ void conntable__free(struct conntable *t)
 		free(t->index[k].e);
 	free(t->twq);
 	free(t->rc_tuples);
+	free(t->rc_socks);
 	free(t);
 }
 
@@ -1743,6 +1747,23 @@ void conntable__reconcile_begin(struct conntable *t, uint64_t start_ns)
 	t->rc_failed = false;
 	t->rc_start = start_ns;
 	t->rc_n = 0;
+	t->rc_nsocks = 0;
+}
+
+/* Keep dumped socket c for the pass's end; false when memory is short. */
+static bool rc_keep(struct conntable *t, const struct conn *c)
+{
+	if (t->rc_nsocks == t->rc_capsocks) {
+		size_t cap = t->rc_capsocks ? t->rc_capsocks * 2 : 256;
+		struct conn *v = realloc(t->rc_socks, cap * sizeof(*v));
+
+		if (!v)
+			return false;
+		t->rc_socks = v;
+		t->rc_capsocks = cap;
+	}
+	t->rc_socks[t->rc_nsocks++] = *c;
+	return true;
 }
 
 void conntable__reconcile_mark(struct conntable *t, const struct conn *c)
@@ -1755,7 +1776,15 @@ void conntable__reconcile_mark(struct conntable *t, const struct conn *c)
 		i = index_find(t, SK_COOKIE, c->cookie);
 		if (i != NIL) {
 			t->conns[i].flags |= CT_F_PRESENT;
+			if (t->conns[i].state != c->state && !rc_keep(t, c))
+				t->rc_failed = true;
 			return;
+		} else {
+			struct conn k = *c;
+
+			/* Shown if adopted: the others would only take room. */
+			if (decide(t, &k) && !(k.flags & CT_F_HIDDEN) && !rc_keep(t, c))
+				t->rc_failed = true;
 		}
 	}
 	if (t->rc_n == t->rc_cap) {
@@ -1800,10 +1829,70 @@ static bool rc_gone(const struct conntable *t, const struct conn *c,
 	return !bsearch(&h, t->rc_tuples, t->rc_n, sizeof(h), cmp_u64);
 }
 
+/*
+ * Dumped socket d is in the table (slot i) in another state, which the records
+ * still say it is in since before the dump: records were lost. Move it to the
+ * dump's state (its timewait details too), the dwell left unknown.
+ */
+static void rc_resync(struct conntable *t, uint32_t i, const struct conn *d)
+{
+	struct conn *c = &t->conns[i];
+	uint64_t enter = current_enter(c), at = d->step_ns[0];
+	struct ct_transition tr = {
+	    .dwell_ns = CT_DWELL_UNKNOWN,
+	    .old = c->state,
+	    .new = d->state,
+	};
+
+	if (c->flags & (CT_F_HELD | CT_F_PARTIAL | CT_F_TW_CANCEL) || !c->cookie)
+		return;
+	if (c->start_ns >= t->rc_start || enter >= t->rc_start)
+		return;
+	/* A timewait socket never goes back to a full one. */
+	if ((c->flags & CT_F_TW) && !(d->flags & CT_F_TW))
+		return;
+	if (at < enter)
+		at = enter;
+	tr.ts_ns = at;
+	c->flags |= CT_F_GAP | CT_F_INCOMPLETE;
+	push_step(c, d->state, at);
+	if (d->flags & CT_F_TW) {
+		bool was_tw = c->flags & CT_F_TW;
+
+		c->flags |= CT_F_TW;
+		c->tw_substate = d->tw_substate;
+		c->tw_deadline_ns = d->tw_deadline_ns;
+		if (!was_tw)
+			twq_note(t, i, at);
+	}
+	key_drop(t, i, SK_NCTUPLE);
+	t->stats.transitions++;
+	t->stats.resynced++;
+	if (shown(c) && t->hooks.transition)
+		t->hooks.transition(t->hooks.arg, c, &tr);
+}
+
+/* Settle the dumped sockets kept: resync the known ones, adopt the unknown ones
+ * (as a seed, unless records made them known meanwhile). Not without cookies in
+ * the table: a cookie-less connection may be the unknown socket. */
+static void rc_settle(struct conntable *t, bool nocookie)
+{
+	for (size_t k = 0; k < t->rc_nsocks; k++) {
+		const struct conn *d = &t->rc_socks[k];
+		uint32_t i = index_find(t, SK_COOKIE, d->cookie);
+
+		if (i != NIL && t->conns[i].state != d->state)
+			rc_resync(t, i, d);
+		else if (i == NIL && !nocookie && conntable__seed(t, d))
+			t->stats.adopted++;
+	}
+}
+
 uint64_t conntable__reconcile_end(struct conntable *t, uint64_t end_ns,
 				  bool (*reachable)(void *arg, uint32_t netns), void *arg)
 {
 	uint64_t n = 0;
+	bool nocookie = false;
 
 	if (!t->rc_active)
 		return 0;
@@ -1816,6 +1905,7 @@ uint64_t conntable__reconcile_end(struct conntable *t, uint64_t end_ns,
 
 		next = t->slots[i].next;
 		c->flags &= ~CT_F_PRESENT;
+		nocookie |= !c->cookie && !gone;
 		if (!gone)
 			continue;
 		tr = (struct ct_transition){
@@ -1835,6 +1925,9 @@ uint64_t conntable__reconcile_end(struct conntable *t, uint64_t end_ns,
 		finish(t, i);
 		n++;
 	}
+	if (!t->rc_failed)
+		rc_settle(t, nocookie);
+	t->rc_nsocks = 0;
 	t->rc_active = false;
 	t->stats.reconciled += n;
 	t->stats.reconcile_passes++;

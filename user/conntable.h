@@ -181,6 +181,8 @@ struct ct_stats {
 	/* Reconcile passes (conntable__reconcile_begin()): */
 	uint64_t reconcile_passes; /* passes ended */
 	uint64_t reconciled;	   /* open connections the kernel no longer had: ended as gone */
+	uint64_t resynced;	   /* connections the dump found in another state: moved there */
+	uint64_t adopted;	   /* sockets the dump found that no record had shown: seeded */
 };
 
 struct conntable;
@@ -314,7 +316,7 @@ size_t conntable__tw_due(struct conntable *t, uint64_t now_ns, struct ct_tw_quer
 			 bool (*reachable)(void *arg, uint32_t netns), void *arg);
 
 /*
- * Reconcile: end the connections whose record of their end was lost. A pass
+ * Reconcile: bring the table back to what the kernel has after lost records. A pass
  * compares the open connections with a socket dump (sock_diag) taken from
  * start_ns (CLOCK_MONOTONIC, read before the dump was asked for):
  * - conntable__reconcile_begin() starts it (a pass under way is abandoned);
@@ -333,10 +335,16 @@ size_t conntable__tw_due(struct conntable *t, uint64_t now_ns, struct ct_tw_quer
  *   ended without its last record: it goes to CLOSE with its last dwell
  *   unknown (tw_end CT_TW_GONE for a timewait one), marked CT_F_GAP and
  *   CT_F_INCOMPLETE, and is counted in ct_stats.reconciled. Returns how many
- *   it ended. Memory: 8 bytes per dumped socket whose cookie is not in the
- *   table, until the end; when that cannot be had the pass ends nobody.
- * Records applied during a pass need no care: the pass never ends a
- * connection whose state is newer than start_ns.
+ *   it ended. Then, so that the table holds what the kernel does, a candidate
+ *   found in another state is moved to it (a transition with the dwell unknown,
+ *   at the time the dump gives for its entry, CT_F_GAP; counted in
+ *   ct_stats.resynced; not a timewait one back to a full socket, not one without
+ *   a cookie), and a dumped socket whose cookie is still unknown and that the
+ *   filters show is added as conntable__seed() does (counted in
+ *   ct_stats.adopted; not while the table holds connections without a cookie,
+ *   which such a socket may be). Memory: 8 bytes per dumped socket whose cookie
+ *   is not in the table and a struct conn per socket kept for the end, until the
+ *   end; when that cannot be had the pass ends and changes nobody.
  */
 void conntable__reconcile_begin(struct conntable *t, uint64_t start_ns);
 void conntable__reconcile_mark(struct conntable *t, const struct conn *c);
