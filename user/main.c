@@ -523,6 +523,7 @@ static void publish_metrics(struct app *a, uint64_t now)
 	a->metrics->tw_uncheckable = conntable__stats(a->table)->tw_uncheckable;
 	a->metrics->chain_breaks = conntable__stats(a->table)->gaps;
 	a->metrics->reconciled = conntable__stats(a->table)->reconciled;
+	a->metrics->reconcile_passes = conntable__stats(a->table)->reconcile_passes;
 	for (int om = 0; om < 2; om++) {
 		FILE *f = open_memstream(&text[om], &len[om]);
 

@@ -231,6 +231,10 @@ void metrics__render(const struct metrics *m, FILE *f, bool om, const char *vers
 		     "Open connections a socket dump (--reconcile) found gone from the kernel, "
 		     "their end's record lost: ended then.");
 	fprintf(f, "tcpdwell_reconciled_total %llu\n", (unsigned long long)m->reconciled);
+	counter_head(f, om, "tcpdwell_reconcile_passes",
+		     "Reconcile passes ended: socket dumps compared with the open connections.");
+	fprintf(f, "tcpdwell_reconcile_passes_total %llu\n",
+		(unsigned long long)m->reconcile_passes);
 
 	fprintf(f, "# HELP tcpdwell_build_info tcpdwell version.\n"
 		   "# TYPE tcpdwell_build_info gauge\n"

@@ -43,7 +43,7 @@ struct metrics {
 	uint64_t chain_breaks; /* the connection table's (ct_stats.gaps) */
 	/* Open connections the kernel no longer had (their end's record lost), ended by
 	 * the reconcile passes (ct_stats.reconciled). */
-	uint64_t reconciled;
+	uint64_t reconciled, reconcile_passes;
 	/* Gauges, recomputed by metrics__gauges() before each render. */
 	uint64_t sockets[TD_STATE_MAX];
 	uint64_t stuck[TD_STATE_MAX];
