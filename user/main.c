@@ -891,10 +891,13 @@ static void twdiag_report(struct app *a)
 	if (a->o->reconcile_ns)
 		fprintf(stderr,
 			"tcpdwell: reconcile: %" PRIu64 " dumps (the last %" PRIu64
-			" sockets in %.1f ms, the longest %.1f ms, %" PRIu64
-			" namespace dumps failed), %" PRIu64 " connections ended\n",
+			" sockets in %.1f ms, the longest %.1f ms, at most %.1f ms in one turn "
+			"of the loop, %" PRIu64 " namespace dumps failed), %" PRIu64
+			" connections ended, %" PRIu64 " moved to the kernel's state, %" PRIu64
+			" adopted\n",
 			s->rc_dumps, s->rc_sockets, s->rc_dump_ns / 1e6, s->rc_dump_max_ns / 1e6,
-			s->rc_ns_failed, cs->reconciled);
+			s->rc_step_max_ns / 1e6, s->rc_ns_failed, cs->reconciled, cs->resynced,
+			cs->adopted);
 }
 
 static int run_live(struct td_options *o)

@@ -38,7 +38,6 @@
  * The kernel fills a dump datagram up to about 32 KiB (netlink_dump() caps its
  * allocation there), so this never truncates one; MSG_TRUNC is still checked.
  */
-#define RECV_BUF (64 * 1024)
 
 /* --- the pure part: one buffer of inet_diag messages --- */
 
@@ -433,7 +432,7 @@ struct dumper {
 	struct owners owners;
 	struct ns_set seen;
 	struct seed_stats *st;
-	void *buf;   /* RECV_BUF bytes */
+	void *buf;   /* SEED_RECV_BUF bytes */
 	int self_fd; /* the caller's namespace */
 };
 
@@ -487,10 +486,7 @@ static int wait_readable(int fd)
 	return r > 0 ? 0 : r == 0 ? -ETIMEDOUT : -errno;
 }
 
-/* Ask for one family's TCP sockets on fd and feed the replies to the parser. */
-static int dump_family(int fd, int family, const struct seed_ns *ns, void *buf,
-		       void (*fn)(void *arg, struct conn *c, uint32_t inode), void *arg, char *err,
-		       size_t errlen)
+int seed__dump_ask(int fd, int family, char *err, size_t errlen)
 {
 	static uint32_t seq;
 	struct {
@@ -522,14 +518,22 @@ static int dump_family(int fd, int family, const struct seed_ns *ns, void *buf,
 		snprintf(err, errlen, "cannot ask for the socket dump: %s", strerror(e));
 		return -e;
 	}
+	return 0;
+}
+
+int seed__dump_next(int fd, const struct seed_ns *ns, void *buf,
+		    void (*fn)(void *arg, struct conn *c, uint32_t inode), void *arg, char *err,
+		    size_t errlen)
+{
 	for (;;) {
 		struct sockaddr_nl from;
-		struct iovec iov = {buf, RECV_BUF};
+		struct iovec iov = {buf, SEED_RECV_BUF};
 		struct msghdr msg = {.msg_name = &from,
 				     .msg_namelen = sizeof(from),
 				     .msg_iov = &iov,
 				     .msg_iovlen = 1};
 		struct seed_ns at;
+		ssize_t n;
 		int r;
 
 		n = recvmsg(fd, &msg, 0);
@@ -554,7 +558,7 @@ static int dump_family(int fd, int family, const struct seed_ns *ns, void *buf,
 		}
 		if (msg.msg_flags & MSG_TRUNC) {
 			snprintf(err, errlen, "socket dump: a reply did not fit in %d bytes",
-				 RECV_BUF);
+				 SEED_RECV_BUF);
 			return -EMSGSIZE;
 		}
 		if (from.nl_pid != 0)
@@ -569,9 +573,20 @@ static int dump_family(int fd, int family, const struct seed_ns *ns, void *buf,
 		if (at.now_ns < ns->now_ns)
 			at.now_ns = ns->now_ns;
 		r = seed__parse(buf, n, &at, fn, arg, err, errlen);
-		if (r)
-			return r < 0 ? r : 0;
+		return r < 0 ? r : r ? 1 : 0;
 	}
+}
+
+/* Ask for one family's TCP sockets on fd and feed the replies to the parser. */
+static int dump_family(int fd, int family, const struct seed_ns *ns, void *buf,
+		       void (*fn)(void *arg, struct conn *c, uint32_t inode), void *arg, char *err,
+		       size_t errlen)
+{
+	int r = seed__dump_ask(fd, family, err, errlen);
+
+	while (!r)
+		r = seed__dump_next(fd, ns, buf, fn, arg, err, errlen);
+	return r < 0 ? r : 0;
 }
 
 static int dump_fd(int fd, const struct seed_ns *ns, void *buf,
@@ -587,22 +602,6 @@ static int dump_fd(int fd, const struct seed_ns *ns, void *buf,
 			r = 0;
 	}
 	return r ? -1 : 0;
-}
-
-int seed__dump_fd(int fd, const struct seed_ns *ns,
-		  void (*fn)(void *arg, struct conn *c, uint32_t inode), void *arg, char *err,
-		  size_t errlen)
-{
-	void *buf = malloc(RECV_BUF);
-	int r;
-
-	if (!buf) {
-		snprintf(err, errlen, "socket dump: out of memory");
-		return -1;
-	}
-	r = dump_fd(fd, ns, buf, fn, arg, err, errlen);
-	free(buf);
-	return r;
 }
 
 /* Dump both families of the namespace the thread is in now. */
@@ -693,7 +692,7 @@ int seed__dump(uint64_t now_ns, void (*fn)(void *arg, const struct conn *c), voi
 
 	d.st = st ? st : &local;
 	memset(d.st, 0, sizeof(*d.st));
-	d.buf = malloc(RECV_BUF);
+	d.buf = malloc(SEED_RECV_BUF);
 	if (!d.buf) {
 		snprintf(err, errlen, "socket dump: out of memory");
 		return -1;

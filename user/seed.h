@@ -92,17 +92,25 @@ int seed__parse(const void *buf, size_t len, const struct seed_ns *ns,
 int seed__dump(uint64_t now_ns, void (*fn)(void *arg, const struct conn *c), void *arg,
 	       struct seed_stats *st, char *err, size_t errlen);
 
+/* The buffer seed__dump_next() reads into: one reply of the kernel's at most. */
+#define SEED_RECV_BUF (64 * 1024)
+
 /*
- * Dump every TCP socket, IPv4 and IPv6, of the namespace of fd, a NETLINK_SOCK_DIAG
- * socket opened earlier (blocking or not: a part of the dump not there within a
- * second is an error), and call fn for each as seed__parse() describes, with
- * ns->netns as its namespace and each reply dated after it arrived, never before
- * ns->now_ns. No owners are looked up. Returns 0, or -1 with a message in err (fn
- * may have been called for some sockets). The socket must have no other request's
- * answer waiting.
+ * A dump in steps, on a NETLINK_SOCK_DIAG socket opened earlier (the namespace it
+ * was opened in is the one dumped): seed__dump_ask() asks for every TCP socket of
+ * one family (AF_INET or AF_INET6); returns 0 or a negative errno with a message.
+ * Then each seed__dump_next() reads one reply (a few hundred sockets; waiting for
+ * it up to a second when fd does not block) and calls fn for each socket in it as
+ * seed__parse() describes, the sockets dated after the reply arrived, never before
+ * ns->now_ns; no owners are looked up. It returns 0 while more is to come, 1 once
+ * the dump is over, or a negative errno with a message in err (-ENOENT or
+ * -EAFNOSUPPORT for AF_INET6: a kernel without IPv6). After an error, replies of
+ * the dump may still wait on the socket. buf holds SEED_RECV_BUF bytes. One dump
+ * at a time per socket, and no other request's answer waiting on it.
  */
-int seed__dump_fd(int fd, const struct seed_ns *ns,
-		  void (*fn)(void *arg, struct conn *c, uint32_t inode), void *arg, char *err,
-		  size_t errlen);
+int seed__dump_ask(int fd, int family, char *err, size_t errlen);
+int seed__dump_next(int fd, const struct seed_ns *ns, void *buf,
+		    void (*fn)(void *arg, struct conn *c, uint32_t inode), void *arg, char *err,
+		    size_t errlen);
 
 #endif /* TD_SEED_H */

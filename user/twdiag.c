@@ -230,6 +230,12 @@ struct twdiag {
 	 * for the tracer's records up to its dump's end (rc_end_ns). */
 	uint64_t rc_period, rc_next, rc_end_ns;
 	bool rc_pending;
+	/* The dump under way: from rc_start, namespace rc_ns, family rc_family. */
+	bool rc_dumping;
+	uint64_t rc_start, rc_sockets;
+	size_t rc_ns;
+	int rc_family;
+	struct conntable *rc_table;
 	struct twdiag_stats st;
 };
 
@@ -521,42 +527,115 @@ void twdiag__set_reconcile(struct twdiag *d, uint64_t period_ns)
 	d->rc_next = 0;
 }
 
-struct rc_dump {
-	struct conntable *t;
-	uint64_t sockets;
-};
+_Static_assert(RECV_BUF >= SEED_RECV_BUF, "the reconcile dump reads into twdiag.buf");
+
+/* Replies of a reconcile dump read in one turn of the loop, at most: the turn
+ * ends after the reply that takes it past this long (measured: see the README). */
+#define RC_STEP_NS 2000000ULL
 
 static void on_dumped(void *arg, struct conn *c, uint32_t inode)
 {
-	struct rc_dump *r = arg;
+	struct twdiag *d = arg;
 
 	(void)inode;
-	r->sockets++;
-	conntable__reconcile_mark(r->t, c);
+	d->rc_sockets++;
+	conntable__reconcile_mark(d->rc_table, c);
 }
 
-/* Start a reconcile pass: dump every namespace with a socket, mark what it finds. */
-static void rc_start(struct twdiag *d, struct conntable *t)
+/* Read what a failed dump left on fd. */
+static void rc_drain(struct twdiag *d, int fd)
 {
-	struct rc_dump r = {t, 0};
-	uint64_t start = clock_ns(CLOCK_MONOTONIC);
+	for (;;) {
+		ssize_t r = recv(fd, d->buf, RECV_BUF, MSG_DONTWAIT);
+
+		if (r <= 0 && !(r < 0 && errno == EINTR))
+			break;
+	}
+}
+
+/* Ask namespace d->rc_ns (and on) for family d->rc_family, skipping the namespaces
+ * without a socket and those that fail; false when none is left. */
+static bool rc_ask(struct twdiag *d)
+{
 	char err[256];
 
-	conntable__reconcile_begin(t, start);
-	for (size_t i = 0; i < d->nns; i++) {
-		struct ns_sock *s = &d->ns[i];
-		struct seed_ns ns = {start, s->netns, 0};
+	for (; d->rc_ns < d->nns; d->rc_ns++, d->rc_family = AF_INET) {
+		struct ns_sock *s = &d->ns[d->rc_ns];
+		int r;
 
-		s->rc_ok = s->fd >= 0 && !seed__dump_fd(s->fd, &ns, on_dumped, &r, err, sizeof(err));
-		d->st.rc_ns_failed += s->fd >= 0 && !s->rc_ok;
+		if (s->fd < 0)
+			continue;
+		r = seed__dump_ask(s->fd, d->rc_family, err, sizeof(err));
+		if (!r)
+			return true;
+		if (d->rc_family == AF_INET6 && (r == -ENOENT || r == -EAFNOSUPPORT)) {
+			s->rc_ok = true;
+			continue;
+		}
+		s->rc_ok = false;
+		d->st.rc_ns_failed++;
 	}
-	d->rc_end_ns = clock_ns(CLOCK_MONOTONIC);
+	return false;
+}
+
+/* One turn's share of the reconcile dump: replies for up to RC_STEP_NS. Ends the
+ * dump (rc_end_ns, rc_pending) when the last namespace is done. */
+static void rc_step(struct twdiag *d)
+{
+	uint64_t t0 = clock_ns(CLOCK_MONOTONIC), now = t0;
+	char err[256];
+
+	while (d->rc_ns < d->nns && now - t0 < RC_STEP_NS) {
+		struct ns_sock *s = &d->ns[d->rc_ns];
+		struct seed_ns ns = {d->rc_start, s->netns, 0};
+		int r = seed__dump_next(s->fd, &ns, d->buf, on_dumped, d, err, sizeof(err));
+
+		now = clock_ns(CLOCK_MONOTONIC);
+		if (!r)
+			continue;
+		if (r < 0 && !(d->rc_family == AF_INET6 && (r == -ENOENT || r == -EAFNOSUPPORT))) {
+			rc_drain(d, s->fd);
+			s->rc_ok = false;
+			d->st.rc_ns_failed++;
+			d->rc_ns++;
+			d->rc_family = AF_INET;
+		} else if (d->rc_family == AF_INET) {
+			d->rc_family = AF_INET6;
+		} else {
+			s->rc_ok = true;
+			d->rc_ns++;
+			d->rc_family = AF_INET;
+		}
+		if (!rc_ask(d))
+			break;
+	}
+	if (now - t0 > d->st.rc_step_max_ns)
+		d->st.rc_step_max_ns = now - t0;
+	if (d->rc_ns < d->nns)
+		return;
+	d->rc_dumping = false;
+	d->rc_end_ns = now;
 	d->rc_pending = true;
-	d->st.rc_dumps++;
-	d->st.rc_sockets = r.sockets;
-	d->st.rc_dump_ns = d->rc_end_ns - start;
+	d->st.rc_sockets = d->rc_sockets;
+	d->st.rc_dump_ns = now - d->rc_start;
 	if (d->st.rc_dump_ns > d->st.rc_dump_max_ns)
 		d->st.rc_dump_max_ns = d->st.rc_dump_ns;
+}
+
+/* Start a reconcile pass: its dump runs over the next turns (rc_step()). */
+static void rc_start(struct twdiag *d, struct conntable *t)
+{
+	d->rc_start = clock_ns(CLOCK_MONOTONIC);
+	d->rc_table = t;
+	d->rc_sockets = 0;
+	d->rc_ns = 0;
+	d->rc_family = AF_INET;
+	for (size_t i = 0; i < d->nns; i++)
+		d->ns[i].rc_ok = false;
+	conntable__reconcile_begin(t, d->rc_start);
+	d->rc_dumping = true;
+	d->st.rc_dumps++;
+	rc_ask(d);
 }
 
 void twdiag__step(struct twdiag *d, struct conntable *t, uint64_t now_ns, uint64_t until_ns,
@@ -569,13 +648,18 @@ void twdiag__step(struct twdiag *d, struct conntable *t, uint64_t now_ns, uint64
 		conntable__reconcile_end(t, d->rc_end_ns, rc_reachable, d);
 		d->rc_pending = false;
 	}
-	if (d->rc_period && !d->rc_pending) {
-		if (!d->rc_next)
+	if (d->rc_period && !d->rc_pending && !d->rc_dumping) {
+		if (!d->rc_next) {
 			d->rc_next = now_ns + d->rc_period;
-		else if (now_ns >= d->rc_next) {
+		} else if (now_ns >= d->rc_next) {
 			rc_start(d, t);
 			d->rc_next = now_ns + d->rc_period;
 		}
+	}
+	/* The lookups share the sockets: they wait while a dump is read. */
+	if (d->rc_dumping) {
+		rc_step(d);
+		return;
 	}
 
 	/* In the order they were read, up to the first one still ahead of the records. */

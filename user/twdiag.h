@@ -52,6 +52,7 @@ struct twdiag_stats {
 	uint64_t rc_sockets;	 /* sockets the last one reported, all namespaces */
 	uint64_t rc_dump_ns;	 /* how long the last one took (CLOCK_MONOTONIC) */
 	uint64_t rc_dump_max_ns; /* the longest one */
+	uint64_t rc_step_max_ns; /* the longest turn of the loop spent reading one */
 	uint64_t rc_ns_failed;	 /* namespace dumps that failed: their connections kept */
 };
 
@@ -110,7 +111,8 @@ void twdiag__step(struct twdiag *d, struct conntable *t, uint64_t now_ns, uint64
  * with a socket (the sockets of the lookups: the same namespaces are reached),
  * marks the ones it finds, and ends the pass in the first step whose until_ns has
  * reached the dump's end, covering the namespaces whose dump succeeded. The dump
- * takes the loop's thread for its length (rc_dump_ns).
+ * is read a few replies per step (about 2 ms of the loop's thread: rc_step_max_ns),
+ * over as many steps as it needs (rc_dump_ns); the lookups wait meanwhile.
  */
 void twdiag__set_reconcile(struct twdiag *d, uint64_t period_ns);
 
