@@ -134,7 +134,7 @@ model: $(OUTPUT)/tests/tsan_slotmodel
 # buffer and the perf buffer must keep order and dwell.
 INTEG_SCRIPTS := run replay files hostile prometheus serve_hostile deploy top_tmux scenarios \
 	views doctor tw_expire tw_diag pressure \
-	kernel_paths privdrop
+	kernel_paths privdrop reconcile
 INTEG_PATHS := "--backend tracepoint|(client-first|server-first|tw-reuse|prefork|refused)-." \
 	"--buffer ring|(server-first|cw-hold|tw-reuse)-." \
 	"--buffer perf|(server-first|cw-hold|tw-reuse)-."

@@ -676,6 +676,7 @@ static void test_defaults(void **state)
 	for (int s = 0; s < TD_STATE_MAX; s++)
 		assert_int_equal(opts.stuck_ns[s], 0);
 	assert_int_equal(opts.latency_ns, 100 * MS);
+	assert_int_equal(opts.reconcile_ns, 60 * SEC);
 	assert_int_equal(opts.ringbuf_bytes, 8u << 20);
 	assert_null(opts.backend);
 	assert_null(opts.buffer);
@@ -860,6 +861,10 @@ static void test_every_option(void **state)
 	assert_int_equal(opts.family, 6);
 
 	/* Attached short values, clusters, repeats */
+	PARSE_OK("serve", "--reconcile", "2s");
+	assert_int_equal(opts.reconcile_ns, 2 * SEC);
+	PARSE_OK("--reconcile", "0");
+	assert_int_equal(opts.reconcile_ns, 0);
 	PARSE_OK("-L80", "-jvv", "-4", "-4", "-vL", "443", "--latency", "1ms");
 	assert_true(port_set(&opts.lports, 80) && port_set(&opts.lports, 443));
 	assert_true(opts.json);
@@ -1017,6 +1022,10 @@ static const struct {
 	{ { { "--latency", "11s" } }, "'11s'", "--latency" },
 	{ { { "--latency", "500us" } }, "'500us'", "--latency" },
 	{ { { "--latency", "-1ms" } }, "'-1ms'", "--latency" },
+	{ { { "--reconcile", "500ms" } },
+	  "invalid duration '500ms' in --reconcile: must be 0 or 1s-24h" },
+	{ { { "--reconcile", "25h" } }, "'25h'", "--reconcile" },
+	{ { { "record", "--reconcile", "5s" } }, "--reconcile", "record" },
 	{ { { "--ringbuf-size", "3000" } }, "'3000'", "--ringbuf-size" },
 	{ { { "--ringbuf-size", "2048" } }, "'2048'", "--ringbuf-size" },
 	{ { { "--ringbuf-size", "2G" } }, "'2G'", "--ringbuf-size" },
@@ -1096,6 +1105,7 @@ static const struct {
 	{ { { "-i", "rec.td", "--backend", "tp_btf" } }, "--backend", "'rec.td'" },
 	{ { { "stat", "-i", "rec.td", "--ringbuf-size", "4M" } }, "--ringbuf-size", "'rec.td'" },
 	{ { { "--latency", "1s", "-i", "rec.td" } }, "--latency", "'rec.td'" },
+	{ { { "--reconcile", "1s", "-i", "rec.td" } }, "--reconcile", "'rec.td'" },
 	{ { { "-i", "rec.td", "-C", "/sys/fs/cgroup" } }, "--cgroup", "'rec.td'" },
 	{ { { "-i", "rec.td", "--no-seed" } }, "--no-seed", "'rec.td'" },
 	{ { { "-i", "rec.td", "--no-timewait" } }, "--no-timewait", "'rec.td'" },
