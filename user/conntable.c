@@ -1854,8 +1854,9 @@ static void rc_resync(struct conntable *t, uint32_t i, const struct conn *d)
 	if (at < enter)
 		at = enter;
 	tr.ts_ns = at;
-	c->flags |= CT_F_GAP | CT_F_INCOMPLETE;
-	push_step(c, d->state, at);
+	/* The change into the dump's state went missing; no dwell across it. */
+	chain_break(t, c);
+	push_step(c, d->state, 0);
 	if (d->flags & CT_F_TW) {
 		bool was_tw = c->flags & CT_F_TW;
 
@@ -1916,7 +1917,7 @@ uint64_t conntable__reconcile_end(struct conntable *t, uint64_t end_ns,
 		    .tw_end = (c->flags & CT_F_TW) ? CT_TW_GONE : CT_TW_NONE,
 		};
 		t->stats.transitions++;
-		c->flags |= CT_F_GAP | CT_F_INCOMPLETE;
+		chain_break(t, c); /* the end's record went missing */
 		c->tw_end = tr.tw_end;
 		c->end_ns = end_ns;
 		c->state = TD_CLOSE;

@@ -333,11 +333,11 @@ size_t conntable__tw_due(struct conntable *t, uint64_t now_ns, struct ct_tw_quer
  *   transition is not held (its tuple or cookie is not final yet), and whose
  *   namespace reachable() says the dump covered (NULL: all). Such a connection
  *   ended without its last record: it goes to CLOSE with its last dwell
- *   unknown (tw_end CT_TW_GONE for a timewait one), marked CT_F_GAP and
- *   CT_F_INCOMPLETE, and is counted in ct_stats.reconciled. Returns how many
+ *   unknown (tw_end CT_TW_GONE for a timewait one), a chain break (CT_F_GAP,
+ *   CT_F_INCOMPLETE, ct_stats.gaps), and is counted in ct_stats.reconciled. Returns how many
  *   it ended. Then, so that the table holds what the kernel does, a candidate
- *   found in another state is moved to it (a transition with the dwell unknown,
- *   at the time the dump gives for its entry, CT_F_GAP; counted in
+ *   found in another state is moved to it (a transition at the time the dump gives
+ *   for its entry, a chain break: no dwell is measured across it; counted in
  *   ct_stats.resynced; not a timewait one back to a full socket, not one without
  *   a cookie), and a dumped socket whose cookie is still unknown and that the
  *   filters show is added as conntable__seed() does (counted in

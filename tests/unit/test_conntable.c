@@ -960,6 +960,7 @@ static void test_reconcile_present_absent(void **state)
 	assert_true(s.fin[0].flags & CT_F_GAP);
 	assert_true(s.fin[0].flags & CT_F_INCOMPLETE);
 	assert_int_equal(conntable__stats(t)->reconciled, 1);
+	assert_int_equal(conntable__stats(t)->gaps, 1);
 	/* The socket no record showed is adopted, as a seed. */
 	assert_int_equal(conntable__stats(t)->adopted, 1);
 	assert_int_equal(conntable__stats(t)->live, 2);
@@ -1109,6 +1110,7 @@ static void test_reconcile_resync(void **state)
 	assert_int_equal(s.ntr, 5);
 	assert_int_equal(conntable__reconcile_end(t, 2100 * MS, NULL, NULL), 0);
 	assert_int_equal(conntable__stats(t)->resynced, 1);
+	assert_int_equal(conntable__stats(t)->gaps, 1);
 	assert_int_equal(s.ntr, 6);
 	assert_int_equal(s.tr_cookie[5], 1);
 	assert_int_equal(s.tr[5].old, TD_ESTABLISHED);
@@ -1121,6 +1123,8 @@ static void test_reconcile_resync(void **state)
 	assert_int_equal(s.fin[0].tw_end, CT_TW_EXPIRED);
 	assert_int_equal(s.tr[6].old, TD_TIME_WAIT);
 	assert_int_equal(s.tr[6].new, TD_CLOSE);
+	/* Its TIME_WAIT was entered at an unknown time: no dwell measured across the break. */
+	assert_true(s.tr[6].dwell_ns == CT_DWELL_UNKNOWN);
 	conntable__free(t);
 }
 
