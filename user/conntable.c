@@ -1810,12 +1810,18 @@ static int cmp_u64(const void *a, const void *b)
 
 /* Is c a connection the pass may end: older than the dump, final, reachable, not
  * found (by tuple, when it has no cookie)? */
-static bool rc_gone(const struct conntable *t, const struct conn *c,
+static bool rc_gone(const struct conntable *t, uint32_t i,
 		    bool (*reachable)(void *arg, uint32_t netns), void *arg)
 {
+	const struct conn *c = &t->conns[i];
 	uint64_t h;
 
-	if (c->flags & (CT_F_PRESENT | CT_F_HELD | CT_F_PARTIAL))
+	if (c->flags & CT_F_PRESENT)
+		return false;
+	/* A tuple not complete yet: judged by its cookie alone, if the cookie is its own
+	 * (a child may be reported under its listener's). */
+	if ((c->flags & (CT_F_HELD | CT_F_PARTIAL)) &&
+	    (!c->cookie || index_find(t, SK_COOKIE, c->cookie) != i))
 		return false;
 	if (c->start_ns >= t->rc_start || current_enter(c) >= t->rc_start)
 		return false;
@@ -1844,7 +1850,7 @@ static void rc_resync(struct conntable *t, uint32_t i, const struct conn *d)
 	    .new = d->state,
 	};
 
-	if (c->flags & (CT_F_HELD | CT_F_PARTIAL | CT_F_TW_CANCEL) || !c->cookie)
+	if (c->flags & (CT_F_HELD | CT_F_UNDECIDED | CT_F_TW_CANCEL) || !c->cookie)
 		return;
 	if (c->start_ns >= t->rc_start || enter >= t->rc_start)
 		return;
@@ -1854,6 +1860,15 @@ static void rc_resync(struct conntable *t, uint32_t i, const struct conn *d)
 	if (at < enter)
 		at = enter;
 	tr.ts_ns = at;
+	if (c->flags & CT_F_PARTIAL) {
+		/* The record that completes the tuple went missing: the dump has it. */
+		c->family = d->family;
+		memcpy(c->saddr, d->saddr, sizeof(c->saddr));
+		memcpy(c->daddr, d->daddr, sizeof(c->daddr));
+		c->sport = d->sport;
+		c->dport = d->dport;
+		c->flags &= ~CT_F_PARTIAL;
+	}
 	/* The change into the dump's state went missing; no dwell across it. */
 	chain_break(t, c);
 	push_step(c, d->state, 0);
@@ -1902,7 +1917,7 @@ uint64_t conntable__reconcile_end(struct conntable *t, uint64_t end_ns,
 	for (uint32_t i = t->lru_head, next; i != NIL; i = next) {
 		struct conn *c = &t->conns[i];
 		struct ct_transition tr;
-		bool gone = !t->rc_failed && rc_gone(t, c, reachable, arg);
+		bool gone = !t->rc_failed && rc_gone(t, i, reachable, arg);
 
 		next = t->slots[i].next;
 		c->flags &= ~CT_F_PRESENT;

@@ -329,8 +329,8 @@ size_t conntable__tw_due(struct conntable *t, uint64_t now_ns, struct ct_tw_quer
  *   ended or changed while the dump ran are in. It ends, at end_ns, each
  *   connection that is a candidate and was not found: one whose current state
  *   (and birth) is older than start_ns (a connection born or moved on since may
- *   have been missed by the dump, and its records say it lives), whose first
- *   transition is not held (its tuple or cookie is not final yet), and whose
+ *   have been missed by the dump, and its records say it lives), whose tuple is
+ *   complete (CT_F_PARTIAL, CT_F_HELD) or else whose cookie is its own, and whose
  *   namespace reachable() says the dump covered (NULL: all). Such a connection
  *   ended without its last record: it goes to CLOSE with its last dwell
  *   unknown (tw_end CT_TW_GONE for a timewait one), a chain break (CT_F_GAP,
@@ -339,7 +339,8 @@ size_t conntable__tw_due(struct conntable *t, uint64_t now_ns, struct ct_tw_quer
  *   found in another state is moved to it (a transition at the time the dump gives
  *   for its entry, a chain break: no dwell is measured across it; counted in
  *   ct_stats.resynced; not a timewait one back to a full socket, not one without
- *   a cookie), and a dumped socket whose cookie is still unknown and that the
+ *   a cookie or whose first transition is held; a partial tuple is completed
+ *   from the dump), and a dumped socket whose cookie is still unknown and that the
  *   filters show is added as conntable__seed() does (counted in
  *   ct_stats.adopted; not while the table holds connections without a cookie,
  *   which such a socket may be). Memory: 8 bytes per dumped socket whose cookie

@@ -1128,6 +1128,32 @@ static void test_reconcile_resync(void **state)
 	conntable__free(t);
 }
 
+/* A connect() whose record with its local port was lost keeps a partial tuple: it is
+ * judged by its own cookie, ended when gone, and completed from the dump when found
+ * in another state. */
+static void test_reconcile_partial(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	ev(t, 1, 0x1000, 1000, TD_CLOSE, TD_SYN_SENT, 0, 80, 7);
+	ev(t, 2, 0x2000, 1000, TD_CLOSE, TD_SYN_SENT, 0, 80, 7);
+	assert_int_equal(s.ntr, 2);
+	conntable__reconcile_begin(t, 2000 * MS);
+	mark(t, 2, 40002, 80, TD_ESTABLISHED);
+	assert_int_equal(conntable__reconcile_end(t, 2100 * MS, NULL, NULL), 1);
+	assert_int_equal(s.nfin, 1);
+	assert_int_equal(s.fin[0].cookie, 1);
+	assert_int_equal(conntable__stats(t)->resynced, 1);
+	assert_int_equal(s.ntr, 4);
+	assert_int_equal(s.tr_cookie[3], 2);
+	assert_int_equal(s.tr[3].old, TD_SYN_SENT);
+	assert_int_equal(s.tr[3].new, TD_ESTABLISHED);
+	assert_int_equal(s.tr_lport[3], 40002);
+	conntable__free(t);
+}
+
 /* A seeded timewait socket in the FIN_WAIT2 substate is asked about too; a hidden
  * connection is not. */
 static void test_twdiag_seeded_and_hidden(void **state)
@@ -1996,6 +2022,7 @@ int main(void)
 		cmocka_unit_test(test_reconcile_no_cookie),
 		cmocka_unit_test(test_reconcile_timewait),
 		cmocka_unit_test(test_reconcile_resync),
+		cmocka_unit_test(test_reconcile_partial),
 		cmocka_unit_test(test_reconcile_unreachable_and_restarted),
 		cmocka_unit_test(test_stuck),
 		cmocka_unit_test(test_out_of_range_states_ignored),
