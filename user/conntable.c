@@ -1816,7 +1816,8 @@ static bool rc_gone(const struct conntable *t, uint32_t i,
 	const struct conn *c = &t->conns[i];
 	uint64_t h;
 
-	if (c->flags & CT_F_PRESENT)
+	/* A timewait timer detached early: its end is known, not settled yet. */
+	if (c->flags & (CT_F_PRESENT | CT_F_TW_CANCEL))
 		return false;
 	/* A tuple not complete yet: judged by its cookie alone, if the cookie is its own
 	 * (a child may be reported under its listener's). */

@@ -330,7 +330,9 @@ size_t conntable__tw_due(struct conntable *t, uint64_t now_ns, struct ct_tw_quer
  *   connection that is a candidate and was not found: one whose current state
  *   (and birth) is older than start_ns (a connection born or moved on since may
  *   have been missed by the dump, and its records say it lives), whose tuple is
- *   complete (CT_F_PARTIAL, CT_F_HELD) or else whose cookie is its own, and whose
+ *   complete (CT_F_PARTIAL, CT_F_HELD) or else whose cookie is its own, whose
+ *   timewait timer was not detached early (CT_F_TW_CANCEL: the records tell its
+ *   end once settled, conntable__advance()), and whose
  *   namespace reachable() says the dump covered (NULL: all). Such a connection
  *   ended without its last record: it goes to CLOSE with its last dwell
  *   unknown (tw_end CT_TW_GONE for a timewait one), a chain break (CT_F_GAP,

@@ -1050,6 +1050,12 @@ static void test_reconcile_timewait(void **state)
 	assert_int_equal(s.tr[4].tw_end, CT_TW_GONE);
 	assert_int_equal(s.tr[4].old, TD_FIN_WAIT2);
 	assert_int_equal(conntable__stats(t)->live, 1);
+	/* A timer detached early (a reset, or a re-arm to come) is the records' to settle:
+	 * gone from the dump, it is not a lost end. */
+	tw(t, TD_EV_TW_CANCEL, 6, 1500, TD_FIN_WAIT2, false, 45011, 80);
+	conntable__reconcile_begin(t, 2200 * MS);
+	assert_int_equal(conntable__reconcile_end(t, 2300 * MS, NULL, NULL), 0);
+	assert_int_equal(conntable__stats(t)->reconciled, 1);
 	conntable__free(t);
 }
 
