@@ -126,6 +126,9 @@ struct conntable {
 	/* Dumped sockets to settle at the end: known in another state, or unknown. */
 	struct conn *rc_socks;
 	size_t rc_nsocks, rc_capsocks;
+	/* Cookies of the connections that ended during the pass: not adopted again. */
+	uint64_t *rc_ended;
+	size_t rc_nended, rc_capended;
 	struct ct_hooks hooks;
 	struct ct_stats stats;
 };
@@ -570,6 +573,7 @@ void conntable__free(struct conntable *t)
 	free(t->twq);
 	free(t->rc_tuples);
 	free(t->rc_socks);
+	free(t->rc_ended);
 	free(t);
 }
 
@@ -728,11 +732,31 @@ static void change_state(struct conntable *t, struct conn *c, uint8_t old, uint8
 		t->hooks.transition(t->hooks.arg, c, &tr);
 }
 
+/* During a reconcile pass, remember that the connection with cookie ended: the
+ * dump may have found it alive, and must not bring it back. */
+static void rc_note_end(struct conntable *t, uint64_t cookie)
+{
+	if (t->rc_nended == t->rc_capended) {
+		size_t cap = t->rc_capended ? t->rc_capended * 2 : 256;
+		uint64_t *v = realloc(t->rc_ended, cap * sizeof(*v));
+
+		if (!v) {
+			t->rc_failed = true;
+			return;
+		}
+		t->rc_ended = v;
+		t->rc_capended = cap;
+	}
+	t->rc_ended[t->rc_nended++] = cookie;
+}
+
 /* The connection reached its final CLOSE: report it and free its slot. */
 static void finish(struct conntable *t, uint32_t i)
 {
 	struct conn *c = &t->conns[i];
 
+	if (t->rc_active && c->cookie)
+		rc_note_end(t, c->cookie);
 	t->stats.finished++;
 	if (shown(c) && t->hooks.finished)
 		t->hooks.finished(t->hooks.arg, c);
@@ -1748,6 +1772,7 @@ void conntable__reconcile_begin(struct conntable *t, uint64_t start_ns)
 	t->rc_start = start_ns;
 	t->rc_n = 0;
 	t->rc_nsocks = 0;
+	t->rc_nended = 0;
 }
 
 /* Keep dumped socket c for the pass's end; false when memory is short. */
@@ -1894,9 +1919,16 @@ static void rc_resync(struct conntable *t, uint32_t i, const struct conn *d)
  * the table: a cookie-less connection may be the unknown socket. */
 static void rc_settle(struct conntable *t, bool nocookie)
 {
+	if (t->rc_nended)
+		qsort(t->rc_ended, t->rc_nended, sizeof(*t->rc_ended), cmp_u64);
 	for (size_t k = 0; k < t->rc_nsocks; k++) {
 		const struct conn *d = &t->rc_socks[k];
 		uint32_t i = index_find(t, SK_COOKIE, d->cookie);
+
+		/* Ended since the dump saw it (its records came after). */
+		if (i == NIL && t->rc_nended &&
+		    bsearch(&d->cookie, t->rc_ended, t->rc_nended, sizeof(d->cookie), cmp_u64))
+			continue;
 
 		if (i != NIL && t->conns[i].state != d->state)
 			rc_resync(t, i, d);

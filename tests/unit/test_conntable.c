@@ -1160,6 +1160,30 @@ static void test_reconcile_partial(void **state)
 	conntable__free(t);
 }
 
+/* A socket the dump found that ended before the pass's end (its records came after
+ * the dump) is not brought back. */
+static void test_reconcile_ended_during_pass(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	ev(t, 1, 0x1000, 1000, TD_CLOSE, TD_SYN_SENT, 40001, 80, 7);
+	ev(t, 1, 0x1000, 1001, TD_SYN_SENT, TD_ESTABLISHED, 40001, 80, 0);
+	conntable__reconcile_begin(t, 2000 * MS);
+	mark(t, 1, 40001, 80, TD_FIN_WAIT1); /* its records are still in the buffer */
+	mark(t, 2, 40002, 80, TD_SYN_SENT); /* born, records in the buffer too */
+	ev(t, 1, 0x1000, 2010, TD_ESTABLISHED, TD_FIN_WAIT1, 40001, 80, 7);
+	ev(t, 1, 0x1000, 2020, TD_FIN_WAIT1, TD_CLOSE, 40001, 80, 0);
+	ev(t, 2, 0x2000, 1990, TD_CLOSE, TD_SYN_SENT, 40002, 80, 7);
+	ev(t, 2, 0x2000, 2030, TD_SYN_SENT, TD_CLOSE, 40002, 80, 0);
+	assert_int_equal(conntable__stats(t)->live, 0);
+	assert_int_equal(conntable__reconcile_end(t, 2100 * MS, NULL, NULL), 0);
+	assert_int_equal(conntable__stats(t)->adopted, 0);
+	assert_int_equal(conntable__stats(t)->live, 0);
+	conntable__free(t);
+}
+
 /* A seeded timewait socket in the FIN_WAIT2 substate is asked about too; a hidden
  * connection is not. */
 static void test_twdiag_seeded_and_hidden(void **state)
@@ -2029,6 +2053,7 @@ int main(void)
 		cmocka_unit_test(test_reconcile_timewait),
 		cmocka_unit_test(test_reconcile_resync),
 		cmocka_unit_test(test_reconcile_partial),
+		cmocka_unit_test(test_reconcile_ended_during_pass),
 		cmocka_unit_test(test_reconcile_unreachable_and_restarted),
 		cmocka_unit_test(test_stuck),
 		cmocka_unit_test(test_out_of_range_states_ignored),
