@@ -1885,6 +1885,16 @@ static void rc_resync(struct conntable *t, uint32_t i, const struct conn *d)
 		return;
 	if (at < enter)
 		at = enter;
+	/* A timewait socket's FIN that came without a record (a re-arm in its timer's
+	 * bucket): no record is missing, the kernel sent none. As a lookup's answer. */
+	if ((c->flags & CT_F_TW) && c->state == TD_FIN_WAIT2 && d->state == TD_TIME_WAIT &&
+	    d->tw_deadline_ns) {
+		c->tw_deadline_ns = d->tw_deadline_ns;
+		c->tw_substate = TD_TIME_WAIT;
+		t->stats.resynced++;
+		tw_fin_seen(t, c, d->step_ns[0] ? d->step_ns[0] : t->rc_start);
+		return;
+	}
 	tr.ts_ns = at;
 	if (c->flags & CT_F_PARTIAL) {
 		/* The record that completes the tuple went missing: the dump has it. */

@@ -42,8 +42,11 @@ TRACERS=()
 # port_free PORT: no socket of this namespace uses it.
 port_free() { ! ss -Htan "sport = :$1" | grep -q .; }
 SERVE_ON=$((20000 + RANDOM % 10000))
-until port_free $SERVE_ON && port_free $((SERVE_ON + 1)); do SERVE_ON=$((SERVE_ON + 2)); done
+until port_free $SERVE_ON && port_free $((SERVE_ON + 1)) && port_free $((SERVE_ON + 2)); do
+	SERVE_ON=$((SERVE_ON + 3))
+done
 SERVE_OFF=$((SERVE_ON + 1))
+SERVE_BIG=$((SERVE_ON + 2))
 
 # gauges PORT: "state count" lines of that exporter's tcpdwell_sockets, sorted, empty lines
 # left out; ss_states: the same of `ss -tan` in the namespace, with the exporter's names.
@@ -78,6 +81,9 @@ start_tracer serve_off serve --listen "127.0.0.1:$SERVE_OFF" -N "$INO" --no-seed
 	--ringbuf-size 4K --buffer slots --reconcile 0 || exit 1
 start_tracer trace trace -j -N "$INO" --no-seed --ringbuf-size 4K --buffer slots \
 	--reconcile 2s || exit 1
+# With a buffer large enough to lose nothing, passes must find nothing to end.
+start_tracer serve_big serve --listen "127.0.0.1:$SERVE_BIG" -N "$INO" --no-seed \
+	--ringbuf-size 64M --buffer slots --reconcile 2s || exit 1
 
 storm=$(ip netns exec "$NS" timeout 30 "$STORM" -d 1 -p 9970 -P 4 2>"$RUN.storm.err")
 conns=$(jq -r .connections <<<"$storm" 2>/dev/null)
@@ -110,6 +116,16 @@ else
 fi
 expect_eq "serve --reconcile 0: tcpdwell_reconciled_total" 0 \
 	"$(metric $SERVE_OFF tcpdwell_reconciled_total)"
+# No loss: the passes (two at least since the burst) end nothing and break no chain.
+big_lost=$(curl -s --max-time 5 "http://127.0.0.1:$SERVE_BIG/metrics" |
+	awk '$1 ~ /^tcpdwell_lost_records_total/ { n += $2 } END { print n + 0 }')
+expect_eq "serve with a 64M buffer: no record lost" 0 "$big_lost"
+expect_match "serve with a 64M buffer: passes ran" '([2-9]|[1-9][0-9]+)' \
+	"$(metric $SERVE_BIG tcpdwell_reconcile_passes_total)"
+expect_eq "serve with a 64M buffer: tcpdwell_reconciled_total" 0 \
+	"$(metric $SERVE_BIG tcpdwell_reconciled_total)"
+expect_eq "serve with a 64M buffer: tcpdwell_chain_breaks_total" 0 \
+	"$(metric $SERVE_BIG tcpdwell_chain_breaks_total)"
 
 # trace's lost records carry the count.
 trace_has_reconciled() {
@@ -129,7 +145,7 @@ storm=$(ip netns exec "$NS" timeout 30 "$STORM" -d 1.5 -p 9980 -P 4 2>"$RUN.stor
 p0=$(metric $SERVE_ON tcpdwell_reconcile_passes_total)
 wait_until 15 passes_beyond $((${p0:-0} + 2))
 tw=$(ip netns exec "$NS" ss -Htan state time-wait | wc -l)
-for name in serve_on serve_off trace; do
+for name in serve_on serve_off trace serve_big; do
 	pid_var=TRACER_$name
 	pid=${!pid_var}
 	kill -INT "$pid" 2>/dev/null

@@ -1184,6 +1184,34 @@ static void test_reconcile_ended_during_pass(void **state)
 	conntable__free(t);
 }
 
+/* A timewait socket the dump finds in TIME_WAIT while the records leave it in the
+ * FIN_WAIT2 substate: the FIN came without a record, as the kernel does when the
+ * re-arm stays in its bucket. Taken as a lookup's answer: no chain break, the FIN at
+ * the timer's expiry - 60 s. */
+static void test_reconcile_silent_time_wait(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+	struct conn d;
+
+	(void)state;
+	fin_wait2_substate(t, 5, 45010);
+	assert_int_equal(s.ntr, 2);
+	conntable__reconcile_begin(t, 2000 * MS);
+	d = dumped(5, 45010, 80, TD_TIME_WAIT);
+	d.flags = CT_F_TW;
+	d.tw_substate = TD_TIME_WAIT;
+	d.step_ns[0] = 1600 * MS;
+	d.tw_deadline_ns = 61500 * MS;
+	conntable__reconcile_mark(t, &d);
+	assert_int_equal(conntable__reconcile_end(t, 2100 * MS, NULL, NULL), 0);
+	assert_int_equal(s.ntr, 3);
+	ASSERT_TR(&s, 2, TD_FIN_WAIT2, TD_TIME_WAIT, 499 * MS);
+	assert_int_equal(conntable__stats(t)->gaps, 0);
+	assert_int_equal(conntable__stats(t)->resynced, 1);
+	conntable__free(t);
+}
+
 /* A seeded timewait socket in the FIN_WAIT2 substate is asked about too; a hidden
  * connection is not. */
 static void test_twdiag_seeded_and_hidden(void **state)
@@ -2053,6 +2081,7 @@ int main(void)
 		cmocka_unit_test(test_reconcile_timewait),
 		cmocka_unit_test(test_reconcile_resync),
 		cmocka_unit_test(test_reconcile_partial),
+		cmocka_unit_test(test_reconcile_silent_time_wait),
 		cmocka_unit_test(test_reconcile_ended_during_pass),
 		cmocka_unit_test(test_reconcile_unreachable_and_restarted),
 		cmocka_unit_test(test_stuck),
