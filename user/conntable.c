@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 
 #include "conntable.h"
+#include "sat.h"
 
 #define NIL UINT32_MAX
 
@@ -1281,11 +1282,18 @@ apply:
 		key_drop(t, i, SK_NCTUPLE);
 }
 
+/* The timer's expiry, in unsigned arithmetic that saturates: a recording's stamp
+ * may be anything (a signed sum of it overflowed). 0 when the record has none. */
 static void set_deadline(struct conn *c, const struct td_event *e)
 {
-	int64_t d = (int64_t)e->ts_ns + (int64_t)e->tw_left_ms * 1000000;
+	uint64_t left = (uint64_t)(e->tw_left_ms < 0 ? -(int64_t)e->tw_left_ms : e->tw_left_ms);
 
-	c->tw_deadline_ns = (e->flags & TD_F_TW_LEFT) && d > 0 ? (uint64_t)d : 0;
+	if (!(e->flags & TD_F_TW_LEFT))
+		c->tw_deadline_ns = 0;
+	else if (e->tw_left_ms >= 0)
+		c->tw_deadline_ns = sat__add(e->ts_ns, left * 1000000);
+	else
+		c->tw_deadline_ns = e->ts_ns > left * 1000000 ? e->ts_ns - left * 1000000 : 0;
 }
 
 /* --- timewait lookups: the FIN_WAIT2 substate's unannounced FIN --- */

@@ -186,7 +186,8 @@ static void report_lost(struct view *v, bool counters_changed)
 		return;
 	v->chain_breaks = n;
 	if (v->o.cmd != TD_CMD_SERVE && v->o.cmd != TD_CMD_TOP && !v->doctor)
-		out__lost(&v->out, v->lost_rb, v->lost_rec, n);
+		out__lost(&v->out, v->lost_rb, v->lost_rec, n,
+			  conntable__stats(v->table)->reconciled);
 }
 
 static void tick(struct view *v, uint64_t now)
@@ -257,7 +258,8 @@ static void finish(struct view *v, const struct rec_reader *r)
 		publish(v);
 	if ((v->lost_rb || v->lost_rec || conntable__stats(v->table)->gaps) &&
 	    v->o.cmd != TD_CMD_SERVE && !v->doctor)
-		out__lost(&v->out, v->lost_rb, v->lost_rec, conntable__stats(v->table)->gaps);
+		out__lost(&v->out, v->lost_rb, v->lost_rec, conntable__stats(v->table)->gaps,
+			  conntable__stats(v->table)->reconciled);
 	if (conntable__stats(v->table)->evicted)
 		out__evicted(&v->out, conntable__stats(v->table)->evicted, v->o.max_conns);
 	if (v->o.cmd == TD_CMD_TIMELINE)
