@@ -452,8 +452,9 @@ drive_until_exit() {
 bg() {
 	local name=$1
 	shift
-	# Emptied first: the redirections happen in the child, after a wait may have looked.
-	: >"${TO:-$RUN.$name.out}"
+	# Emptied first: the redirections happen in the child, after a wait may have looked. Not a
+	# FIFO given as TO: opening it would hand its reader an end of file.
+	[ -p "${TO:-$RUN.$name.out}" ] || : >"${TO:-$RUN.$name.out}"
 	: >"$RUN.$name.err"
 	"$@" >"${TO:-$RUN.$name.out}" 2>"$RUN.$name.err" &
 	PID=$!
