@@ -444,7 +444,7 @@ def problems:
 		+ bad(.dwell_ns == null or (.dwell_ns | nat); "dwell_ns \(.dwell_ns)")
 		+ bad(.old != "TIME_WAIT" or .new != "CLOSE" or
 			(.end == "expired" or .end == "reused" or .end == "killed" or
-			.end == "reset"); "end \(.end)")
+			.end == "reset" or .end == "gone"); "end \(.end)")
 	elif .type == "timeline" then
 		need(["role", "start", "duration_ns", "complete", "states"]) + endpoint
 		+ bad(.role == "active" or .role == "passive" or .role == "listen" or

@@ -676,7 +676,7 @@ static void test_defaults(void **state)
 	for (int s = 0; s < TD_STATE_MAX; s++)
 		assert_int_equal(opts.stuck_ns[s], 0);
 	assert_int_equal(opts.latency_ns, 100 * MS);
-	assert_int_equal(opts.reconcile_ns, 60 * SEC);
+	assert_int_equal(opts.reconcile_ns, 0);
 	assert_int_equal(opts.ringbuf_bytes, 8u << 20);
 	assert_null(opts.backend);
 	assert_null(opts.buffer);
