@@ -19,7 +19,7 @@ DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev pk
 
 SANITIZE ?=
 CFLAGS ?= -g -O2
-TD_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
+TD_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	-D_GNU_SOURCE -DTD_VERSION='"$(VERSION)"' -I$(OUTPUT) -Iuser -MMD -MP
 ifeq ($(SANITIZE),1)
 TD_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
