@@ -128,8 +128,12 @@ same timeline timeline -j
 same stat stat -j
 same stattext stat --by lport
 
-# The recorder's own copy: the same transitions, in the same order.
-key='"\(.cookie) \(.pid) \(.laddr):\(.lport) \(.raddr):\(.rport) \(.old)>\(.new)"'
+# The recorder's own copy: the same transitions, in the same order. Except FIN_WAIT2 ->
+# TIME_WAIT: a view with a table learns it by a timewait lookup when the kernel's re-arm made no
+# record, and record -o has no table and makes no lookups (a known gap, README: "The
+# differential soak"), so whether the live trace has it depends on the timer wheel's bucket.
+key='select(.old != "FIN_WAIT2" or .new != "TIME_WAIT") |
+	"\(.cookie) \(.pid) \(.laddr):\(.lport) \(.raddr):\(.rport) \(.old)>\(.new)"'
 replay trace -j -N "$INO" -i "$TMP/r.tdr" >"$TMP/r.replay" 2>/dev/null
 check "trace -i of the record command's file exits 0" 0 "$?"
 if diff <(jq -r "$key" "$TMP/trace.out") <(jq -r "$key" "$TMP/r.replay") >"$TMP/d" 2>&1; then
