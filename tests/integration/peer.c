@@ -90,8 +90,8 @@ static int client(int lport)
 	socklen_t len;
 	int c = sock();
 
-	if (lport) {
-		len = addr(&ss, lport);
+	if (lport) { /* -1: a port bind() picks, which connect() never shares */
+		len = addr(&ss, lport < 0 ? 0 : lport);
 		if (bind(c, (struct sockaddr *)&ss, len))
 			die("bind client port");
 	}
@@ -268,7 +268,9 @@ static int tw_reuse(void)
 {
 	int l = listener(), s, c, cport;
 
-	c = client(0);
+	/* Bound, not connect()'s ephemeral port: another connection's TIME_WAIT may share that
+	 * one and then make the reconnect's bind() fail (see tdpeer.c). */
+	c = client(-1);
 	if (c < 0)
 		die("connect");
 	cport = local_port(c);

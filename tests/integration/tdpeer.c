@@ -248,8 +248,8 @@ static int accept_within(int lfd, int ms, bool plain)
 }
 
 /*
- * Connect to the scenario's port within MS, from BIND_PORT if nonzero (SO_REUSEADDR).
- * Returns the connected fd, or -1 with *ERR set when the connection failed (refused); *LPORT
+ * Connect to the scenario's port within MS, from BIND_PORT if nonzero (SO_REUSEADDR; -1 binds
+ * a port the kernel picks, also with SO_REUSEADDR). Returns the connected fd, or -1 with *ERR set when the connection failed (refused); *LPORT
  * gets the local port the kernel chose, read while the attempt is in progress.
  */
 static int connect_within(int bind_port, int ms, int *err, int *lport)
@@ -260,7 +260,7 @@ static int connect_within(int bind_port, int ms, int *err, int *lport)
 	socklen_t elen = sizeof(soerr);
 
 	if (bind_port) {
-		len = loopback(bind_port, &ss);
+		len = loopback(bind_port < 0 ? 0 : bind_port, &ss);
 		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
 			fail("SO_REUSEADDR: %s", strerror(errno));
 		if (bind(fd, (struct sockaddr *)&ss, len))
@@ -289,9 +289,9 @@ static int connect_within(int bind_port, int ms, int *err, int *lport)
 	return fd;
 }
 
-static int connect_or_fail(int *lport)
+static int connect_or_fail(int bind_port, int *lport)
 {
-	int err = 0, fd = connect_within(0, IO_MS, &err, lport);
+	int err = 0, fd = connect_within(bind_port, IO_MS, &err, lport);
 
 	if (fd < 0)
 		fail("connect to port %d: %s", port, strerror(err));
@@ -546,7 +546,14 @@ static void client(enum scenario sc, int ms)
 		_exit(0);
 	}
 
-	c = conn_of(connect_or_fail(&lport));
+	/*
+	 * tw-reuse binds its first connection's port with SO_REUSEADDR. An ephemeral port from
+	 * connect() is shared with other connections to other destinations, such as an earlier
+	 * scenario's client in TIME_WAIT; that socket has no SO_REUSEADDR, so the reconnect's
+	 * bind() to the port fails with EADDRINUSE. bind() picks only a port no such socket holds,
+	 * and connect() never hands out a port that bind() took.
+	 */
+	c = conn_of(connect_or_fail(sc == SC_TW_REUSE ? -1 : 0, &lport));
 	recv_byte(c.fd);
 	switch (sc) {
 	case SC_CLIENT_FIRST:
