@@ -41,12 +41,15 @@ endif
 	install format soak
 
 # Modules without I/O of their own (unit-tested without root).
-CORE := state cli filter conntable stats output metrics seed top record synth perfetto pair doctor \
+CORE := state cli filter conntable stats output metrics seed top record perfetto pair doctor \
 	cpumerge outfile twdiag
 # Modules at the edges (kernel, files, terminal).
 EDGE := tracer serve privdrop main
 CORE_OBJS := $(patsubst %,$(OUTPUT)/%.o,$(CORE))
 EDGE_OBJS := $(patsubst %,$(OUTPUT)/%.o,$(EDGE))
+# What tests, the fuzzing corpus and the bench share, never linked into tcpdwell: tests/lib/.
+TESTLIB := synth
+TESTLIB_OBJS := $(patsubst %,$(OUTPUT)/tests/lib/%.o,$(TESTLIB))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 INTEG_BINS := $(patsubst tests/integration/%.c,$(OUTPUT)/tests/%,$(wildcard tests/integration/*.c))
 
@@ -75,9 +78,15 @@ $(OUTPUT)/tcpdwell: $(CORE_OBJS) $(EDGE_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
 
-$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(CORE_OBJS) | $(OUTPUT)/tests
+$(OUTPUT)/tests/lib/%.o: tests/lib/%.c
+	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) -Wno-unused-parameter $< $(CORE_OBJS) $(LDFLAGS) \
+	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) -Itests/lib -c $< -o $@
+
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(CORE_OBJS) $(TESTLIB_OBJS) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) -Itests/lib -Wno-unused-parameter $< $(CORE_OBJS) \
+		$(TESTLIB_OBJS) $(LDFLAGS) \
 		-lcmocka -lm -lncursesw -o $@
 
 # The recording dumper links the recording reader (the evidence a failing test keeps).
@@ -204,9 +213,10 @@ $(OUTPUT)/fuzz_cli: tests/fuzz/fuzz_cli.c $(patsubst %,user/%.c,cli state doctor
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -lm -o $@
 
-$(OUTPUT)/mkcorpus: tests/fuzz/mkcorpus.c user/record.c user/synth.c user/conntable.c | $(OUTPUT)
+$(OUTPUT)/mkcorpus: tests/fuzz/mkcorpus.c user/record.c tests/lib/synth.c user/conntable.c \
+		| $(OUTPUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) $^ -o $@
+	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) -Itests/lib $^ -o $@
 
 # $(call fuzz_run,NAME): run $(OUTPUT)/fuzz_NAME on $(OUTPUT)/fuzz-corpus-NAME, filled first.
 define fuzz_run
@@ -244,12 +254,12 @@ install: $(OUTPUT)/tcpdwell
 	install -D -m 0755 $(OUTPUT)/tcpdwell $(DESTDIR)$(PREFIX)/sbin/tcpdwell
 
 format:
-	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/*/*.c
+	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/*/*.c tests/lib/*.h
 
 clean:
 	rm -rf build
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/tests/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/tests/lib/*.d)
 
 # ---- bench: begin ------------------------------------------------------------------------
 # Benchmark, not part of `make test`; needs root. tests/bench/bench.sh builds tcpdwell itself
@@ -258,10 +268,10 @@ $(OUTPUT)/storm: tests/bench/storm.c | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $< -o $@
 
-$(OUTPUT)/mkrecording: tests/bench/mkrecording.c user/synth.c user/record.c user/conntable.c \
-		| $(OUTPUT)
+$(OUTPUT)/mkrecording: tests/bench/mkrecording.c tests/lib/synth.c user/record.c \
+		user/conntable.c | $(OUTPUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) $^ -o $@
+	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) -Itests/lib $^ -o $@
 
 bench: deps $(OUTPUT)/storm $(OUTPUT)/mkrecording
 	$(Q)OUTPUT=$(OUTPUT) bash tests/bench/bench.sh $(BENCH_ARGS)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Synthetic recordings (see synth.h): connection lives scripted after what the
- * kernel reports (KERNEL-NOTES.md, bpf/tcpdwell.bpf.c), interleaved in time
+ * kernel reports (docs/KERNEL.md, bpf/tcpdwell.bpf.c), interleaved in time
  * order by a heap and written through the recording writer like a recorder would.
  */
 #include <errno.h>
