@@ -41,7 +41,7 @@ endif
 	install format soak
 
 # Modules without I/O of their own (unit-tested without root).
-CORE := state cli filter conntable stats output metrics seed top record perfetto pair doctor \
+CORE := state fmt cli filter conntable stats output metrics seed top record perfetto pair doctor \
 	cpumerge outfile twdiag
 # Modules at the edges (kernel, files, terminal).
 EDGE := tracer serve privdrop main
@@ -199,7 +199,7 @@ $(OUTPUT)/fuzz_record: tests/fuzz/fuzz_record.c user/record.c user/conntable.c u
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -DFUZZ_REPLAY $^ -o $@
 
-$(OUTPUT)/fuzz_views: tests/fuzz/fuzz_views.c $(patsubst %,user/%.c,cli state filter conntable \
+$(OUTPUT)/fuzz_views: tests/fuzz/fuzz_views.c $(patsubst %,user/%.c,cli state fmt filter conntable \
 		stats output metrics top record perfetto pair doctor outfile) | $(OUTPUT)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -lncursesw -lm -o $@
@@ -208,7 +208,7 @@ $(OUTPUT)/fuzz_seed: tests/fuzz/fuzz_seed.c user/seed.c user/conntable.c user/st
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -o $@
 
-$(OUTPUT)/fuzz_cli: tests/fuzz/fuzz_cli.c $(patsubst %,user/%.c,cli state doctor conntable \
+$(OUTPUT)/fuzz_cli: tests/fuzz/fuzz_cli.c $(patsubst %,user/%.c,cli state fmt doctor conntable \
 		output stats perfetto pair outfile) | $(OUTPUT)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -lm -o $@

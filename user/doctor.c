@@ -12,10 +12,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "fmt.h"
 #include "cli.h"
 #include "doctor.h"
 #include "loss.h"
-#include "output.h"
 #include "sat.h"
 #include "state.h"
 #include "stats.h"
@@ -708,21 +708,7 @@ static char *pct(uint64_t ppm, char *buf, size_t len)
 
 static char *dur(uint64_t ns, char *buf, size_t len)
 {
-	return out__dur(ns, buf, len);
-}
-
-static void put_js(FILE *f, const char *s)
-{
-	putc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(f, "\\u%04x", *p);
-		else
-			putc(*p, f);
-	}
-	putc('"', f);
+	return fmt__dur(ns, buf, len);
 }
 
 static void put_time(FILE *f, uint64_t ts, int64_t off, bool json)
@@ -743,28 +729,19 @@ static void put_time(FILE *f, uint64_t ts, int64_t off, bool json)
 		fprintf(f, "%s.%03" PRId64 "Z", date + 11, real % 1000000000 / 1000000);
 }
 
-static char *endpoint(int family, const uint8_t *addr, uint16_t port, char *buf, size_t len)
-{
-	char a[64];
-
-	out__addr(family, addr, a, sizeof(a));
-	snprintf(buf, len, family == 6 ? "[%s]:%u" : "%s:%u", a, port);
-	return buf;
-}
-
 static char *group_label(const struct group *g, bool other, char *buf, size_t len)
 {
-	char comm[OUT_ESC_LEN(TD_COMM_LEN)];
+	char comm[FMT_TEXT_LEN(TD_COMM_LEN)];
 
 	if (other)
 		snprintf(buf, len, "(other groups)");
 	else if (g->k.kind == G_REMOTE)
-		endpoint(g->k.family, g->k.addr, g->k.port, buf, len);
+		fmt__endpoint(g->k.family, g->k.addr, g->k.port, buf, len);
 	else if (g->k.kind == G_LPORT)
 		snprintf(buf, len, "local port %u", g->k.port);
 	else if (g->k.pid)
 		snprintf(buf, len, "pid %u (%s)", g->k.pid,
-			 out__escape(g->k.comm, sizeof(g->k.comm), comm, sizeof(comm)));
+			 fmt__text(g->k.comm, sizeof(g->k.comm), comm, sizeof(comm)));
 	else
 		snprintf(buf, len, "owner unknown");
 	return buf;
@@ -778,13 +755,13 @@ static void group_json_key(FILE *f, const struct group *g, bool other)
 		fputs("\"other\":true", f);
 	} else if (g->k.kind == G_REMOTE) {
 		fputs("\"raddr\":", f);
-		put_js(f, out__addr(g->k.family, g->k.addr, a, sizeof(a)));
+		fmt__json_put(f, fmt__addr(g->k.family, g->k.addr, a, sizeof(a)), SIZE_MAX);
 		fprintf(f, ",\"rport\":%u", g->k.port);
 	} else if (g->k.kind == G_LPORT) {
 		fprintf(f, "\"lport\":%u", g->k.port);
 	} else if (g->k.pid) {
 		fprintf(f, "\"pid\":%u,\"comm\":", g->k.pid);
-		put_js(f, g->k.comm);
+		fmt__json_put(f, g->k.comm, sizeof(g->k.comm));
 		if (g->lport)
 			fprintf(f, ",\"lport\":%u", g->lport);
 	} else {
@@ -832,15 +809,15 @@ static bool other_used(const struct gtab *t)
 
 static void example_text(FILE *f, const struct example *e, int64_t off)
 {
-	char a[80], b[80], d[32], comm[OUT_ESC_LEN(TD_COMM_LEN)];
+	char a[80], b[80], d[32], comm[FMT_TEXT_LEN(TD_COMM_LEN)];
 
 	fputs("    ", f);
 	put_time(f, e->ts_ns, off, false);
-	fprintf(f, "  %s -> %s", endpoint(e->family, e->saddr, e->sport, a, sizeof(a)),
-		endpoint(e->family, e->daddr, e->dport, b, sizeof(b)));
+	fprintf(f, "  %s -> %s", fmt__endpoint(e->family, e->saddr, e->sport, a, sizeof(a)),
+		fmt__endpoint(e->family, e->daddr, e->dport, b, sizeof(b)));
 	if (e->pid)
 		fprintf(f, "  pid %u (%s)", e->pid,
-			out__escape(e->comm, sizeof(e->comm), comm, sizeof(comm)));
+			fmt__text(e->comm, sizeof(e->comm), comm, sizeof(comm)));
 	else
 		fputs("  owner unknown", f);
 	if (!strcmp(e->what, "surge"))
@@ -858,25 +835,25 @@ static void example_json(FILE *f, const struct example *e, int64_t off)
 	fputs("{\"time\":", f);
 	put_time(f, e->ts_ns, off, true);
 	fputs(",\"laddr\":", f);
-	put_js(f, out__addr(e->family, e->saddr, a, sizeof(a)));
+	fmt__json_put(f, fmt__addr(e->family, e->saddr, a, sizeof(a)), SIZE_MAX);
 	fprintf(f, ",\"lport\":%u,\"raddr\":", e->sport);
-	put_js(f, out__addr(e->family, e->daddr, a, sizeof(a)));
+	fmt__json_put(f, fmt__addr(e->family, e->daddr, a, sizeof(a)), SIZE_MAX);
 	fprintf(f, ",\"rport\":%u,\"pid\":", e->dport);
 	if (e->pid) {
 		fprintf(f, "%u,\"comm\":", e->pid);
-		put_js(f, e->comm);
+		fmt__json_put(f, e->comm, sizeof(e->comm));
 	} else {
 		fputs("null,\"comm\":null", f);
 	}
 	fputs(",\"state\":", f);
-	put_js(f, state__name(e->state));
+	fmt__json_put(f, state__name(e->state), SIZE_MAX);
 	if (!strcmp(e->what, "surge"))
 		fprintf(f, ",\"opens_in_second\":%" PRIu64, e->dwell_ns);
 	else
 		fprintf(f, ",\"dwell_ns\":%" PRIu64 ",\"dwell_lower_bound\":%s", e->dwell_ns,
 			e->lower_bound ? "true" : "false");
 	fputs(",\"what\":", f);
-	put_js(f, e->what);
+	fmt__json_put(f, e->what, SIZE_MAX);
 	putc('}', f);
 }
 
@@ -933,13 +910,13 @@ static void finding_json(FILE *f, const struct finding *fd, int64_t off)
 	int ntop = fd->g ? top_groups(fd, top) : 0;
 
 	fputs("{\"id\":", f);
-	put_js(f, fd->id);
+	fmt__json_put(f, fd->id, SIZE_MAX);
 	fputs(",\"severity\":", f);
-	put_js(f, doctor__severity_name(fd->sev));
+	fmt__json_put(f, doctor__severity_name(fd->sev), SIZE_MAX);
 	fputs(",\"title\":", f);
-	put_js(f, fd->title);
+	fmt__json_put(f, fd->title, SIZE_MAX);
 	fputs(",\"summary\":", f);
-	put_js(f, fd->summary);
+	fmt__json_put(f, fd->summary, SIZE_MAX);
 	fputs(",\"evidence\":{", f);
 	for (int i = 0; i < fd->nev; i++)
 		fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", fd->ev[i].key, fd->ev[i].v);
@@ -981,10 +958,10 @@ static void finding_json(FILE *f, const struct finding *fd, int64_t off)
 	for (int i = 0; i < fd->nnotes; i++) {
 		if (i)
 			putc(',', f);
-		put_js(f, fd->notes[i]);
+		fmt__json_put(f, fd->notes[i], SIZE_MAX);
 	}
 	fputs("],\"check\":", f);
-	put_js(f, fd->check);
+	fmt__json_put(f, fd->check, SIZE_MAX);
 	putc('}', f);
 }
 
@@ -1213,7 +1190,7 @@ static bool find_time_wait(struct doctor *d, const struct doctor_host *h, struct
 	fd->id = "time-wait";
 	snprintf(fd->title, sizeof(fd->title), "TIME_WAIT load%s%s",
 		 worst ? ": ephemeral ports to " : "",
-		 worst ? endpoint(worst->k.family, worst->k.addr, worst->k.port, ep, sizeof(ep))
+		 worst ? fmt__endpoint(worst->k.family, worst->k.addr, worst->k.port, ep, sizeof(ep))
 		       : "");
 	snprintf(fd->summary, sizeof(fd->summary),
 		 "up to %" PRIu64 " sockets in TIME_WAIT at once (%" PRIu64 " at the end, %" PRIu64
@@ -1399,9 +1376,9 @@ int doctor__report(struct doctor *d, const struct doctor_host *host, FILE *f, bo
 
 	if (json) {
 		fputs("{\"type\":\"doctor\",\"source\":", f);
-		put_js(f, source);
+		fmt__json_put(f, source, SIZE_MAX);
 		fputs(",\"host\":", f);
-		put_js(f, h->host ?: "");
+		fmt__json_put(f, h->host ?: "", SIZE_MAX);
 		fprintf(f,
 			",\"duration_ns\":%" PRIu64 ",\"transitions\":%" PRIu64
 			",\"finished\":%" PRIu64 ",\"open\":%" PRIu64
@@ -1429,7 +1406,7 @@ int doctor__report(struct doctor *d, const struct doctor_host *host, FILE *f, bo
 			d->cfg.max_groups);
 		fputs(",\"severity\":", f);
 		if (n)
-			put_js(f, doctor__severity_name(worst));
+			fmt__json_put(f, doctor__severity_name(worst), SIZE_MAX);
 		else
 			fputs("null", f);
 		fputs(",\"findings\":[", f);
@@ -1446,7 +1423,7 @@ int doctor__report(struct doctor *d, const struct doctor_host *host, FILE *f, bo
 			dur(span, d1, sizeof(d1)),
 			strcmp(source, "live") ? "a recording" : "tracing",
 			h->host && h->host[0] ? " from " : "",
-			out__escape(h->host ?: "", SIZE_MAX, hostname, sizeof(hostname)),
+			fmt__text(h->host ?: "", SIZE_MAX, hostname, sizeof(hostname)),
 			d->transitions, d->finished, d->open_conns);
 		if (d->lost_ringbuf || d->lost_recursion)
 			fprintf(f, "%s records lost",

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "cli.h"
 #include "conntable.h"
 #include "doctor.h"
@@ -111,7 +112,7 @@ static const char *by_key(const struct app *a, const struct conn *c, char *buf, 
 		snprintf(buf, len, "%u", c->dport);
 		return buf;
 	case TD_BY_RADDR:
-		return out__addr(c->family, c->daddr, buf, len);
+		return fmt__addr(c->family, c->daddr, buf, len);
 	case TD_BY_COMM:
 		return c->pid ? conn__comm(c) : "-";
 	default:
@@ -1246,7 +1247,7 @@ static int run_replay(struct td_options *o)
 		char host[41]; /* 40 bytes of it at most, an escape never cut */
 
 		snprintf(a.top_source, sizeof(a.top_source), "recording from %s",
-			 out__escape(r->hdr.host, sizeof(r->hdr.host), host, sizeof(host)));
+			 fmt__text(r->hdr.host, sizeof(r->hdr.host), host, sizeof(host)));
 	}
 	a.rec_hdr = &r->hdr;
 	/* The live run ticked on its own clock, and the recording holds every tick. */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fmt.h"
 #include "outfile.h"
 #include "loss.h"
 #include "output.h"
@@ -100,85 +101,10 @@ static void pad(struct line *l, const char *s, int w, bool right)
 			putc_(l, ' ');
 }
 
-/* The length of the valid UTF-8 character at s[0..n) that is not a control
- * character (C1 is U+0080..U+009F, 0xc2 0x80..0x9f), or 0. */
-static size_t utf8_printable(const unsigned char *s, size_t n)
-{
-	size_t want;
-	uint32_t cp;
-
-	if (s[0] < 0xc2 || s[0] > 0xf4)
-		return 0; /* ASCII, a continuation byte, or an overlong or too large lead */
-	want = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
-	if (n < want)
-		return 0;
-	cp = s[0] & (0x7f >> want);
-	for (size_t i = 1; i < want; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((want == 3 && cp < 0x800) || (want == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp <= 0x9f)
-		return 0; /* overlong, beyond Unicode, a surrogate, or C1 */
-	return want;
-}
-
-char *out__escape(const char *s, size_t max, char *buf, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strnlen(s, max), o = 0;
-
-	for (size_t i = 0; i < n;) {
-		size_t k = p[i] >= 0x80 ? utf8_printable(p + i, n - i) : 0;
-
-		if (k) {
-			if (o + k >= len)
-				break;
-			memcpy(buf + o, p + i, k);
-			o += k;
-			i += k;
-		} else if (p[i] < 0x20 || p[i] >= 0x7f || p[i] == '\\') {
-			if (o + 4 >= len)
-				break;
-			buf[o++] = '\\';
-			buf[o++] = 'x';
-			buf[o++] = hex[p[i] >> 4];
-			buf[o++] = hex[p[i] & 15];
-			i++;
-		} else {
-			if (o + 1 >= len)
-				break;
-			buf[o++] = (char)p[i++];
-		}
-	}
-	buf[o] = 0;
-	return buf;
-}
-
-/* JSON string with escapes; bytes >= 0x80 become \u00XX so the output is
- * valid UTF-8 whatever a comm holds. */
+/* A JSON string (fmt__json) into the line. */
 static void putjs(struct line *l, const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
-
-	putc_(l, '"');
-	for (; *s; s++) {
-		unsigned char ch = *s;
-
-		if (ch == '"' || ch == '\\') {
-			putc_(l, '\\');
-			putc_(l, ch);
-		} else if (ch < 0x20 || ch >= 0x7f) {
-			char e[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
-
-			put(l, e, 6);
-		} else {
-			putc_(l, ch);
-		}
-	}
-	putc_(l, '"');
+	l->n += fmt__json(s, SIZE_MAX, l->buf + l->n, sizeof(l->buf) - l->n);
 }
 
 static void emit(struct out *o, struct line *l)
@@ -194,67 +120,6 @@ void out__init(struct out *o, FILE *f, bool json, int64_t realtime_offset_ns)
 	o->json = json;
 	o->realtime_offset_ns = realtime_offset_ns;
 	o->cached_sec = -1;
-}
-
-char *out__dur(uint64_t ns, char *buf, size_t len)
-{
-	if (ns == CT_DWELL_UNKNOWN)
-		snprintf(buf, len, "?");
-	else if (ns < 1000)
-		snprintf(buf, len, "%" PRIu64 "ns", ns);
-	else if (ns < 1000000)
-		snprintf(buf, len, "%.1fus", ns / 1e3);
-	else if (ns < 1000000000)
-		snprintf(buf, len, "%.1fms", ns / 1e6);
-	else if (ns < 10000000000ULL)
-		snprintf(buf, len, "%.2fs", ns / 1e9);
-	else if (ns < 600000000000ULL)
-		snprintf(buf, len, "%.1fs", ns / 1e9);
-	else if (ns < 36000000000000ULL)
-		snprintf(buf, len, "%" PRIu64 "m%02" PRIu64 "s", (uint64_t)(ns / 60000000000ULL),
-			 (uint64_t)(ns / 1000000000ULL % 60));
-	else
-		snprintf(buf, len, "%" PRIu64 "h%02" PRIu64 "m", (uint64_t)(ns / 3600000000000ULL),
-			 (uint64_t)(ns / 60000000000ULL % 60));
-	return buf;
-}
-
-char *out__addr(int family, const uint8_t addr[16], char *buf, size_t len)
-{
-	/* IPv4 by hand: inet_ntop() goes through sprintf, which shows in profiles
-	 * of a busy trace. */
-	if (family != 6 && len >= 16) {
-		char *p = buf;
-
-		for (int i = 0; i < 4; i++) {
-			unsigned v = addr[i];
-
-			if (v >= 100)
-				*p++ = '0' + v / 100;
-			if (v >= 10)
-				*p++ = '0' + v / 10 % 10;
-			*p++ = '0' + v % 10;
-			*p++ = i < 3 ? '.' : 0;
-		}
-		return buf;
-	}
-	if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, addr, buf, len))
-		snprintf(buf, len, "?");
-	return buf;
-}
-
-const char *out__role(int role)
-{
-	static const char *names[] = { "unknown", "active", "passive", "listen" };
-
-	return role >= 0 && role < 4 ? names[role] : "unknown";
-}
-
-const char *out__tw_end(int end)
-{
-	static const char *names[] = {"", "expired", "reused", "killed", "reset", "gone"};
-
-	return end >= 0 && end < (int)(sizeof(names) / sizeof(names[0])) ? names[end] : "";
 }
 
 /* Wall-clock time of kernel timestamp ts: RFC 3339 UTC with ns in JSON,
@@ -292,16 +157,9 @@ static void put_time(struct out *o, struct line *l, uint64_t ts, bool json)
 
 static void put_endpoint(struct line *l, int family, const uint8_t *addr, uint16_t port)
 {
-	char a[64];
+	char e[FMT_ENDPOINT_LEN];
 
-	out__addr(family, addr, a, sizeof(a));
-	if (family == 6)
-		putc_(l, '[');
-	puts_(l, a);
-	if (family == 6)
-		putc_(l, ']');
-	putc_(l, ':');
-	putu(l, port);
+	puts_(l, fmt__endpoint(family, addr, port, e, sizeof(e)));
 }
 
 /* The keys every connection-level JSON object shares. */
@@ -322,11 +180,11 @@ static void put_json_conn(struct line *l, const struct conn *c)
 	puts_(l, ",\"family\":");
 	putu(l, c->family);
 	puts_(l, ",\"laddr\":");
-	putjs(l, out__addr(c->family, c->saddr, a, sizeof(a)));
+	putjs(l, fmt__addr(c->family, c->saddr, a, sizeof(a)));
 	puts_(l, ",\"lport\":");
 	putu(l, c->sport);
 	puts_(l, ",\"raddr\":");
-	putjs(l, out__addr(c->family, c->daddr, a, sizeof(a)));
+	putjs(l, fmt__addr(c->family, c->daddr, a, sizeof(a)));
 	puts_(l, ",\"rport\":");
 	putu(l, c->dport);
 	puts_(l, ",\"netns\":");
@@ -337,13 +195,13 @@ static void put_json_conn(struct line *l, const struct conn *c)
 
 static void put_owner_text(struct line *l, const struct conn *c)
 {
-	char pid[16], comm[OUT_ESC_LEN(TD_COMM_LEN)];
+	char pid[16], comm[FMT_TEXT_LEN(TD_COMM_LEN)];
 
 	if (c->pid) {
 		snprintf(pid, sizeof(pid), "%u", c->pid);
 		pad(l, pid, 7, true);
 		putc_(l, ' ');
-		pad(l, out__escape(conn__comm(c), TD_COMM_LEN, comm, sizeof(comm)), 15, false);
+		pad(l, fmt__text(conn__comm(c), TD_COMM_LEN, comm, sizeof(comm)), 15, false);
 	} else {
 		pad(l, "-", 7, true);
 		putc_(l, ' ');
@@ -389,7 +247,7 @@ void out__transition(struct out *o, const struct conn *c, const struct ct_transi
 			puts_(&l, ",\"dwell_lower_bound\":true");
 		if (t->tw_end) {
 			puts_(&l, ",\"end\":\"");
-			puts_(&l, out__tw_end(t->tw_end));
+			puts_(&l, fmt__tw_end(t->tw_end));
 			putc_(&l, '"');
 		}
 		putc_(&l, '}');
@@ -413,10 +271,10 @@ void out__transition(struct out *o, const struct conn *c, const struct ct_transi
 	putc_(&l, ' ');
 	if (t->dwell_lower_bound)
 		puts_(&l, ">= ");
-	puts_(&l, out__dur(t->dwell_ns, d, sizeof(d)));
+	puts_(&l, fmt__dur(t->dwell_ns, d, sizeof(d)));
 	if (t->tw_end) {
 		puts_(&l, " (");
-		puts_(&l, out__tw_end(t->tw_end));
+		puts_(&l, fmt__tw_end(t->tw_end));
 		putc_(&l, ')');
 	}
 	emit(o, &l);
@@ -432,7 +290,7 @@ static void put_timeline_json(struct out *o, struct line *l, const struct conn *
 	put_time(o, l, c->end_ns, true);
 	put_json_conn(l, c);
 	puts_(l, ",\"role\":\"");
-	puts_(l, out__role(c->role));
+	puts_(l, fmt__role(c->role));
 	puts_(l, "\",\"start\":");
 	put_time(o, l, start, true);
 	puts_(l, ",\"duration_ns\":");
@@ -443,7 +301,7 @@ static void put_timeline_json(struct out *o, struct line *l, const struct conn *
 		puts_(l, ",\"seeded\":true,\"dwell_lower_bound\":true");
 	if (c->tw_end) {
 		puts_(l, ",\"end\":\"");
-		puts_(l, out__tw_end(c->tw_end));
+		puts_(l, fmt__tw_end(c->tw_end));
 		putc_(l, '"');
 	}
 	puts_(l, ",\"states\":[");
@@ -490,7 +348,7 @@ void out__timeline(struct out *o, const struct conn *c)
 	putc_(&l, ' ');
 	put_owner_text(&l, c);
 	putc_(&l, ' ');
-	pad(&l, out__role(c->role), 7, false);
+	pad(&l, fmt__role(c->role), 7, false);
 	putc_(&l, ' ');
 	put_endpoints_text(&l, c);
 	puts_(&l, "  ");
@@ -501,10 +359,10 @@ void out__timeline(struct out *o, const struct conn *c)
 		putc_(&l, ' ');
 		if (i == 0 && c->lower_bound)
 			puts_(&l, ">= ");
-		puts_(&l, out__dur(conn__step_dwell(c, i), d, sizeof(d)));
+		puts_(&l, fmt__dur(conn__step_dwell(c, i), d, sizeof(d)));
 		if (i + 1 == c->nsteps && c->tw_end) {
 			puts_(&l, " (");
-			puts_(&l, out__tw_end(c->tw_end));
+			puts_(&l, fmt__tw_end(c->tw_end));
 			putc_(&l, ')');
 		}
 		puts_(&l, " > ");
@@ -512,7 +370,7 @@ void out__timeline(struct out *o, const struct conn *c)
 	puts_(&l, "CLOSE  total ");
 	if (!complete)
 		puts_(&l, ">= ");
-	puts_(&l, out__dur(c->end_ns >= start ? c->end_ns - start : CT_DWELL_UNKNOWN, d,
+	puts_(&l, fmt__dur(c->end_ns >= start ? c->end_ns - start : CT_DWELL_UNKNOWN, d,
 			   sizeof(d)));
 	emit(o, &l);
 }
@@ -554,7 +412,7 @@ void out__stuck(struct out *o, const struct conn *c, int state, uint64_t dwell_n
 	puts_(&l, " STUCK in ");
 	puts_(&l, state__name(state));
 	puts_(&l, c->nsteps == 1 && c->lower_bound ? " for >= " : " for ");
-	puts_(&l, out__dur(dwell_ns, d, sizeof(d)));
+	puts_(&l, fmt__dur(dwell_ns, d, sizeof(d)));
 	emit(o, &l);
 }
 
@@ -593,9 +451,9 @@ static void put_hist_text(struct out *o, const struct hist *h)
 		memset(bar, '*', stars);
 		bar[stars] = 0;
 		fprintf(o->f, "  %10s .. %-10s : %-10" PRIu64 " |%-40s|\n",
-			out__dur(i ? 1ULL << i : 0, a, sizeof(a)),
+			fmt__dur(i ? 1ULL << i : 0, a, sizeof(a)),
 			/* the last bucket: to 2^64 - 2, as UINT64_MAX is "?" (unknown) */
-			out__dur(i < 63 ? (1ULL << (i + 1)) - 1 : UINT64_MAX - 1, b, sizeof(b)),
+			fmt__dur(i < 63 ? (1ULL << (i + 1)) - 1 : UINT64_MAX - 1, b, sizeof(b)),
 			counts[i], bar);
 	}
 }
@@ -671,13 +529,13 @@ void out__stats(struct out *o, const struct stat_table *t, enum td_by by, bool h
 		if (key) {
 			char k[16]; /* the column: 15 bytes, an escape never cut */
 
-			fprintf(o->f, "%-15s ", out__escape(r->key, sizeof(r->key), k, sizeof(k)));
+			fprintf(o->f, "%-15s ", fmt__text(r->key, sizeof(r->key), k, sizeof(k)));
 		}
 		fprintf(o->f, "%-11s %10" PRIu64 " %9s %9s %9s %9s %9s %9s\n", state__name(r->state),
-			h->count, out__dur(h->min, v[0], 32), out__dur(hist__mean(h), v[1], 32),
-			out__dur(hist__quantile(h, 0.5), v[2], 32),
-			out__dur(hist__quantile(h, 0.9), v[3], 32),
-			out__dur(hist__quantile(h, 0.99), v[4], 32), out__dur(h->max, v[5], 32));
+			h->count, fmt__dur(h->min, v[0], 32), fmt__dur(hist__mean(h), v[1], 32),
+			fmt__dur(hist__quantile(h, 0.5), v[2], 32),
+			fmt__dur(hist__quantile(h, 0.9), v[3], 32),
+			fmt__dur(hist__quantile(h, 0.99), v[4], 32), fmt__dur(h->max, v[5], 32));
 		if (hist)
 			put_hist_text(o, h);
 	}
@@ -818,7 +676,7 @@ static void put_pair_cell(struct line *l, const struct pair_ev *e)
 		putc_(&cell, ' ');
 		if (e->lower_bound)
 			puts_(&cell, ">=");
-		puts_(&cell, out__dur(e->dwell, d, sizeof(d)));
+		puts_(&cell, fmt__dur(e->dwell, d, sizeof(d)));
 	}
 	cell.buf[cell.n] = 0;
 	pad(l, cell.buf, 30, false);
@@ -836,11 +694,11 @@ static void put_pair_side_head(struct line *l, const char *label, const struct c
 	snprintf(pid, sizeof(pid), " %u ", c->pid);
 	{
 		struct line cell = { .n = 0 };
-		char comm[OUT_ESC_LEN(TD_COMM_LEN)];
+		char comm[FMT_TEXT_LEN(TD_COMM_LEN)];
 
 		puts_(&cell, c->pid ? pid + 1 : "- ");
 		puts_(&cell,
-		      c->pid ? out__escape(conn__comm(c), TD_COMM_LEN, comm, sizeof(comm)) : "-");
+		      c->pid ? fmt__text(conn__comm(c), TD_COMM_LEN, comm, sizeof(comm)) : "-");
 		cell.buf[cell.n] = 0;
 		putc_(l, ' ');
 		pad(l, cell.buf, 29 - (int)strlen(label), false);

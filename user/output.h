@@ -38,30 +38,7 @@ struct out {
 /* Initialise o for stream f. */
 void out__init(struct out *o, FILE *f, bool json, int64_t realtime_offset_ns);
 
-/*
- * Formatting helpers, exposed for tests and other outputs (top, serve):
- * - out__dur: "850ns", "51.2us", "12.3ms", "1.50s", "61.3s", "12m05s", "?" for
- *   CT_DWELL_UNKNOWN; returns buf.
- * - out__addr: "127.0.0.1" / "::1" for family 4 or 6; returns buf (>= 46 bytes).
- */
-char *out__dur(uint64_t ns, char *buf, size_t len);
-char *out__addr(int family, const uint8_t addr[16], char *buf, size_t len);
-
-/*
- * Text from the kernel or a file (a process name, a host name) made safe to print
- * to a terminal or a log: the bytes of s, up to its NUL or max bytes, with every
- * control character (C0, DEL, the C1 range U+0080..U+009F), every byte that is not
- * part of valid UTF-8 and the backslash written as \xNN; valid UTF-8 otherwise
- * passes through. buf (len >= 1) always ends with a NUL; what does not fit is cut
- * at a character or escape boundary, never inside one. OUT_ESC_LEN(n) bytes hold
- * any n bytes escaped. Returns buf. Every text view prints such text through it.
- */
-#define OUT_ESC_LEN(n) (4 * (n) + 1)
-char *out__escape(const char *s, size_t max, char *buf, size_t len);
-
-/* Role and timewait end names ("active", "expired", ...). */
-const char *out__role(int role);
-const char *out__tw_end(int end);
+/* Durations, addresses, names and escaping: fmt.h. */
 
 /* One transition (trace). The text header is printed before the first line. */
 void out__transition(struct out *o, const struct conn *c, const struct ct_transition *t);

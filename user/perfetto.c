@@ -8,7 +8,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "output.h"
+#include "fmt.h"
 #include "perfetto.h"
 #include "state.h"
 
@@ -16,23 +16,6 @@
 static void put_us(FILE *f, uint64_t ns)
 {
 	fprintf(f, "%" PRIu64 ".%03u", ns / 1000, (unsigned)(ns % 1000));
-}
-
-/* A JSON string; comm bytes outside printable ASCII become \u00XX. */
-static void put_js(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = *s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20 || ch >= 0x7f)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
 }
 
 static void sep(struct perfetto *p)
@@ -61,14 +44,6 @@ static bool pid_named(struct perfetto *p, uint32_t pid)
 	return false;
 }
 
-static void endpoint(char *buf, size_t len, int family, const uint8_t *addr, uint16_t port)
-{
-	char a[64];
-
-	out__addr(family, addr, a, sizeof(a));
-	snprintf(buf, len, family == 6 ? "[%s]:%u" : "%s:%u", a, port);
-}
-
 /* open_end_ns: 0 for a finished connection, else the end of input it is drawn up to. */
 static void write_conn(struct perfetto *p, const struct conn *c, uint64_t open_end_ns)
 {
@@ -86,14 +61,14 @@ static void write_conn(struct perfetto *p, const struct conn *c, uint64_t open_e
 			char name[64];
 
 			snprintf(name, sizeof(name), "%s %u", conn__comm(c), c->pid);
-			put_js(p->f, name);
+			fmt__json_put(p->f, name, SIZE_MAX);
 		} else {
-			put_js(p->f, "unknown owner");
+			fmt__json_put(p->f, "unknown owner", SIZE_MAX);
 		}
 		fputs("}}", p->f);
 	}
-	endpoint(l, sizeof(l), c->family, c->saddr, c->sport);
-	endpoint(r, sizeof(r), c->family, c->daddr, c->dport);
+	fmt__endpoint(c->family, c->saddr, c->sport, l, sizeof(l));
+	fmt__endpoint(c->family, c->daddr, c->dport, r, sizeof(r));
 	sep(p);
 	fprintf(p->f, "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%u,\"tid\":%u,\"args\":"
 		      "{\"name\":\"%s > %s\"}}",
@@ -126,7 +101,7 @@ static void write_conn(struct perfetto *p, const struct conn *c, uint64_t open_e
 		if (open_end_ns)
 			fputs(",\"open\":true", p->f);
 		if (i + 1 == c->nsteps && c->tw_end)
-			fprintf(p->f, ",\"end\":\"%s\"", out__tw_end(c->tw_end));
+			fprintf(p->f, ",\"end\":\"%s\"", fmt__tw_end(c->tw_end));
 		if (i == 0 && c->lower_bound)
 			fputs(",\"lower_bound\":true", p->f);
 		if (c->flags & CT_F_INCOMPLETE)

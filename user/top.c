@@ -17,7 +17,7 @@
 #include <curses.h>
 #include <term.h>
 
-#include "output.h"
+#include "fmt.h"
 #include "sat.h"
 #include "state.h"
 #include "loss.h"
@@ -457,15 +457,11 @@ static void lay_status(struct layout *ly)
 	    loss__fmt(a, sizeof(a), lost), detail, states, sort_names[s->view.sort]);
 }
 
-static void endpoint(const struct conn *c, const uint8_t addr[16], uint16_t port, char *buf,
-		     size_t len)
+/* Port 0 as ss shows it, "*": a listener's peer, a connect() before bind. */
+static char *endpoint(const struct conn *c, const uint8_t addr[16], uint16_t port, char *buf,
+		      size_t len)
 {
-	char a[64], p[8] = "*"; /* as ss shows it: a listener's peer, a connect() before bind */
-
-	if (port)
-		snprintf(p, sizeof(p), "%u", port);
-	out__addr(c->family, addr, a, sizeof(a));
-	snprintf(buf, len, c->family == 6 ? "[%s]:%s" : "%s:%s", a, p);
+	return fmt__endpoint(c->family, addr, port ? port : -1, buf, len);
 }
 
 /* A process may name itself anything: keep terminal controls out of the screen and logs. */
@@ -492,7 +488,7 @@ static void lay_row(struct layout *ly, const struct top_row *r, int ew)
 {
 	const struct conn *c = &r->c;
 	char pid[16], comm[TD_COMM_LEN], age[40], d[32], l[80], rem[80];
-	const char *role = c->role == CT_ROLE_UNKNOWN ? "-" : out__role(c->role);
+	const char *role = c->role == CT_ROLE_UNKNOWN ? "-" : fmt__role(c->role);
 	bool stuck = valid_state(c->state) && (c->stuck_reported & (1u << c->state));
 
 	if (c->pid)
@@ -505,7 +501,7 @@ static void lay_row(struct layout *ly, const struct top_row *r, int ew)
 	else
 		snprintf(age, sizeof(age), "%s%s",
 			 r->dwell_kind == TOP_DWELL_LOWER_BOUND ? ">= " : "",
-			 out__dur(r->dwell_ns, d, sizeof(d)));
+			 fmt__dur(r->dwell_ns, d, sizeof(d)));
 	endpoint(c, c->saddr, c->sport, l, sizeof(l));
 	endpoint(c, c->daddr, c->dport, rem, sizeof(rem));
 	put(ly, L_ROW, r, 0, 0, "%*s %-*s %-*s %*s  %-*s  %-*s  %s%s", W_PID, pid, W_COMM, comm,

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmt.h"
 #include "cli.h"
 #include "conntable.h"
 #include "doctor.h"
@@ -92,7 +93,7 @@ static void on_transition(void *arg, const struct conn *c, const struct ct_trans
 		if (v->o.by == TD_BY_LPORT)
 			snprintf(key, sizeof(key), "%u", c->sport), k = key;
 		else if (v->o.by == TD_BY_RADDR)
-			k = out__addr(c->family, c->daddr, key, sizeof(key));
+			k = fmt__addr(c->family, c->daddr, key, sizeof(key));
 		else if (v->o.by == TD_BY_COMM)
 			k = c->pid ? conn__comm(c) : "-";
 		stat_table__add(&v->stats, t->old, k, t->dwell_ns);

@@ -181,6 +181,10 @@ static char *report(struct doctor *d, const struct doctor_host *h, bool json, in
 		*sev = r;
 	if (json && !json_valid_line(buf))
 		fail_msg("invalid JSON: %s", buf);
+	/* JSON is UTF-8: tcpdwell writes ASCII only (fmt__json), whatever a name holds */
+	for (const unsigned char *p = (const unsigned char *)buf; json && *p; p++)
+		if (*p >= 0x80)
+			fail_msg("byte 0x%02x in JSON: %s", *p, buf);
 	return buf;
 }
 
@@ -725,7 +729,7 @@ static void test_json_escaping(void **state)
 {
 	struct doctor_host h = {.host = "we\"ird\nhost", .source = "recording"};
 	struct doctor *d = doctor__new(NULL);
-	struct conn c = mkconn(CT_ROLE_ACTIVE, 1, 40000, 9, 80, 1, "a\"b\\c\x01");
+	struct conn c = mkconn(CT_ROLE_ACTIVE, 1, 40000, 9, 80, 1, "a\"b\\c\x01\xff\xc3");
 	char *s;
 
 	for (int i = 0; i < 3; i++)
@@ -735,7 +739,7 @@ static void test_json_escaping(void **state)
 	c.daddr[15] = 1;
 	tr(d, &c, TD_SYN_SENT, TD_CLOSE, SEC, 2000);
 	s = report(d, &h, true, NULL);
-	assert_has(s, "\"comm\":\"a\\\"b\\\\c\\u0001\"");
+	assert_has(s, "\"comm\":\"a\\\"b\\\\c\\u0001\\u00ff\\u00c3\"");
 	assert_has(s, "\"host\":\"we\\\"ird\\u000ahost\"");
 	assert_has(s, "{\"raddr\":\"::1\",\"rport\":80");
 	free(s);

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "fmt.h"
 #include "loss.h"
 #include "output.h"
 #include "state.h"
@@ -66,14 +67,14 @@ static void test_dur(void **state)
 	char b[32];
 
 	(void)state;
-	assert_string_equal(out__dur(850, b, sizeof(b)), "850ns");
-	assert_string_equal(out__dur(51200, b, sizeof(b)), "51.2us");
-	assert_string_equal(out__dur(12300000, b, sizeof(b)), "12.3ms");
-	assert_string_equal(out__dur(1500000000ULL, b, sizeof(b)), "1.50s");
-	assert_string_equal(out__dur(61400000000ULL, b, sizeof(b)), "61.4s");
-	assert_string_equal(out__dur(725000000000ULL, b, sizeof(b)), "12m05s");
-	assert_string_equal(out__dur(7200000000000ULL * 10, b, sizeof(b)), "20h00m");
-	assert_string_equal(out__dur(CT_DWELL_UNKNOWN, b, sizeof(b)), "?");
+	assert_string_equal(fmt__dur(850, b, sizeof(b)), "850ns");
+	assert_string_equal(fmt__dur(51200, b, sizeof(b)), "51.2us");
+	assert_string_equal(fmt__dur(12300000, b, sizeof(b)), "12.3ms");
+	assert_string_equal(fmt__dur(1500000000ULL, b, sizeof(b)), "1.50s");
+	assert_string_equal(fmt__dur(61400000000ULL, b, sizeof(b)), "61.4s");
+	assert_string_equal(fmt__dur(725000000000ULL, b, sizeof(b)), "12m05s");
+	assert_string_equal(fmt__dur(7200000000000ULL * 10, b, sizeof(b)), "20h00m");
+	assert_string_equal(fmt__dur(CT_DWELL_UNKNOWN, b, sizeof(b)), "?");
 }
 
 static void test_transition_json(void **state)
@@ -177,14 +178,14 @@ static void test_json_escapes_comm(void **state)
 
 static void finished_conn(struct conn *c);
 
-/* out__escape(s, max) into a buffer of len bytes. */
+/* fmt__text(s, max) into a buffer of len bytes. */
 static const char *esc(const char *s, size_t max, size_t len)
 {
 	static char buf[256];
 
 	assert_true(len <= sizeof(buf));
 	memset(buf, 'Z', sizeof(buf));
-	return out__escape(s, max, buf, len);
+	return fmt__text(s, max, buf, len);
 }
 
 static void test_escape(void **state)
@@ -226,13 +227,13 @@ static void test_escape(void **state)
 	assert_string_equal(esc("a\xc3\xa9", 64, 4), "a\xc3\xa9");
 	assert_string_equal(esc("abc", 64, 1), "");
 	assert_string_equal(esc("abc", 64, 3), "ab");
-	/* OUT_ESC_LEN(n) holds any n bytes */
+	/* FMT_TEXT_LEN(n) holds any n bytes */
 	{
-		char all[16], big[OUT_ESC_LEN(15)];
+		char all[16], big[FMT_TEXT_LEN(15)];
 
 		memset(all, 0xff, 15);
 		all[15] = 0;
-		assert_int_equal(strlen(out__escape(all, 15, big, sizeof(big))), 60);
+		assert_int_equal(strlen(fmt__text(all, 15, big, sizeof(big))), 60);
 	}
 }
 
@@ -445,7 +446,7 @@ static void test_hist_top_bucket(void **state)
 	out__init(&o, b.f, false, REAL_OFFSET);
 	out__stats(&o, &t, TD_BY_NONE, true, 0);
 	s = close_buf(&b);
-	snprintf(want, sizeof(want), ".. %s ", out__dur(UINT64_MAX - 1, top, sizeof(top)));
+	snprintf(want, sizeof(want), ".. %s ", fmt__dur(UINT64_MAX - 1, top, sizeof(top)));
 	if (!strstr(s, want))
 		fail_msg("no bucket up to %s in:\n%s", top, s);
 	free(s);
