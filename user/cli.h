@@ -74,4 +74,13 @@ int cli__parse_comms(const char *s, const char *opt, struct td_options *o, char 
 /* The word for a command ("trace", "stat", ...); "unknown" outside the enum. */
 const char *cli__command_name(enum td_command cmd);
 
+/*
+ * Parse a --threshold value: comma-separated NAME=VALUE items into *c (only the
+ * named fields change; on error nothing does). Names: syn-sent=DURATION,
+ * close-wait=DURATION, syn-rate=N (1-10000000), tw-share=PERCENT, rst-share=PERCENT
+ * (0.01-100, "%" optional, up to 4 decimals), min-conns=N (1-1000000000),
+ * max-groups=N (1-1000000). Returns 0, or -1 with one line in err naming the value.
+ */
+int cli__parse_thresholds(const char *s, struct doctor_config *c, char *err, size_t errlen);
+
 #endif /* TD_CLI_H */

@@ -13,7 +13,6 @@
 #include <time.h>
 
 #include "fmt.h"
-#include "cli.h"
 #include "doctor.h"
 #include "loss.h"
 #include "sat.h"
@@ -525,108 +524,6 @@ int doctor__nfindings(const struct doctor *d)
 
 /* --- thresholds ------------------------------------------------------------------------ */
 
-/* "5", "5%", "0.5", "12.25%": percent to parts per million, 0.01% to 100%. */
-static int parse_percent(const char *s, const char *name, uint32_t *ppm, char *err, size_t errlen)
-{
-	uint64_t whole = 0, frac = 0;
-	int nd = 0, nf = 0;
-	const char *p = s;
-
-	for (; *p >= '0' && *p <= '9' && nd < 4; p++, nd++)
-		whole = whole * 10 + (uint64_t)(*p - '0');
-	if (*p == '.')
-		for (p++; *p >= '0' && *p <= '9' && nf < 4; p++, nf++)
-			frac = frac * 10 + (uint64_t)(*p - '0');
-	for (int i = nf; i < 4; i++)
-		frac *= 10;
-	if (*p == '%')
-		p++;
-	if (!nd || *p || (s[nd] == '.' && !nf)) {
-		snprintf(err, errlen,
-			 "invalid percentage '%s' for %s in --threshold: expected e.g. 5, 0.5 or "
-			 "25%%",
-			 s, name);
-		return -1;
-	}
-	uint64_t v = whole * 10000 + frac; /* 1% is 10000 ppm: frac is in 1/10000 % */
-
-	if (v < 100 || v > PPM) {
-		snprintf(err, errlen,
-			 "invalid percentage '%s' for %s in --threshold: must be 0.01-100", s,
-			 name);
-		return -1;
-	}
-	*ppm = (uint32_t)v;
-	return 0;
-}
-
-int doctor__parse_thresholds(const char *s, struct doctor_config *out, char *err, size_t errlen)
-{
-	struct doctor_config c = *out;
-	const char *p = s;
-	char item[128];
-
-	if (!*s) {
-		snprintf(err, errlen, "invalid value '' in --threshold: empty");
-		return -1;
-	}
-	for (;;) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		char *eq, *v, opt[160];
-		uint64_t u;
-		int r = 0;
-
-		if (!n || n >= sizeof(item)) {
-			snprintf(err, errlen, "invalid value '%s' in --threshold: %s item", s,
-				 n ? "too long an" : "empty");
-			return -1;
-		}
-		memcpy(item, p, n);
-		item[n] = 0;
-		eq = strchr(item, '=');
-		if (!eq || eq == item || !eq[1]) {
-			snprintf(err, errlen,
-				 "invalid value '%s' in --threshold: expected NAME=VALUE", item);
-			return -1;
-		}
-		*eq = 0;
-		v = eq + 1;
-		snprintf(opt, sizeof(opt), "--threshold %s", item);
-		if (!strcmp(item, "syn-sent")) {
-			r = cli__parse_duration(v, opt, &c.syn_sent_ns, err, errlen);
-		} else if (!strcmp(item, "close-wait")) {
-			r = cli__parse_duration(v, opt, &c.close_wait_ns, err, errlen);
-		} else if (!strcmp(item, "syn-rate")) {
-			r = cli__parse_uint(v, opt, 1, 10000000, &u, err, errlen);
-			c.syn_rate = (uint32_t)u;
-		} else if (!strcmp(item, "tw-share")) {
-			r = parse_percent(v, item, &c.tw_share_ppm, err, errlen);
-		} else if (!strcmp(item, "rst-share")) {
-			r = parse_percent(v, item, &c.rst_share_ppm, err, errlen);
-		} else if (!strcmp(item, "min-conns")) {
-			r = cli__parse_uint(v, opt, 1, 1000000000, &u, err, errlen);
-			c.min_conns = (uint32_t)u;
-		} else if (!strcmp(item, "max-groups")) {
-			r = cli__parse_uint(v, opt, 1, 1000000, &u, err, errlen);
-			c.max_groups = (uint32_t)u;
-		} else {
-			snprintf(
-			    err, errlen,
-			    "unknown threshold '%s' in --threshold: must be syn-sent, "
-			    "close-wait, syn-rate, tw-share, rst-share, min-conns or max-groups",
-			    item);
-			return -1;
-		}
-		if (r)
-			return -1;
-		if (!comma)
-			break;
-		p = comma + 1;
-	}
-	*out = c;
-	return 0;
-}
 
 /* --- the report ------------------------------------------------------------------------ */
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "conntable.h"
+#include "options.h"
 
 /* Defaults of struct doctor_config (documented in --help and docs/DOCTOR.md). */
 #define DOCTOR_SYN_SENT_NS   1000000000ULL  /* 1s: the first SYN retransmit (TCP_TIMEOUT_INIT) */
@@ -29,32 +30,7 @@
 #define DOCTOR_DEFAULT_PORT_LO 32768
 #define DOCTOR_DEFAULT_PORT_HI 60999
 
-/*
- * Thresholds. A field left 0 takes its DOCTOR_* default (doctor__new), so a zeroed
- * struct is the default configuration.
- * - syn_sent_ns: a connect is stuck (still pending at the end, or established only
- *   after) when it spends this long in SYN_SENT; a SYN_SENT -> CLOSE quicker than
- *   this is "refused" (RST or ICMP), a slower one "timed out".
- * - close_wait_ns: CLOSE_WAIT held longer than this is a leak (still held at the end)
- *   or a late close.
- * - syn_rate: passive opens (LISTEN -> SYN_RECV) in one second on one local port that
- *   make a surge.
- * - tw_share_ppm: TIME_WAIT sockets to one remote endpoint (active closes) against the
- *   ephemeral port range, or all TIME_WAIT against tcp_max_tw_buckets, in parts per
- *   million, that make a warning.
- * - rst_share_ppm, min_conns: share of established connections that ended by an
- *   abort (RST); judged only from min_conns finished established connections.
- * - max_groups: groups (endpoints, ports, processes) kept per finding.
- */
-struct doctor_config {
-	uint64_t syn_sent_ns;
-	uint64_t close_wait_ns;
-	uint32_t syn_rate;
-	uint32_t tw_share_ppm;
-	uint32_t rst_share_ppm;
-	uint32_t min_conns;
-	uint32_t max_groups;
-};
+/* Thresholds: struct doctor_config (options.h), parsed by cli__parse_thresholds. */
 
 /*
  * What the caller knows about the host and the run, for the report. Unknown host
@@ -86,15 +62,6 @@ enum doctor_severity {
 };
 
 struct doctor;
-
-/*
- * Parse a --threshold value: comma-separated NAME=VALUE items into *c (only the
- * named fields change; on error nothing does). Names: syn-sent=DURATION,
- * close-wait=DURATION, syn-rate=N (1-10000000), tw-share=PERCENT, rst-share=PERCENT
- * (0.01-100, "%" optional, up to 4 decimals), min-conns=N (1-1000000000),
- * max-groups=N (1-1000000). Returns 0, or -1 with one line in err naming the value.
- */
-int doctor__parse_thresholds(const char *s, struct doctor_config *c, char *err, size_t errlen);
 
 /*
  * A new doctor with thresholds cfg (copied; NULL or 0 fields: defaults). Memory is

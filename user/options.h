@@ -13,7 +13,6 @@
 #include <stdint.h>
 
 #include "../bpf/tcpdwell.h"
-#include "doctor.h"
 
 #define TD_EXIT_OK 0
 #define TD_EXIT_FAIL 1
@@ -59,6 +58,33 @@ struct td_cidrset {
 
 #define TD_MAX_PIDS 64
 #define TD_MAX_COMMS 16
+
+/*
+ * doctor's thresholds. A field left 0 takes its DOCTOR_* default (doctor.h, doctor__new), so a
+ * zeroed struct is the default configuration.
+ * - syn_sent_ns: a connect is stuck (still pending at the end, or established only
+ *   after) when it spends this long in SYN_SENT; a SYN_SENT -> CLOSE quicker than
+ *   this is "refused" (RST or ICMP), a slower one "timed out".
+ * - close_wait_ns: CLOSE_WAIT held longer than this is a leak (still held at the end)
+ *   or a late close.
+ * - syn_rate: passive opens (LISTEN -> SYN_RECV) in one second on one local port that
+ *   make a surge.
+ * - tw_share_ppm: TIME_WAIT sockets to one remote endpoint (active closes) against the
+ *   ephemeral port range, or all TIME_WAIT against tcp_max_tw_buckets, in parts per
+ *   million, that make a warning.
+ * - rst_share_ppm, min_conns: share of established connections that ended by an
+ *   abort (RST); judged only from min_conns finished established connections.
+ * - max_groups: groups (endpoints, ports, processes) kept per finding.
+ */
+struct doctor_config {
+	uint64_t syn_sent_ns;
+	uint64_t close_wait_ns;
+	uint32_t syn_rate;
+	uint32_t tw_share_ppm;
+	uint32_t rst_share_ppm;
+	uint32_t min_conns;
+	uint32_t max_groups;
+};
 
 struct td_options {
 	enum td_command cmd;

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "conntable.h"
+#include "cli.h"
 #include "doctor.h"
 #include "record.h"
 
@@ -216,16 +217,16 @@ static void test_thresholds(void **state)
 	char err[256];
 
 	assert_int_equal(
-	    doctor__parse_thresholds("syn-sent=2s,close-wait=1m,syn-rate=50", &c, err, sizeof(err)),
+	    cli__parse_thresholds("syn-sent=2s,close-wait=1m,syn-rate=50", &c, err, sizeof(err)),
 	    0);
 	assert_int_equal(c.syn_sent_ns, 2 * SEC);
 	assert_int_equal(c.close_wait_ns, 60 * SEC);
 	assert_int_equal(c.syn_rate, 50);
 	assert_int_equal(
-	    doctor__parse_thresholds("tw-share=12.5%,rst-share=0.01", &c, err, sizeof(err)), 0);
+	    cli__parse_thresholds("tw-share=12.5%,rst-share=0.01", &c, err, sizeof(err)), 0);
 	assert_int_equal(c.tw_share_ppm, 125000);
 	assert_int_equal(c.rst_share_ppm, 100);
-	assert_int_equal(doctor__parse_thresholds("rst-share=100,min-conns=5,max-groups=7", &c, err,
+	assert_int_equal(cli__parse_thresholds("rst-share=100,min-conns=5,max-groups=7", &c, err,
 						  sizeof(err)),
 			 0);
 	assert_int_equal(c.rst_share_ppm, 1000000);
@@ -253,7 +254,7 @@ static void test_thresholds(void **state)
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = 0;
-		if (doctor__parse_thresholds(bad[i].in, &c, err, sizeof(err)) != -1)
+		if (cli__parse_thresholds(bad[i].in, &c, err, sizeof(err)) != -1)
 			fail_msg("accepted '%s'", bad[i].in);
 		assert_has(err, bad[i].msg);
 		assert_memory_equal(&c, &before, sizeof(c));
@@ -797,7 +798,7 @@ static char *replay_file(const char *name, const char *thresholds)
 	assert_non_null(buf);
 	assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
 	fclose(f);
-	if (thresholds && doctor__parse_thresholds(thresholds, &cfg, err, sizeof(err)))
+	if (thresholds && cli__parse_thresholds(thresholds, &cfg, err, sizeof(err)))
 		fail_msg("%s", err);
 	r.d = doctor__new(&cfg);
 	r.t = conntable__new(4096, &hooks);
