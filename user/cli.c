@@ -1035,18 +1035,26 @@ static int apply(struct td_options *o, int c, const char *v, char *err, size_t e
 		o->ringbuf_given = true;
 		return 0;
 	case OPT_BACKEND:
-		if (strcmp(v, "tp_btf") && strcmp(v, "tracepoint"))
+		if (!strcmp(v, "tp_btf"))
+			o->backend = TD_BACKEND_TP_BTF;
+		else if (!strcmp(v, "tracepoint"))
+			o->backend = TD_BACKEND_TRACEPOINT;
+		else
 			return fail(
 				err, errlen,
 				"invalid backend '%s' in --backend: must be tp_btf or tracepoint",
 				v);
-		o->backend = v;
 		return 0;
 	case OPT_BUFFER:
-		if (strcmp(v, "slots") && strcmp(v, "ring") && strcmp(v, "perf"))
+		if (!strcmp(v, "slots"))
+			o->buffer = TD_BUFFER_SLOTS;
+		else if (!strcmp(v, "ring"))
+			o->buffer = TD_BUFFER_RING;
+		else if (!strcmp(v, "perf"))
+			o->buffer = TD_BUFFER_PERF;
+		else
 			return fail(err, errlen,
 				    "invalid buffer '%s' in --buffer: must be slots, ring or perf", v);
-		o->buffer = v;
 		return 0;
 	case 'i':
 		if (!*v)

@@ -983,13 +983,15 @@ static int run_live(struct td_options *o)
 	{
 		const struct tracer_info *ti = tracer__info(tr);
 
-		snprintf(a.top_source, sizeof(a.top_source), "%s, %s buffer", ti->backend, ti->buffer);
+		snprintf(a.top_source, sizeof(a.top_source), "%s, %s buffer",
+			 td_backend_name(ti->backend), td_buffer_name(ti->buffer));
 
 		fprintf(stderr,
 			"tcpdwell: %s TCP state changes%s%s%s (%s, %s buffer%s%s). Ctrl-C to end.\n",
 			o->cmd == TD_CMD_RECORD ? "recording" : "tracing",
 			a.rec ? " to '" : "", a.rec ? rec_path(o) : "", a.rec ? "'" : "",
-			ti->backend, ti->buffer, ti->timewait ? ", TIME_WAIT" : ", no TIME_WAIT",
+			td_backend_name(ti->backend), td_buffer_name(ti->buffer),
+			ti->timewait ? ", TIME_WAIT" : ", no TIME_WAIT",
 			ti->accept ? ", accept owners" : "");
 	}
 
@@ -1341,13 +1343,13 @@ static int run_check(struct td_options *o)
 
 	printf("will use:                %s backend, %s buffer, cookie %s, TIME_WAIT %s, "
 	       "accept owners %s\n",
-	       ti->backend, ti->buffer, ti->cookie ? "from the helper" : "read from the socket",
+	       td_backend_name(ti->backend), td_buffer_name(ti->buffer), ti->cookie ? "from the helper" : "read from the socket",
 	       ti->timewait ? "yes" : "no (shown as the kernel reports it)",
 	       ti->accept ? "yes" : "no (listener's owner)");
-	if (ti->buffer[0] == 's')
+	if (ti->buffer == TD_BUFFER_SLOTS)
 		printf("buffer size:             %d rings of %zu records, %.1f MiB\n", ti->ncpu,
 		       ti->slot_records, (double)ti->buffer_bytes / (1 << 20));
-	else if (ti->buffer[0] == 'r')
+	else if (ti->buffer == TD_BUFFER_RING)
 		printf("buffer size:             one ring buffer, %.1f MiB\n",
 		       (double)ti->buffer_bytes / (1 << 20));
 	else

@@ -86,6 +86,27 @@ struct doctor_config {
 	uint32_t max_groups;
 };
 
+/* --backend: how the programs attach to the tracepoints. AUTO: tp_btf, else the classic
+ * tracepoint (tracer.c). */
+enum td_backend { TD_BACKEND_AUTO, TD_BACKEND_TP_BTF, TD_BACKEND_TRACEPOINT };
+/* --buffer: how records reach user space. AUTO: slot rings, else the BPF ring buffer, else the
+ * perf buffer. */
+enum td_buffer { TD_BUFFER_AUTO, TD_BUFFER_SLOTS, TD_BUFFER_RING, TD_BUFFER_PERF };
+
+/* Their names on the command line and in messages ("auto" for AUTO). */
+static inline const char *td_backend_name(enum td_backend b)
+{
+	return b == TD_BACKEND_TP_BTF ? "tp_btf" : b == TD_BACKEND_TRACEPOINT ? "tracepoint" : "auto";
+}
+
+static inline const char *td_buffer_name(enum td_buffer b)
+{
+	return b == TD_BUFFER_SLOTS  ? "slots"
+	       : b == TD_BUFFER_RING ? "ring"
+	       : b == TD_BUFFER_PERF ? "perf"
+				     : "auto";
+}
+
 struct td_options {
 	enum td_command cmd;
 	int family; /* 0, 4 or 6 */
@@ -112,8 +133,8 @@ struct td_options {
 	uint64_t latency_ns; /* max delay of a record in the kernel buffer */
 	uint32_t ringbuf_bytes; /* --ringbuf-size */
 	bool ringbuf_given; /* --ringbuf-size was given, not the default */
-	const char *backend; /* NULL (auto), "tp_btf", "tracepoint" */
-	const char *buffer; /* NULL (auto), "slots", "ring", "perf" */
+	enum td_backend backend; /* --backend; AUTO: the best that loads */
+	enum td_buffer buffer; /* --buffer; AUTO: the best that loads */
 	const char *input; /* -i FILE */
 	const char *output; /* -o FILE */
 	const char *write; /* -w FILE: a view's records also go to a recording */

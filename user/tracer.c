@@ -7,6 +7,7 @@
  * when present.
  */
 #include <errno.h>
+#include <linux/capability.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -389,7 +390,8 @@ static void fill_ports(struct tcpdwell_bpf *skel, int which, const struct td_por
 static void explain_load_error(int err, const struct tracer_info *info, char *msg, size_t len)
 {
 	/* CAP_SYS_ADMIN covers both on kernels before 5.8 and still works after. */
-	bool admin = has_cap(21), bpf = has_cap(39) || admin, perfmon = has_cap(38) || admin;
+	bool admin = has_cap(CAP_SYS_ADMIN);
+	bool bpf = has_cap(CAP_BPF) || admin, perfmon = has_cap(CAP_PERFMON) || admin;
 
 	if ((err == -EPERM || err == -EACCES) && (!bpf || !perfmon))
 		snprintf(msg, len,
@@ -407,7 +409,7 @@ static void explain_load_error(int err, const struct tracer_info *info, char *ms
 		snprintf(msg, len,
 			 "failed to load BPF programs (%s, %s buffer): %s (run with -v for the "
 			 "verifier log; `tcpdwell check` shows what this kernel supports)",
-			 info->backend, info->buffer, strerror(-err));
+			 td_backend_name(info->backend), td_buffer_name(info->buffer), strerror(-err));
 }
 
 /*
@@ -430,9 +432,9 @@ static struct tcpdwell_bpf *try_load(const struct td_options *o, uint64_t cgroup
 				     int cgroup_level, struct tracer_info *info, int *errp)
 {
 	struct tcpdwell_bpf *skel = tcpdwell_bpf__open();
-	bool btf = info->backend[0] == 't' && info->backend[1] == 'p' && info->backend[2] == '_';
-	bool perf = info->buffer[0] == 'p';
-	bool slots = info->buffer[0] == 's';
+	bool btf = info->backend == TD_BACKEND_TP_BTF;
+	bool perf = info->buffer == TD_BUFFER_PERF;
+	bool slots = info->buffer == TD_BUFFER_SLOTS;
 	int err;
 
 	if (!skel) {
@@ -521,7 +523,7 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 {
 	bool have_btf = path_exists("/sys/kernel/btf/vmlinux");
 	struct tracer *t = calloc(1, sizeof(*t));
-	const char *buffer;
+	enum td_buffer buffer;
 	bool accept;
 	int e = 0;
 
@@ -541,18 +543,18 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 		free(t);
 		return NULL;
 	}
-	if (o->buffer)
+	if (o->buffer != TD_BUFFER_AUTO)
 		buffer = o->buffer;
 	else
-		buffer = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) > 0 ? "slots" :
-										      "perf";
+		buffer = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) > 0 ? TD_BUFFER_SLOTS
+										      : TD_BUFFER_PERF;
 	accept = o->owners && tracepoint_exists("syscalls", "sys_exit_accept4") &&
 		 tracepoint_exists("syscalls", "sys_exit_accept");
 
 	/* Try the best path first; on automatic choice, step down on failure. */
-	static const char *const backends[] = { "tp_btf", "tracepoint" };
+	static const enum td_backend backends[] = { TD_BACKEND_TP_BTF, TD_BACKEND_TRACEPOINT };
 	for (int b = 0; b < 2; b++) {
-		if (o->backend && strcmp(o->backend, backends[b]))
+		if (o->backend != TD_BACKEND_AUTO && o->backend != backends[b])
 			continue;
 		/* Each backend starts from the full choice: what the previous one
 		 * gave up while failing (accept owners, slot rings) may work here. */
@@ -567,9 +569,9 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 				   (b == 0 || (tracepoint_exists("timer", "timer_start") &&
 					       tracepoint_exists("timer", "timer_cancel")));
 		t->skel = try_load(o, cgroup_id, cgroup_level, &t->info, &e);
-		if (!t->skel && !o->buffer && t->info.buffer[0] == 's') {
+		if (!t->skel && o->buffer == TD_BUFFER_AUTO && t->info.buffer == TD_BUFFER_SLOTS) {
 			/* Slot rings need BPF atomics (5.12+) and mmapable arrays. */
-			t->info.buffer = "ring";
+			t->info.buffer = TD_BUFFER_RING;
 			t->skel = try_load(o, cgroup_id, cgroup_level, &t->info, &e);
 		}
 		if (!t->skel && t->info.timewait) {
@@ -587,8 +589,8 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 			break;
 	}
 	if (!t->skel) {
-		if (!t->info.backend)
-			t->info.backend = o->backend ? o->backend : "tp_btf";
+		if (t->info.backend == TD_BACKEND_AUTO)
+			t->info.backend = o->backend != TD_BACKEND_AUTO ? o->backend : TD_BACKEND_TP_BTF;
 		explain_load_error(e, &t->info, err, errlen);
 		free(t);
 		return NULL;
@@ -606,7 +608,7 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 			 e == -ENOENT ? " (is tracefs mounted at /sys/kernel/tracing?)" : "");
 		goto fail;
 	}
-	if (t->info.buffer[0] != 'p') {
+	if (t->info.buffer != TD_BUFFER_PERF) {
 		t->rb = ring_open(bpf_map__fd(t->skel->maps.events),
 				  bpf_map__max_entries(t->skel->maps.events), o->latency_ns != 0);
 		if (!t->rb) {
@@ -616,7 +618,7 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 		}
 		t->info.buffer_bytes = bpf_map__max_entries(t->skel->maps.events);
 	}
-	if (t->info.buffer[0] == 's') {
+	if (t->info.buffer == TD_BUFFER_SLOTS) {
 		int ncpu = libbpf_num_possible_cpus();
 
 		t->info.ncpu = ncpu;
@@ -627,7 +629,7 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 			snprintf(err, errlen, "failed to set up the slot rings: %s", strerror(errno));
 			goto fail;
 		}
-	} else if (t->info.buffer[0] == 'p') {
+	} else if (t->info.buffer == TD_BUFFER_PERF) {
 		size_t pages = (o->ringbuf_bytes / 4096) / 2 ?: 8;
 
 		if (cpumerge__init(&t->merge, libbpf_num_possible_cpus())) {
@@ -907,8 +909,8 @@ void tracer__probe(struct tracer_probe *p)
 	p->tracefs = tracefs_events() != NULL;
 	p->accept_tps = tracepoint_exists("syscalls", "sys_exit_accept4") &&
 			tracepoint_exists("syscalls", "sys_exit_accept");
-	p->cap_perfmon = has_cap(38);
-	p->cap_bpf = has_cap(39);
-	p->cap_sys_admin = has_cap(21);
-	p->cap_sys_resource = has_cap(24);
+	p->cap_perfmon = has_cap(CAP_PERFMON);
+	p->cap_bpf = has_cap(CAP_BPF);
+	p->cap_sys_admin = has_cap(CAP_SYS_ADMIN);
+	p->cap_sys_resource = has_cap(CAP_SYS_RESOURCE);
 }

@@ -23,8 +23,8 @@ typedef void (*tracer_fn)(void *arg, const struct td_event *e);
 
 /* What the running tracer uses (for messages and `check`). */
 struct tracer_info {
-	const char *backend; /* "tp_btf" or "tracepoint" */
-	const char *buffer; /* "slots", "ring" or "perf" */
+	enum td_backend backend; /* never AUTO once open */
+	enum td_buffer buffer; /* never AUTO once open */
 	bool timewait; /* timer tracepoints attached: real TIME_WAIT */
 	bool accept; /* accept()/accept4() exits attached: owners of accepted sockets */
 	bool cookie; /* socket cookie helper available */

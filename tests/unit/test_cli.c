@@ -678,8 +678,8 @@ static void test_defaults(void **state)
 	assert_int_equal(opts.latency_ns, 100 * MS);
 	assert_int_equal(opts.reconcile_ns, 0);
 	assert_int_equal(opts.ringbuf_bytes, 8u << 20);
-	assert_null(opts.backend);
-	assert_null(opts.buffer);
+	assert_int_equal(opts.backend, TD_BACKEND_AUTO);
+	assert_int_equal(opts.buffer, TD_BUFFER_AUTO);
 	assert_null(opts.input);
 	assert_null(opts.output);
 	assert_null(opts.listen);
@@ -833,8 +833,8 @@ static void test_every_option(void **state)
 	assert_int_equal(opts.stuck_ns[TD_CLOSE_WAIT], 30 * SEC);
 	assert_int_equal(opts.latency_ns, 10 * SEC);
 	assert_int_equal(opts.ringbuf_bytes, 1u << 30);
-	assert_string_equal(opts.backend, "tracepoint");
-	assert_string_equal(opts.buffer, "perf");
+	assert_int_equal(opts.backend, TD_BACKEND_TRACEPOINT);
+	assert_int_equal(opts.buffer, TD_BUFFER_PERF);
 	assert_true(opts.no_seed);
 	assert_true(opts.no_timewait);
 
@@ -856,8 +856,8 @@ static void test_every_option(void **state)
 	assert_int_equal(opts.max_conns, 100000000);
 	assert_int_equal(opts.latency_ns, 0);
 	assert_int_equal(opts.ringbuf_bytes, 4096);
-	assert_string_equal(opts.backend, "tp_btf");
-	assert_string_equal(opts.buffer, "ring");
+	assert_int_equal(opts.backend, TD_BACKEND_TP_BTF);
+	assert_int_equal(opts.buffer, TD_BUFFER_RING);
 	assert_int_equal(opts.family, 6);
 
 	/* Attached short values, clusters, repeats */
@@ -956,9 +956,9 @@ static void test_command_specific_options(void **state)
 	PARSE_OK("check", "--backend", "tracepoint", "--buffer", "perf", "-v");
 	PARSE_OK("check", "--ringbuf-size", "8M");
 	PARSE_OK("trace", "--buffer", "slots");
-	assert_string_equal(opts.buffer, "slots");
+	assert_int_equal(opts.buffer, TD_BUFFER_SLOTS);
 	PARSE_OK("trace", "--buffer", "ring");
-	assert_string_equal(opts.buffer, "ring");
+	assert_int_equal(opts.buffer, TD_BUFFER_RING);
 }
 
 static void test_help_and_version(void **state)
