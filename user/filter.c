@@ -95,8 +95,8 @@ bool filter__selects_all(const struct td_options *o)
  * A filter decides only on what is known. While the table says the tuple is partial
  * (CT_F_PARTIAL), a zero local port (a connect() before its port is chosen: the record
  * after CLOSE -> SYN_SENT brings it), a zero remote end or a wildcard local address (a
- * LISTEN -> SYN_RECV record carrying its listener's tuple on older kernels, see
- * KERNEL-NOTES.md, passive open) are unknown, and a criterion on them leaves the answer
+ * LISTEN -> SYN_RECV record carrying its listener's tuple, which 6.1 and later do not
+ * make but the table still accepts, see docs/KERNEL.md, passive open) are unknown, and a criterion on them leaves the answer
  * undecided unless a known part already rejects. Without CT_F_PARTIAL they are the
  * values: a connection that never had a local port has none --lport can match. A
  * listener's zero remote end and wildcard address are its real ones. Failing only

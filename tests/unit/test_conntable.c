@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Unit tests of the connection table on synthetic record sequences: the
- * kernel's behaviours described in KERNEL-NOTES (softirq context, old == new,
+ * kernel's behaviours described in docs/KERNEL.md (softirq context, old == new,
  * SYN_SENT with lport 0, listener-tuple stitching, address reuse, TIME_WAIT from
  * the timer tracepoints) each get a sequence and exact expected output; so do the
  * filters' verdicts (rejected connections take no slot, undecided ones and children
