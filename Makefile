@@ -43,10 +43,11 @@ endif
 # Modules without I/O of their own (unit-tested without root).
 CORE := state fmt cli filter conntable stats output metrics seed top record perfetto pair doctor \
 	cpumerge outfile twdiag
-# Modules at the edges (kernel, files, terminal).
-EDGE := tracer serve privdrop main
+# Modules at the edges (kernel, files, terminal), and the pipeline with its views (user/views/).
+EDGE := tracer serve privdrop app live replay main
+VIEWS := view_trace view_timeline view_stat view_top view_doctor view_serve view_record
 CORE_OBJS := $(patsubst %,$(OUTPUT)/%.o,$(CORE))
-EDGE_OBJS := $(patsubst %,$(OUTPUT)/%.o,$(EDGE))
+EDGE_OBJS := $(patsubst %,$(OUTPUT)/%.o,$(EDGE) $(VIEWS))
 # What tests, the fuzzing corpus and the bench share, never linked into tcpdwell: tests/lib/.
 TESTLIB := synth
 TESTLIB_OBJS := $(patsubst %,$(OUTPUT)/tests/lib/%.o,$(TESTLIB))
@@ -71,6 +72,10 @@ $(OUTPUT)/tcpdwell.skel.h: $(OUTPUT)/tcpdwell.bpf.o
 $(OUTPUT)/tracer.o: $(OUTPUT)/tcpdwell.skel.h
 
 $(OUTPUT)/%.o: user/%.c | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.o: user/views/%.c | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) -c $< -o $@
 
@@ -254,7 +259,7 @@ install: $(OUTPUT)/tcpdwell
 	install -D -m 0755 $(OUTPUT)/tcpdwell $(DESTDIR)$(PREFIX)/sbin/tcpdwell
 
 format:
-	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/*/*.c tests/lib/*.h
+	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h user/views/*.c tests/*/*.c tests/lib/*.h
 
 clean:
 	rm -rf build

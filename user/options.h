@@ -136,6 +136,7 @@ struct td_options {
 	enum td_backend backend; /* --backend; AUTO: the best that loads */
 	enum td_buffer buffer; /* --buffer; AUTO: the best that loads */
 	const char *input; /* -i FILE */
+	const char *command_line; /* as typed, for a recording's header (main.c sets it) */
 	const char *output; /* -o FILE */
 	const char *write; /* -w FILE: a view's records also go to a recording */
 	bool force; /* --force: -o and -w may replace an existing regular file */

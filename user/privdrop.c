@@ -278,3 +278,20 @@ int privdrop__probe(const struct privdrop *p, int (*try)(void *arg), void *arg)
 		return -1;
 	return WEXITSTATUS(status);
 }
+
+void privdrop__report(const struct privdrop *pd, bool verbose)
+{
+	if (!verbose)
+		return;
+	if (pd->fallback)
+		fprintf(stderr, "tcpdwell: no user 'nobody' on this host: using %s\n", pd->who);
+	fprintf(stderr,
+		"tcpdwell: privileges: %s %s%s; capabilities: %s; bounding set %s%s%s; "
+		"no_new_privs\n",
+		pd->switch_ids ? "running as" : "staying", pd->who,
+		pd->switch_ids ? ", no supplementary groups" : " (not started as root)",
+		pd->keep ? "CAP_BPF only (the kernel wants it to read loss counters)" : "none",
+		pd->bounding_cleared ? "cleared" : "kept (",
+		pd->bounding_cleared ? "" : strerror(pd->bounding_errno),
+		pd->bounding_cleared ? "" : ": no CAP_SETPCAP; no_new_privs makes it moot)");
+}

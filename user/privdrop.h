@@ -60,4 +60,7 @@ int privdrop__probe(const struct privdrop *p, int (*try)(void *arg), void *arg);
 /* Whether the calling thread has capability cap in its permitted set. */
 bool privdrop__permitted(int cap);
 
+/* With verbose, say on stderr who tcpdwell became after privdrop__apply(p) and what it kept. */
+void privdrop__report(const struct privdrop *p, bool verbose);
+
 #endif /* TD_PRIVDROP_H */
