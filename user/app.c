@@ -104,7 +104,13 @@ int app_open(struct app *a, struct td_options *o, int64_t realtime_offset_ns)
 		a->out_path = o->output;
 	if (a->view->open && a->view->open(a))
 		return -1;
-	if (a->view->flags & VIEW_RECORDER)
+	/*
+	 * The recorder keeps a table, with no view behind it, only for the timewait lookups
+	 * (twdiag.c), which ask about the connections it holds in the FIN_WAIT2 substate: their
+	 * answers go into the recording as records, so that a replay learns a silent re-arm's
+	 * TIME_WAIT entry when the live views did.
+	 */
+	if ((a->view->flags & VIEW_RECORDER) && o->no_timewait)
 		return 0;
 	/* The table calls only the hooks the view has. */
 	if (a->view->transition)
@@ -220,8 +226,11 @@ void app_lost(struct app *a, uint64_t rb, uint64_t rec)
 
 		rec_writer__lost(a->rec, &l);
 	}
-	if (!a->table) {
+	if (a->view->flags & VIEW_RECORDER) {
 		char t[24], b[24], r[24];
+
+		if (a->table)
+			conntable__mark_loss(a->table);
 
 		fprintf(stderr,
 			"tcpdwell: lost %s records (buffer full %s, recursion %s); the recording "
@@ -255,7 +264,7 @@ int app_close(struct app *a)
 				a->rec->records, a->rec->bytes, path);
 		}
 	}
-	if (!a->table)
+	if (!a->table || (a->view->flags & VIEW_RECORDER))
 		return ret;
 	cs = conntable__stats(a->table);
 	conntable__drain(a->table);

@@ -24,7 +24,8 @@ struct rec_writer;
 
 /* What a view tells the pipeline about itself. */
 enum view_flags {
-	/* The recorder: no connection table, and -o FILE is the recording its records go to. */
+	/* The recorder: -o FILE is the recording its records go to, and its table (kept only
+	 * for the timewait lookups, app.c) has no view. */
 	VIEW_RECORDER = 1 << 0,
 	/* Shows lost records, chain breaks and evictions its own way (a screen, metrics, a
 	 * report): no lost or evicted lines in the output stream. */

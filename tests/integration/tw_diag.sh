@@ -88,7 +88,7 @@ same_states() {
 
 # scenario NAME HOLD_MS [TCPDWELL_ARGS...]
 scenario() {
-	local name=$1 hold=$2 app td_port td tr lo hi bad n t0 t1 extra=("${@:3}")
+	local name=$1 hold=$2 app td_port td tr rc lo hi bad n t0 t1 extra=("${@:3}")
 	app=$(free_port $((29000 + RANDOM % 500)) 29999)
 	td_port=$(free_port 19700 19799)
 	"$TD" serve --listen "127.0.0.1:$td_port" -R "$app" -v "${extra[@]}" >/dev/null \
@@ -98,9 +98,14 @@ scenario() {
 	"$TD" trace -j -R "$app" "${extra[@]}" >"$TMP/$name.trace.json" 2>"$TMP/$name.trace.err" &
 	tr=$!
 	PIDS+=("$tr")
+	"$TD" record -o "$TMP/$name.tdr" -R "$app" "${extra[@]}" 2>"$TMP/$name.record.err" &
+	rc=$!
+	PIDS+=("$rc")
 	if ! wait_for 10 grep -q "tcpdwell: tracing" "$TMP/$name.serve.err" ||
-		! wait_for 10 grep -q "tcpdwell: tracing" "$TMP/$name.trace.err"; then
-		not_ok "$name: tcpdwell starts" "$(cat "$TMP/$name.serve.err" "$TMP/$name.trace.err")"
+		! wait_for 10 grep -q "tcpdwell: tracing" "$TMP/$name.trace.err" ||
+		! wait_for 10 grep -q "tcpdwell: recording" "$TMP/$name.record.err"; then
+		not_ok "$name: tcpdwell starts" "$(cat "$TMP/$name.serve.err" "$TMP/$name.trace.err" \
+			"$TMP/$name.record.err")"
 		return
 	fi
 	if ! "${IN[@]}" "$PEER" "$app" 20 "$hold" >/dev/null; then
@@ -124,9 +129,11 @@ scenario() {
 			"ss:    $(ss_states "$app" | tr '\n' ' ')" \
 			"serve: $(gauge_states "$td_port" | tr '\n' ' ')"
 	fi
-	sleep 0.2 # a loop turn for trace, whose lookups are as old
-	kill -INT "$td" "$tr"
-	wait "$td" "$tr"
+	sleep 0.2 # a loop turn for trace and record, whose lookups are as old
+	kill -INT "$td" "$tr" "$rc"
+	wait "$td" "$tr" "$rc"
+	# The recorder asks too, and keeps the answers: its recording replays the same entries.
+	"$TD" trace -j -i "$TMP/$name.tdr" >"$TMP/$name.replay.json" 2>>"$TMP/$name.record.err"
 	# The FIN came HOLD ms after the client's FIN_WAIT2 began (cwhold waits for every
 	# client's FIN, then HOLD): the dwell is HOLD, less up to a jiffy (4 ms at HZ=250)
 	# of the expiry's truncation, plus the server's own delays (its clients' connections and
@@ -145,6 +152,18 @@ scenario() {
 		not_ok "$name: trace reports 20 FIN_WAIT2 -> TIME_WAIT with a dwell of about $hold ms" \
 			"found $n, $bad outside $lo..$hi ns" \
 			"$(grep '"new":"TIME_WAIT"' "$TMP/$name.trace.json" | head -3)"
+	fi
+	n=$(jq -s '[.[] | select(.type == "transition" and .old == "FIN_WAIT2" and
+		.new == "TIME_WAIT")] | length' "$TMP/$name.replay.json")
+	bad=$(jq -s --argjson lo "$lo" --argjson hi "$hi" '[.[] | select(.type == "transition" and
+		.old == "FIN_WAIT2" and .new == "TIME_WAIT" and
+		(.dwell_ns == null or .dwell_ns < $lo or .dwell_ns > $hi))] | length' \
+		"$TMP/$name.replay.json")
+	if [ "$n" = 20 ] && [ "$bad" = 0 ]; then
+		ok "$name: record's recording replays 20 FIN_WAIT2 -> TIME_WAIT with a dwell of about $hold ms"
+	else
+		not_ok "$name: record's recording replays 20 FIN_WAIT2 -> TIME_WAIT with a dwell of about $hold ms" \
+			"found $n, $bad outside $lo..$hi ns" "$(tail -3 "$TMP/$name.record.err")"
 	fi
 	echo "# $name: $(grep 'timewait lookups' "$TMP/$name.serve.err")"
 	PIDS=()
