@@ -18,9 +18,17 @@ DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev pk
 	libclang-rt-dev strace
 
 SANITIZE ?=
+# user/ shows the pipeline: kernel/ (the tracer, the slot-ring merge, the socket dump, the
+# timewait lookups), core/ (the connection table, filters, states, statistics, the recording
+# format), views/ (one file per command's view and what renders it), and at the top the
+# pipeline, the sources and the command line.
+USER_DIRS := user user/core user/kernel user/views
+TD_INCLUDES := -I. $(patsubst %,-I%,$(USER_DIRS))
+# $(call src,MODULES): the source file of each module, wherever in user/ it is.
+src = $(foreach m,$(1),$(firstword $(wildcard $(patsubst %,%/$(m).c,$(USER_DIRS)))))
 CFLAGS ?= -g -O2
 TD_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
-	-D_GNU_SOURCE -DTD_VERSION='"$(VERSION)"' -I$(OUTPUT) -Iuser -MMD -MP
+	-D_GNU_SOURCE -DTD_VERSION='"$(VERSION)"' -I$(OUTPUT) $(TD_INCLUDES) -MMD -MP
 ifeq ($(SANITIZE),1)
 TD_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
@@ -72,6 +80,14 @@ $(OUTPUT)/tcpdwell.skel.h: $(OUTPUT)/tcpdwell.bpf.o
 $(OUTPUT)/tracer.o: $(OUTPUT)/tcpdwell.skel.h
 
 $(OUTPUT)/%.o: user/%.c | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.o: user/core/%.c | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.o: user/kernel/%.c | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) -c $< -o $@
 
@@ -131,11 +147,12 @@ unit: $(UNIT_TESTS)
 # again under ThreadSanitizer, which checks the orderings of the producers' and the reader's
 # atomics that x86 gives for free; without its signals, which ThreadSanitizer delays. clang's
 # runtime (libclang-rt-dev). About 10 s on two cores.
-$(OUTPUT)/tests/tsan_slotmodel: tests/unit/test_slotmodel.c tests/unit/slotmodel.h user/cpumerge.c \
-		user/cpumerge.h bpf/tcpdwell.h | $(OUTPUT)/tests
+$(OUTPUT)/tests/tsan_slotmodel: tests/unit/test_slotmodel.c tests/unit/slotmodel.h \
+		user/kernel/cpumerge.c user/kernel/cpumerge.h bpf/tcpdwell.h | $(OUTPUT)/tests
 	$(call msg,TSAN-CC,$@)
 	$(Q)$(CLANG) -g -O1 -fsanitize=thread -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
-		-D_GNU_SOURCE -DTD_MODEL_NO_SIGNALS -Iuser tests/unit/test_slotmodel.c user/cpumerge.c \
+		-D_GNU_SOURCE -DTD_MODEL_NO_SIGNALS $(TD_INCLUDES) tests/unit/test_slotmodel.c \
+		user/kernel/cpumerge.c \
 		-lcmocka -lpthread -o $@
 model: $(OUTPUT)/tests/tsan_slotmodel
 	$(Q)TSAN_OPTIONS=halt_on_error=1 $<
@@ -198,27 +215,27 @@ endif
 FUZZ_TIME ?= 10
 FUZZ_VIEWS := 18
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	-D_GNU_SOURCE -DTD_VERSION='"$(VERSION)"' -Iuser
-$(OUTPUT)/fuzz_record: tests/fuzz/fuzz_record.c user/record.c user/conntable.c user/stats.c \
-		user/state.c | $(OUTPUT)
+	-D_GNU_SOURCE -DTD_VERSION='"$(VERSION)"' $(TD_INCLUDES)
+$(OUTPUT)/fuzz_record: tests/fuzz/fuzz_record.c $(call src,record conntable stats state) \
+		| $(OUTPUT)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -DFUZZ_REPLAY $^ -o $@
 
-$(OUTPUT)/fuzz_views: tests/fuzz/fuzz_views.c $(patsubst %,user/%.c,cli state fmt filter conntable \
+$(OUTPUT)/fuzz_views: tests/fuzz/fuzz_views.c $(call src,cli state fmt filter conntable \
 		stats output metrics top record perfetto pair doctor outfile) | $(OUTPUT)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -lncursesw -lm -o $@
 
-$(OUTPUT)/fuzz_seed: tests/fuzz/fuzz_seed.c user/seed.c user/conntable.c user/state.c | $(OUTPUT)
+$(OUTPUT)/fuzz_seed: tests/fuzz/fuzz_seed.c $(call src,seed conntable state) | $(OUTPUT)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -o $@
 
-$(OUTPUT)/fuzz_cli: tests/fuzz/fuzz_cli.c $(patsubst %,user/%.c,cli state fmt doctor conntable \
+$(OUTPUT)/fuzz_cli: tests/fuzz/fuzz_cli.c $(call src,cli state fmt doctor conntable \
 		output stats perfetto pair outfile) | $(OUTPUT)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -lm -o $@
 
-$(OUTPUT)/mkcorpus: tests/fuzz/mkcorpus.c user/record.c tests/lib/synth.c user/conntable.c \
+$(OUTPUT)/mkcorpus: tests/fuzz/mkcorpus.c $(call src,record conntable) tests/lib/synth.c \
 		| $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) -Itests/lib $^ -o $@
@@ -259,7 +276,7 @@ install: $(OUTPUT)/tcpdwell
 	install -D -m 0755 $(OUTPUT)/tcpdwell $(DESTDIR)$(PREFIX)/sbin/tcpdwell
 
 format:
-	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h user/views/*.c tests/*/*.c tests/lib/*.h
+	clang-format -i bpf/*.c bpf/*.h $(foreach d,$(USER_DIRS),$(d)/*.c $(d)/*.h) tests/*/*.c tests/lib/*.h
 
 clean:
 	rm -rf build
@@ -273,8 +290,8 @@ $(OUTPUT)/storm: tests/bench/storm.c | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $< -o $@
 
-$(OUTPUT)/mkrecording: tests/bench/mkrecording.c tests/lib/synth.c user/record.c \
-		user/conntable.c | $(OUTPUT)
+$(OUTPUT)/mkrecording: tests/bench/mkrecording.c tests/lib/synth.c $(call src,record conntable) \
+		| $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) -Itests/lib $^ -o $@
 

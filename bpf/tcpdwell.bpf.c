@@ -5,7 +5,7 @@
  * struct td_slot), or one ring buffer, or a perf buffer on kernels without one.
  * Filters the kernel can decide (family, ports, netns, cgroup) are applied here
  * so that other traffic costs one early return.
- * User space (user/tracer.c) picks which of these programs to load.
+ * User space (user/kernel/tracer.c) picks which of these programs to load.
  */
 #include <vmlinux.h>
 #include <bpf/bpf_core_read.h>

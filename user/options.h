@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../bpf/tcpdwell.h"
+#include "bpf/tcpdwell.h"
 
 #define TD_EXIT_OK 0
 #define TD_EXIT_FAIL 1

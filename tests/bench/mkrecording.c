@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Writes a synthetic recording (user/synth.c) of N connection lives to a file, for
+ * Writes a synthetic recording (tests/lib/synth.c) of N connection lives to a file, for
  * the replay benchmark: `mkrecording FILE N [SEED]`. Prints the record count.
  */
 #include <errno.h>

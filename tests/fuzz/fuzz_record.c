@@ -7,9 +7,7 @@
  * with -DFUZZ_REPLAY it also replays what it reads into a connection table, so
  * any file the reader accepts is also tried against the table.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iuser \
- *     tests/fuzz/fuzz_record.c user/record.c -o fuzz_record
- *   ./fuzz_record -max_total_time=60 tests/fuzz/corpus
+ *   make build/fuzz_record && build/fuzz_record -max_total_time=60 tests/fuzz/corpus
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * serve), parsed by cli__parse() as `tcpdwell VIEW -i FILE ...` would be; the
  * rest is a recording, read with rec_reader__next() and replayed into a
  * connection table whose hooks feed that view's formatters, as the replay path
- * of tcpdwell does (user/main.c): out__* for trace and timeline (text, JSON,
+ * of tcpdwell does (user/app.c and user/views/): out__* for trace and timeline (text, JSON,
  * perfetto, --pair), stat_table + out__stats at every --interval and at the end,
  * top__collect + top__render at every interval and at the end, doctor's
  * report, and serve's metrics__render in both formats at every publication.

@@ -7,8 +7,7 @@
  * that once hung or misled a replay (clock leaps, out-of-range states), so that
  * the fuzzer keeps trying them.
  *
- *   cc -D_GNU_SOURCE -Iuser tests/fuzz/mkcorpus.c user/record.c user/synth.c -o mkcorpus
- *   ./mkcorpus tests/fuzz/corpus
+ *   make build/mkcorpus && build/mkcorpus tests/fuzz/corpus   (or: make fuzz-corpus)
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../user/record.h"
-#include "../../user/state.h"
+#include "record.h"
+#include "state.h"
 
 static void put_addr(const char *key, const uint8_t *a, int family)
 {

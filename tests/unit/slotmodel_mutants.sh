@@ -9,8 +9,8 @@ cd "$(dirname "$0")/../.." || exit 1
 out=${OUTPUT:-build}/mutants
 mkdir -p "$out"
 export TD_MODEL_MS=${TD_MODEL_MS:-1000}
-flags=(-g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE -Iuser)
-src=(tests/unit/test_slotmodel.c user/cpumerge.c -lcmocka -lpthread)
+flags=(-g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE -I. -Iuser -Iuser/core -Iuser/kernel -Iuser/views)
+src=(tests/unit/test_slotmodel.c user/kernel/cpumerge.c -lcmocka -lpthread)
 missed=0
 [ $# -gt 0 ] || set -- 1 2 3 4 5 6 7 8
 for m in "$@"; do

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Unit tests of tcpdwell's filters (user/filter.c) on synthetic connections: every
+ * Unit tests of tcpdwell's filters (user/core/filter.c) on synthetic connections: every
  * connection filter alone and combined, prefix matching at and off byte boundaries,
  * IPv4 prefixes against IPv4-mapped IPv6 addresses, the provisional matches of a tuple
  * not known yet, owners, and the transition and timeline selections. The options are

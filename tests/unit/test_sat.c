@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Unit tests of tcpdwell's saturating time arithmetic (user/sat.h): sums and
+ * Unit tests of tcpdwell's saturating time arithmetic (user/core/sat.h): sums and
  * products stop at UINT64_MAX, and the next deadline of a periodic task moves past
  * any jump of the clock in one step (a recording whose clock leaps by 2^63 ns with
  * a 1 ns period), exactly as far as the period allows.

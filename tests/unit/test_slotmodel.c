@@ -33,7 +33,7 @@
 #include "cpumerge.h"
 #include "slotmodel.h"
 
-/* user/tracer.c: SLOT_SPIN_NS, BATCH */
+/* user/kernel/tracer.c: SLOT_SPIN_NS, BATCH */
 #define SPIN_NS	 50000ULL
 #define BATCH	 64
 #define HISTORY	 16

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Unit tests of tcpdwell's state table (user/state.c): the kernel names and labels
+ * Unit tests of tcpdwell's state table (user/core/state.c): the kernel names and labels
  * for every value of the enum and for values outside it, and state__parse() on every
  * spelling users type (kernel, ss, textbook) and on names it must refuse.
  */

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../bpf/tcpdwell.h"
+#include "bpf/tcpdwell.h"
 
 /* A timeline keeps this many states: the longest path through TCP's state
  * diagram, a simultaneous open that ends in TIME_WAIT (SYN_SENT, SYN_RECV,

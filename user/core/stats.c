@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../bpf/tcpdwell.h"
+#include "bpf/tcpdwell.h"
 #include "stats.h"
 
 /*

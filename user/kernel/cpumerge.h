@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../bpf/tcpdwell.h"
+#include "bpf/tcpdwell.h"
 
 struct cpu_queue {
 	struct td_event *ev;

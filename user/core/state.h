@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#include "../bpf/tcpdwell.h"
+#include "bpf/tcpdwell.h"
 
 /*
  * The kernel name of state s ("ESTABLISHED", "TIME_WAIT", ...), or "UNKNOWN" for a

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../bpf/tcpdwell.h"
+#include "bpf/tcpdwell.h"
 #include "conntable.h"
 
 /* The version this code writes and the only one it reads. */

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../bpf/tcpdwell.h"
+#include "bpf/tcpdwell.h"
 #include "options.h"
 
 struct tracer;

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../bpf/tcpdwell.h"
+#include "bpf/tcpdwell.h"
 #include "conntable.h"
 
 /* Lookups per second at most: a storm of client-first closes cannot make the
