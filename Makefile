@@ -104,11 +104,36 @@ $(OUTPUT)/tests/lib/%.o: tests/lib/%.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) -Itests/lib -c $< -o $@
 
-$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(CORE_OBJS) $(TESTLIB_OBJS) | $(OUTPUT)/tests
+# Each unit test links its module and what that module includes, nothing else, so that a
+# module that starts to depend on another shows here first. Only top's test needs ncurses.
+TEST_LINK_cli := cli state
+TEST_LINK_conntable := conntable state
+TEST_LINK_cpumerge := cpumerge
+TEST_LINK_doctor := cli conntable doctor fmt record state stats
+TEST_LINK_filter := cli conntable filter state
+TEST_LINK_fmt := conntable fmt
+TEST_LINK_metrics := conntable metrics state
+TEST_LINK_outfile := outfile
+TEST_LINK_output := conntable fmt outfile output pair perfetto state stats
+TEST_LINK_pair := conntable fmt outfile output pair perfetto state stats
+TEST_LINK_perfetto := conntable fmt perfetto state
+TEST_LINK_record := conntable record synth
+TEST_LINK_sat :=
+TEST_LINK_seed := conntable seed
+TEST_LINK_slotmodel := cpumerge
+TEST_LINK_state := state
+TEST_LINK_stats := stats
+TEST_LINK_top := conntable fmt state top
+TEST_LINK_twdiag := conntable seed twdiag
+test_objs = $(patsubst %,$(OUTPUT)/%.o,$(filter-out $(TESTLIB),$(TEST_LINK_$(1)))) \
+	$(patsubst %,$(OUTPUT)/tests/lib/%.o,$(filter $(TESTLIB),$(TEST_LINK_$(1))))
+
+.SECONDEXPANSION:
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $$(call test_objs,$$*) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) -Itests/lib -Wno-unused-parameter $< $(CORE_OBJS) \
-		$(TESTLIB_OBJS) $(LDFLAGS) \
-		-lcmocka -lm -lncursesw -o $@
+	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) -Itests/lib -Wno-unused-parameter $< \
+		$(call test_objs,$*) $(LDFLAGS) -lcmocka -lm \
+		$(if $(filter top,$(TEST_LINK_$*)),-lncursesw) -o $@
 
 # The recording dumper links the recording reader (the evidence a failing test keeps).
 $(OUTPUT)/tests/tdrdump: tests/integration/tdrdump.c $(OUTPUT)/record.o $(OUTPUT)/state.o \
