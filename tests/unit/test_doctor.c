@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "conntable.h"
 #include "cli.h"
 #include "doctor.h"
@@ -126,21 +127,13 @@ static bool json_valid_line(const char *s)
 static struct conn mkconn(int role, uint8_t a3, uint16_t sport, uint8_t d3, uint16_t dport,
 			  uint32_t pid, const char *comm)
 {
-	struct conn c;
+	char l[16], r[16];
 
-	memset(&c, 0, sizeof(c));
-	c.family = 4;
-	c.saddr[0] = 10;
-	c.saddr[3] = a3;
-	c.daddr[0] = 10;
-	c.daddr[3] = d3;
-	c.sport = sport;
-	c.dport = dport;
-	c.role = (uint8_t)role;
-	c.pid = pid;
-	if (comm)
-		conn__set_comm(&c, comm);
-	return c;
+	snprintf(l, sizeof(l), "10.0.0.%u", a3);
+	snprintf(r, sizeof(r), "10.0.0.%u", d3);
+	return fixture__conn(&(struct fixture_conn){ .laddr = l, .lport = sport, .raddr = r,
+						     .rport = dport, .role = role, .pid = pid,
+						     .comm = comm });
 }
 
 static void tr(struct doctor *d, struct conn *c, int old, int new, uint64_t ts, uint64_t dwell)

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "cli.h"
 #include "filter.h"
 
@@ -44,32 +45,14 @@ static const struct td_options *options_from(const char *const *args)
 #define OPTS(...) options_from((const char *const[]){ __VA_ARGS__, NULL })
 #define NO_OPTS() options_from((const char *const[]){ NULL })
 
-static void set_addr(struct conn *c, uint8_t *dst, const char *s)
-{
-	memset(dst, 0, 16);
-	if (inet_pton(c->family == 4 ? AF_INET : AF_INET6, s, dst) != 1)
-		fail_msg("test bug: bad address '%s' for family %d", s, c->family);
-}
-
 /* An established connection laddr:lport -> raddr:rport, owned by pid/comm. */
 static struct conn mkconn(int family, const char *laddr, uint16_t lport, const char *raddr,
 			  uint16_t rport)
 {
-	struct conn c;
-
-	memset(&c, 0, sizeof(c));
-	c.family = (uint8_t)family;
-	c.cookie = 4242;
-	c.netns = 4026531840u;
-	c.pid = 1234;
-	conn__set_comm(&c, "nginx");
-	c.state = TD_ESTABLISHED;
-	c.role = CT_ROLE_PASSIVE;
-	set_addr(&c, c.saddr, laddr);
-	set_addr(&c, c.daddr, raddr);
-	c.sport = lport;
-	c.dport = rport;
-	return c;
+	return fixture__conn(&(struct fixture_conn){
+		.family = family, .laddr = laddr, .lport = lport, .raddr = raddr, .rport = rport,
+		.role = CT_ROLE_PASSIVE, .state = TD_ESTABLISHED, .pid = 1234, .comm = "nginx",
+		.cookie = 4242, .netns = 4026531840u });
 }
 
 static struct conn v4(void)

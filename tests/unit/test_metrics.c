@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "loss.h"
 #include "metrics.h"
 
@@ -21,13 +22,7 @@
 
 static struct conn mkconn(int role, uint16_t lport)
 {
-	struct conn c;
-
-	memset(&c, 0, sizeof(c));
-	c.role = role;
-	c.sport = lport;
-	c.family = 4;
-	return c;
+	return fixture__conn(&(struct fixture_conn){ .lport = lport, .role = role });
 }
 
 static char *render(const struct metrics *m, bool om)

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "fmt.h"
 #include "loss.h"
 #include "output.h"
@@ -46,20 +47,10 @@ static char *close_buf(struct buf *b)
 
 static void mkconn(struct conn *c)
 {
-	memset(c, 0, sizeof(*c));
-	c->cookie = 42;
-	c->pid = 1234;
-	conn__set_comm(c, "nginx");
-	c->family = 4;
-	c->saddr[0] = 127;
-	c->saddr[3] = 1;
-	c->daddr[0] = 10;
-	c->daddr[3] = 7;
-	c->sport = 8080;
-	c->dport = 51000;
-	c->netns = 4026531840u;
-	c->cgroup = 77;
-	c->role = CT_ROLE_PASSIVE;
+	*c = fixture__conn(&(struct fixture_conn){
+		.laddr = "127.0.0.1", .lport = 8080, .raddr = "10.0.0.7", .rport = 51000,
+		.role = CT_ROLE_PASSIVE, .pid = 1234, .comm = "nginx", .cookie = 42,
+		.netns = 4026531840u, .cgroup = 77 });
 }
 
 static void test_dur(void **state)

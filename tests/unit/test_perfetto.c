@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "perfetto.h"
 #include "state.h"
 
@@ -77,18 +78,9 @@ static bool json_balanced(const char *s)
 
 static void mkconn(struct conn *c)
 {
-	memset(c, 0, sizeof(*c));
-	c->cookie = 42;
-	c->pid = 1234;
-	conn__set_comm(c, "curl");
-	c->family = 4;
-	c->saddr[0] = 127;
-	c->saddr[3] = 1;
-	c->daddr[0] = 127;
-	c->daddr[3] = 1;
-	c->sport = 40000;
-	c->dport = 8080;
-	c->role = CT_ROLE_ACTIVE;
+	*c = fixture__conn(&(struct fixture_conn){
+		.laddr = "127.0.0.1", .lport = 40000, .raddr = "127.0.0.1", .rport = 8080,
+		.role = CT_ROLE_ACTIVE, .pid = 1234, .comm = "curl", .cookie = 42 });
 	c->nsteps = 3;
 	c->step_state[0] = TD_SYN_SENT;
 	c->step_ns[0] = 1000000;
