@@ -67,7 +67,8 @@ all: $(OUTPUT)/tcpdwell
 $(OUTPUT) $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/tcpdwell.bpf.o: bpf/tcpdwell.bpf.c bpf/tcpdwell.h bpf/core_fixes.bpf.h $(VMLINUX) | $(OUTPUT)
+$(OUTPUT)/tcpdwell.bpf.o: bpf/tcpdwell.bpf.c bpf/tcpdwell.h $(wildcard bpf/*.bpf.h) $(VMLINUX) \
+		| $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf \
 		-c $< -o $@

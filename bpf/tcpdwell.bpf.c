@@ -27,12 +27,6 @@ const volatile bool filter_rport = false; /* consult port_bits[1] */
 const volatile __u32 filter_netns = 0;
 const volatile __u64 filter_cgroup = 0; /* cgroup v2 id; 0: off */
 const volatile __s32 filter_cgroup_level = 0;
-const volatile __u64 wakeup_bytes = 0; /* 0: wake on every record */
-const volatile bool use_perfbuf = false;
-/* Slot rings: slots per CPU - 1 (0: not used); records waiting on a CPU that
- * wake user space early (1: every record). */
-const volatile __u32 slot_mask = 0;
-const volatile __u32 slot_wake = 0;
 
 struct port_bitmap {
 	__u64 bits[65536 / 64];
@@ -45,35 +39,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct port_bitmap);
 } port_bits SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 * 1024 * 1024);
-} events SEC(".maps");
-
-/* Slot rings (user space sizes both): CPU c's ring is slots[c * (slot_mask + 1)
- * ...], its positions slot_cpus[c]. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct td_slot);
-} slots SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct td_slot_cpu);
-} slot_cpus SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(__u32));
-} perf_events SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -90,10 +55,6 @@ struct {
  * their races.
  */
 #define CLAIM_DEPTH 4
-/* A claim this old (in jiffies: bpf_jiffies64() is inlined, a clock read is
- * not) was left by a skipped catcher run: a real one waits only for the softirq
- * that interrupted it (a few ms at most). 100 ms, 25 jiffies where HZ is unknown. */
-#define CLAIM_STALE (CONFIG_HZ ? CONFIG_HZ / 10 : 25)
 struct cpu_state {
 	__u32 depth;
 	__u32 unchecked;
@@ -119,11 +80,6 @@ static __always_inline struct cpu_state *cpu_state(void)
 	return bpf_map_lookup_elem(&cpu_states, &zero);
 }
 
-static __always_inline __u8 claim_states(int oldstate, int newstate)
-{
-	return (oldstate & 15) << 4 | (newstate & 15);
-}
-
 extern const void tw_timer_handler __ksym __weak;
 extern unsigned int CONFIG_HZ __kconfig __weak;
 
@@ -137,6 +93,8 @@ static __always_inline void count(__u32 idx)
 	if (c)
 		__sync_fetch_and_add(c, 1);
 }
+
+#include "buffers.bpf.h"
 
 static __always_inline bool port_selected(__u32 which, __u16 port)
 {
@@ -179,149 +137,6 @@ static __always_inline bool cgroup_selected(__u64 cgid, struct cgroup *cg)
 	if (BPF_CORE_READ(cg, level) < filter_cgroup_level)
 		return false;
 	return td_cgroup_ancestor_id(cg, filter_cgroup_level) == filter_cgroup;
-}
-
-/* A slot ring position taken by event_reserve, for event_submit. */
-struct slot_pos {
-	struct td_slot_cpu *cpu;
-	__u64 pos;
-	__u32 base; /* the CPU's first slot */
-};
-
-/* Programs nest at most a few deep on one CPU (a syscall's, a softirq's, a
- * hard irq's timer): each retry of the swap means one of them took a position. */
-#define SLOT_TRIES 4
-
-/* Take this CPU's next slot (see struct td_slot), or NULL if its ring is full. */
-static __always_inline struct td_event *slot_reserve(struct slot_pos *p)
-{
-	__u32 cpu = bpf_get_smp_processor_id(), base = cpu * (slot_mask + 1), key = 0;
-	struct td_slot_cpu *c = bpf_map_lookup_elem(&slot_cpus, &cpu);
-	struct td_slot *s;
-	__u64 h = 0;
-
-	if (!c)
-		return NULL;
-	for (int i = 0; i < SLOT_TRIES; i++) {
-		h = c->head;
-		if (h - *(volatile __u64 *)&c->tail > slot_mask)
-			return NULL;
-		if (__sync_val_compare_and_swap(&c->head, h, h + 1) != h)
-			continue;
-		/* Within the map: cpu < the CPUs it was sized for. Were it not,
-		 * the position would stay uncommitted and the reader stop there. */
-		key = base + (__u32)(h & slot_mask);
-		s = bpf_map_lookup_elem(&slots, &key);
-		if (!s)
-			return NULL;
-		p->cpu = c;
-		p->pos = h;
-		p->base = base;
-		return &s->ev;
-	}
-	return NULL;
-}
-
-/*
- * Where a record is built: in its slot or in the ring buffer itself, or, on the
- * perf-buffer path, on the program's stack (zeroed, since all of it is copied
- * out), which a softirq's program that interrupts another one half-way through
- * its record does not share. Callers check for NULL and then pass the pointer
- * through barrier_var(): one of the two is never NULL, and the compiler may
- * otherwise compute field addresses before the check, which the verifier
- * refuses for the ring buffer's.
- */
-static __always_inline struct td_event *event_reserve(struct td_event *stack, struct slot_pos *p)
-{
-	struct td_event *e;
-
-	if (use_perfbuf) {
-		__builtin_memset(stack, 0, sizeof(*stack));
-		return stack;
-	}
-	if (slot_mask)
-		e = slot_reserve(p);
-	else
-		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e)
-		count(TD_CNT_RB_FAIL);
-	return e;
-}
-
-/*
- * Commit a slot. A ring's records must be in time order, which lets the reader
- * merge the CPUs in place. Programs on one CPU nest (tracepoints run their
- * programs with preemption off): any position taken after this one before its
- * commit belongs to a program that ran inside this one and has finished, and
- * the one right after holds the smallest stamp among them (each of them saw to
- * it in turn). A stamp later than that one's is moved back to it: still after
- * this record's state change, which came before its program ran.
- *
- * Then the record's stores before the sequence's (x86 keeps stores in order;
- * elsewhere the exchange is a full barrier). Wake the reader when the CPU's
- * ring holds slot_wake records, once per slot_wake positions: a small record
- * in the ring buffer, which the reader waits on.
- */
-static __always_inline void slot_commit(struct td_event *e, struct slot_pos *p)
-{
-	struct td_slot *s = (void *)((__u8 *)e - __builtin_offsetof(struct td_slot, ev));
-	struct td_slot_cpu *c = p->cpu;
-	__u64 h = p->pos;
-
-	if (*(volatile __u64 *)&c->head != h + 1) {
-		__u32 key = p->base + (__u32)((h + 1) & slot_mask);
-		struct td_slot *n = bpf_map_lookup_elem(&slots, &key);
-
-		if (n && n->seq == h + 2 && n->ev.ts_ns < e->ts_ns)
-			e->ts_ns = n->ev.ts_ns;
-	}
-
-#if defined(__TARGET_ARCH_x86)
-	barrier();
-	*(volatile __u64 *)&s->seq = h + 1;
-#else
-	__sync_lock_test_and_set(&s->seq, h + 1);
-#endif
-	if (h + 1 - *(volatile __u64 *)&c->tail >= slot_wake && h + 1 - c->woke >= slot_wake) {
-		c->woke = h + 1;
-		bpf_ringbuf_output(&events, &h, sizeof(h), BPF_RB_FORCE_WAKEUP);
-	}
-}
-
-/* Records a CPU submits between two looks at the ring buffer's fill. */
-#define WAKE_CHECK 64
-
-static __always_inline void event_submit(void *ctx, struct td_event *e, struct cpu_state *cs,
-					 struct slot_pos *p)
-{
-	__u64 flags = 0;
-
-	if (slot_mask) {
-		slot_commit(e, p);
-		return;
-	}
-	if (use_perfbuf) {
-		if (bpf_perf_event_output(ctx, &perf_events, BPF_F_CURRENT_CPU, e, sizeof(*e)))
-			count(TD_CNT_RB_FAIL);
-		return;
-	}
-	/* Batch wakeups: user space polls with a timeout, so a record waits at most
-	 * that long; wake it early only when the buffer is filling up. Forced: a
-	 * plain submit wakes only a consumer that has read everything before it.
-	 * The fill is looked at once every WAKE_CHECK records of a CPU: the query
-	 * is a helper call, and until user space has read below the mark every
-	 * forced submit queues an irq_work, a self-IPI (in a guest, an exit to the
-	 * hypervisor: seen in profiles of a storm). */
-	if (wakeup_bytes) {
-		flags = BPF_RB_NO_WAKEUP;
-		if (!cs || ++cs->unchecked >= WAKE_CHECK) {
-			if (cs)
-				cs->unchecked = 0;
-			if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
-				flags = BPF_RB_FORCE_WAKEUP;
-		}
-	}
-	bpf_ringbuf_submit(e, flags);
 }
 
 /*
@@ -520,85 +335,7 @@ static __always_inline int handle_state(void *ctx, struct cpu_state *cs, const s
 	return 0;
 }
 
-/*
- * The kernel runs a tracing program at most once per CPU at a time: when a
- * softirq interrupts the state program (or the kernel code around it) and
- * changes another socket's state, that run is skipped and only counted
- * (recursion_misses). A second program on the same tracepoint, attached after
- * the state program, makes the record in exactly those runs. Undisturbed
- * changes are recorded once; nested ones by whichever program was free, so the
- * recursion loss left is the rare run where both were busy.
- *
- * How the catcher knows the state program was skipped for the change it sees:
- * - The state program sets in_state while it runs. A tp_btf program is skipped
- *   only while that same program runs on the CPU, so a catcher that finds
- *   in_state set runs inside a state program's run: the change it sees was
- *   skipped, with certainty. This is the common case (a softirq's change
- *   interrupting a syscall's).
- * - Otherwise the state program pushed a claim (socket, old and new state) on a
- *   per-CPU stack when it ran, which the catcher takes off (claim_pop); a change
- *   with no claim was missed. This covers the few instructions at either end of
- *   a state program's run outside in_state, and, on the classic-tracepoint
- *   path, a state program skipped because another classic BPF program (any
- *   tool's) was running on the CPU: those share one guard.
- * A claim left behind could later match another change of a socket at the same
- * address and say "recorded" wrongly: a silent loss, and the cut of the stack
- * would then make a second record of the change it interrupted. A claim is left
- * behind only when its catcher is skipped, that is when the change interrupted
- * a catcher's run: the state program does not push one while in_catcher is set
- * (its catcher will be skipped), and a catcher run that finds in_state set
- * matches no claim at all. What remains are the few instructions at either end
- * of a catcher's run; the stack is cut at the claim found, and a claim left on
- * top is dropped by the next push once it is CLAIM_STALE old.
- */
-static __always_inline void claim_push(struct cpu_state *cl, const struct sock *sk, int oldstate,
-				       int newstate)
-{
-	__u64 now = bpf_jiffies64();
-	__u32 d;
-
-	if (!cl || cl->in_catcher)
-		return;
-	d = cl->depth;
-	if (d >= CLAIM_DEPTH || (d > 0 && now - cl->ts[(d - 1) & (CLAIM_DEPTH - 1)] > CLAIM_STALE))
-		d = 0;
-	cl->sk[d & (CLAIM_DEPTH - 1)] = (__u64)(unsigned long)sk;
-	cl->states[d & (CLAIM_DEPTH - 1)] = claim_states(oldstate, newstate);
-	cl->ts[d & (CLAIM_DEPTH - 1)] = now;
-	cl->depth = d + 1;
-}
-
-/* True if the state program saw this change (its claim is on the stack). */
-static __always_inline bool claim_pop(struct cpu_state *cl, const struct sock *sk, int oldstate,
-				      int newstate)
-{
-	__u8 states = claim_states(oldstate, newstate);
-	__u32 d = cl->depth < CLAIM_DEPTH ? cl->depth : CLAIM_DEPTH;
-
-	for (int i = CLAIM_DEPTH - 1; i >= 0; i--) {
-		if (i >= d)
-			continue;
-		if (cl->sk[i] == (unsigned long)sk && cl->states[i] == states) {
-			cl->depth = i;
-			return true;
-		}
-	}
-	return false;
-}
-
-/* The catcher's decision (see above): true if the state program skipped this
- * change. Sets in_catcher, which the caller clears when it is done. */
-static __always_inline bool catcher_takes(struct cpu_state *cs, const struct sock *sk,
-					  int oldstate, int newstate)
-{
-	if (!cs)
-		return false;
-	cs->in_catcher = 1;
-	if (!cs->in_state && claim_pop(cs, sk, oldstate, newstate))
-		return false;
-	count(TD_CNT_RECOVERED);
-	return true;
-}
+#include "catcher.bpf.h"
 
 /* The socket's cookie, made by the helper the first time it is asked for; once
  * made it never changes, so a plain load saves the call from then on. */
