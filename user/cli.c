@@ -29,6 +29,9 @@
  * as gone, a chain break with nothing lost). */
 #define DEFAULT_RECONCILE_NS  0
 #define DEFAULT_RINGBUF_BYTES (8u << 20)
+/* --ringbuf-size bounds: a power of two from the smallest page to 1 GiB. */
+#define MIN_RINGBUF_BYTES 4096
+#define MAX_RINGBUF_BYTES (1ULL << 30)
 #define MAX_INTERVAL_NS	      (24 * 3600 * NSEC_PER_SEC)
 
 /*
@@ -1026,7 +1029,7 @@ static int apply(struct td_options *o, int c, const char *v, char *err, size_t e
 		if (cli__parse_size(v, "--ringbuf-size", &n, err, errlen))
 			return -1;
 		/* BPF_MAP_TYPE_RINGBUF wants a power of two and a page multiple. */
-		if (n < 4096 || n > (1ULL << 30) || (n & (n - 1)))
+		if (n < MIN_RINGBUF_BYTES || n > MAX_RINGBUF_BYTES || (n & (n - 1)))
 			return fail(err, errlen,
 				    "invalid size '%s' in --ringbuf-size: must be a power of two "
 				    "from 4K to 1G",

@@ -630,7 +630,8 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 			goto fail;
 		}
 	} else if (t->info.buffer == TD_BUFFER_PERF) {
-		size_t pages = (o->ringbuf_bytes / 4096) / 2 ?: 8;
+		/* Half of --ringbuf-size per CPU, in pages (a power of two, as perf wants). */
+		size_t pages = (o->ringbuf_bytes / (size_t)sysconf(_SC_PAGESIZE)) / 2 ?: 8;
 
 		if (cpumerge__init(&t->merge, libbpf_num_possible_cpus())) {
 			snprintf(err, errlen, "out of memory");

@@ -809,7 +809,7 @@ int out__open_view(struct out *o, const struct td_options *opt, char *err, size_
 		}
 		perfetto__open(o->pf, o->f);
 	} else if (opt->pair) {
-		o->pair = pair__new(4096, PAIR_HOLD_NS, pair_emit, o);
+		o->pair = pair__new(PAIR_MAX_HELD, PAIR_HOLD_NS, pair_emit, o);
 		if (!o->pair) {
 			snprintf(err, errlen, "out of memory");
 			return -1;

@@ -55,7 +55,7 @@ void out__open_timeline(struct out *o, const struct conn *c, uint64_t end_ns);
 /*
  * Set up the timeline views asked for in opt: -o FILE (opened for writing, "-"
  * is stdout; o->f then points to it), --format perfetto (the trace's opening is
- * written at once), --pair (a matcher holding up to 4096 sides for PAIR_HOLD_NS of event
+ * written at once), --pair (a matcher holding up to PAIR_MAX_HELD sides for PAIR_HOLD_NS of event
  * time). Only for the timeline command; a no-op otherwise. Returns 0, or -1 with
  * a message in err.
  */

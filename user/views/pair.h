@@ -18,6 +18,8 @@
 /* Default hold, in event time: longer than TIME_WAIT (60 s), so the side that
  * closed first (and finishes a minute after its partner) still pairs. */
 #define PAIR_HOLD_NS 65000000000ULL
+/* Sides --pair holds at once, waiting for their other side. */
+#define PAIR_MAX_HELD 4096
 
 /* Called with both sides (paired) or one side and NULL (unpaired: the other end
  * is not on this host, or finished too far apart, or the cap forced it out).

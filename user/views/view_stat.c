@@ -12,6 +12,10 @@
 #include "sat.h"
 #include "stats.h"
 
+/* Rows of the table (a row per state and --by key); a key past them goes to its state's
+ * "other" row (stats.h). */
+#define STAT_MAX_ROWS 4096
+
 struct stat_view {
 	struct stat_table stats;
 	bool failed;   /* a sample could not be counted (out of memory) */
@@ -55,7 +59,7 @@ static int stat_open(struct app *a)
 		fprintf(stderr, "tcpdwell: out of memory\n");
 		return -1;
 	}
-	stat_table__init(&v->stats, 4096);
+	stat_table__init(&v->stats, STAT_MAX_ROWS);
 	v->next = UINT64_MAX;
 	a->view_state = v;
 	return 0;
