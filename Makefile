@@ -49,7 +49,7 @@ endif
 	install format soak
 
 # Modules without I/O of their own (unit-tested without root).
-CORE := state fmt cli filter conntable stats output metrics seed top record perfetto pair doctor \
+CORE := state fmt cli filter names conntable stats output metrics seed top record perfetto pair doctor \
 	cpumerge outfile twdiag
 # Modules at the edges (kernel, files, terminal), and the pipeline with its views (user/views/).
 EDGE := tracer serve privdrop app live replay main
@@ -108,24 +108,24 @@ $(OUTPUT)/tests/lib/%.o: tests/lib/%.c
 # Each unit test links its module and what that module includes, nothing else, so that a
 # module that starts to depend on another shows here first. Only top's test needs ncurses.
 TEST_LINK_cli := cli state
-TEST_LINK_conntable := conntable state
+TEST_LINK_conntable := conntable state names
 TEST_LINK_cpumerge := cpumerge
-TEST_LINK_doctor := cli conntable doctor fmt record state stats fixture
-TEST_LINK_filter := cli conntable filter state fixture
-TEST_LINK_fmt := conntable fmt
-TEST_LINK_metrics := conntable metrics state fixture
+TEST_LINK_doctor := cli conntable doctor fmt record state stats fixture names
+TEST_LINK_filter := cli conntable filter state fixture names
+TEST_LINK_fmt := conntable fmt names
+TEST_LINK_metrics := conntable metrics state fixture names
 TEST_LINK_outfile := outfile
-TEST_LINK_output := conntable fmt outfile output pair perfetto state stats fixture
-TEST_LINK_pair := conntable fmt outfile output pair perfetto state stats
-TEST_LINK_perfetto := conntable fmt perfetto state fixture
-TEST_LINK_record := conntable record synth
+TEST_LINK_output := conntable fmt outfile output pair perfetto state stats fixture names
+TEST_LINK_pair := conntable fmt outfile output pair perfetto state stats names
+TEST_LINK_perfetto := conntable fmt perfetto state fixture names
+TEST_LINK_record := conntable record synth names
 TEST_LINK_sat :=
-TEST_LINK_seed := conntable seed
+TEST_LINK_seed := conntable seed names
 TEST_LINK_slotmodel := cpumerge
 TEST_LINK_state := state
 TEST_LINK_stats := stats
-TEST_LINK_top := conntable fmt state top
-TEST_LINK_twdiag := conntable seed twdiag
+TEST_LINK_top := conntable fmt state top names
+TEST_LINK_twdiag := conntable seed twdiag names
 test_objs = $(patsubst %,$(OUTPUT)/%.o,$(filter-out $(TESTLIB),$(TEST_LINK_$(1)))) \
 	$(patsubst %,$(OUTPUT)/tests/lib/%.o,$(filter $(TESTLIB),$(TEST_LINK_$(1))))
 
@@ -138,7 +138,7 @@ $(OUTPUT)/tests/test_%: tests/unit/test_%.c $$(call test_objs,$$*) | $(OUTPUT)/t
 
 # The recording dumper links the recording reader (the evidence a failing test keeps).
 $(OUTPUT)/tests/tdrdump: tests/integration/tdrdump.c $(OUTPUT)/record.o $(OUTPUT)/state.o \
-		$(OUTPUT)/conntable.o \
+		$(OUTPUT)/conntable.o $(OUTPUT)/names.o \
 		| $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) $^ $(LDFLAGS) -o $@
@@ -242,26 +242,26 @@ FUZZ_TIME ?= 10
 FUZZ_VIEWS := 18
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-D_GNU_SOURCE -DTD_VERSION='"$(VERSION)"' $(TD_INCLUDES)
-$(OUTPUT)/fuzz_record: tests/fuzz/fuzz_record.c $(call src,record conntable stats state) \
+$(OUTPUT)/fuzz_record: tests/fuzz/fuzz_record.c $(call src,record conntable names stats state) \
 		| $(OUTPUT)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -DFUZZ_REPLAY $^ -o $@
 
-$(OUTPUT)/fuzz_views: tests/fuzz/fuzz_views.c $(call src,cli state fmt filter conntable \
+$(OUTPUT)/fuzz_views: tests/fuzz/fuzz_views.c $(call src,cli state fmt filter conntable names \
 		stats output metrics top record perfetto pair doctor outfile) | $(OUTPUT)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -lncursesw -lm -o $@
 
-$(OUTPUT)/fuzz_seed: tests/fuzz/fuzz_seed.c $(call src,seed conntable state) | $(OUTPUT)
+$(OUTPUT)/fuzz_seed: tests/fuzz/fuzz_seed.c $(call src,seed conntable names state) | $(OUTPUT)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -o $@
 
-$(OUTPUT)/fuzz_cli: tests/fuzz/fuzz_cli.c $(call src,cli state fmt doctor conntable \
+$(OUTPUT)/fuzz_cli: tests/fuzz/fuzz_cli.c $(call src,cli state fmt doctor conntable names \
 		output stats perfetto pair outfile) | $(OUTPUT)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -lm -o $@
 
-$(OUTPUT)/mkcorpus: tests/fuzz/mkcorpus.c $(call src,record conntable) tests/lib/synth.c \
+$(OUTPUT)/mkcorpus: tests/fuzz/mkcorpus.c $(call src,record conntable names) tests/lib/synth.c \
 		| $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) -Itests/lib $^ -o $@
@@ -316,7 +316,7 @@ $(OUTPUT)/storm: tests/bench/storm.c | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $< -o $@
 
-$(OUTPUT)/mkrecording: tests/bench/mkrecording.c tests/lib/synth.c $(call src,record conntable) \
+$(OUTPUT)/mkrecording: tests/bench/mkrecording.c tests/lib/synth.c $(call src,record conntable names) \
 		| $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) -Itests/lib $^ -o $@

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 
 #include "conntable.h"
+#include "names.h"
 #include "sat.h"
 
 #define NIL UINT32_MAX
@@ -171,98 +172,12 @@ static inline uint32_t key_hash(int kind, uint64_t k)
 	return kind == SK_COOKIE ? cookie_hash(k) : ix_hash(k);
 }
 
-/*
- * Command names: one table for the process, since a struct conn says its name
- * wherever it is (conn__comm() has no table to ask). Names live in chunks that
- * never move, so a name's string stays where it is; an index by hash finds a
- * name's number. Number 0 is "". Both grow as names come: a few hundred names
- * take a few KiB, the most there can be (65,535) about 1.25 MiB.
- */
-#define COMM_MAX 65536 /* numbers are 16 bits */
-#define COMM_CHUNK 256 /* names per chunk */
-
-static struct {
-	char (*chunk[COMM_MAX / COMM_CHUNK])[TD_COMM_LEN];
-	uint16_t *ix; /* open addressing: a name's number, 0 = empty */
-	uint32_t mask; /* ix has mask + 1 entries */
-	uint32_t n; /* numbers given, "" included */
-	uint16_t last; /* the name a record named last: most come from one process */
-} comms;
-
-static const char *comm_name(uint32_t id)
-{
-	return comms.chunk[id / COMM_CHUNK][id % COMM_CHUNK];
-}
-
-static uint32_t comm_hash(const char name[TD_COMM_LEN])
-{
-	uint64_t a, b;
-
-	memcpy(&a, name, 8);
-	memcpy(&b, name + 8, 8);
-	return (uint32_t)mix64(a ^ mix64(b));
-}
-
-/* Doubles the index (or makes it); false if memory is short. */
-static bool comm_grow(void)
-{
-	uint32_t nmask = comms.ix ? comms.mask * 2 + 1 : 255;
-	uint16_t *nix = calloc((size_t)nmask + 1, sizeof(*nix));
-
-	if (!nix)
-		return false;
-	for (uint32_t id = 1; id < comms.n; id++) {
-		uint32_t h = comm_hash(comm_name(id)) & nmask;
-
-		while (nix[h])
-			h = (h + 1) & nmask;
-		nix[h] = (uint16_t)id;
-	}
-	free(comms.ix);
-	comms.ix = nix;
-	comms.mask = nmask;
-	return true;
-}
-
-/* The number of name (TD_COMM_LEN bytes, zero after its end); 0 if the table is
- * full or memory short. */
-static uint16_t comm_intern(const char name[TD_COMM_LEN])
-{
-	char(*chunk)[TD_COMM_LEN];
-	uint32_t h, id;
-
-	if (!name[0])
-		return 0;
-	/* At most half full; a grow that fails is fine while one entry is empty. */
-	if (comms.n < COMM_MAX && (uint64_t)(comms.n + 1) * 2 > (uint64_t)comms.mask + 1 &&
-	    !comm_grow() && (!comms.ix || comms.n > comms.mask))
-		return 0;
-	for (h = comm_hash(name) & comms.mask; comms.ix[h]; h = (h + 1) & comms.mask) {
-		if (!memcmp(comm_name(comms.ix[h]), name, TD_COMM_LEN))
-			return comms.ix[h];
-	}
-	id = comms.n ? comms.n : 1; /* 0 is "" */
-	if (id == COMM_MAX)
-		return 0;
-	chunk = comms.chunk[id / COMM_CHUNK];
-	if (!chunk) {
-		chunk = calloc(COMM_CHUNK, TD_COMM_LEN);
-		if (!chunk)
-			return 0;
-		comms.chunk[id / COMM_CHUNK] = chunk;
-	}
-	memcpy(chunk[id % COMM_CHUNK], name, TD_COMM_LEN);
-	comms.ix[h] = (uint16_t)id;
-	comms.n = id + 1;
-	return (uint16_t)id;
-}
-
 const char *conn__comm(const struct conn *c)
 {
 	/* TD_COMM_LEN bytes like every name, for callers that copy them all */
 	static const char none[TD_COMM_LEN];
 
-	return c->comm ? comm_name(c->comm) : none;
+	return c->comm ? names__get(c->comm) : none;
 }
 
 void conn__set_comm(struct conn *c, const char *comm)
@@ -271,7 +186,7 @@ void conn__set_comm(struct conn *c, const char *comm)
 
 	for (int i = 0; i < TD_COMM_LEN - 1 && comm[i]; i++)
 		name[i] = comm[i];
-	c->comm = comm_intern(name);
+	c->comm = names__intern(name);
 }
 
 static uint64_t tuple_hash(const struct conn *c)
@@ -641,16 +556,19 @@ static void set_tuple(struct conn *c, const struct td_event *e)
 		c->cgroup = e->cgroup;
 }
 
+/* The name a record named last: most come from one process. */
+static uint16_t last_comm;
+
 static void set_owner(struct conn *c, const struct td_event *e, uint8_t src)
 {
 	c->pid = e->pid;
 	/* Names are never forgotten, so a number once given stays right. */
-	if (comms.last && !memcmp(e->comm, comm_name(comms.last), TD_COMM_LEN)) {
-		c->comm = comms.last;
+	if (last_comm && !memcmp(e->comm, names__get(last_comm), TD_COMM_LEN)) {
+		c->comm = last_comm;
 	} else {
 		conn__set_comm(c, e->comm);
 		if (c->comm)
-			comms.last = c->comm;
+			last_comm = c->comm;
 	}
 	c->owner_src = src;
 }

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Command names, interned: one table for the process, since a struct conn says its owner's
+ * name (a 16-bit number) wherever it is, and conn__comm() has no table to ask. Names live in
+ * chunks that never move, so a name's string stays where it is; an index by hash finds a
+ * name's number. Number 0 is "". Both grow as names come: a few hundred names take a few KiB,
+ * the most there can be (65,535) about 1.25 MiB. Names are never forgotten, so a number once
+ * given stays right for the life of the process.
+ */
+#ifndef TD_NAMES_H
+#define TD_NAMES_H
+
+#include <stdint.h>
+
+#include "bpf/tcpdwell.h"
+
+#define NAMES_MAX   65536 /* numbers are 16 bits */
+#define NAMES_CHUNK 256	  /* names per chunk */
+
+struct names_table {
+	char (*chunk[NAMES_MAX / NAMES_CHUNK])[TD_COMM_LEN];
+	uint16_t *ix;  /* open addressing: a name's number, 0 = empty */
+	uint32_t mask; /* ix has mask + 1 entries */
+	uint32_t n;    /* numbers given, "" included */
+};
+extern struct names_table names;
+
+/* The name of number id (given by names__intern, not 0): TD_COMM_LEN bytes, zero after its
+ * end. Inline: a record's owner is looked up by it on the hot path. */
+static inline const char *names__get(uint16_t id)
+{
+	return names.chunk[id / NAMES_CHUNK][id % NAMES_CHUNK];
+}
+
+/* The number of name (TD_COMM_LEN bytes, zero after its end; "" is 0); 0 too if the table is
+ * full or memory short. */
+uint16_t names__intern(const char name[TD_COMM_LEN]);
+
+#endif /* TD_NAMES_H */
