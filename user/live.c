@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "app.h"
 #include "outfile.h"
 #include "privdrop.h"
@@ -29,14 +30,6 @@
 
 /* The recording's stream buffer (see main.c's for stdout). */
 static char record_buf[1 << 20];
-
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 /*
  * --cgroup PATH: the cgroup v2 id is the directory's inode number; the level is
@@ -174,7 +167,7 @@ static void seed_from_dump(struct app *a, struct tracer *tr)
 	char err[256];
 
 	a->seeding = true;
-	if (seed__dump(clock_ns(CLOCK_MONOTONIC), collect_seed, &seeds, &st, err, sizeof(err)))
+	if (seed__dump(clock__ns(CLOCK_MONOTONIC), collect_seed, &seeds, &st, err, sizeof(err)))
 		fprintf(stderr, "tcpdwell: warning: sockets open before the start are not known: %s\n",
 			err);
 	tracer__poll(tr, 0);
@@ -317,8 +310,8 @@ int live__run(struct td_options *o)
 		fprintf(stderr, "tcpdwell: %s\n", msg);
 		return TD_EXIT_FAIL;
 	}
-	start = clock_ns(CLOCK_MONOTONIC);
-	realtime_offset = (int64_t)(clock_ns(CLOCK_REALTIME) - start);
+	start = clock__ns(CLOCK_MONOTONIC);
+	realtime_offset = (int64_t)(clock__ns(CLOCK_REALTIME) - start);
 	if (app_open(&a, o, realtime_offset)) {
 		app_free(&a);
 		return TD_EXIT_FAIL;
@@ -386,7 +379,7 @@ int live__run(struct td_options *o)
 			ti->accept ? ", accept owners" : "");
 	}
 
-	start = clock_ns(CLOCK_MONOTONIC);
+	start = clock__ns(CLOCK_MONOTONIC);
 	app_tick(&a, table_clock(tr, start));
 	while (!app_exiting && !a.stop) {
 		uint64_t now, rb, rec;
@@ -400,7 +393,7 @@ int live__run(struct td_options *o)
 			ret = TD_EXIT_FAIL;
 			break;
 		}
-		now = clock_ns(CLOCK_MONOTONIC);
+		now = clock__ns(CLOCK_MONOTONIC);
 		/* The counters first: a chain break the tick reports comes with the
 		 * loss that explains it, as it does on replay of a recording. */
 		tracer__lost(tr, &rb, &rec);
@@ -435,7 +428,7 @@ int live__run(struct td_options *o)
 		tracer__lost(tr, &rb, &rec);
 		app_lost(&a, rb, rec);
 	}
-	a.now = clock_ns(CLOCK_MONOTONIC);
+	a.now = clock__ns(CLOCK_MONOTONIC);
 	if (a.twdiag && o->verbose)
 		twdiag_report(&a);
 	if (ret == TD_EXIT_OK)

@@ -24,6 +24,7 @@
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 
+#include "clock.h"
 #include "seed.h"
 
 /* idiag_timer of a timewait socket (tcp_twsk_diag_fill()). */
@@ -450,15 +451,6 @@ static void with_owner(void *arg, struct conn *c, uint32_t inode)
 	d->fn(d->arg, c);
 }
 
-/* The clock of the tracer's records (bpf_ktime_get_ns()). */
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* The current namespace's net.ipv4.tcp_fin_timeout in ms; 0 if unknown. */
 static uint32_t read_fin_timeout_ms(void)
 {
@@ -569,7 +561,7 @@ int seed__dump_next(int fd, const struct seed_ns *ns, void *buf,
 		 * the timewait timers count down from the moment of writing.
 		 */
 		at = *ns;
-		at.now_ns = mono_ns();
+		at.now_ns = clock__mono_ns();
 		if (at.now_ns < ns->now_ns)
 			at.now_ns = ns->now_ns;
 		r = seed__parse(buf, n, &at, fn, arg, err, errlen);

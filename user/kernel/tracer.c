@@ -24,6 +24,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "clock.h"
 #include "cpumerge.h"
 #include "tcpdwell.skel.h"
 #include "loss.h"
@@ -99,14 +100,6 @@ static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 	if (!verbose_level || (level == LIBBPF_DEBUG && verbose_level < 2))
 		return 0;
 	return vfprintf(stderr, fmt, ap);
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static bool path_exists(const char *p)
@@ -228,7 +221,7 @@ static int ring_consume(struct tracer *t)
 	struct ring *r = t->rb;
 	unsigned long cons = *r->consumer_pos, prod;
 	size_t mask = r->size - 1;
-	uint64_t start = mono_ns();
+	uint64_t start = clock__mono_ns();
 	bool busy = false;
 	int total = 0;
 
@@ -362,7 +355,7 @@ static void slots_consume(struct tracer *t, bool all)
 	struct slot_view *v = &t->sr->v;
 	size_t n;
 
-	slots__scan(v, mono_ns(), SLOT_SPIN_NS, mono_ns);
+	slots__scan(v, clock__mono_ns(), SLOT_SPIN_NS, clock__mono_ns);
 	while ((n = slots__pop(v, all ? UINT64_MAX : v->horizon, t->ptr, BATCH)) > 0) {
 		deliver_ptrs(t, (int)n);
 		slots__release(v);
@@ -598,7 +591,7 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 	fill_ports(t->skel, 0, &o->lports);
 	fill_ports(t->skel, 1, &o->rports);
 	/* No record is stamped before the programs are attached. */
-	t->until = mono_ns();
+	t->until = clock__mono_ns();
 
 	e = tcpdwell_bpf__attach(t->skel);
 	if (!e)
@@ -673,7 +666,7 @@ int tracer__poll(struct tracer *t, int timeout_ms)
 		uint64_t now;
 
 		err = perf_buffer__poll(t->pb, timeout_ms);
-		now = mono_ns();
+		now = clock__mono_ns();
 		if (err >= 0)
 			err = perf_buffer__consume(t->pb);
 		merge_cpus(t, now - PERF_SETTLE_NS);
@@ -797,7 +790,7 @@ void tracer__drain(struct tracer *t)
 		slots_consume(t, true);
 	merge_cpus(t, UINT64_MAX);
 	deliver(t);
-	t->until = mono_ns();
+	t->until = clock__mono_ns();
 }
 
 void tracer__close(struct tracer *t)

@@ -38,6 +38,7 @@
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 
+#include "clock.h"
 #include "seed.h"
 #include "twdiag.h"
 
@@ -238,14 +239,6 @@ struct twdiag {
 	struct conntable *rc_table;
 	struct twdiag_stats st;
 };
-
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* A lookup socket in the thread's namespace: non-blocking, its receive queue
  * large enough for a batch (forced while CAP_NET_ADMIN is held, else up to
@@ -471,7 +464,7 @@ static void ask(struct twdiag *d, int fd, struct ct_tw_query *q, size_t n)
 {
 	unsigned char req[TWDIAG_BATCH * sizeof(struct request)];
 	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-	uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	uint64_t cpu0 = clock__ns(CLOCK_THREAD_CPUTIME_ID);
 	uint32_t seq0 = d->seq;
 	size_t len = 0;
 	ssize_t r;
@@ -487,7 +480,7 @@ static void ask(struct twdiag *d, int fd, struct ct_tw_query *q, size_t n)
 	d->st.asked += n;
 	if (r < 0) {
 		d->st.unanswered += n;
-		d->st.cpu_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+		d->st.cpu_ns += clock__ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
 		return;
 	}
 	for (;;) {
@@ -506,12 +499,12 @@ static void ask(struct twdiag *d, int fd, struct ct_tw_query *q, size_t n)
 		if (from.nl_pid != 0 || (msg.msg_flags & MSG_TRUNC))
 			continue;
 		/* The answers' moment: after the kernel wrote them. */
-		twdiag__parse(d->buf, (size_t)r, q, n, seq0, clock_ns(CLOCK_MONOTONIC), on_answer,
+		twdiag__parse(d->buf, (size_t)r, q, n, seq0, clock__ns(CLOCK_MONOTONIC), on_answer,
 			      d);
 	}
 	for (size_t k = 0; k < n; k++)
 		d->st.unanswered += !d->answered[d->batch + k];
-	d->st.cpu_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+	d->st.cpu_ns += clock__ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
 }
 
 void twdiag__flush(struct twdiag *d, void (*fn)(void *arg, const struct td_event *e), void *arg)
@@ -582,7 +575,7 @@ static bool rc_ask(struct twdiag *d)
  * dump (rc_end_ns, rc_pending) when the last namespace is done. */
 static void rc_step(struct twdiag *d)
 {
-	uint64_t t0 = clock_ns(CLOCK_MONOTONIC), now = t0;
+	uint64_t t0 = clock__ns(CLOCK_MONOTONIC), now = t0;
 	char err[256];
 
 	while (d->rc_ns < d->nns && now - t0 < RC_STEP_NS) {
@@ -590,7 +583,7 @@ static void rc_step(struct twdiag *d)
 		struct seed_ns ns = {d->rc_start, s->netns, 0};
 		int r = seed__dump_next(s->fd, &ns, d->buf, on_dumped, d, err, sizeof(err));
 
-		now = clock_ns(CLOCK_MONOTONIC);
+		now = clock__ns(CLOCK_MONOTONIC);
 		if (!r)
 			continue;
 		if (r < 0 && !(d->rc_family == AF_INET6 && (r == -ENOENT || r == -EAFNOSUPPORT))) {
@@ -625,7 +618,7 @@ static void rc_step(struct twdiag *d)
 /* Start a reconcile pass: its dump runs over the next turns (rc_step()). */
 static void rc_start(struct twdiag *d, struct conntable *t)
 {
-	d->rc_start = clock_ns(CLOCK_MONOTONIC);
+	d->rc_start = clock__ns(CLOCK_MONOTONIC);
 	d->rc_table = t;
 	d->rc_sockets = 0;
 	d->rc_ns = 0;
