@@ -57,23 +57,21 @@ char *fmt__addr(int family, const uint8_t addr[16], char *buf, size_t len)
 	return buf;
 }
 
-char *fmt__endpoint(int family, const uint8_t addr[16], int port, char *buf, size_t len)
+size_t fmt__endpoint_n(int family, const uint8_t addr[16], int port, char *buf)
 {
-	char tmp[FMT_ENDPOINT_LEN], a[48], digits[8];
-	size_t n = 0, k;
+	char digits[8];
+	size_t n = 0;
 	int i = sizeof(digits);
 
-	fmt__addr(family, addr, a, sizeof(a));
 	if (family == 6)
-		tmp[n++] = '[';
-	k = strlen(a);
-	memcpy(tmp + n, a, k);
-	n += k;
+		buf[n++] = '[';
+	fmt__addr(family, addr, buf + n, FMT_ENDPOINT_LEN - 9);
+	n += strlen(buf + n);
 	if (family == 6)
-		tmp[n++] = ']';
-	tmp[n++] = ':';
+		buf[n++] = ']';
+	buf[n++] = ':';
 	if (port < 0) {
-		tmp[n++] = '*';
+		buf[n++] = '*';
 	} else {
 		unsigned int v = (unsigned int)port;
 
@@ -81,9 +79,23 @@ char *fmt__endpoint(int family, const uint8_t addr[16], int port, char *buf, siz
 			digits[--i] = (char)('0' + v % 10);
 			v /= 10;
 		} while (v && i > 0);
-		memcpy(tmp + n, digits + i, sizeof(digits) - i);
+		memcpy(buf + n, digits + i, sizeof(digits) - i);
 		n += sizeof(digits) - i;
 	}
+	buf[n] = 0;
+	return n;
+}
+
+char *fmt__endpoint(int family, const uint8_t addr[16], int port, char *buf, size_t len)
+{
+	char tmp[FMT_ENDPOINT_LEN];
+	size_t n;
+
+	if (len >= FMT_ENDPOINT_LEN) {
+		fmt__endpoint_n(family, addr, port, buf);
+		return buf;
+	}
+	n = fmt__endpoint_n(family, addr, port, tmp);
 	if (len) {
 		if (n >= len)
 			n = len - 1;
@@ -164,51 +176,6 @@ char *fmt__text(const char *s, size_t max, char *buf, size_t len)
 	return buf;
 }
 
-/* The JSON escape of byte ch into e; its length (1, 2 or 6). */
-static size_t json_char(unsigned char ch, char e[6])
-{
-	static const char hex[] = "0123456789abcdef";
-
-	if (ch == '"' || ch == '\\') {
-		e[0] = '\\';
-		e[1] = (char)ch;
-		return 2;
-	}
-	if (ch < 0x20 || ch >= 0x7f) {
-		memcpy(e, "\\u00", 4);
-		e[4] = hex[ch >> 4];
-		e[5] = hex[ch & 15];
-		return 6;
-	}
-	e[0] = (char)ch;
-	return 1;
-}
-
-size_t fmt__json(const char *s, size_t max, char *buf, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t o = 0;
-	char e[6];
-
-	if (len < 3) {
-		if (len)
-			buf[0] = 0;
-		return 0;
-	}
-	buf[o++] = '"';
-	for (size_t i = 0; i < max && p[i]; i++) {
-		size_t k = json_char(p[i], e);
-
-		if (o + k + 2 > len) /* the closing quote and the NUL */
-			break;
-		memcpy(buf + o, e, k);
-		o += k;
-	}
-	buf[o++] = '"';
-	buf[o] = 0;
-	return o;
-}
-
 void fmt__json_put(FILE *f, const char *s, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -216,6 +183,6 @@ void fmt__json_put(FILE *f, const char *s, size_t max)
 
 	putc('"', f);
 	for (size_t i = 0; i < max && p[i]; i++)
-		fwrite(e, 1, json_char(p[i], e), f);
+		fwrite(e, 1, fmt__json_char(p[i], e), f);
 	putc('"', f);
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 /*
  * ns as "850ns", "51.2us", "12.3ms", "1.50s", "61.3s", "12m05s", "3h07m"; "?" for
@@ -28,6 +29,8 @@ char *fmt__addr(int family, const uint8_t addr[16], char *buf, size_t len);
  */
 #define FMT_ENDPOINT_LEN 56
 char *fmt__endpoint(int family, const uint8_t addr[16], int port, char *buf, size_t len);
+/* The same into buf, which has FMT_ENDPOINT_LEN bytes at least; returns its length. */
+size_t fmt__endpoint_n(int family, const uint8_t addr[16], int port, char *buf);
 
 /* Role ("unknown", "active", "passive", "listen") and timewait end ("", "expired", "reused",
  * "killed", "reset", "gone") names; out-of-range values get the first. */
@@ -54,7 +57,66 @@ char *fmt__text(const char *s, size_t max, char *buf, size_t len);
  * fmt__json_put writes it to f.
  */
 #define FMT_JSON_LEN(n) (6 * (n) + 3)
-size_t fmt__json(const char *s, size_t max, char *buf, size_t len);
 void fmt__json_put(FILE *f, const char *s, size_t max);
+
+/* Inline, as every trace -j line quotes two addresses and a name. */
+
+/* The JSON escape of byte ch into e (6 bytes); its length (1, 2 or 6). */
+static inline size_t fmt__json_char(unsigned char ch, char *e)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (ch == '"' || ch == '\\') {
+		e[0] = '\\';
+		e[1] = (char)ch;
+		return 2;
+	}
+	if (ch < 0x20 || ch >= 0x7f) {
+		memcpy(e, "\\u00", 4);
+		e[4] = hex[ch >> 4];
+		e[5] = hex[ch & 15];
+		return 6;
+	}
+	e[0] = (char)ch;
+	return 1;
+}
+
+static inline size_t fmt__json(const char *s, size_t max, char *buf, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = max == SIZE_MAX ? strlen(s) : strnlen(s, max), o = 0;
+	char e[6];
+
+	if (len < 3) {
+		if (len)
+			buf[0] = 0;
+		return 0;
+	}
+	buf[o++] = '"';
+	if (n <= (len - 3) / 6) {
+		/* Room for the worst case (each byte escaped): no bound to check per byte, and
+		 * most bytes are copied as they are. */
+		for (size_t i = 0; i < n; i++) {
+			unsigned char ch = p[i];
+
+			if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\')
+				buf[o++] = (char)ch;
+			else
+				o += fmt__json_char(ch, buf + o);
+		}
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			size_t k = fmt__json_char(p[i], e);
+
+			if (o + k + 2 > len) /* the closing quote and the NUL */
+				break;
+			memcpy(buf + o, e, k);
+			o += k;
+		}
+	}
+	buf[o++] = '"';
+	buf[o] = 0;
+	return o;
+}
 
 #endif /* TD_FMT_H */

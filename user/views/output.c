@@ -159,7 +159,10 @@ static void put_endpoint(struct line *l, int family, const uint8_t *addr, uint16
 {
 	char e[FMT_ENDPOINT_LEN];
 
-	puts_(l, fmt__endpoint(family, addr, port, e, sizeof(e)));
+	if (sizeof(l->buf) - l->n >= FMT_ENDPOINT_LEN)
+		l->n += fmt__endpoint_n(family, addr, port, l->buf + l->n);
+	else
+		put(l, e, fmt__endpoint_n(family, addr, port, e));
 }
 
 /* The keys every connection-level JSON object shares. */
