@@ -72,7 +72,7 @@ struct app {
 	struct td_options *o;
 	const struct view_ops *view;
 	void *view_state;
-	struct conntable *table; /* NULL for record */
+	struct conntable *table; /* record: only for the timewait lookups; NULL with --no-timewait */
 	struct rec_writer *rec;	 /* record, -w: where the records are also written */
 	struct out out;
 	bool stop;		    /* a view asked to end (top's 'q') */

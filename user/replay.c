@@ -31,7 +31,7 @@
  * -i maps the recording. If the file shrinks while it is read (truncated by
  * another process), touching the pages past its new end raises SIGBUS: within
  * the mapping, and only while the reader (plain loads: record.c copies every
- * field out) runs, that is turned into a jump back to run_replay, which says
+ * field out) runs, that is turned into a jump back to replay__run, which says
  * so. Reading the file with pread() instead would copy every byte once more; a
  * size check before each read could still lose the race to a truncate.
  */
@@ -64,7 +64,7 @@ static void replay_unguard(void)
 	signal(SIGBUS, SIG_DFL);
 }
 
-/* How many records replay reads ahead of the one it applies (see run_replay). */
+/* How many records replay reads ahead of the one it applies (see replay_items). */
 #define REPLAY_AHEAD 16
 /* ... and how many ahead the connection each names is fetched. */
 #define REPLAY_NEAR 6

@@ -32,10 +32,11 @@ static void put_addr(const char *key, const uint8_t *a, int family)
 
 static void put_event(uint64_t n, const struct td_event *e)
 {
-	static const char *const kinds[] = { "?", "state", "tw_arm", "tw_cancel", "accept" };
+	static const char *const kinds[] = { "?",	  "state",  "tw_arm",
+					     "tw_cancel", "accept", "tw_diag" };
 
 	printf("{\"n\":%" PRIu64 ",\"type\":\"event\",\"ts\":%" PRIu64 ",\"kind\":\"%s\"", n,
-	       (uint64_t)e->ts_ns, e->kind < 5 ? kinds[e->kind] : "?");
+	       (uint64_t)e->ts_ns, e->kind < sizeof(kinds) / sizeof(kinds[0]) ? kinds[e->kind] : "?");
 	printf(",\"old\":\"%s\",\"new\":\"%s\"", state__name(e->oldstate),
 	       state__name(e->newstate));
 	printf(",\"cookie\":%" PRIu64 ",\"skaddr\":\"%#" PRIx64 "\",\"flags\":%u", (uint64_t)e->cookie,
