@@ -57,6 +57,10 @@ static __always_inline void claim_push(struct cpu_state *cl, const struct sock *
 	if (!cl || cl->in_catcher)
 		return;
 	d = cl->depth;
+	/* Counted: a full stack is emptied, and a live claim with it makes its catcher record
+	 * the change again (docs/TESTING.md). */
+	if (d >= CLAIM_DEPTH)
+		count(TD_CNT_CLAIM_FULL);
 	if (d >= CLAIM_DEPTH || (d > 0 && now - cl->ts[(d - 1) & (CLAIM_DEPTH - 1)] > CLAIM_STALE))
 		d = 0;
 	cl->sk[d & (CLAIM_DEPTH - 1)] = (__u64)(unsigned long)sk;

@@ -125,7 +125,8 @@ struct td_slot_cpu {
 enum td_counter {
 	TD_CNT_RB_FAIL = 0, /* no room in the buffer (ring, slots or perf): record lost */
 	TD_CNT_RECOVERED = 1, /* state records made by a catcher (see claim_push) */
-	TD_CNT_MAX = 2,
+	TD_CNT_CLAIM_FULL = 2, /* claim_push found the claim stack full (see there) */
+	TD_CNT_MAX = 3,
 };
 
 #endif /* TCPDWELL_H */

@@ -306,7 +306,9 @@ bpf_counters() {
 phase_all() {
 	new_ns load || { fail "cannot create a network namespace"; return; }
 	local common=(-N "$INO" --no-seed ${TD_SOAK_TRACER_ARGS:-}) name
-	start_path slots trace -j "${common[@]}" &&
+	# The slot rings' tracer keeps its records too (-w): a failing run's files then hold each
+	# record's flags (TD_F_CAUGHT: made by the catcher) and the order the tracer got them in.
+	start_path slots trace -j -w "$TMP/slots.tdr" "${common[@]}" &&
 		start_path ring trace -j --buffer ring "${common[@]}" &&
 		start_path perf trace -j --buffer perf "${common[@]}" &&
 		start_path tracepoint trace -j --backend tracepoint "${common[@]}" &&
@@ -351,6 +353,10 @@ raw_records() {
 		grep -E "\"cookie\":($cookies)[,}]" >"$TMP/offending.tdr.json"
 	echo "# $ME: the recording's items of those connections ($TMP/offending.tdr.json):"
 	sed 's/^/#   /' "$TMP/offending.tdr.json"
+	"$OUTPUT/tests/tdrdump" "$TMP/slots.tdr" 2>/dev/null |
+		grep -E "\"cookie\":($cookies)[,}]" >"$TMP/offending.slots.json"
+	echo "# $ME: the slot rings' tracer's records of those connections ($TMP/offending.slots.json):"
+	sed 's/^/#   /' "$TMP/offending.slots.json"
 }
 
 # checker_can_fail (after a passing comparison): the checker must fail on a copy of the slot
