@@ -456,10 +456,17 @@ bad=$(cat "$TMP"/trace.json "$TMP"/timeline.json "$TMP"/stuck.json | jq -c '
 	elif .type == "evicted" then select(has_all(["connections","max_conns"]) | not)
 	else . end' 2>&1 | head -3)
 check "every JSON line parses and has the keys of its type" "" "$bad"
-check "no chain break (a connection missing a record) without a loss counted" "" \
-	"$(cat "$TMP"/trace.json "$TMP"/timeline.json "$TMP"/stuck.json |
-		jq -c 'select(.type == "lost" and .chain_breaks != 0 and .ringbuf + .recursion == 0)' \
-		2>&1 | head -1)"
+BREAKS=$(cat "$TMP"/trace.json "$TMP"/timeline.json "$TMP"/stuck.json |
+	jq -c 'select(.type == "lost" and .chain_breaks != 0 and .ringbuf + .recursion == 0)' \
+	2>&1 | head -1)
+check "no chain break (a connection missing a record) without a loss counted" "" "$BREAKS"
+# The evidence of a break: trace's connections whose records do not chain (each old state the
+# previous new one, the timewait socket's late entry aside), with their records.
+[ -z "$BREAKS" ] || jq -s -c '[.[] | select(.type == "transition")] | group_by(.cookie) | .[] |
+	select(. as $r | any(range(1; length); $r[.].old != $r[. - 1].new and
+		$r[.].new != "TIME_WAIT")) |
+	map("\(.ts_ns) \(.old)>\(.new) \(.lport)-\(.rport) pid \(.pid)")' "$TMP/trace.json" |
+	head -3 | sed 's/^/#   broken: /'
 check "no pid 0 is ever printed as an owner" "0" \
 	"$(cat "$TMP"/trace.json "$TMP"/timeline.json | jq -s '[.[] | select(.pid == 0)] | length')"
 
