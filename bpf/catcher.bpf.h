@@ -58,7 +58,10 @@ static __always_inline void claim_push(struct cpu_state *cl, const struct sock *
 		return;
 	d = cl->depth;
 	/* Counted: a full stack is emptied, and a live claim with it makes its catcher record
-	 * the change again (docs/TESTING.md). */
+	 * the change again. That happens when an interrupt lands at the start of a catcher's run
+	 * (the kernel counts it running before in_catcher is set): each change in it pushes a
+	 * claim whose catcher is skipped, and after it the interrupted catcher finds its own
+	 * claim gone. The table drops such a second record (conntable.c, caught_dups). */
 	if (d >= CLAIM_DEPTH)
 		count(TD_CNT_CLAIM_FULL);
 	if (d >= CLAIM_DEPTH || (d > 0 && now - cl->ts[(d - 1) & (CLAIM_DEPTH - 1)] > CLAIM_STALE))

@@ -345,6 +345,47 @@ static void test_same_state_ignored(void **state)
 	conntable__free(t);
 }
 
+/* A catcher's second record of a change the state program recorded (an interrupt between the
+ * two emptied the claim stack) is dropped and counted; a catcher's record of a change the
+ * table has not seen is a change like any other. */
+static void test_caught_duplicate_dropped(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+	struct td_event e;
+
+	(void)state;
+	ev(t, 3, 0xc000, 1, TD_CLOSE, TD_SYN_SENT, 0, 80, 5);
+	ev(t, 3, 0xc000, 2, TD_SYN_SENT, TD_ESTABLISHED, 5000, 80, 0);
+	ev(t, 3, 0xc000, 3, TD_ESTABLISHED, TD_CLOSE_WAIT, 5000, 80, 0);
+	e = mkev(3, 0xc000, 4, TD_CLOSE_WAIT, TD_LAST_ACK, 5000, 80, 5);
+	conntable__apply(t, &e); /* the state program's */
+	e.ts_ns = 5 * MS;
+	e.flags |= TD_F_CAUGHT; /* its catcher's, after the interrupt */
+	conntable__apply(t, &e);
+	assert_int_equal(s.ntr, 4);
+	assert_int_equal(conntable__stats(t)->caught_dups, 1);
+	assert_int_equal(conntable__stats(t)->gaps, 0);
+	/* a caught change the table has not seen: applied */
+	e = mkev(3, 0xc000, 6, TD_LAST_ACK, TD_CLOSE, 5000, 80, 0);
+	e.flags |= TD_F_CAUGHT;
+	conntable__apply(t, &e);
+	assert_int_equal(s.ntr, 5);
+	ASSERT_TR(&s, 4, TD_LAST_ACK, TD_CLOSE, 2 * MS);
+	assert_int_equal(s.nfin, 1);
+	assert_int_equal(conntable__stats(t)->caught_dups, 1);
+	assert_int_equal(conntable__stats(t)->gaps, 0);
+	/* the catcher's second -> CLOSE finds its connection gone: dropped, no new connection */
+	e.ts_ns = 7 * MS;
+	conntable__apply(t, &e);
+	conntable__drain(t);
+	assert_int_equal(s.ntr, 5);
+	assert_int_equal(s.nfin, 1);
+	assert_int_equal(conntable__stats(t)->caught_dups, 2);
+	assert_int_equal(conntable__stats(t)->gaps, 0);
+	conntable__free(t);
+}
+
 /* An abort (RST) and a refused connect end without TIME_WAIT. */
 static void test_rst_and_refused(void **state)
 {
@@ -2055,6 +2096,7 @@ int main(void)
 		cmocka_unit_test(test_active_open_close_timewait),
 		cmocka_unit_test(test_passive_accept_close_wait),
 		cmocka_unit_test(test_same_state_ignored),
+		cmocka_unit_test(test_caught_duplicate_dropped),
 		cmocka_unit_test(test_rst_and_refused),
 		cmocka_unit_test(test_listener_cookie_stitched),
 		cmocka_unit_test(test_skaddr_reuse_new_cookie),

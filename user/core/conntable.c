@@ -82,6 +82,9 @@ struct twq_entry {
 	uint64_t due_ns;
 };
 
+/* Cookies of finished connections kept to recognise a catcher's duplicate -> CLOSE. */
+#define CLOSED_KEPT 64
+
 struct conntable {
 	struct conn *conns;
 	struct slot *slots;
@@ -92,6 +95,10 @@ struct conntable {
 	uint32_t pushes; /* to the LRU list's head, ever (wraps) */
 	uint32_t near; /* see touch() */
 	struct index index[NKINDS];
+	/* Cookies of the last CLOSED_KEPT connections a -> CLOSE record finished: a catcher's
+	 * second record of that -> CLOSE finds its connection gone (see apply_state). */
+	uint64_t closed[CLOSED_KEPT];
+	uint32_t nclosed;
 	/* Connections with CT_F_TW_CANCEL, oldest first (records come in time
 	 * order). Entries whose connection moved on are skipped when reached. */
 	struct {
@@ -677,6 +684,8 @@ static void finish(struct conntable *t, uint32_t i)
 	if (t->rc_active && c->cookie)
 		rc_note_end(t, c->cookie);
 	t->stats.finished++;
+	if (c->cookie)
+		t->closed[t->nclosed++ % CLOSED_KEPT] = c->cookie;
 	if (shown(c) && t->hooks.finished)
 		t->hooks.finished(t->hooks.arg, c);
 	release(t, i);
@@ -1100,6 +1109,17 @@ static uint32_t tw_by_addr(struct conntable *t, const struct td_event *e)
 	return NIL;
 }
 
+/* Did a -> CLOSE record finish the connection of this cookie lately? */
+static bool recently_closed(const struct conntable *t, uint64_t cookie)
+{
+	if (!cookie)
+		return false;
+	for (uint32_t k = 0; k < CLOSED_KEPT && k < t->nclosed; k++)
+		if (t->closed[k] == cookie)
+			return true;
+	return false;
+}
+
 static void apply_state(struct conntable *t, const struct td_event *e)
 {
 	uint8_t old = e->oldstate, new = e->newstate;
@@ -1125,6 +1145,10 @@ static void apply_state(struct conntable *t, const struct td_event *e)
 		}
 	}
 	i = lookup(t, e);
+	if (i == NIL && (e->flags & TD_F_CAUGHT) && new == TD_CLOSE && recently_closed(t, e->cookie)) {
+		t->stats.caught_dups++; /* see below: the -> CLOSE ended the connection already */
+		return;
+	}
 	if (i == NIL && !e->cookie && new == TD_CLOSE && tw_handover(t, e))
 		return;
 	if (i != NIL && is_birth(old, new) && t->conns[i].state != TD_CLOSE &&
@@ -1151,6 +1175,18 @@ static void apply_state(struct conntable *t, const struct td_event *e)
 		return;
 	}
 	c = &t->conns[i];
+	/*
+	 * A catcher's record (TD_F_CAUGHT) of the change that made the connection what it is: the
+	 * state program recorded it already. Its catcher records it again when an interrupt that
+	 * came between the two emptied the claim stack it looks in (bpf/catcher.bpf.h); the
+	 * change is the earlier record's, made when the state program stamped it. TCP never
+	 * enters a state twice in one life (a new life starts from CLOSE), so a record into the
+	 * state the connection is in is not a change the table missed.
+	 */
+	if ((e->flags & TD_F_CAUGHT) && c->state == new && old != new && !(c->flags & CT_F_TW)) {
+		t->stats.caught_dups++;
+		return;
+	}
 apply:
 	if (old == new) {
 		t->stats.same_state++; /* tcp_close_state(): not a state change */

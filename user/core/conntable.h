@@ -160,6 +160,7 @@ struct ct_stats {
 	uint64_t records; /* records applied */
 	uint64_t transitions; /* state changes reported */
 	uint64_t same_state; /* old == new records (not state changes) */
+	uint64_t caught_dups; /* a catcher's record of a change already applied: dropped */
 	uint64_t finished;
 	uint64_t evicted; /* connections dropped to stay within max_conns */
 	/* Chain breaks: records that showed an earlier record of their connection was
