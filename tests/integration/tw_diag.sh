@@ -86,6 +86,15 @@ same_states() {
 	[ -n "$a" ] && [ "$a" = "$b" ]
 }
 
+# tw_entries FILE LO HI: "N BAD": the FIN_WAIT2 -> TIME_WAIT transitions in FILE, and how many
+# of them have no dwell or one outside LO..HI ns.
+tw_entries() {
+	jq -s -r --argjson lo "$2" --argjson hi "$3" '[.[] | select(.type == "transition" and
+		.old == "FIN_WAIT2" and .new == "TIME_WAIT")] |
+		"\(length) \([.[] | select(.dwell_ns == null or .dwell_ns < $lo or
+			.dwell_ns > $hi)] | length)"' "$1"
+}
+
 # scenario NAME HOLD_MS [TCPDWELL_ARGS...]
 scenario() {
 	local name=$1 hold=$2 app td_port td tr rc lo hi bad n t0 t1 extra=("${@:3}")
@@ -140,12 +149,7 @@ scenario() {
 	# closes one after the other, its 20 closes: milliseconds, more on a loaded host).
 	lo=$(((hold - 10) * 1000000))
 	hi=$(((hold + 500) * 1000000))
-	n=$(jq -s '[.[] | select(.type == "transition" and .old == "FIN_WAIT2" and
-		.new == "TIME_WAIT")] | length' "$TMP/$name.trace.json")
-	bad=$(jq -s --argjson lo "$lo" --argjson hi "$hi" '[.[] | select(.type == "transition" and
-		.old == "FIN_WAIT2" and .new == "TIME_WAIT" and
-		(.dwell_ns == null or .dwell_ns < $lo or .dwell_ns > $hi))] | length' \
-		"$TMP/$name.trace.json")
+	read -r n bad < <(tw_entries "$TMP/$name.trace.json" "$lo" "$hi")
 	if [ "$n" = 20 ] && [ "$bad" = 0 ]; then
 		ok "$name: trace reports 20 FIN_WAIT2 -> TIME_WAIT with a dwell of about $hold ms"
 	else
@@ -153,12 +157,7 @@ scenario() {
 			"found $n, $bad outside $lo..$hi ns" \
 			"$(grep '"new":"TIME_WAIT"' "$TMP/$name.trace.json" | head -3)"
 	fi
-	n=$(jq -s '[.[] | select(.type == "transition" and .old == "FIN_WAIT2" and
-		.new == "TIME_WAIT")] | length' "$TMP/$name.replay.json")
-	bad=$(jq -s --argjson lo "$lo" --argjson hi "$hi" '[.[] | select(.type == "transition" and
-		.old == "FIN_WAIT2" and .new == "TIME_WAIT" and
-		(.dwell_ns == null or .dwell_ns < $lo or .dwell_ns > $hi))] | length' \
-		"$TMP/$name.replay.json")
+	read -r n bad < <(tw_entries "$TMP/$name.replay.json" "$lo" "$hi")
 	if [ "$n" = 20 ] && [ "$bad" = 0 ]; then
 		ok "$name: record's recording replays 20 FIN_WAIT2 -> TIME_WAIT with a dwell of about $hold ms"
 	else

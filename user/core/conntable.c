@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 
 #include "conntable.h"
+#include "hash.h"
 #include "names.h"
 #include "sat.h"
 
@@ -141,16 +142,6 @@ struct conntable {
 	struct ct_hooks hooks;
 	struct ct_stats stats;
 };
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
 
 /*
  * An index key's hash: one multiply (Fibonacci hashing), taking bits 32-63. Index

@@ -4,19 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "names.h"
 
 struct names_table names;
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
 
 static uint32_t name_hash(const char name[TD_COMM_LEN])
 {
