@@ -191,7 +191,7 @@ model: $(OUTPUT)/tests/tsan_slotmodel
 # classic tracepoints must keep both sides, children and a reused tuple apart; the one ring
 # buffer and the perf buffer must keep order and dwell.
 INTEG_SCRIPTS := run replay files hostile prometheus serve_hostile deploy top_tmux scenarios \
-	views doctor tw_expire tw_diag pressure \
+	views doctor accept tw_expire tw_diag pressure \
 	kernel_paths privdrop reconcile
 INTEG_PATHS := "--backend tracepoint|(client-first|server-first|tw-reuse|prefork|refused)-." \
 	"--buffer ring|(server-first|cw-hold|tw-reuse)-." \
@@ -238,7 +238,7 @@ endif
 # - fuzz_seed: the socket dump's decoder, from tests/fuzz/corpus-seed (capture_dump.c);
 # - fuzz_cli: the command line, from tests/fuzz/corpus-cli.
 FUZZ_TIME ?= 10
-FUZZ_VIEWS := 18
+FUZZ_VIEWS := 20
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-D_GNU_SOURCE -DTD_VERSION='"$(VERSION)"' $(TD_INCLUDES)
 $(OUTPUT)/fuzz_record: tests/fuzz/fuzz_record.c $(call src,record conntable names stats state) \

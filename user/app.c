@@ -41,6 +41,13 @@ static void on_stuck(void *arg, const struct conn *c, int state, uint64_t dwell_
 	a->view->stuck(a, c, state, dwell_ns);
 }
 
+static void on_accepted(void *arg, const struct conn *c, uint64_t wait_ns)
+{
+	struct app *a = arg;
+
+	a->view->accepted(a, c, wait_ns);
+}
+
 static enum ct_verdict on_select(void *arg, const struct conn *c)
 {
 	struct app *a = arg;
@@ -119,6 +126,8 @@ int app_open(struct app *a, struct td_options *o, int64_t realtime_offset_ns)
 		hooks.finished = on_finished;
 	if (a->view->stuck)
 		hooks.stuck = on_stuck;
+	if (a->view->accepted)
+		hooks.accepted = on_accepted;
 	a->table = conntable__new(o->max_conns, &hooks);
 	if (!a->table) {
 		fprintf(stderr, "tcpdwell: cannot allocate a table of %u connections\n",

@@ -39,6 +39,8 @@ enum view_flags {
  * - open: allocate the view's state; 0 or -1 with the reason printed.
  * - start: after the privilege drop, before the first record (a thread to start); 0 or -1
  *   with the reason printed.
+ * - accepted: a passive connection was accept()ed after wait_ns in the queue
+ *   (conn__accept_wait()); only while the accept tracepoints are on (a->out.accepts).
  * - tick: the clock moved to now (after the table's own advance and the loss lines).
  * - lost: the kernel's loss counters changed to rb (buffer full) and rec (recursion).
  * - close: end of input, after the table was drained: print what is printed at the end,
@@ -55,6 +57,7 @@ struct view_ops {
 	void (*transition)(struct app *a, const struct conn *c, const struct ct_transition *t);
 	void (*finished)(struct app *a, const struct conn *c);
 	void (*stuck)(struct app *a, const struct conn *c, int state, uint64_t dwell_ns);
+	void (*accepted)(struct app *a, const struct conn *c, uint64_t wait_ns);
 	void (*tick)(struct app *a, uint64_t now);
 	void (*lost)(struct app *a, uint64_t rb, uint64_t rec);
 	void (*close)(struct app *a);
@@ -72,7 +75,8 @@ struct app {
 	struct td_options *o;
 	const struct view_ops *view;
 	void *view_state;
-	struct conntable *table; /* record: only for the timewait lookups; NULL with --no-timewait */
+	struct conntable
+	    *table;		/* record: only for the timewait lookups; NULL with --no-timewait */
 	struct rec_writer *rec;	 /* record, -w: where the records are also written */
 	struct out out;
 	bool stop;		    /* a view asked to end (top's 'q') */

@@ -665,7 +665,8 @@ enum {
 	OPT_FORCE,
 	OPT_USER,
 	OPT_RECONCILE,
-	OPT_LAST = OPT_RECONCILE
+	OPT_ACCEPT,
+	OPT_LAST = OPT_ACCEPT
 };
 
 #define CMD(x)	 (1u << TD_CMD_##x)
@@ -726,6 +727,8 @@ static const struct opt_spec {
 	{ "user", OPT_USER, "NAME|UID:GID", TRACING },
 	{ "reconcile", OPT_RECONCILE, "DURATION", TRACING & ~CMD(RECORD) },
 	{ "threshold", OPT_THRESHOLD, "NAME=VALUE", CMD(DOCTOR) },
+	/* The other views trace accepts whenever the kernel can (owners need them). */
+	{ "accept", OPT_ACCEPT, NULL, CMD(STAT) | CMD(SERVE) },
 };
 
 /* '+': stop at the first non-option instead of permuting argv (which is the caller's);
@@ -845,6 +848,8 @@ int cli__parse_thresholds(const char *s, struct doctor_config *out, char *err, s
 			r = cli__parse_duration(v, opt, &c.syn_sent_ns, err, errlen);
 		} else if (!strcmp(item, "close-wait")) {
 			r = cli__parse_duration(v, opt, &c.close_wait_ns, err, errlen);
+		} else if (!strcmp(item, "accept-wait")) {
+			r = cli__parse_duration(v, opt, &c.accept_wait_ns, err, errlen);
 		} else if (!strcmp(item, "syn-rate")) {
 			r = cli__parse_uint(v, opt, 1, 10000000, &u, err, errlen);
 			c.syn_rate = (uint32_t)u;
@@ -862,7 +867,8 @@ int cli__parse_thresholds(const char *s, struct doctor_config *out, char *err, s
 			snprintf(
 			    err, errlen,
 			    "unknown threshold '%s' in --threshold: must be syn-sent, "
-			    "close-wait, syn-rate, tw-share, rst-share, min-conns or max-groups",
+			    "close-wait, accept-wait, syn-rate, tw-share, rst-share, min-conns or "
+			    "max-groups",
 			    item);
 			return -1;
 		}
@@ -925,8 +931,9 @@ static bool needs_owners(const struct td_options *o)
 {
 	if (o->cmd != TD_CMD_STAT && o->cmd != TD_CMD_SERVE)
 		return true;
-	return o->by == TD_BY_COMM || o->npids || o->ncomms || o->write;
+	return o->by == TD_BY_COMM || o->npids || o->ncomms || o->write || o->accept;
 }
+
 
 /* Apply one option with its value (NULL for flags). Returns 0 or -1 with err set. */
 static int apply(struct td_options *o, int c, const char *v, char *err, size_t errlen)
@@ -1007,6 +1014,9 @@ static int apply(struct td_options *o, int c, const char *v, char *err, size_t e
 		return 0;
 	case OPT_HIST:
 		o->hist = true;
+		return 0;
+	case OPT_ACCEPT:
+		o->accept = true;
 		return 0;
 	case OPT_MAX_CONNS:
 		if (cli__parse_uint(v, "--max-conns", 16, 100000000, &n, err, errlen))
@@ -1338,6 +1348,9 @@ const char *cli__usage(void)
 	       "      --by KEY             stat: rows per state and lport, rport, raddr or comm;\n"
 	       "                           serve: lport (listening ports) (default: none)\n"
 	       "      --hist               stat: add a log2 histogram per state\n"
+	       "      --accept             stat, serve: also measure the accept-queue wait\n"
+	       "                           (traces accept(): every syscall of every process\n"
+	       "                           then takes the kernel's slower path)\n"
 	       "      --listen ADDR:PORT   serve: where to listen (default 127.0.0.1:9877;\n"
 	       "                           [::1]:PORT for IPv6, :PORT for every address)\n"
 	       "  -o, --output FILE        record: the file to write (required; - for stdout);\n"
@@ -1352,6 +1365,8 @@ const char *cli__usage(void)
 	       "                           when a symptom is a finding (default):\n"
 	       "                           syn-sent=DURATION    slow or stuck connect (1s)\n"
 	       "                           close-wait=DURATION  CLOSE_WAIT held: a leak (10s)\n"
+	       "                           accept-wait=DURATION in the accept queue: accepted\n"
+	       "                                                too late (100ms)\n"
 	       "                           syn-rate=N           passive opens/s on a port (1000)\n"
 	       "                           tw-share=PERCENT     TIME_WAIT to one endpoint, of\n"
 	       "                                                the ephemeral ports; or all of\n"

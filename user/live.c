@@ -110,7 +110,8 @@ static int drop_live(struct app *a, struct privdrop *pd, struct tracer *tr)
 			if (privdrop__permitted(CAP_BPF))
 				pd->keep = 1ULL << CAP_BPF;
 			else
-				fprintf(stderr,
+				fprintf(
+				    stderr,
 					"tcpdwell: warning: this kernel reads loss counters only with "
 					"CAP_BPF, which is not held: losses after start are unknown\n");
 		}
@@ -168,7 +169,8 @@ static void seed_from_dump(struct app *a, struct tracer *tr)
 
 	a->seeding = true;
 	if (seed__dump(clock__ns(CLOCK_MONOTONIC), collect_seed, &seeds, &st, err, sizeof(err)))
-		fprintf(stderr, "tcpdwell: warning: sockets open before the start are not known: %s\n",
+		fprintf(stderr,
+			"tcpdwell: warning: sockets open before the start are not known: %s\n",
 			err);
 	tracer__poll(tr, 0);
 	a->seeding = false;
@@ -182,7 +184,8 @@ static void seed_from_dump(struct app *a, struct tracer *tr)
 		app_seed(a, &seeds.v[i]);
 	}
 	if (a->o->verbose)
-		fprintf(stderr, "tcpdwell: %u sockets found at start in %u network namespaces "
+		fprintf(stderr,
+			"tcpdwell: %u sockets found at start in %u network namespaces "
 				"(%u not entered)\n",
 			st.sockets, st.netns, st.netns_skipped);
 	free(a->seen);
@@ -219,6 +222,7 @@ static int open_recording(struct app *a, struct rec_writer *w, int64_t realtime_
 		snprintf(h.kernel, sizeof(h.kernel), "%s", u.release);
 	}
 	snprintf(h.options, sizeof(h.options), "%s", a->o->command_line ?: "");
+	h.accepts = a->out.accepts;
 	app_read_host_facts(&h);
 	f = outfile__create(path, a->o->force, err, sizeof(err));
 	if (!f) {
@@ -326,6 +330,10 @@ int live__run(struct td_options *o)
 		return TD_EXIT_FAIL;
 	}
 	tracer__set_ahead(tr, on_event_ahead);
+	a.out.accepts = tracer__info(tr)->accept;
+	if (o->accept && !a.out.accepts)
+		fprintf(stderr, "tcpdwell: warning: this kernel has no accept() tracepoints "
+				"(syscalls:sys_exit_accept4): no accept-queue wait\n");
 	/* Loading parsed the kernel's BTF (tens of MB, freed since): give it back. */
 	malloc_trim(0);
 	if (((a.view->flags & VIEW_RECORDER) || o->write) &&
@@ -349,8 +357,10 @@ int live__run(struct td_options *o)
 	if (a.table && tracer__info(tr)->timewait) {
 		a.twdiag = twdiag__open(msg, sizeof(msg));
 		if (!a.twdiag)
-			fprintf(stderr, "tcpdwell: warning: %s; a TIME_WAIT the kernel does not "
-					"announce is seen when its timer ends\n", msg);
+			fprintf(stderr,
+				"tcpdwell: warning: %s; a TIME_WAIT the kernel does not "
+				"announce is seen when its timer ends\n",
+				msg);
 		else
 			twdiag__set_reconcile(a.twdiag, o->reconcile_ns);
 	}
@@ -367,15 +377,15 @@ int live__run(struct td_options *o)
 	{
 		const struct tracer_info *ti = tracer__info(tr);
 
-		snprintf(a.source, sizeof(a.source), "%s, %s buffer",
-			 td_backend_name(ti->backend), td_buffer_name(ti->buffer));
+		snprintf(a.source, sizeof(a.source), "%s, %s buffer", td_backend_name(ti->backend),
+			 td_buffer_name(ti->buffer));
 
-		fprintf(stderr,
+		fprintf(
+		    stderr,
 			"tcpdwell: %s TCP state changes%s%s%s (%s, %s buffer%s%s). Ctrl-C to end.\n",
-			a.view->flags & VIEW_RECORDER ? "recording" : "tracing",
-			a.rec ? " to '" : "", a.rec ? app_rec_path(&a) : "", a.rec ? "'" : "",
-			td_backend_name(ti->backend), td_buffer_name(ti->buffer),
-			ti->timewait ? ", TIME_WAIT" : ", no TIME_WAIT",
+		    a.view->flags & VIEW_RECORDER ? "recording" : "tracing", a.rec ? " to '" : "",
+		    a.rec ? app_rec_path(&a) : "", a.rec ? "'" : "", td_backend_name(ti->backend),
+		    td_buffer_name(ti->buffer), ti->timewait ? ", TIME_WAIT" : ", no TIME_WAIT",
 			ti->accept ? ", accept owners" : "");
 	}
 
@@ -469,7 +479,8 @@ int live__check(struct td_options *o)
 	printf("accept tracepoints:      %s\n", yesno(p.accept_tps));
 	printf("capabilities:            CAP_BPF %s, CAP_PERFMON %s, CAP_SYS_ADMIN %s, "
 	       "CAP_SYS_RESOURCE %s\n",
-	       yesno(p.cap_bpf), yesno(p.cap_perfmon), yesno(p.cap_sys_admin), yesno(p.cap_sys_resource));
+	       yesno(p.cap_bpf), yesno(p.cap_perfmon), yesno(p.cap_sys_admin),
+	       yesno(p.cap_sys_resource));
 	tr = tracer__open(o, 0, 0, on_event, NULL, msg, sizeof(msg));
 	if (!tr) {
 		printf("will use:                nothing: cannot trace: %s\n", msg);
@@ -479,7 +490,8 @@ int live__check(struct td_options *o)
 
 	printf("will use:                %s backend, %s buffer, cookie %s, TIME_WAIT %s, "
 	       "accept owners %s\n",
-	       td_backend_name(ti->backend), td_buffer_name(ti->buffer), ti->cookie ? "from the helper" : "read from the socket",
+	       td_backend_name(ti->backend), td_buffer_name(ti->buffer),
+	       ti->cookie ? "from the helper" : "read from the socket",
 	       ti->timewait ? "yes" : "no (shown as the kernel reports it)",
 	       ti->accept ? "yes" : "no (listener's owner)");
 	if (ti->buffer == TD_BUFFER_SLOTS)
@@ -494,4 +506,3 @@ int live__check(struct td_options *o)
 	tracer__close(tr);
 	return TD_EXIT_OK;
 }
-

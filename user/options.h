@@ -79,6 +79,7 @@ struct td_cidrset {
 struct doctor_config {
 	uint64_t syn_sent_ns;
 	uint64_t close_wait_ns;
+	uint64_t accept_wait_ns;
 	uint32_t syn_rate;
 	uint32_t tw_share_ppm;
 	uint32_t rst_share_ppm;
@@ -96,7 +97,9 @@ enum td_buffer { TD_BUFFER_AUTO, TD_BUFFER_SLOTS, TD_BUFFER_RING, TD_BUFFER_PERF
 /* Their names on the command line and in messages ("auto" for AUTO). */
 static inline const char *td_backend_name(enum td_backend b)
 {
-	return b == TD_BACKEND_TP_BTF ? "tp_btf" : b == TD_BACKEND_TRACEPOINT ? "tracepoint" : "auto";
+	return b == TD_BACKEND_TP_BTF	    ? "tp_btf"
+	       : b == TD_BACKEND_TRACEPOINT ? "tracepoint"
+					    : "auto";
 }
 
 static inline const char *td_buffer_name(enum td_buffer b)
@@ -143,6 +146,9 @@ struct td_options {
 	const char *listen; /* serve --listen */
 	bool no_seed; /* --no-seed */
 	bool no_timewait; /* --no-timewait: no timer programs */
+	/* stat, serve --accept: trace accept() (the accept-queue wait); the other views
+	 * always do where the kernel can */
+	bool accept;
 	uint64_t reconcile_ns; /* --reconcile: period of the reconcile passes; 0 = off */
 	/* --user: a name to resolve (user), or ids (user_ids); neither: the default. */
 	const char *user;

@@ -192,6 +192,7 @@ int replay__run(struct td_options *o)
 		goto fail_app;
 	}
 	a.out.realtime_offset_ns = r->hdr.realtime_offset_ns;
+	a.out.accepts = r->hdr.accepts;
 	{
 		char host[41]; /* 40 bytes of it at most, an escape never cut */
 
@@ -230,7 +231,8 @@ int replay__run(struct td_options *o)
 		 * replayed, so the output is complete for what was recorded.
 		 * Warn, but succeed: that output is what the user asked for.
 		 */
-		fprintf(stderr,
+		fprintf(
+		    stderr,
 			"tcpdwell: warning: '%s': recording ends at byte %zu without its end record "
 			"(the recorder was killed?); everything up to there was read\n",
 			o->input, r->pos);
@@ -252,4 +254,3 @@ out:
 	free(r);
 	return ret;
 }
-

@@ -17,7 +17,9 @@ usage: bench.sh [OPTIONS]
                       BPF cost (default 3)
   --seconds S         storm duration of each run (default 5)
   --quick             smoke run: 2 rounds of 2 s, 1 cost round, hold 20000 connections
-  --modes LIST        comma-separated, in run order (default none,stat,trace,timeline,tcpstates;
+  --modes LIST        comma-separated, in run order (default none,stat,stat-accept,trace,
+                      timeline,tcpstates; stat-accept: tcpdwell stat --accept, the accept
+                      tracepoints on;
                       also stat-notw: tcpdwell stat --no-timewait)
   --hold N            connections held open under 'tcpdwell stat' (default 100000, 0: skip)
   --replay N          replay speed: 'tcpdwell stat -i' of a synthetic recording of N connection
@@ -43,7 +45,7 @@ RUN=$OUT/run
 ROUNDS=5
 COST_ROUNDS=3
 SECS=5
-MODES=none,stat,trace,timeline,tcpstates
+MODES=none,stat,stat-accept,trace,timeline,tcpstates
 HOLD=100000
 REPLAY=500000
 CLOSER=server
@@ -95,8 +97,8 @@ NEED_TD=0
 for m in "${MODE_LIST[@]}"; do
 	case $m in
 	none | tcpstates) ;;
-	stat | stat-notw | trace | timeline) NEED_TD=1 ;;
-	*) die "unknown mode '$m' (none, stat, stat-notw, trace, timeline, tcpstates)" ;;
+	stat | stat-notw | stat-accept | trace | timeline) NEED_TD=1 ;;
+	*) die "unknown mode '$m' (none, stat, stat-notw, stat-accept, trace, timeline, tcpstates)" ;;
 	esac
 done
 [ "$HOLD" -gt 0 ] && NEED_TD=1
@@ -285,7 +287,7 @@ evicted_of() { # ERRFILE
 lost_of() { # MODE OUTFILE ERRFILE
 	local l
 	case $1 in
-	stat | stat-notw)
+	stat | stat-notw | stat-accept)
 		l=$(grep -a '^LOST ' "$2" | tail -1)
 		if [[ $l =~ ^LOST\ 0\ records ]]; then
 			echo "0 0"
@@ -321,6 +323,7 @@ run_one() { # MODE ROUND
 	case $mode in
 	stat) cmd=("$TD" stat) ;;
 	stat-notw) cmd=("$TD" stat --no-timewait) ;;
+	stat-accept) cmd=("$TD" stat --accept) ;;
 	trace) cmd=("$TD" trace -j) ;;
 	timeline) cmd=("$TD" timeline -j) ;;
 	tcpstates) cmd=("$TCPSTATES") ;;

@@ -49,12 +49,14 @@ static const char *const views[][12] = {
     {"stat", "-i", "f", "--interval", "10ms", "--by", "comm", "--max-conns", "16"},
     {"stat", "-i", "f", "--by", "raddr", "--hist"},
     {"stat", "-i", "f", "--by", "lport", "--json"},
+    {"stat", "-i", "f", "--accept", "--by", "comm"},
     {"top", "-i", "f", "--interval", "1ms"},
     {"top", "-i", "f", "-s", "CLOSE_WAIT,LISTEN"},
     {"doctor", "-i", "f"},
     {"doctor", "-i", "f", "--json", "--threshold", "close-wait=1ms"},
     {"serve", "--interval", "1ms"},
     {"serve", "--by", "lport", "--stuck", "CLOSE_WAIT=1ms"},
+    {"serve", "--accept", "--interval", "1ms"},
 };
 #define NVIEWS (sizeof(views) / sizeof(views[0]))
 
@@ -114,6 +116,22 @@ static void on_finished(void *arg, const struct conn *c)
 		out__timeline(&v->out, c);
 	if (v->doctor)
 		doctor__finished(v->doctor, c);
+	if (v->metrics)
+		metrics__finished(v->metrics, c);
+}
+
+static void on_accepted(void *arg, const struct conn *c, uint64_t wait_ns)
+{
+	struct view *v = arg;
+
+	if (v->o.cmd == TD_CMD_STAT && v->o.accept)
+		stat_table__add(&v->stats, STAT_ACCEPT_WAIT,
+				v->o.by == TD_BY_COMM ? (c->pid ? conn__comm(c) : "-") : NULL,
+				wait_ns);
+	if (v->metrics)
+		metrics__accepted(v->metrics, c, wait_ns);
+	if (v->doctor)
+		doctor__accepted(v->doctor, c, wait_ns);
 }
 
 static void on_stuck(void *arg, const struct conn *c, int state, uint64_t dwell_ns)
@@ -278,6 +296,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .transition = on_transition,
 	    .finished = on_finished,
 	    .stuck = on_stuck,
+	    .accepted = on_accepted,
 	    .arg = &v,
 	};
 	char *argv[14] = {"tcpdwell"}, err[256], *text = NULL;
@@ -299,6 +318,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(f != NULL, "open_memstream");
 	stat_table__init(&v.stats, 4096);
 	out__init(&v.out, f, v.o.json, r.hdr.realtime_offset_ns);
+	v.out.accepts = r.hdr.accepts;
 	check(out__open_view(&v.out, &v.o, err, sizeof(err)) == 0, err);
 	v.next_stat = UINT64_MAX;
 	hooks.select = filter__selects_all(&v.o) ? NULL : on_select;
@@ -309,6 +329,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (v.o.cmd == TD_CMD_DOCTOR) {
 		v.doctor = doctor__new(&v.o.doctor);
 		check(v.doctor != NULL, "doctor__new");
+		doctor__set_accepts(v.doctor, r.hdr.accepts);
 	} else if (v.o.cmd == TD_CMD_TOP) {
 		v.snap = calloc(1, sizeof(*v.snap));
 		v.top = top__open(false, &v.o);
@@ -321,6 +342,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		metrics__init(v.metrics, v.o.by == TD_BY_LPORT);
 		memcpy(v.metrics->stuck_ns, v.o.stuck_ns, sizeof(v.o.stuck_ns));
 		v.metrics->states = v.o.states;
+		v.metrics->accepts = v.o.accept;
 	}
 	v.now = r.hdr.start_ns;
 	while (rec_reader__next(&r, &it) == 1) {

@@ -743,6 +743,9 @@ static void test_owners(void **state)
 		{ { "serve", "--by", "lport" }, false },
 		{ { "serve", "-c", "nginx" }, true },
 		{ { "serve", "-p", "1" }, true },
+		/* --accept: the accept-queue wait needs the accept tracepoints */
+		{ { "stat", "--accept" }, true },
+		{ { "serve", "--accept" }, true },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -1166,6 +1169,10 @@ static void test_spec_messages(void **state)
 	assert_int_equal(PARSE("--interval", "1s"), TD_EXIT_USAGE);
 	assert_string_equal(
 		err, "option --interval does not apply to 'trace' (only to stat, top and serve)");
+	/* trace and the other views trace accepts always: --accept is stat's and serve's */
+	assert_int_equal(PARSE("timeline", "--accept"), TD_EXIT_USAGE);
+	assert_string_equal(err,
+			    "option --accept does not apply to 'timeline' (only to stat and serve)");
 	assert_int_equal(PARSE("-L"), TD_EXIT_USAGE);
 	assert_string_equal(err, "option --lport needs a value: --lport PORTS");
 	assert_int_equal(PARSE("--json=1"), TD_EXIT_USAGE);

@@ -39,6 +39,9 @@ struct seen {
 	int hide_lport; /* select: CT_HIDE connections with this lport (an owner filter) */
 	int only_lport; /* select: like -L: reject other lports, undecided while partial */
 	int only_rport; /* select: like -R */
+	int nacc;
+	uint64_t acc_wait[16];
+	uint64_t acc_cookie[16];
 };
 
 static void log_hook(struct seen *s, char k)
@@ -86,6 +89,18 @@ static void h_stuck(void *arg, const struct conn *c, int state, uint64_t dwell)
 	s->stuck_dwell[s->nstuck++] = dwell;
 }
 
+static void h_accepted(void *arg, const struct conn *c, uint64_t wait)
+{
+	struct seen *s = arg;
+
+	log_hook(s, 'A');
+	if (s->nacc < 16) {
+		s->acc_wait[s->nacc] = wait;
+		s->acc_cookie[s->nacc] = c->cookie;
+	}
+	s->nacc++;
+}
+
 static enum ct_verdict h_select(void *arg, const struct conn *c)
 {
 	struct seen *s = arg;
@@ -110,7 +125,14 @@ static enum ct_verdict h_select(void *arg, const struct conn *c)
 
 static struct conntable *mk(struct seen *s, uint32_t cap)
 {
-	struct ct_hooks h = { h_tr, h_fin, h_stuck, h_select, s };
+	struct ct_hooks h = {
+	    .transition = h_tr,
+	    .finished = h_fin,
+	    .stuck = h_stuck,
+	    .accepted = h_accepted,
+	    .select = h_select,
+	    .arg = s,
+	};
 
 	memset(s, 0, sizeof(*s));
 	return conntable__new(cap, &h);
@@ -191,8 +213,9 @@ static void tw(struct conntable *t, int kind, uint64_t cookie, uint64_t ms, int 
 	conntable__apply(t, &e);
 }
 
-static void accept_ev(struct conntable *t, uint64_t cookie, uint64_t sk, uint64_t ms,
-		      uint32_t pid)
+/* accept() returned the socket, in state at (TD_ESTABLISHED unless said). */
+static void accept_in(struct conntable *t, uint64_t cookie, uint64_t sk, uint64_t ms, uint32_t pid,
+		      int at)
 {
 	struct td_event e;
 
@@ -201,7 +224,7 @@ static void accept_ev(struct conntable *t, uint64_t cookie, uint64_t sk, uint64_
 	e.ts_ns = ms * MS;
 	e.cookie = cookie;
 	e.skaddr = sk;
-	e.oldstate = e.newstate = TD_ESTABLISHED;
+	e.oldstate = e.newstate = at;
 	e.family = 4;
 	e.sport = 8080;
 	e.dport = 40000;
@@ -209,6 +232,12 @@ static void accept_ev(struct conntable *t, uint64_t cookie, uint64_t sk, uint64_
 	e.pid = pid;
 	snprintf(e.comm, sizeof(e.comm), "p%u", pid);
 	conntable__apply(t, &e);
+}
+
+static void accept_ev(struct conntable *t, uint64_t cookie, uint64_t sk, uint64_t ms,
+		      uint32_t pid)
+{
+	accept_in(t, cookie, sk, ms, pid, TD_ESTABLISHED);
 }
 
 #define ASSERT_TR(s, i, o, n, dwell)                                                             \
@@ -324,6 +353,70 @@ static void test_passive_accept_close_wait(void **state)
 	ev(t, 1, 0xb000, 2000, TD_LISTEN, TD_CLOSE, 8080, 0, 200);
 	assert_int_equal(s.nfin, 2);
 	assert_int_equal(s.fin[1].role, CT_ROLE_LISTEN);
+	conntable__free(t);
+}
+
+/*
+ * The accept-queue wait: from ESTABLISHED (the child is queued as its handshake ends) to
+ * the accept; once per connection; a Fast Open child accepted in SYN_RECV waits from
+ * there; a child the peer reset in the queue ended never accepted, and the accept that
+ * still returns it later adds no connection.
+ */
+static void test_accept_wait(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	ev(t, 1, 0xb000, 10, TD_CLOSE, TD_LISTEN, 8080, 0, 200);
+	/* Accepted 7 ms after it was queued; a second accept record is no new wait. */
+	ev(t, 2, 0xb100, 20, TD_LISTEN, TD_SYN_RECV, 8080, 40000, 0);
+	ev(t, 2, 0xb100, 21, TD_SYN_RECV, TD_ESTABLISHED, 8080, 40000, 0);
+	accept_ev(t, 2, 0xb100, 28, 201);
+	accept_ev(t, 2, 0xb100, 29, 201);
+	assert_int_equal(s.nacc, 1);
+	assert_int_equal(s.acc_wait[0], 7 * MS);
+	assert_int_equal(s.acc_cookie[0], 2);
+	ev(t, 2, 0xb100, 40, TD_ESTABLISHED, TD_CLOSE, 8080, 40000, 0);
+	assert_int_equal(s.nfin, 1);
+	assert_int_equal(s.fin[0].accept_ns, 28 * MS);
+	assert_int_equal(conn__accept_wait(&s.fin[0]), 7 * MS);
+	assert_false(conn__never_accepted(&s.fin[0]));
+
+	/* Reset by the peer while queued: never accepted; the accept that returns it later
+	 * (in CLOSE) is counted, and brings back no connection. */
+	ev(t, 3, 0xb200, 50, TD_LISTEN, TD_SYN_RECV, 8080, 40001, 0);
+	ev(t, 3, 0xb200, 50, TD_SYN_RECV, TD_ESTABLISHED, 8080, 40001, 0);
+	ev(t, 3, 0xb200, 60, TD_ESTABLISHED, TD_CLOSE, 8080, 40001, 0);
+	assert_int_equal(s.nfin, 2);
+	assert_true(conn__never_accepted(&s.fin[1]));
+	assert_int_equal(conn__accept_wait(&s.fin[1]), CT_DWELL_UNKNOWN);
+	accept_in(t, 3, 0xb200, 70, 201, TD_CLOSE);
+	assert_int_equal(conntable__stats(t)->accepted_closed, 1);
+	assert_int_equal(conntable__stats(t)->live, 1); /* the listener */
+	assert_int_equal(s.nacc, 1);
+
+	/* Fast Open: queued in SYN_RECV, accepted before its handshake ends. */
+	ev(t, 4, 0xb300, 80, TD_LISTEN, TD_SYN_RECV, 8080, 40002, 0);
+	accept_in(t, 4, 0xb300, 83, 201, TD_SYN_RECV);
+	ev(t, 4, 0xb300, 90, TD_SYN_RECV, TD_ESTABLISHED, 8080, 40002, 0);
+	assert_int_equal(s.nacc, 2);
+	assert_int_equal(s.acc_wait[1], 3 * MS);
+
+	/* Seen only from the middle (its accept before tracing): no wait, and nothing to
+	 * say about an accept. */
+	ev(t, 5, 0xb400, 100, TD_ESTABLISHED, TD_CLOSE_WAIT, 8080, 40003, 0);
+	ev(t, 5, 0xb400, 101, TD_CLOSE_WAIT, TD_LAST_ACK, 8080, 40003, 201);
+	ev(t, 5, 0xb400, 102, TD_LAST_ACK, TD_CLOSE, 8080, 40003, 0);
+	assert_int_equal(s.nfin, 3);
+	assert_false(conn__never_accepted(&s.fin[2]));
+	/* An active open is never "never accepted". */
+	ev(t, 6, 0xb500, 110, TD_CLOSE, TD_SYN_SENT, 0, 80, 5);
+	ev(t, 6, 0xb500, 111, TD_SYN_SENT, TD_ESTABLISHED, 5000, 80, 0);
+	ev(t, 6, 0xb500, 112, TD_ESTABLISHED, TD_CLOSE, 5000, 80, 0);
+	assert_int_equal(s.nfin, 4);
+	assert_false(conn__never_accepted(&s.fin[3]));
+	assert_int_equal(conn__accept_wait(&s.fin[3]), CT_DWELL_UNKNOWN);
 	conntable__free(t);
 }
 
@@ -2095,6 +2188,7 @@ int main(void)
 		cmocka_unit_test(test_simultaneous_close_closing),
 		cmocka_unit_test(test_active_open_close_timewait),
 		cmocka_unit_test(test_passive_accept_close_wait),
+		cmocka_unit_test(test_accept_wait),
 		cmocka_unit_test(test_same_state_ignored),
 		cmocka_unit_test(test_caught_duplicate_dropped),
 		cmocka_unit_test(test_rst_and_refused),

@@ -18,7 +18,8 @@
 #include "loss.h"
 #include "metrics.h"
 
-#define MS 1000000ULL
+#define MS     1000000ULL
+#define SEC_NS 1000000000ULL
 
 static struct conn mkconn(int role, uint16_t lport)
 {
@@ -187,6 +188,53 @@ static void test_gauges_from_table(void **state)
 }
 
 /* --state: transitions into or out of the states shown, their dwell only, their sockets. */
+/* serve --accept: the accept-queue wait per listening port, those never accepted; past
+ * METRICS_MAX_LPORTS ports, "other"; nothing of it without --accept. */
+static void test_accepts(void **state)
+{
+	struct metrics *m = calloc(1, sizeof(*m));
+	struct conn c = mkconn(CT_ROLE_PASSIVE, 8080);
+	char *s;
+
+	(void)state;
+	metrics__init(m, false);
+	metrics__accepted(m, &c, 3 * MS);
+	s = render(m, false);
+	assert_null(strstr(s, "accept"));
+	free(s);
+
+	m->accepts = true;
+	metrics__accepted(m, &c, 3 * MS);
+	metrics__accepted(m, &c, 200 * MS);
+	c.end_ns = 5 * SEC_NS;
+	c.nsteps = 1;
+	c.step_state[0] = TD_ESTABLISHED;
+	c.step_ns[0] = SEC_NS;
+	metrics__finished(m, &c); /* ended with no accept: never accepted */
+	for (int p = 1; p <= METRICS_MAX_LPORTS + 1; p++) {
+		struct conn o = mkconn(CT_ROLE_PASSIVE, (uint16_t)(9000 + p));
+
+		metrics__accepted(m, &o, MS);
+	}
+	s = render(m, false);
+	assert_non_null(strstr(s, "# TYPE tcpdwell_accept_wait_seconds histogram\n"
+				  "tcpdwell_accept_wait_seconds_bucket{lport=\"8080\",le=\"1e-05\"} 0\n"));
+	assert_non_null(strstr(s, "tcpdwell_accept_wait_seconds_bucket{lport=\"8080\",le=\"0.005\"} 1\n"));
+	assert_non_null(strstr(s, "tcpdwell_accept_wait_seconds_bucket{lport=\"8080\",le=\"0.2\"} 2\n"));
+	assert_non_null(strstr(s, "tcpdwell_accept_wait_seconds_sum{lport=\"8080\"} 0.203000000\n"
+				  "tcpdwell_accept_wait_seconds_count{lport=\"8080\"} 2\n"));
+	assert_non_null(strstr(s, "tcpdwell_never_accepted_total{lport=\"8080\"} 1\n"));
+	/* 8080 and 31 more ports have their own series; the last two are "other" */
+	assert_non_null(strstr(s, "tcpdwell_accept_wait_seconds_count{lport=\"9031\"} 1\n"));
+	assert_null(strstr(s, "lport=\"9032\""));
+	assert_non_null(strstr(s, "tcpdwell_accept_wait_seconds_count{lport=\"other\"} 2\n"));
+	free(s);
+	s = render(m, true);
+	assert_non_null(strstr(s, "# TYPE tcpdwell_never_accepted counter\n"));
+	free(s);
+	free(m);
+}
+
 static void test_state_filter(void **state)
 {
 	struct metrics *m = calloc(1, sizeof(*m));
@@ -241,6 +289,7 @@ int main(void)
 		cmocka_unit_test(test_lport_label_cap),
 		cmocka_unit_test(test_gauges_from_table),
 		cmocka_unit_test(test_state_filter),
+		cmocka_unit_test(test_accepts),
 	};
 
 	return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);

@@ -320,7 +320,8 @@ static void test_timeline_json(void **state)
 	out__timeline(&o, &c);
 	s = close_buf(&b);
 	assert_non_null(strstr(s, "\"role\":\"passive\",\"start\":\"2026-11-24T10:00:00.000000000Z\","
-				  "\"duration_ns\":1520050000,\"complete\":true,\"states\":["
+				  "\"duration_ns\":1520050000,\"complete\":true,"
+				  "\"accept_wait_ns\":null,\"states\":["
 				  "{\"state\":\"SYN_RECV\",\"dwell_ns\":10000},"
 				  "{\"state\":\"ESTABLISHED\",\"dwell_ns\":20000000},"
 				  "{\"state\":\"CLOSE_WAIT\",\"dwell_ns\":1500000000},"
@@ -348,6 +349,96 @@ static void test_timeline_text_incomplete(void **state)
 				  "SYN_RECV ? > ESTABLISHED 20.0ms > CLOSE_WAIT 1.50s > LAST_ACK "
 				  "40.0us > CLOSE  total >="));
 	free(s);
+}
+
+/* The accept-queue wait, in JSON and on the ESTABLISHED of the text timeline; one never
+ * accepted says so when accepts were traced, and nothing when not. */
+static void test_timeline_accept(void **state)
+{
+	struct conn c;
+	struct buf b;
+	struct out o;
+	char *s;
+
+	(void)state;
+	finished_conn(&c);
+	c.accept_ns = c.step_ns[1] + 1200 * 1000;
+	open_buf(&b);
+	out__init(&o, b.f, true, REAL_OFFSET);
+	o.accepts = true;
+	out__timeline(&o, &c);
+	s = close_buf(&b);
+	assert_non_null(strstr(s, "\"accept_wait_ns\":1200000,\"never_accepted\":false,"));
+	free(s);
+
+	open_buf(&b);
+	out__init(&o, b.f, false, REAL_OFFSET);
+	o.accepts = true;
+	out__timeline(&o, &c);
+	s = close_buf(&b);
+	assert_non_null(strstr(s, "SYN_RECV 10.0us > ESTABLISHED (queued 1.2ms) 20.0ms > "
+				  "CLOSE_WAIT 1.50s"));
+	free(s);
+
+	c.accept_ns = 0;
+	open_buf(&b);
+	out__init(&o, b.f, false, REAL_OFFSET);
+	o.accepts = true;
+	out__timeline(&o, &c);
+	s = close_buf(&b);
+	assert_non_null(strstr(s, "> ESTABLISHED (never accepted) 20.0ms > CLOSE_WAIT"));
+	free(s);
+
+	open_buf(&b);
+	out__init(&o, b.f, true, REAL_OFFSET);
+	o.accepts = true;
+	out__timeline(&o, &c);
+	s = close_buf(&b);
+	assert_non_null(strstr(s, "\"accept_wait_ns\":null,\"never_accepted\":true,"));
+	free(s);
+
+	/* Accepts not traced: nothing is known of one never seen. */
+	open_buf(&b);
+	out__init(&o, b.f, false, REAL_OFFSET);
+	out__timeline(&o, &c);
+	s = close_buf(&b);
+	assert_non_null(strstr(s, "> ESTABLISHED 20.0ms > CLOSE_WAIT"));
+	free(s);
+}
+
+/* The accept-queue row: named ACCEPT_WAIT, right after ESTABLISHED. */
+static void test_stats_accept_row(void **state)
+{
+	struct stat_table t;
+	struct buf b;
+	struct out o;
+	char *s, *e, *a, *w;
+
+	(void)state;
+	stat_table__init(&t, 16);
+	assert_int_equal(stat_table__add(&t, TD_CLOSE_WAIT, NULL, 5 * MS), 0);
+	assert_int_equal(stat_table__add(&t, STAT_ACCEPT_WAIT, NULL, 2 * MS), 0);
+	assert_int_equal(stat_table__add(&t, TD_ESTABLISHED, NULL, 9 * MS), 0);
+	stat_table__sort(&t);
+	open_buf(&b);
+	out__init(&o, b.f, false, REAL_OFFSET);
+	out__stats(&o, &t, TD_BY_NONE, false, 0);
+	s = close_buf(&b);
+	e = strstr(s, "\nESTABLISHED ");
+	a = strstr(s, "\nACCEPT_WAIT ");
+	w = strstr(s, "\nCLOSE_WAIT ");
+	assert_non_null(e);
+	assert_non_null(a);
+	assert_non_null(w);
+	assert_true(e < a && a < w);
+	free(s);
+	open_buf(&b);
+	out__init(&o, b.f, true, REAL_OFFSET);
+	out__stats(&o, &t, TD_BY_NONE, false, 0);
+	s = close_buf(&b);
+	assert_non_null(strstr(s, "\"state\":\"ACCEPT_WAIT\",\"count\":1,\"min_ns\":2000000,"));
+	free(s);
+	stat_table__free(&t);
 }
 
 static void test_stats_json_and_text(void **state)
@@ -559,6 +650,8 @@ int main(void)
 		cmocka_unit_test(test_text_views_escape_comm),
 		cmocka_unit_test(test_timeline_json),
 		cmocka_unit_test(test_timeline_text_incomplete),
+		cmocka_unit_test(test_timeline_accept),
+		cmocka_unit_test(test_stats_accept_row),
 		cmocka_unit_test(test_stats_json_and_text),
 		cmocka_unit_test(test_stats_time_beyond_range),
 		cmocka_unit_test(test_hist_top_bucket),

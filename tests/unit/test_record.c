@@ -304,6 +304,29 @@ static void test_header_facts(void **state)
 	assert_false(r.hdr.max_tw_buckets_known);
 }
 
+/* Header flag bit 0: the accept tracepoints were on; other bits are ignored. */
+static void test_header_accepts(void **state)
+{
+	struct rec_header h;
+	struct rec_reader r;
+	struct mem m;
+	struct blob b;
+
+	(void)state;
+	hdr_fill(&h);
+	h.accepts = true;
+	mem_open(&m, &h);
+	b = mem_close(&m);
+	assert_int_equal(b.b[12], 0x01);
+	assert_int_equal(rec_reader__open(&r, b.b, b.n), 0);
+	assert_true(r.hdr.accepts);
+	b.b[12] = 0xfe; /* every bit but the known one: not known, not refused */
+	b.b[15] = 0x80;
+	assert_int_equal(rec_reader__open(&r, b.b, b.n), 0);
+	assert_false(r.hdr.accepts);
+	free(b.b);
+}
+
 /* FORMAT.md's EVENT layout: an IPv4 record with no owner takes 61 bytes. */
 static void test_event_layout(void **state)
 {
@@ -954,6 +977,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_header_layout),
 	    cmocka_unit_test(test_header_facts),
+	    cmocka_unit_test(test_header_accepts),
 	    cmocka_unit_test(test_event_layout),
 	    cmocka_unit_test(test_round_trip_every_type),
 	    cmocka_unit_test(test_comm_normalised),

@@ -519,6 +519,53 @@ uint64_t conn__step_dwell(const struct conn *c, int i)
 	return to - from;
 }
 
+/* When c was queued for accept(): its ESTABLISHED entry, or a Fast Open child's SYN_RECV
+ * entry when that child was accepted before its handshake ended. 0 = not known. */
+static uint64_t queued_ns(const struct conn *c, uint64_t accept_ns)
+{
+	uint64_t syn_recv = 0;
+
+	if (c->role != CT_ROLE_PASSIVE)
+		return 0;
+	for (int i = 0; i < c->nsteps; i++) {
+		uint64_t ns = c->step_ns[i];
+
+		/* A seed's first entry is a lower bound of the real one: no wait from it. */
+		if (!ns || (i == 0 && c->lower_bound) || (accept_ns && ns > accept_ns))
+			continue;
+		if (c->step_state[i] == TD_ESTABLISHED)
+			return ns;
+		if (c->step_state[i] == TD_SYN_RECV)
+			syn_recv = ns;
+	}
+	return syn_recv;
+}
+
+uint64_t conn__accept_wait(const struct conn *c)
+{
+	uint64_t q;
+
+	if (!c->accept_ns)
+		return CT_DWELL_UNKNOWN;
+	q = queued_ns(c, c->accept_ns);
+	return q ? c->accept_ns - q : CT_DWELL_UNKNOWN;
+}
+
+bool conn__never_accepted(const struct conn *c)
+{
+	/* One seen from the middle may have been accepted before tracing began; after lost
+	 * records (conntable__mark_loss, a chain break) the accept may be the one lost. */
+	if (c->role != CT_ROLE_PASSIVE || !c->end_ns || c->accept_ns ||
+	    (c->flags & (CT_F_SEEDED | CT_F_INCOMPLETE | CT_F_GAP)))
+		return false;
+	/* Queued: it became ESTABLISHED (a child that died in SYN_RECV was never queued,
+	 * Fast Open aside, which the records do not tell). */
+	for (int i = 0; i < c->nsteps; i++)
+		if (c->step_state[i] == TD_ESTABLISHED && c->step_ns[i])
+			return true;
+	return false;
+}
+
 static bool shown(const struct conn *c)
 {
 	return !(c->flags & CT_F_HIDDEN);
@@ -622,8 +669,8 @@ static void chain_repair(struct conntable *t, struct conn *c, uint8_t state)
 }
 
 /* Report old -> new at ts and make new the current state. */
-static void change_state(struct conntable *t, struct conn *c, uint8_t old, uint8_t new,
-			 uint64_t ts, uint8_t tw_end)
+static void change_state(struct conntable *t, struct conn *c, uint8_t old, uint8_t new, uint64_t ts,
+			 uint8_t tw_end)
 {
 	struct ct_transition tr = {
 		.ts_ns = ts,
@@ -776,8 +823,7 @@ static void hold_push(struct conntable *t, uint32_t i)
 
 	if (t->hold_tail - t->hold_head == HOLD_CAP) {
 		h = t->hold_head & (HOLD_CAP - 1);
-		if (t->slots[t->hold[h].slot].used &&
-		    (t->conns[t->hold[h].slot].flags & CT_F_HELD))
+		if (t->slots[t->hold[h].slot].used && (t->conns[t->hold[h].slot].flags & CT_F_HELD))
 			release_held(t, &t->conns[t->hold[h].slot], 0);
 		t->hold_head++;
 	}
@@ -950,9 +996,9 @@ static uint32_t first_record(struct conntable *t, const struct td_event *e)
 
 	conn_from(&n, e);
 	if (is_birth(old, new)) {
-		n.role = new == TD_SYN_SENT ? CT_ROLE_ACTIVE :
-			 new == TD_LISTEN   ? CT_ROLE_LISTEN :
-					      CT_ROLE_PASSIVE;
+		n.role = new == TD_SYN_SENT ? CT_ROLE_ACTIVE
+			 : new == TD_LISTEN ? CT_ROLE_LISTEN
+					    : CT_ROLE_PASSIVE;
 		n.state = old;
 		if (n.role == CT_ROLE_PASSIVE) {
 			uint32_t l = index_find(t, SK_LISTEN, listen_key(n.netns, n.sport));
@@ -1136,7 +1182,8 @@ static void apply_state(struct conntable *t, const struct td_event *e)
 		}
 	}
 	i = lookup(t, e);
-	if (i == NIL && (e->flags & TD_F_CAUGHT) && new == TD_CLOSE && recently_closed(t, e->cookie)) {
+	if (i == NIL && (e->flags & TD_F_CAUGHT) && new == TD_CLOSE &&
+	    recently_closed(t, e->cookie)) {
 		t->stats.caught_dups++; /* see below: the -> CLOSE ended the connection already */
 		return;
 	}
@@ -1486,7 +1533,8 @@ static void apply_tw(struct conntable *t, const struct td_event *e)
 			 * unknown time. */
 			chain_repair(t, c, TD_FIN_WAIT2);
 		}
-		if (!rearm && (c->flags & CT_F_TW) && c->state == TD_FIN_WAIT2 && sub == TD_TIME_WAIT)
+		if (!rearm && (c->flags & CT_F_TW) && c->state == TD_FIN_WAIT2 &&
+		    sub == TD_TIME_WAIT)
 			tw_fin_seen(t, c, e->ts_ns);
 		else if (c->state != sub)
 			change_state(t, c, c->state, sub, e->ts_ns, 0);
@@ -1513,9 +1561,9 @@ static void apply_tw(struct conntable *t, const struct td_event *e)
 	c->tw_substate = sub;
 	/* Due: the timer ran out. Netns exit: no re-arm can follow, and no new
 	 * connection. Either way the end is known now. */
-	uint8_t end = (e->flags & TD_F_TW_DUE)	      ? CT_TW_EXPIRED :
-		      (e->flags & TD_F_TW_NETNS_GONE) ? CT_TW_KILLED :
-							CT_TW_NONE;
+	uint8_t end = (e->flags & TD_F_TW_DUE)		? CT_TW_EXPIRED
+		      : (e->flags & TD_F_TW_NETNS_GONE) ? CT_TW_KILLED
+							: CT_TW_NONE;
 	if (end != CT_TW_NONE) {
 		if (sub == TD_TIME_WAIT && c->state == TD_FIN_WAIT2)
 			tw_fin_seen(t, c, e->ts_ns);
@@ -1537,6 +1585,13 @@ static void apply_accept(struct conntable *t, const struct td_event *e)
 		/* Established before tracing started, accepted now. */
 		struct conn n;
 
+		if (e->oldstate == TD_CLOSE) {
+			/* Ended in the queue (or before tracing): returned by accept()
+			 * all the same, with nothing left to follow. */
+			t->stats.accepted_closed++;
+			return;
+		}
+
 		conn_from(&n, e);
 		n.role = CT_ROLE_PASSIVE;
 		n.flags |= CT_F_INCOMPLETE;
@@ -1549,8 +1604,17 @@ static void apply_accept(struct conntable *t, const struct td_event *e)
 		return;
 	c = &t->conns[i];
 	set_owner(c, e, CT_OWNER_ACCEPT);
-	if (!decide(t, c))
+	if (!decide(t, c)) {
 		drop(t, i);
+		return;
+	}
+	if (c->accept_ns)
+		return; /* one socket, one accept: a second record is no new wait */
+	c->accept_ns = e->ts_ns;
+	uint64_t wait = conn__accept_wait(c);
+
+	if (wait != CT_DWELL_UNKNOWN && shown(c) && t->hooks.accepted)
+		t->hooks.accepted(t->hooks.arg, c, wait);
 }
 
 void conntable__prefetch(const struct conntable *t, const struct td_event *e)
@@ -1704,8 +1768,7 @@ void conntable__mark_loss(struct conntable *t)
 		t->conns[i].flags |= CT_F_INCOMPLETE | CT_F_GAP;
 }
 
-void conntable__foreach(struct conntable *t, void (*fn)(void *arg, const struct conn *c),
-			void *arg)
+void conntable__foreach(struct conntable *t, void (*fn)(void *arg, const struct conn *c), void *arg)
 {
 	for (uint32_t i = t->lru_head; i != NIL; i = t->slots[i].next) {
 		if (shown(&t->conns[i]))

@@ -101,6 +101,9 @@ struct conn {
 	/* Timeline: state step_state[i] entered at step_ns[i] (0 = unknown). */
 	uint8_t step_state[CT_MAX_STEPS];
 	uint64_t step_ns[CT_MAX_STEPS];
+	/* When accept()/accept4() returned it to a process (TD_EV_ACCEPT); 0 = no accept
+	 * seen. conn__accept_wait() is how long it waited in the accept queue. */
+	uint64_t accept_ns;
 };
 
 /* One state change as the table reports it. */
@@ -132,6 +135,8 @@ enum ct_verdict {
  * - stuck: the connection has stayed in state longer than the --stuck limit for
  *   it; once per connection and state. An undecided connection's alert waits for
  *   the decision (then dwell_ns is the time in state when it was decided).
+ * - accepted: an accept record reached a selected passive connection whose time in the
+ *   accept queue is known (conn__accept_wait(), wait_ns); once per connection.
  * - select: the filters; NULL shows all. Called before a connection is stored:
  *   CT_REJECT keeps it out of the table (its later records are rejected again
  *   one by one, so unselected traffic takes no table space). CT_UNDECIDED (only
@@ -148,6 +153,7 @@ struct ct_hooks {
 	void (*transition)(void *arg, const struct conn *c, const struct ct_transition *t);
 	void (*finished)(void *arg, const struct conn *c);
 	void (*stuck)(void *arg, const struct conn *c, int state, uint64_t dwell_ns);
+	void (*accepted)(void *arg, const struct conn *c, uint64_t wait_ns);
 	enum ct_verdict (*select)(void *arg, const struct conn *c);
 	void *arg;
 };
@@ -161,15 +167,18 @@ struct ct_stats {
 	uint64_t transitions; /* state changes reported */
 	uint64_t same_state; /* old == new records (not state changes) */
 	uint64_t caught_dups; /* a catcher's record of a change already applied: dropped */
+	/* accept() of a socket that had already ended (a child the peer reset or closed
+	 * while it waited in the queue is still returned): nothing left to follow. */
+	uint64_t accepted_closed;
 	uint64_t finished;
 	uint64_t evicted; /* connections dropped to stay within max_conns */
 	/* Chain breaks: records that showed an earlier record of their connection was
 	 * missing (each counted once): a state record whose old state is not the
 	 * connection's, old == new included; a birth on a connection still alive (its
 	 * -> CLOSE missing); a timewait armed where tcp_time_wait() cannot run, armed
-	 * twice or detached twice, or found gone by a lookup (its end's record lost). A seed's first record may disagree with the dump it
-	 * raced: not counted. Every break marks its connection CT_F_GAP and
-	 * CT_F_INCOMPLETE, and no dwell is measured across it. */
+	 * twice or detached twice, or found gone by a lookup (its end's record lost). A seed's
+	 * first record may disagree with the dump it raced: not counted. Every break marks its
+	 * connection CT_F_GAP and CT_F_INCOMPLETE, and no dwell is measured across it. */
 	uint64_t gaps;
 	uint64_t live; /* connections in the table now */
 	uint64_t rejected; /* connections the filters rejected: not kept */
@@ -345,14 +354,13 @@ size_t conntable__tw_due(struct conntable *t, uint64_t now_ns, struct ct_tw_quer
  *   records leave it in the FIN_WAIT2 substate is no break: that FIN comes without
  *   a record when its timer's re-arm stays in its bucket, and is taken as a
  *   lookup's answer is, conntable__apply(); not a timewait one back to a full
- *   socket, not one without a cookie or whose first transition is held; a partial tuple is completed
- *   from the dump), and a dumped socket whose cookie is still unknown and that the
- *   filters show is added as conntable__seed() does (counted in
- *   ct_stats.adopted; not while the table holds connections without a cookie,
- *   which such a socket may be; not one that ended during the pass). Memory: 8
- *   bytes per dumped socket whose cookie is not in the table and per connection
- *   ended during the pass, and a struct conn per socket kept for the end, until the
- *   end; when that cannot be had the pass ends and changes nobody.
+ *   socket, not one without a cookie or whose first transition is held; a partial tuple is
+ * completed from the dump), and a dumped socket whose cookie is still unknown and that the filters
+ * show is added as conntable__seed() does (counted in ct_stats.adopted; not while the table holds
+ * connections without a cookie, which such a socket may be; not one that ended during the pass).
+ * Memory: 8 bytes per dumped socket whose cookie is not in the table and per connection ended
+ * during the pass, and a struct conn per socket kept for the end, until the end; when that cannot
+ * be had the pass ends and changes nobody.
  */
 void conntable__reconcile_begin(struct conntable *t, uint64_t start_ns);
 void conntable__reconcile_mark(struct conntable *t, const struct conn *c);
@@ -381,5 +389,20 @@ void conn__set_comm(struct conn *c, const char *comm);
  * CT_DWELL_UNKNOWN. For the current (last) state of a live connection it is
  * CT_DWELL_UNKNOWN. */
 uint64_t conn__step_dwell(const struct conn *c, int i);
+
+/*
+ * How long c waited in its listener's accept queue: from when the kernel queued it to
+ * the accept() that returned it (accept_ns). A child is queued as it becomes
+ * ESTABLISHED (tcp_check_req() -> inet_csk_complete_hashdance()); a TCP Fast Open child
+ * is queued in SYN_RECV, before the handshake ends, and may be accepted there: its wait
+ * runs from its SYN_RECV. CT_DWELL_UNKNOWN when no accept was seen or when the queueing
+ * was not (a connection seen only from the middle).
+ */
+uint64_t conn__accept_wait(const struct conn *c);
+
+/* A passive connection that ended (end_ns) with no accept seen: nobody took it from the
+ * accept queue (a child the peer reset or closed there is still returned by a later
+ * accept(), but it has ended by then). Meaningful only while accepts are traced. */
+bool conn__never_accepted(const struct conn *c);
 
 #endif /* TD_CONNTABLE_H */

@@ -191,7 +191,7 @@ int rec_writer__init(struct rec_writer *w, FILE *f, const struct rec_header *h)
 	w->f = f;
 	memcpy(b, REC_MAGIC, REC_MAGIC_LEN);
 	st16(b + HDR_VERSION, REC_VERSION);
-	st32(b + HDR_FLAGS, 0);
+	st32(b + HDR_FLAGS, h->accepts ? REC_HDR_ACCEPTS : 0);
 	st64(b + HDR_REALTIME, (uint64_t)h->realtime_offset_ns);
 	st64(b + HDR_START, h->start_ns);
 	b[n++] = (uint8_t)hl;
@@ -425,6 +425,8 @@ int rec_reader__open(struct rec_reader *r, const void *buf, size_t len)
 	r->hdr.version = version;
 	r->hdr.realtime_offset_ns = (int64_t)ld64(p + HDR_REALTIME);
 	r->hdr.start_ns = ld64(p + HDR_START);
+	/* Flags this reader does not know are ignored (FORMAT.md). */
+	r->hdr.accepts = ld32(p + HDR_FLAGS) & REC_HDR_ACCEPTS;
 	if (hdr_string(r, "host name", &off, hlen, 1, REC_HOST_MAX, r->hdr.host) ||
 	    hdr_string(r, "kernel release", &off, hlen, 1, REC_KERNEL_MAX, r->hdr.kernel) ||
 	    hdr_string(r, "options", &off, hlen, 2, REC_OPTIONS_MAX, r->hdr.options))

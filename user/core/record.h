@@ -54,7 +54,14 @@ struct rec_header {
 	uint16_t port_lo, port_hi;
 	bool max_tw_buckets_known; /* net.ipv4.tcp_max_tw_buckets */
 	uint32_t max_tw_buckets;
+	/* The accept() tracepoints were on (header flag REC_HDR_ACCEPTS): every accept
+	 * the recording saw is in it, so a passive connection that ended without one was
+	 * never accepted. Unset in recordings made before the flag: not known. */
+	bool accepts;
 };
+
+/* Header flags (FORMAT.md). */
+#define REC_HDR_ACCEPTS 0x1
 
 /* Loss counters since the recorder started (tracer__lost()), read at ts_ns. */
 struct rec_lost {

@@ -224,6 +224,8 @@ int hist__log2(const struct hist *h, uint64_t counts[64])
 /* --- the per-state table --- */
 
 #define PLAIN_STATES 16
+_Static_assert(STAT_ACCEPT_WAIT < PLAIN_STATES && STAT_ACCEPT_WAIT >= TD_STATE_MAX,
+	       "the accept-wait row is no state, and has a plain row");
 
 /*
  * Open addressing over t->rows: slot holds row index + 1 (0 = free), linear
@@ -394,7 +396,8 @@ int stat_table__add(struct stat_table *t, int state, const char *key, uint64_t d
 }
 
 /*
- * Position in a connection's life; 0 for values that are not a known state.
+ * Position in a connection's life (even; the accept-wait row the odd one after
+ * ESTABLISHED); 0 for values that are not a known state.
  * NEW_SYN_RECV (the request socket) comes before the SYN_RECV child it becomes.
  */
 static int lifecycle_pos(int state)
@@ -405,7 +408,10 @@ static int lifecycle_pos(int state)
 	    [TD_TIME_WAIT] = 9,	  [TD_CLOSE_WAIT] = 10, [TD_LAST_ACK] = 11,    [TD_CLOSE] = 12,
 	};
 
-	return state >= 0 && state < TD_STATE_MAX ? pos[state] : 0;
+	/* The accept queue is waited in while ESTABLISHED: right after it. */
+	if (state == STAT_ACCEPT_WAIT)
+		return 2 * pos[TD_ESTABLISHED] + 1;
+	return state >= 0 && state < TD_STATE_MAX ? 2 * pos[state] : 0;
 }
 
 static bool all_digits(const char *s)

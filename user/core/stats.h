@@ -67,6 +67,10 @@ int hist__log2(const struct hist *h, uint64_t counts[64]);
  * at most one per state, so nothing is dropped and memory stays bounded. A
  * caller's own key "other" shares them.
  */
+/* A row that is no state: the time passive connections waited in the accept queue
+ * (conn__accept_wait()), sorted after ESTABLISHED; "ACCEPT_WAIT" in the output. */
+#define STAT_ACCEPT_WAIT 14
+
 struct stat_row {
 	int state; /* kernel state */
 	char key[48];

@@ -151,6 +151,16 @@ static struct gkey key_proc(const struct conn *c)
 	return k;
 }
 
+/* A listener's accept queue: the owner of the connections it queued, and their local port
+ * (the listener's). */
+static struct gkey key_listener(const struct conn *c)
+{
+	struct gkey k = key_proc(c);
+
+	k.port = c->sport;
+	return k;
+}
+
 /* The "peer" of a connection for TIME_WAIT and RST: the remote endpoint of an active
  * open (its ephemeral ports are what TIME_WAIT uses up), the local port of a passive one
  * (grouping a server's clients by their ephemeral ports would say nothing). */
@@ -217,6 +227,9 @@ enum { CW_HELD, CW_LATE, CW_SEEN };
 enum { TW_ENTERED, TW_END, TW_REUSED };
 /* rst */
 enum { RS_ABORTED, RS_ESTABLISHED };
+/* accept: accepted after the threshold, ended in the queue, still queued at the end, all
+ * accepted */
+enum { AW_SLOW, AW_NEVER, AW_PENDING, AW_ACCEPTED };
 
 struct finding_data {
 	struct gtab g;
@@ -224,7 +237,7 @@ struct finding_data {
 	struct example ex[NEX];
 };
 
-enum { F_SYN_SENT, F_SYN_RECV, F_CLOSE_WAIT, F_TIME_WAIT, F_RST, F_MAX };
+enum { F_SYN_SENT, F_SYN_RECV, F_CLOSE_WAIT, F_TIME_WAIT, F_RST, F_ACCEPT, F_MAX };
 
 struct doctor {
 	struct doctor_config cfg;
@@ -240,6 +253,9 @@ struct doctor {
 	uint64_t est_finished, aborted, aborted_from[TD_STATE_MAX];
 	/* close-wait */
 	uint64_t cw_held, cw_late, cw_seen;
+	/* accept */
+	uint64_t aw_accepted, aw_slow, aw_never, aw_pending;
+	bool accepts; /* every accept is traced (doctor__set_accepts) */
 	int nfindings;
 	bool alloc_failed;
 };
@@ -257,6 +273,8 @@ static void config_defaults(struct doctor_config *c)
 		c->syn_sent_ns = DOCTOR_SYN_SENT_NS;
 	if (!c->close_wait_ns)
 		c->close_wait_ns = DOCTOR_CLOSE_WAIT_NS;
+	if (!c->accept_wait_ns)
+		c->accept_wait_ns = DOCTOR_ACCEPT_WAIT_NS;
 	if (!c->syn_rate)
 		c->syn_rate = DOCTOR_SYN_RATE;
 	if (!c->tw_share_ppm)
@@ -441,6 +459,62 @@ void doctor__transition(struct doctor *d, const struct conn *c, const struct ct_
 		tw_leave(d, c, t);
 }
 
+void doctor__set_accepts(struct doctor *d, bool accepts)
+{
+	d->accepts = accepts;
+}
+
+void doctor__accepted(struct doctor *d, const struct conn *c, uint64_t wait_ns)
+{
+	struct finding_data *f = &d->f[F_ACCEPT];
+	struct gkey k = key_listener(c);
+	struct group *g = gtab_get(&f->g, &k);
+
+	d->aw_accepted++;
+	g->n[AW_ACCEPTED]++;
+	g->lport = c->sport;
+	hadd(d, F_ACCEPT, wait_ns);
+	if (wait_ns < d->cfg.accept_wait_ns)
+		return;
+	d->aw_slow++;
+	g->n[AW_SLOW]++;
+	example_add(f->ex, c, TD_ESTABLISHED, c->accept_ns, wait_ns, false, "accepted late");
+}
+
+/* A passive connection that left the queue without an accept (ended there), or is still
+ * in it at now (queued at least the threshold): counted only when every accept is traced
+ * (doctor__set_accepts), as one not seen is otherwise no evidence of one not made. */
+static void not_accepted(struct doctor *d, const struct conn *c, uint64_t now, uint64_t queued,
+			 int slot)
+{
+	struct finding_data *f = &d->f[F_ACCEPT];
+	struct gkey k = key_listener(c);
+	struct group *g = gtab_get(&f->g, &k);
+	uint64_t age = queued && now >= queued ? now - queued : CT_DWELL_UNKNOWN;
+
+	if (!d->accepts)
+		return;
+	if (slot == AW_PENDING && (age == CT_DWELL_UNKNOWN || age < d->cfg.accept_wait_ns))
+		return;
+	if (slot == AW_NEVER)
+		d->aw_never++;
+	else
+		d->aw_pending++;
+	g->n[slot]++;
+	g->lport = c->sport;
+	example_add(f->ex, c, TD_ESTABLISHED, now, age, false,
+		    slot == AW_NEVER ? "never accepted" : "still queued");
+}
+
+/* When c was queued (its ESTABLISHED entry), for one never accepted; 0 if not known. */
+static uint64_t queued_at(const struct conn *c)
+{
+	for (int i = 0; i < c->nsteps; i++)
+		if (c->step_state[i] == TD_ESTABLISHED)
+			return c->step_ns[i];
+	return 0;
+}
+
 void doctor__finished(struct doctor *d, const struct conn *c)
 {
 	struct finding_data *f = &d->f[F_RST];
@@ -450,6 +524,8 @@ void doctor__finished(struct doctor *d, const struct conn *c)
 	int last;
 
 	d->finished++;
+	if (conn__never_accepted(c))
+		not_accepted(d, c, c->end_ns, queued_at(c), AW_NEVER);
 	if (!c->nsteps || c->role == CT_ROLE_LISTEN)
 		return;
 	for (int i = 0; i < c->nsteps; i++)
@@ -484,6 +560,11 @@ void doctor__open_conn(struct doctor *d, const struct conn *c, uint64_t now_ns)
 
 	d->open_conns++;
 	seen_at(d, now_ns);
+	/* In the queue still: passive, never accepted, seen from its start (as
+	 * conn__never_accepted() asks of one that ended). */
+	if (c->role == CT_ROLE_PASSIVE && !c->accept_ns &&
+	    !(c->flags & (CT_F_SEEDED | CT_F_INCOMPLETE | CT_F_GAP)) && queued_at(c))
+		not_accepted(d, c, now_ns, queued_at(c), AW_PENDING);
 	if (c->state == TD_SYN_SENT && age != CT_DWELL_UNKNOWN && age >= d->cfg.syn_sent_ns) {
 		k = key_remote(c);
 		g = gtab_get(&d->f[F_SYN_SENT].g, &k);
@@ -523,7 +604,6 @@ int doctor__nfindings(const struct doctor *d)
 }
 
 /* --- thresholds ------------------------------------------------------------------------ */
-
 
 /* --- the report ------------------------------------------------------------------------ */
 
@@ -1087,7 +1167,8 @@ static bool find_time_wait(struct doctor *d, const struct doctor_host *h, struct
 	fd->id = "time-wait";
 	snprintf(fd->title, sizeof(fd->title), "TIME_WAIT load%s%s",
 		 worst ? ": ephemeral ports to " : "",
-		 worst ? fmt__endpoint(worst->k.family, worst->k.addr, worst->k.port, ep, sizeof(ep))
+		 worst
+		     ? fmt__endpoint(worst->k.family, worst->k.addr, worst->k.port, ep, sizeof(ep))
 		       : "");
 	snprintf(fd->summary, sizeof(fd->summary),
 		 "up to %" PRIu64 " sockets in TIME_WAIT at once (%" PRIu64 " at the end, %" PRIu64
@@ -1169,6 +1250,83 @@ static bool find_rst(struct doctor *d, struct finding *fd)
 	return true;
 }
 
+static const char *const aw_names[] = {"accepted_late", "never_accepted", "still_queued",
+				       "accepted", NULL};
+static const int aw_slots[] = {AW_SLOW, AW_NEVER, AW_PENDING, AW_ACCEPTED};
+
+static bool find_accept(struct doctor *d, struct finding *fd)
+{
+	struct gtab *t = &d->f[F_ACCEPT].g;
+	const struct group *worst = NULL;
+	uint64_t never = d->aw_never, pending = d->aw_pending;
+	uint64_t bad = d->aw_slow + never + pending;
+	char th[32], comm[FMT_TEXT_LEN(TD_COMM_LEN)];
+
+	if (bad < SYN_WARN_MIN)
+		return false;
+	for (uint32_t j = 0; j < t->cap; j++) {
+		const struct group *g = &t->v[j];
+		uint64_t n = g->n[AW_SLOW] + g->n[AW_NEVER] + g->n[AW_PENDING];
+
+		if (g->used && n &&
+		    (!worst || n > worst->n[AW_SLOW] + worst->n[AW_NEVER] + worst->n[AW_PENDING]))
+			worst = g;
+	}
+	fd->id = "accept-queue";
+	fd->sev = bad >= SYN_CRIT_MIN ? DOCTOR_CRITICAL : DOCTOR_WARNING;
+	dur(d->cfg.accept_wait_ns, th, sizeof(th));
+	if (worst && worst->k.pid)
+		snprintf(fd->title, sizeof(fd->title),
+			 "slow accept: pid %u (%s) leaves connections in the accept queue of port "
+			 "%u",
+			 worst->k.pid,
+			 fmt__text(worst->k.comm, sizeof(worst->k.comm), comm, sizeof(comm)),
+			 worst->k.port);
+	else if (worst)
+		snprintf(fd->title, sizeof(fd->title),
+			 "slow accept: connections wait in the accept queue of port %u",
+			 worst->k.port);
+	else
+		snprintf(fd->title, sizeof(fd->title),
+			 "slow accept: connections wait in accept queues");
+	snprintf(fd->summary, sizeof(fd->summary),
+		 "%" PRIu64 " of %" PRIu64 " accepted connections waited %s or more in the "
+		 "accept queue; %s",
+		 d->aw_slow, d->aw_accepted, th,
+		 d->accepts ? ""
+			    : "accepts were not all traced, so connections never accepted "
+			      "are not known");
+	if (d->accepts) {
+		size_t n = strlen(fd->summary);
+
+		snprintf(fd->summary + n, sizeof(fd->summary) - n,
+			 "%" PRIu64 " ended there never accepted, %" PRIu64
+			 " were still there after %s or more at the end",
+			 never, pending, th);
+	}
+	ev(fd, "accepted_late", d->aw_slow, KV_N);
+	ev(fd, "accepted", d->aw_accepted, KV_N);
+	if (d->accepts) {
+		ev(fd, "never_accepted", never, KV_N);
+		ev(fd, "still_queued", pending, KV_N);
+	}
+	ev(fd, "threshold_ns", d->cfg.accept_wait_ns, KV_NS);
+	fd->h = &d->f[F_ACCEPT].h;
+	fd->h_what = "accept-queue wait of the accepted";
+	offenders(fd, t, "listeners (owner and port)", aw_names, aw_slots,
+		  d->aw_slow >= never + pending ? AW_SLOW
+		  : never >= pending		? AW_NEVER
+						: AW_PENDING,
+		  d->f[F_ACCEPT].ex);
+	fd->check =
+	    "the application accepts too slowly: its accept loop is blocked or "
+	    "starved (a single thread doing the work, a full worker pool, a stalled event "
+	    "loop). ss -ltn (Recv-Q against Send-Q = backlog); nstat TcpExtListenOverflows. "
+	    "Accepts made through io_uring pass no syscall tracepoint: such a server's "
+	    "connections all look never accepted.";
+	return true;
+}
+
 static void add_common_notes(struct doctor *d, const struct doctor_host *h, struct finding *fd)
 {
 	if (d->lost_ringbuf || d->lost_recursion) {
@@ -1216,6 +1374,8 @@ int doctor__report(struct doctor *d, const struct doctor_host *host, FILE *f, bo
 		n++;
 	if (find_rst(d, &fds[n]))
 		n++;
+	if (find_accept(d, &fds[n]))
+		n++;
 	if (d->lost_ringbuf || d->lost_recursion) {
 		struct finding *fd = &fds[n++];
 		char a[24], b[24], t[24];
@@ -1224,7 +1384,8 @@ int doctor__report(struct doctor *d, const struct doctor_host *host, FILE *f, bo
 		fd->sev = DOCTOR_WARNING;
 		snprintf(fd->title, sizeof(fd->title), "the kernel lost %s records",
 			 loss__fmt(t, sizeof(t), loss__add(d->lost_ringbuf, d->lost_recursion)));
-		snprintf(fd->summary, sizeof(fd->summary),
+		snprintf(
+		    fd->summary, sizeof(fd->summary),
 			 "%s with the ring buffer full, %s skipped while another BPF program ran on "
 			 "the CPU: every count here is a lower bound and a connection may be "
 			 "missing from every finding",
@@ -1296,11 +1457,12 @@ int doctor__report(struct doctor *d, const struct doctor_host *host, FILE *f, bo
 			fputs("null", f);
 		fprintf(f,
 			"},\"thresholds\":{\"syn_sent_ns\":%" PRIu64 ",\"close_wait_ns\":%" PRIu64
+			",\"accept_wait_ns\":%" PRIu64
 			",\"syn_rate\":%u,\"tw_share_ppm\":%u,\"rst_share_ppm\":%u,"
 			"\"min_conns\":%u,\"max_groups\":%u}",
-			d->cfg.syn_sent_ns, d->cfg.close_wait_ns, d->cfg.syn_rate,
-			d->cfg.tw_share_ppm, d->cfg.rst_share_ppm, d->cfg.min_conns,
-			d->cfg.max_groups);
+			d->cfg.syn_sent_ns, d->cfg.close_wait_ns, d->cfg.accept_wait_ns,
+			d->cfg.syn_rate, d->cfg.tw_share_ppm, d->cfg.rst_share_ppm,
+			d->cfg.min_conns, d->cfg.max_groups);
 		fputs(",\"severity\":", f);
 		if (n)
 			fmt__json_put(f, doctor__severity_name(worst), SIZE_MAX);
@@ -1336,7 +1498,7 @@ int doctor__report(struct doctor *d, const struct doctor_host *host, FILE *f, bo
 			finding_text(f, &fds[i], realtime_offset_ns);
 		if (!n)
 			fputs("\nno findings: no connect failures, SYN surges, CLOSE_WAIT leaks, "
-			      "TIME_WAIT load or RST excess above the thresholds\n",
+			      "TIME_WAIT load, RST excess or slow accepts above the thresholds\n",
 			      f);
 	}
 	free(fds);

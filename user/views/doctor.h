@@ -20,6 +20,7 @@
 /* Defaults of struct doctor_config (documented in --help and docs/DOCTOR.md). */
 #define DOCTOR_SYN_SENT_NS   1000000000ULL  /* 1s: the first SYN retransmit (TCP_TIMEOUT_INIT) */
 #define DOCTOR_CLOSE_WAIT_NS 10000000000ULL /* 10s */
+#define DOCTOR_ACCEPT_WAIT_NS 100000000ULL   /* 100ms in the accept queue */
 #define DOCTOR_SYN_RATE	     1000	    /* passive opens per second on one local port */
 #define DOCTOR_TW_SHARE_PPM  250000	    /* 25% of the ephemeral range or tcp_max_tw_buckets */
 #define DOCTOR_RST_SHARE_PPM 50000	    /* 5% of established connections */
@@ -77,6 +78,15 @@ void doctor__transition(struct doctor *d, const struct conn *c, const struct ct_
 
 /* A connection reached its final CLOSE (the table's finished hook). */
 void doctor__finished(struct doctor *d, const struct conn *c);
+
+/* Every accept() is traced (the accept tracepoints are on, or were for a recording): a
+ * passive connection that ended in the accept queue, or is still there at the end, is
+ * known. Without it only the accepts seen count. Call before the first record. */
+void doctor__set_accepts(struct doctor *d, bool accepts);
+
+/* A passive connection was accept()ed after wait_ns in the queue (the table's accepted
+ * hook). */
+void doctor__accepted(struct doctor *d, const struct conn *c, uint64_t wait_ns);
 
 /*
  * A connection still open at the end (conntable__foreach after conntable__drain), at

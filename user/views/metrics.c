@@ -12,9 +12,8 @@
 #include "state.h"
 
 const double metrics_bucket_le[METRICS_NBUCKETS] = {
-	0.00001, 0.00002, 0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002,
-	0.005,	 0.01,	  0.02,	   0.05,   0.1,	   0.2,	   0.5,	  1,
-	2,	 5,	  10,	   30,	   60,	   300,
+    0.00001, 0.00002, 0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
+    0.05,    0.1,     0.2,     0.5,    1,      2,      5,     10,    30,    60,	  300,
 };
 
 /* Bucket bounds in ns, for the per-sample search. */
@@ -52,6 +51,43 @@ static int lport_index(const struct metrics *m, const struct conn *c)
 	return 0;
 }
 
+/* One value into a histogram's bucket. */
+static void hist_add(struct metrics_hist *h, uint64_t ns)
+{
+	int b = 0;
+
+	while (b < METRICS_NBUCKETS && ns > le_ns(b))
+		b++;
+	if (b < METRICS_NBUCKETS)
+		h->bucket[b]++;
+	h->count++;
+	h->sum_ns += ns;
+}
+
+/* The accept series' index of a listening port, registered on first sight; 0 = "other". */
+static int accept_index(struct metrics *m, uint16_t port)
+{
+	for (int i = 1; i <= m->naccept_ports; i++)
+		if (m->accept_port[i] == port)
+			return i;
+	if (m->naccept_ports == METRICS_MAX_LPORTS)
+		return 0;
+	m->accept_port[++m->naccept_ports] = port;
+	return m->naccept_ports;
+}
+
+void metrics__accepted(struct metrics *m, const struct conn *c, uint64_t wait_ns)
+{
+	if (m->accepts && c->role == CT_ROLE_PASSIVE)
+		hist_add(&m->accept_wait[accept_index(m, c->sport)], wait_ns);
+}
+
+void metrics__finished(struct metrics *m, const struct conn *c)
+{
+	if (m->accepts && conn__never_accepted(c))
+		m->never_accepted[accept_index(m, c->sport)]++;
+}
+
 void metrics__transition(struct metrics *m, const struct conn *c, const struct ct_transition *t)
 {
 	int li;
@@ -69,15 +105,7 @@ void metrics__transition(struct metrics *m, const struct conn *c, const struct c
 	if (m->states && !(m->states & (1u << t->old)))
 		return; /* entered a state shown, but its dwell is of one that is not */
 
-	struct metrics_hist *h = &m->dwell[li][t->old];
-	int b = 0;
-
-	while (b < METRICS_NBUCKETS && t->dwell_ns > le_ns(b))
-		b++;
-	if (b < METRICS_NBUCKETS)
-		h->bucket[b]++;
-	h->count++;
-	h->sum_ns += t->dwell_ns;
+	hist_add(&m->dwell[li][t->old], t->dwell_ns);
 }
 
 struct gauge_ctx {
@@ -129,6 +157,46 @@ static void counter_head(FILE *f, bool om, const char *name, const char *help)
 		om ? "" : "_total");
 }
 
+/* One histogram's series: name_bucket{labels,le=...}, _sum, _count. */
+static void render_hist(FILE *f, const char *name, const char *labels, const struct metrics_hist *h)
+{
+	uint64_t cum = 0;
+
+	for (int b = 0; b < METRICS_NBUCKETS; b++) {
+		cum += h->bucket[b];
+		fprintf(f, "%s_bucket{%s,le=\"%g\"} %llu\n", name, labels, metrics_bucket_le[b],
+			(unsigned long long)cum);
+	}
+	fprintf(f, "%s_bucket{%s,le=\"+Inf\"} %llu\n%s_sum{%s} %.9f\n%s_count{%s} %llu\n", name,
+		labels, (unsigned long long)h->count, name, labels, h->sum_ns / 1e9, name, labels,
+		(unsigned long long)h->count);
+}
+
+/* serve --accept: the accept-queue wait per listening port, and those never accepted. */
+static void render_accepts(const struct metrics *m, FILE *f, bool om)
+{
+	char lab[32];
+
+	fprintf(f, "# HELP tcpdwell_accept_wait_seconds Time accepted connections waited in "
+		   "their listener's accept queue, from ESTABLISHED to accept().\n"
+		   "# TYPE tcpdwell_accept_wait_seconds histogram\n");
+	for (int i = 1; i <= m->naccept_ports; i++) {
+		snprintf(lab, sizeof(lab), "lport=\"%u\"", m->accept_port[i]);
+		render_hist(f, "tcpdwell_accept_wait_seconds", lab, &m->accept_wait[i]);
+	}
+	if (m->accept_wait[0].count)
+		render_hist(f, "tcpdwell_accept_wait_seconds", "lport=\"other\"",
+			    &m->accept_wait[0]);
+	counter_head(f, om, "tcpdwell_never_accepted",
+		     "Passive connections that ended while still in the accept queue.");
+	for (int i = 1; i <= m->naccept_ports; i++)
+		fprintf(f, "tcpdwell_never_accepted_total{lport=\"%u\"} %llu\n", m->accept_port[i],
+			(unsigned long long)m->never_accepted[i]);
+	if (m->never_accepted[0] || m->accept_wait[0].count)
+		fprintf(f, "tcpdwell_never_accepted_total{lport=\"other\"} %llu\n",
+			(unsigned long long)m->never_accepted[0]);
+}
+
 void metrics__render(const struct metrics *m, FILE *f, bool om, const char *version)
 {
 	int nl = m->by_lport ? m->nlports : 0;
@@ -146,13 +214,15 @@ void metrics__render(const struct metrics *m, FILE *f, bool om, const char *vers
 				continue;
 			for (int b = 0; b < METRICS_NBUCKETS; b++) {
 				cum += h->bucket[b];
-				fprintf(f,
+				fprintf(
+				    f,
 					"tcpdwell_state_dwell_seconds_bucket{state=\"%s\"%s,le=\"%g\"} "
 					"%llu\n",
 					state__label(s), lab, metrics_bucket_le[b],
 					(unsigned long long)cum);
 			}
-			fprintf(f,
+			fprintf(
+			    f,
 				"tcpdwell_state_dwell_seconds_bucket{state=\"%s\"%s,le=\"+Inf\"} %llu\n"
 				"tcpdwell_state_dwell_seconds_sum{state=\"%s\"%s} %.9f\n"
 				"tcpdwell_state_dwell_seconds_count{state=\"%s\"%s} %llu\n",
@@ -162,13 +232,17 @@ void metrics__render(const struct metrics *m, FILE *f, bool om, const char *vers
 		}
 	}
 
+	if (m->accepts)
+		render_accepts(m, f, om);
+
 	counter_head(f, om, "tcpdwell_transitions", "TCP state transitions seen.");
 	for (int li = 0; li <= nl; li++) {
 		label_lport(m, li, lab, sizeof(lab));
 		for (int a = 1; a < TD_STATE_MAX; a++)
 			for (int b = 1; b < TD_STATE_MAX; b++)
 				if (m->transitions[li][a][b])
-					fprintf(f,
+					fprintf(
+					    f,
 						"tcpdwell_transitions_total{from=\"%s\",to=\"%s\"%s} "
 						"%llu\n",
 						state__label(a), state__label(b), lab,
@@ -198,7 +272,8 @@ void metrics__render(const struct metrics *m, FILE *f, bool om, const char *vers
 	if (m->lost_recursion != LOSS_UNKNOWN)
 		fprintf(f, "tcpdwell_lost_records_total{reason=\"recursion\"} %llu\n",
 			(unsigned long long)m->lost_recursion);
-	fprintf(f, "# HELP tcpdwell_lost_records_known 1 if tcpdwell could read that loss counter "
+	fprintf(
+	    f, "# HELP tcpdwell_lost_records_known 1 if tcpdwell could read that loss counter "
 		   "(0: losses of that kind are unknown).\n# TYPE tcpdwell_lost_records_known gauge\n");
 	fprintf(f, "tcpdwell_lost_records_known{reason=\"ringbuf\"} %d\n",
 		m->lost_ringbuf != LOSS_UNKNOWN);
@@ -236,7 +311,8 @@ void metrics__render(const struct metrics *m, FILE *f, bool om, const char *vers
 	fprintf(f, "tcpdwell_reconcile_passes_total %llu\n",
 		(unsigned long long)m->reconcile_passes);
 
-	fprintf(f, "# HELP tcpdwell_build_info tcpdwell version.\n"
+	fprintf(f,
+		"# HELP tcpdwell_build_info tcpdwell version.\n"
 		   "# TYPE tcpdwell_build_info gauge\n"
 		   "tcpdwell_build_info{version=\"%s\"} 1\n",
 		version);

@@ -49,6 +49,14 @@ struct metrics {
 	uint64_t stuck[TD_STATE_MAX];
 	uint64_t stuck_ns[TD_STATE_MAX]; /* --stuck thresholds */
 	uint16_t states; /* --state: bit per state shown; 0 shows all */
+	/* --accept: the accept-queue wait and the connections never accepted, per
+	 * listening port (the local port of a passive connection is its listener's). Its
+	 * own port list, whatever --by says: [1..naccept_ports], index 0 "other". */
+	bool accepts;
+	int naccept_ports;
+	uint16_t accept_port[METRICS_MAX_LPORTS + 1];
+	struct metrics_hist accept_wait[METRICS_MAX_LPORTS + 1];
+	uint64_t never_accepted[METRICS_MAX_LPORTS + 1];
 };
 
 /* Zero m; by_lport enables the lport label. */
@@ -65,6 +73,12 @@ void metrics__listener(struct metrics *m, uint16_t port);
  * m->states set, only transitions into or out of those states are counted,
  * and only the dwell of those states is sampled. */
 void metrics__transition(struct metrics *m, const struct conn *c, const struct ct_transition *t);
+
+/* A passive connection c was accepted after wait_ns in the queue (m->accepts). */
+void metrics__accepted(struct metrics *m, const struct conn *c, uint64_t wait_ns);
+
+/* A connection finished: counted if it was never accepted (m->accepts). */
+void metrics__finished(struct metrics *m, const struct conn *c);
 
 /* Recompute the socket and stuck gauges from the live table at time now
  * (with m->states set, only sockets in those states). */

@@ -307,6 +307,19 @@ static void put_timeline_json(struct out *o, struct line *l, const struct conn *
 		puts_(l, fmt__tw_end(c->tw_end));
 		putc_(l, '"');
 	}
+	if (c->role == CT_ROLE_PASSIVE) {
+		uint64_t wait = conn__accept_wait(c);
+
+		puts_(l, ",\"accept_wait_ns\":");
+		if (wait == CT_DWELL_UNKNOWN)
+			puts_(l, "null");
+		else
+			putu(l, wait);
+		if (o->accepts) {
+			puts_(l, ",\"never_accepted\":");
+			puts_(l, conn__never_accepted(c) ? "true" : "false");
+		}
+	}
 	puts_(l, ",\"states\":[");
 	for (int i = 0; i < c->nsteps; i++) {
 		uint64_t dw = conn__step_dwell(c, i);
@@ -327,11 +340,35 @@ static void put_timeline_json(struct out *o, struct line *l, const struct conn *
 	puts_(l, "]}");
 }
 
+/*
+ * The step of a passive connection's text timeline that carries its accept: the one it
+ * was queued in (ESTABLISHED, or a Fast Open child's SYN_RECV), with the wait in *wait,
+ * or the ESTABLISHED of one never accepted (*never). -1: none to show.
+ */
+static int queued_step(const struct out *o, const struct conn *c, uint64_t *wait, bool *never)
+{
+	*wait = conn__accept_wait(c);
+	*never = o->accepts && conn__never_accepted(c);
+	if (c->role != CT_ROLE_PASSIVE || (*wait == CT_DWELL_UNKNOWN && !*never))
+		return -1;
+	for (int i = 0; i < c->nsteps; i++) {
+		if (*never ? c->step_state[i] == TD_ESTABLISHED
+			   : c->step_ns[i] == c->accept_ns - *wait &&
+				 (c->step_state[i] == TD_ESTABLISHED ||
+				  c->step_state[i] == TD_SYN_RECV))
+			return i;
+	}
+	return -1;
+}
+
 void out__timeline(struct out *o, const struct conn *c)
 {
 	struct line l = { .n = 0 };
 	uint64_t start = c->nsteps && c->step_ns[0] ? c->step_ns[0] : c->start_ns;
 	bool complete = !(c->flags & (CT_F_INCOMPLETE | CT_F_TRUNCATED));
+	uint64_t wait;
+	bool never;
+	int queued;
 	char d[32];
 
 	if (o->pf) {
@@ -357,9 +394,17 @@ void out__timeline(struct out *o, const struct conn *c)
 	puts_(&l, "  ");
 	if (c->flags & CT_F_INCOMPLETE)
 		puts_(&l, "... ");
+	queued = queued_step(o, c, &wait, &never);
 	for (int i = 0; i < c->nsteps; i++) {
 		puts_(&l, state__name(c->step_state[i]));
 		putc_(&l, ' ');
+		if (i == queued && never) {
+			puts_(&l, "(never accepted) ");
+		} else if (i == queued) {
+			puts_(&l, "(queued ");
+			puts_(&l, fmt__dur(wait, d, sizeof(d)));
+			puts_(&l, ") ");
+		}
 		if (i == 0 && c->lower_bound)
 			puts_(&l, ">= ");
 		puts_(&l, fmt__dur(conn__step_dwell(c, i), d, sizeof(d)));
@@ -373,8 +418,8 @@ void out__timeline(struct out *o, const struct conn *c)
 	puts_(&l, "CLOSE  total ");
 	if (!complete)
 		puts_(&l, ">= ");
-	puts_(&l, fmt__dur(c->end_ns >= start ? c->end_ns - start : CT_DWELL_UNKNOWN, d,
-			   sizeof(d)));
+	puts_(&l,
+	      fmt__dur(c->end_ns >= start ? c->end_ns - start : CT_DWELL_UNKNOWN, d, sizeof(d)));
 	emit(o, &l);
 }
 
@@ -461,15 +506,21 @@ static void put_hist_text(struct out *o, const struct hist *h)
 	}
 }
 
-void out__stats(struct out *o, const struct stat_table *t, enum td_by by, bool hist,
-		uint64_t ts_ns)
+/* A stat row's name: its state's, or the accept-queue row's. */
+static const char *row_name(int state)
+{
+	return state == STAT_ACCEPT_WAIT ? "ACCEPT_WAIT" : state__name(state);
+}
+
+void out__stats(struct out *o, const struct stat_table *t, enum td_by by, bool hist, uint64_t ts_ns)
 {
 	const char *key = by_name(by);
 	char v[7][32];
 
 	if (!o->json)
-		fprintf(o->f, "%s%-11s %10s %9s %9s %9s %9s %9s %9s\n", key ? "KEY             " : "",
-			"STATE", "COUNT", "MIN", "MEAN", "P50", "P90", "P99", "MAX");
+		fprintf(o->f, "%s%-11s %10s %9s %9s %9s %9s %9s %9s\n",
+			key ? "KEY             " : "", "STATE", "COUNT", "MIN", "MEAN", "P50",
+			"P90", "P99", "MAX");
 	for (int i = 0; i < t->nrows; i++) {
 		const struct stat_row *r = &t->rows[i];
 		const struct hist *h = &r->h;
@@ -482,7 +533,7 @@ void out__stats(struct out *o, const struct stat_table *t, enum td_by by, bool h
 			puts_(&l, "{\"type\":\"stat\",\"time\":");
 			put_time(o, &l, ts_ns, true);
 			puts_(&l, ",\"state\":\"");
-			puts_(&l, state__name(r->state));
+			puts_(&l, row_name(r->state));
 			puts_(&l, "\"");
 			if (key) {
 				puts_(&l, ",\"");
@@ -534,7 +585,7 @@ void out__stats(struct out *o, const struct stat_table *t, enum td_by by, bool h
 
 			fprintf(o->f, "%-15s ", fmt__text(r->key, sizeof(r->key), k, sizeof(k)));
 		}
-		fprintf(o->f, "%-11s %10" PRIu64 " %9s %9s %9s %9s %9s %9s\n", state__name(r->state),
+		fprintf(o->f, "%-11s %10" PRIu64 " %9s %9s %9s %9s %9s %9s\n", row_name(r->state),
 			h->count, fmt__dur(h->min, v[0], 32), fmt__dur(hist__mean(h), v[1], 32),
 			fmt__dur(hist__quantile(h, 0.5), v[2], 32),
 			fmt__dur(hist__quantile(h, 0.9), v[3], 32),
@@ -569,7 +620,8 @@ void out__lost(struct out *o, uint64_t ringbuf, uint64_t recursion, uint64_t cha
 		return;
 	}
 	if (o->json) {
-		fprintf(o->f,
+		fprintf(
+		    o->f,
 			"{\"type\":\"lost\",\"ringbuf\":%s,\"recursion\":%s,\"chain_breaks\":%" PRIu64
 			",\"reconciled\":%" PRIu64 "}\n",
 			loss__json(a, sizeof(a), ringbuf), loss__json(b, sizeof(b), recursion),
@@ -581,7 +633,8 @@ void out__lost(struct out *o, uint64_t ringbuf, uint64_t recursion, uint64_t cha
 		"recursion)%s",
 		loss__fmt(c, sizeof(c), total), loss__fmt(a, sizeof(a), ringbuf),
 		loss__fmt(b, sizeof(b), recursion),
-		total == LOSS_UNKNOWN ? " (a counter could not be read: losses may be hidden)" : "");
+		total == LOSS_UNKNOWN ? " (a counter could not be read: losses may be hidden)"
+				      : "");
 	if (chain_breaks)
 		/* A break with no loss counted means a record went missing unseen. */
 		fprintf(o->f, "; %" PRIu64 " chain break%s (connections missing a record)%s",

@@ -29,6 +29,9 @@ struct out {
 	FILE *owned; /* -o FILE opened by out__open_view */
 	/* CLOCK_REALTIME - CLOCK_MONOTONIC, ns: turns kernel timestamps into UTC. */
 	int64_t realtime_offset_ns;
+	/* The accept() tracepoints are (were) on: a passive connection that ended without
+	 * an accept was never accepted. Without them that is not known. */
+	bool accepts;
 	bool header_done;
 	/* cached "YYYY-MM-DDTHH:MM:SS" of the last second formatted */
 	int64_t cached_sec;

@@ -55,8 +55,10 @@ static void write_conn(struct perfetto *p, const struct conn *c, uint64_t open_e
 		return;
 	if (!pid_named(p, pid)) {
 		sep(p);
-		fprintf(p->f, "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%u,\"tid\":0,"
-			      "\"args\":{\"name\":", pid);
+		fprintf(p->f,
+			"{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%u,\"tid\":0,"
+			"\"args\":{\"name\":",
+			pid);
 		if (c->pid) {
 			char name[64];
 
@@ -70,7 +72,8 @@ static void write_conn(struct perfetto *p, const struct conn *c, uint64_t open_e
 	fmt__endpoint(c->family, c->saddr, c->sport, l, sizeof(l));
 	fmt__endpoint(c->family, c->daddr, c->dport, r, sizeof(r));
 	sep(p);
-	fprintf(p->f, "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%u,\"tid\":%u,\"args\":"
+	fprintf(p->f,
+		"{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%u,\"tid\":%u,\"args\":"
 		      "{\"name\":\"%s > %s\"}}",
 		pid, tid, l, r);
 	for (int i = 0; i < c->nsteps; i++) {
@@ -84,7 +87,8 @@ static void write_conn(struct perfetto *p, const struct conn *c, uint64_t open_e
 		if (current && open_end_ns > c->step_ns[i])
 			so_far = open_end_ns - c->step_ns[i];
 		sep(p);
-		fprintf(p->f, "{\"ph\":\"X\",\"cat\":\"tcp\",\"name\":\"%s\",\"pid\":%u,\"tid\":%u,"
+		fprintf(p->f,
+			"{\"ph\":\"X\",\"cat\":\"tcp\",\"name\":\"%s\",\"pid\":%u,\"tid\":%u,"
 			      "\"ts\":",
 			state__name(c->step_state[i]), pid, tid);
 		put_us(p->f, c->step_ns[i]);
@@ -108,6 +112,23 @@ static void write_conn(struct perfetto *p, const struct conn *c, uint64_t open_e
 			fputs(",\"incomplete\":true", p->f);
 		fputs("}}", p->f);
 		p->slices++;
+	}
+	if (c->accept_ns) {
+		uint64_t wait = conn__accept_wait(c);
+
+		/* An instant on the connection's track: where accept() took it from the queue. */
+		sep(p);
+		fprintf(p->f,
+			"{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"tcp\",\"name\":\"accept\","
+			"\"pid\":%u,\"tid\":%u,\"ts\":",
+			pid, tid);
+		put_us(p->f, c->accept_ns);
+		fprintf(p->f, ",\"args\":{\"cookie\":%" PRIu64 ",\"accept_wait_ns\":", c->cookie);
+		if (wait == CT_DWELL_UNKNOWN)
+			fputs("null", p->f);
+		else
+			fprintf(p->f, "%" PRIu64, wait);
+		fputs("}}", p->f);
 	}
 	p->conns++;
 }

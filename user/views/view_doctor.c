@@ -46,12 +46,21 @@ static void doctor_finished(struct app *a, const struct conn *c)
 	doctor__finished(v->d, c);
 }
 
+static void doctor_accepted(struct app *a, const struct conn *c, uint64_t wait_ns)
+{
+	struct doctor_view *v = a->view_state;
+
+	doctor__accepted(v->d, c, wait_ns);
+}
+
 static void doctor_tick(struct app *a, uint64_t now)
 {
 	struct doctor_view *v = a->view_state;
 
-	if (!v->start)
-		v->start = now;
+	if (!v->start) {
+		v->start = now; /* the first tick: before any record */
+		doctor__set_accepts(v->d, a->out.accepts);
+	}
 }
 
 /* Said in the report, not in its stream. */
@@ -120,6 +129,7 @@ const struct view_ops view_doctor = {
     .open = doctor_open,
     .transition = doctor_transition,
     .finished = doctor_finished,
+    .accepted = doctor_accepted,
     .tick = doctor_tick,
     .lost = doctor_lost,
     .close = doctor_close,

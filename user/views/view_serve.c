@@ -50,6 +50,8 @@ static int serve_start(struct app *a)
 	struct serve_view *v = a->view_state;
 	char err[256];
 
+	/* Known once the tracer is loaded: whether the kernel let accept() be traced. */
+	v->m->accepts = a->o->accept && a->out.accepts;
 	if (server__start(v->server, err, sizeof(err))) {
 		fprintf(stderr, "tcpdwell: %s\n", err);
 		return -1;
@@ -57,6 +59,20 @@ static int serve_start(struct app *a)
 	fprintf(stderr, "tcpdwell: serving metrics on http://%s/metrics\n",
 		a->o->listen ?: SERVE_DEFAULT_LISTEN);
 	return 0;
+}
+
+static void serve_accepted(struct app *a, const struct conn *c, uint64_t wait_ns)
+{
+	struct serve_view *v = a->view_state;
+
+	metrics__accepted(v->m, c, wait_ns);
+}
+
+static void serve_finished(struct app *a, const struct conn *c)
+{
+	struct serve_view *v = a->view_state;
+
+	metrics__finished(v->m, c);
 }
 
 static void serve_transition(struct app *a, const struct conn *c, const struct ct_transition *t)
@@ -128,6 +144,8 @@ const struct view_ops view_serve = {
     .open = serve_open,
     .start = serve_start,
     .transition = serve_transition,
+    .finished = serve_finished,
+    .accepted = serve_accepted,
     .tick = serve_tick,
     .lost = serve_lost,
     .free = serve_free,

@@ -78,6 +78,21 @@ static void stat_transition(struct app *a, const struct conn *c, const struct ct
 	}
 }
 
+/* A passive connection taken from the accept queue after wait_ns (stat --accept). Its row
+ * is kept whatever --state says: it is asked for by name. */
+static void stat_accepted(struct app *a, const struct conn *c, uint64_t wait_ns)
+{
+	struct stat_view *v = a->view_state;
+	char key[64];
+
+	if (!a->o->accept)
+		return; /* a recording has the accepts; the table has the row when asked for */
+	if (stat_table__add(&v->stats, STAT_ACCEPT_WAIT,
+			    a->o->by == TD_BY_NONE ? NULL : by_key(a, c, key, sizeof(key)),
+			    wait_ns) < 0)
+		v->failed = true;
+}
+
 static void print_stats(struct app *a, struct stat_view *v, uint64_t now)
 {
 	stat_table__sort(&v->stats);
@@ -128,6 +143,7 @@ const struct view_ops view_stat = {
     .cmd = TD_CMD_STAT,
     .open = stat_open,
     .transition = stat_transition,
+    .accepted = stat_accepted,
     .tick = stat_tick,
     .close = stat_close,
     .end = stat_end,
