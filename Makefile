@@ -15,7 +15,7 @@ VMLINUX := vmlinux/$(ARCH)/vmlinux.h
 # Debian packages the build and the tests need (`make deps` installs the missing ones).
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev pkg-config \
 	jq iproute2 libcap2-bin procps make gcc libncurses-dev libmicrohttpd-dev tmux curl valgrind \
-	libclang-rt-dev strace
+	libclang-rt-dev strace nftables
 
 SANITIZE ?=
 # user/ shows the pipeline: kernel/ (the tracer, the slot-ring merge, the socket dump, the

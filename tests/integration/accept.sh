@@ -24,6 +24,11 @@ ME=accept
 . tests/integration/tdlib.sh
 AQ=$OUTPUT/tests/acceptq
 [ -x "$AQ" ] || { echo "$ME: $AQ missing: run make first" >&2; exit 1; }
+# promtool checks the exposition (Debian's prometheus package, as prometheus.sh installs it).
+if ! command -v promtool >/dev/null; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null 2>&1
+	systemctl stop prometheus >/dev/null 2>&1 || true
+fi
 
 WAIT_MS=150 # above doctor's accept-wait threshold (100ms)
 NCONN=3

@@ -355,12 +355,13 @@ size_t conntable__tw_due(struct conntable *t, uint64_t now_ns, struct ct_tw_quer
  *   a record when its timer's re-arm stays in its bucket, and is taken as a
  *   lookup's answer is, conntable__apply(); not a timewait one back to a full
  *   socket, not one without a cookie or whose first transition is held; a partial tuple is
- * completed from the dump), and a dumped socket whose cookie is still unknown and that the filters
- * show is added as conntable__seed() does (counted in ct_stats.adopted; not while the table holds
- * connections without a cookie, which such a socket may be; not one that ended during the pass).
- * Memory: 8 bytes per dumped socket whose cookie is not in the table and per connection ended
- * during the pass, and a struct conn per socket kept for the end, until the end; when that cannot
- * be had the pass ends and changes nobody.
+ *   completed from the dump), and a dumped socket whose cookie is still unknown and that
+ *   the filters show is added as conntable__seed() does (counted in ct_stats.adopted; not
+ *   while the table holds connections without a cookie, which such a socket may be; not
+ *   one that ended during the pass). Memory: 8 bytes per dumped socket whose cookie is not
+ *   in the table and per connection ended during the pass, and a struct conn per socket
+ *   kept for the end, until the end; when that cannot be had the pass ends and changes
+ *   nobody.
  */
 void conntable__reconcile_begin(struct conntable *t, uint64_t start_ns);
 void conntable__reconcile_mark(struct conntable *t, const struct conn *c);
