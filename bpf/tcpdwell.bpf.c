@@ -27,6 +27,8 @@ const volatile bool filter_rport = false; /* consult port_bits[1] */
 const volatile __u32 filter_netns = 0;
 const volatile __u64 filter_cgroup = 0; /* cgroup v2 id; 0: off */
 const volatile __s32 filter_cgroup_level = 0;
+/* Read what the handshake and the connection carried (TD_F_HANDSHAKE, TD_EV_CONN_STATS). */
+const volatile bool conn_info = false;
 
 struct port_bitmap {
 	__u64 bits[65536 / 64];
@@ -255,6 +257,81 @@ static __always_inline __u64 sk_cgroup(const struct sock *sk, struct cgroup **cg
 	return btf ? cg->kn->id : BPF_CORE_READ(cg, kn, id);
 }
 
+/* The tcp_sock of a full TCP socket (the state tracepoint's). */
+static __always_inline struct tcp_sock *tcp_of(const struct sock *sk, bool btf)
+{
+	if (btf)
+		return bpf_skc_to_tcp_sock((void *)sk);
+	return (struct tcp_sock *)sk;
+}
+
+/*
+ * A connection leaving SYN_SENT or SYN_RECV: how many times its handshake was
+ * retransmitted (total_retrans: an active open counts its SYNs; a passive child starts
+ * with its request's num_retrans, the SYN-ACKs) and the RTT sample it gave (the kernel
+ * takes it before this transition: tcp_ack() of the SYN-ACK for an active open,
+ * tcp_synack_rtt_meas() in tcp_check_req() for a child).
+ */
+static __always_inline void fill_handshake(struct td_event *e, const struct sock *sk, bool btf)
+{
+	struct tcp_sock *tp = tcp_of(sk, btf);
+	__u32 retrans;
+
+	if (!tp)
+		return;
+	retrans = RD(btf, tp, total_retrans);
+	e->retrans = retrans > 255 ? 255 : retrans;
+	e->rtt_us = RD(btf, tp, srtt_us) >> 3;
+	e->flags |= TD_F_HANDSHAKE;
+}
+
+/*
+ * What the connection carried, as it goes to CLOSE: a TD_EV_CONN_STATS record, sent
+ * before the state record so that user space has it while the connection is still
+ * open. The state record's filters have passed; e is its place (the stack, on the perf
+ * buffer path), reused by the caller afterwards.
+ */
+static __always_inline void send_conn_stats(void *ctx, struct cpu_state *cs,
+					    const struct sock *sk, struct td_event *stack,
+					    __u64 cookie, __u64 cgid, __u16 family, __u16 sport,
+					    __u16 dport, int oldstate, __u8 flags, bool btf)
+{
+	struct tcp_sock *tp = tcp_of(sk, btf);
+	struct slot_pos pos = {};
+	struct td_event *e;
+
+	if (!tp)
+		return;
+	e = event_reserve(stack, &pos);
+	if (!e)
+		return;
+	barrier_var(e);
+	e->ts_ns = bpf_ktime_get_ns();
+	e->kind = TD_EV_CONN_STATS;
+	e->oldstate = oldstate;
+	e->newstate = TD_CLOSE;
+	e->cookie = cookie;
+	e->skaddr = (__u64)(unsigned long)sk;
+	e->flags = flags | (cookie ? 0 : TD_F_NOCOOKIE);
+	e->family = family == AF_INET6 ? 6 : 4;
+	e->sport = sport;
+	e->dport = dport;
+	e->cgroup = cgid;
+	e->netns = sk_netns(sk, btf);
+	e->pid = 0;
+	e->comm[0] = 0;
+	e->retrans = 0;
+	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	e->stats.bytes_acked = RD(btf, tp, bytes_acked);
+	e->stats.bytes_received = RD(btf, tp, bytes_received);
+	e->stats.segs_out = RD(btf, tp, segs_out);
+	e->stats.segs_in = RD(btf, tp, segs_in);
+	e->stats.total_retrans = RD(btf, tp, total_retrans);
+	e->stats.srtt_us = RD(btf, tp, srtt_us) >> 3;
+	e->min_rtt_us = RD(btf, tp, rtt_min.s[0].v);
+	event_submit(ctx, e, cs, &pos);
+}
+
 static __always_inline int handle_state(void *ctx, struct cpu_state *cs, const struct sock *sk,
 					int oldstate, int newstate, __u64 cookie,
 					const struct trace_event_raw_inet_sock_set_state *args,
@@ -307,6 +384,10 @@ static __always_inline int handle_state(void *ctx, struct cpu_state *cs, const s
 	if (!cgroup_selected(cgid, cg))
 		return 0;
 
+	/* A listener carried nothing, a connect that never got through neither. */
+	if (conn_info && newstate == TD_CLOSE && oldstate != TD_LISTEN && oldstate != TD_SYN_SENT)
+		send_conn_stats(ctx, cs, sk, &ev, cookie, cgid, family, sport, dport, oldstate,
+				flags, btf);
 	e = event_reserve(&ev, &pos);
 	if (!e)
 		return 0;
@@ -327,10 +408,13 @@ static __always_inline int handle_state(void *ctx, struct cpu_state *cs, const s
 		__builtin_memset(e->saddr, 0, sizeof(e->saddr));
 		__builtin_memset(e->daddr, 0, sizeof(e->daddr));
 	}
+	e->retrans = 0;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
 	e->tw_left_ms = 0;
 	fill_sock(e, sk, family, args, btf);
 	fill_owner(e, sk, btf);
+	if (conn_info && (oldstate == TD_SYN_SENT || oldstate == TD_SYN_RECV))
+		fill_handshake(e, sk, btf);
 	event_submit(ctx, e, cs, &pos);
 	return 0;
 }

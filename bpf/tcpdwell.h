@@ -33,6 +33,11 @@ enum td_kind {
 	 * tw_left_ms the timer's time left, TD_F_TW_LEFT), or TD_CLOSE (gone: no such
 	 * socket). Kept in recordings like the kernel's records, so replay sees it. */
 	TD_EV_TW_DIAG = 5,
+	/* What a connection carried, read from its tcp_sock as it goes to CLOSE: sent right
+	 * before that state record, by the same program run (struct td_conn_stats, in place
+	 * of the addresses; min_rtt_us). oldstate/newstate are the transition's. Only when
+	 * user space asked for it (conn_info). */
+	TD_EV_CONN_STATS = 6,
 };
 
 /* td_event.flags */
@@ -46,6 +51,8 @@ enum td_kind {
 /* TD_EV_STATE made by the state program's catcher: the state program was skipped
  * (a change that interrupted its run on the same CPU). */
 #define TD_F_CAUGHT 0x20
+/* TD_EV_STATE leaving SYN_SENT or SYN_RECV (conn_info): rtt_us and retrans are set. */
+#define TD_F_HANDSHAKE 0x40
 
 /* TCP_TIMEWAIT_LEN (include/net/tcp.h): fixed, not a sysctl. */
 #define TD_TIMEWAIT_LEN_MS 60000
@@ -67,6 +74,16 @@ enum td_tcp_state {
 	TD_STATE_MAX = 13,
 };
 
+/* TD_EV_CONN_STATS: the socket's counters as it goes to CLOSE (struct tcp_sock). */
+struct td_conn_stats {
+	__u64 bytes_acked; /* bytes sent and acknowledged */
+	__u64 bytes_received;
+	__u32 segs_out; /* segments sent, retransmissions included */
+	__u32 segs_in;
+	__u32 total_retrans; /* segments retransmitted over the connection's life */
+	__u32 srtt_us; /* smoothed RTT (the kernel keeps 8 times it); 0: no sample */
+};
+
 /* One record, 104 bytes. Addresses are in network byte order (IPv4 in the first
  * four bytes), ports in host byte order. pid is the thread group id, 0 when the
  * record was made in softirq/irq context (TD_F_PROC clear). */
@@ -77,8 +94,13 @@ struct td_event {
 	__u64 cgroup; /* cgroup v2 id of the socket */
 	__u32 netns; /* network namespace inode */
 	__u32 pid;
-	__u8 saddr[16];
-	__u8 daddr[16];
+	union {
+		struct {
+			__u8 saddr[16];
+			__u8 daddr[16];
+		};
+		struct td_conn_stats stats; /* TD_EV_CONN_STATS: no addresses */
+	};
 	__u16 sport;
 	__u16 dport;
 	__u8 kind; /* enum td_kind */
@@ -86,12 +108,24 @@ struct td_event {
 	__u8 oldstate;
 	__u8 newstate;
 	__u8 flags; /* TD_F_* */
-	__u8 pad[3];
-	/* Timewait records with TD_F_TW_LEFT: ms until the timer's expiry (negative
-	 * once due). The kernel re-arms a timer without any tracepoint when the new
-	 * expiry lands in the same timer-wheel bucket, so this is what tells when a
-	 * FIN turned a FIN_WAIT2 timewait socket into TIME_WAIT. */
-	__s32 tw_left_ms;
+	/* TD_F_HANDSHAKE: the handshake's retransmissions, at most 255: SYNs of an active
+	 * open, SYN-ACKs of a passive one (the child inherits its request's count). */
+	__u8 retrans;
+	__u8 pad[2];
+	union {
+		/* Timewait records with TD_F_TW_LEFT: ms until the timer's expiry (negative
+		 * once due). The kernel re-arms a timer without any tracepoint when the new
+		 * expiry lands in the same timer-wheel bucket, so this is what tells when a
+		 * FIN turned a FIN_WAIT2 timewait socket into TIME_WAIT. */
+		__s32 tw_left_ms;
+		/* TD_F_HANDSHAKE: the RTT sample the handshake gave, us (srtt_us / 8 as the
+		 * handshake ends: the SYN's for an active open, the SYN-ACK's for a passive
+		 * one, from tcp_synack_rtt_meas()); 0: none (after a retransmission without
+		 * TCP timestamps, Karn's rule). */
+		__u32 rtt_us;
+		/* TD_EV_CONN_STATS: the minimum RTT seen, us; 0xffffffff: no sample. */
+		__u32 min_rtt_us;
+	};
 	char comm[TD_COMM_LEN];
 };
 

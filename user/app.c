@@ -98,6 +98,7 @@ int app_open(struct app *a, struct td_options *o, int64_t realtime_offset_ns)
 	a->o = o;
 	a->view = view__of(o->cmd);
 	out__init(&a->out, stdout, o->json, realtime_offset_ns);
+	a->out.wide = o->wide;
 	if (!a->view) {
 		fprintf(stderr, "tcpdwell: this command has no view\n");
 		return -1;
@@ -136,6 +137,8 @@ int app_open(struct app *a, struct td_options *o, int64_t realtime_offset_ns)
 	}
 	for (int s = 1; s < TD_STATE_MAX; s++)
 		conntable__set_stuck(a->table, s, o->stuck_ns[s]);
+	/* Live, the kernel sends them when asked; a recording says (replay.c). */
+	conntable__expect_stats(a->table, o->conn_info && !o->input);
 	return 0;
 }
 

@@ -666,7 +666,8 @@ enum {
 	OPT_USER,
 	OPT_RECONCILE,
 	OPT_ACCEPT,
-	OPT_LAST = OPT_ACCEPT
+	OPT_WIDE,
+	OPT_LAST = OPT_WIDE
 };
 
 #define CMD(x)	 (1u << TD_CMD_##x)
@@ -729,6 +730,7 @@ static const struct opt_spec {
 	{ "threshold", OPT_THRESHOLD, "NAME=VALUE", CMD(DOCTOR) },
 	/* The other views trace accepts whenever the kernel can (owners need them). */
 	{ "accept", OPT_ACCEPT, NULL, CMD(STAT) | CMD(SERVE) },
+	{ "wide", OPT_WIDE, NULL, CMD(TIMELINE) },
 };
 
 /* '+': stop at the first non-option instead of permuting argv (which is the caller's);
@@ -934,6 +936,20 @@ static bool needs_owners(const struct td_options *o)
 	return o->by == TD_BY_COMM || o->npids || o->ncomms || o->write || o->accept;
 }
 
+/*
+ * Does the command show what the handshake and the connection carried (RTT, retransmits,
+ * bytes)? They cost a read of the socket as a handshake ends and one more record per
+ * connection as it closes: stat and serve pay that only when they group (--by: the sums per
+ * group), top not at all; a recording keeps everything.
+ */
+static bool needs_conn_info(const struct td_options *o)
+{
+	if (o->write)
+		return true;
+	if (o->cmd == TD_CMD_STAT || o->cmd == TD_CMD_SERVE)
+		return o->by != TD_BY_NONE;
+	return o->cmd != TD_CMD_TOP;
+}
 
 /* Apply one option with its value (NULL for flags). Returns 0 or -1 with err set. */
 static int apply(struct td_options *o, int c, const char *v, char *err, size_t errlen)
@@ -1017,6 +1033,9 @@ static int apply(struct td_options *o, int c, const char *v, char *err, size_t e
 		return 0;
 	case OPT_ACCEPT:
 		o->accept = true;
+		return 0;
+	case OPT_WIDE:
+		o->wide = true;
 		return 0;
 	case OPT_MAX_CONNS:
 		if (cli__parse_uint(v, "--max-conns", 16, 100000000, &n, err, errlen))
@@ -1285,6 +1304,7 @@ int cli__parse(int argc, char **argv, struct td_options *o, char *err, size_t er
 	if (check_combination(o, &seen, err, errlen))
 		return TD_EXIT_USAGE;
 	o->owners = needs_owners(o);
+	o->conn_info = needs_conn_info(o);
 	return TD_EXIT_OK;
 }
 
@@ -1341,6 +1361,8 @@ const char *cli__usage(void)
 	       "                           doctor; default: text)\n"
 	       "      --format FORMAT      text, json (as -j) or, for timeline, perfetto: trace\n"
 	       "                           events for ui.perfetto.dev, one track a connection\n"
+	       "      --wide               timeline: add the handshake's RTT and what each\n"
+	       "                           connection carried (bytes, segments, retransmits)\n"
 	       "      --pair               timeline: both ends of a connection on this host side\n"
 	       "                           by side in time order (client, server columns)\n"
 	       "      --interval DURATION  stat: print the table every DURATION (default: only\n"

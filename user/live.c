@@ -223,6 +223,7 @@ static int open_recording(struct app *a, struct rec_writer *w, int64_t realtime_
 	}
 	snprintf(h.options, sizeof(h.options), "%s", a->o->command_line ?: "");
 	h.accepts = a->out.accepts;
+	h.conn_info = a->o->conn_info;
 	app_read_host_facts(&h);
 	f = outfile__create(path, a->o->force, err, sizeof(err));
 	if (!f) {

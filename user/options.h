@@ -149,6 +149,7 @@ struct td_options {
 	/* stat, serve --accept: trace accept() (the accept-queue wait); the other views
 	 * always do where the kernel can */
 	bool accept;
+	bool wide; /* timeline --wide */
 	uint64_t reconcile_ns; /* --reconcile: period of the reconcile passes; 0 = off */
 	/* --user: a name to resolve (user), or ids (user_ids); neither: the default. */
 	const char *user;
@@ -157,6 +158,9 @@ struct td_options {
 	/* Derived: the command shows owners or selects by them, so accept() is
 	 * tracked (see cli__parse). */
 	bool owners;
+	/* Derived: the command shows the handshake's RTT and retransmits and what connections
+	 * carried (the kernel reads them: tcpdwell.bpf.c, conn_info). */
+	bool conn_info;
 	struct doctor_config doctor; /* doctor --threshold; 0 fields = defaults */
 };
 

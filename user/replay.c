@@ -193,6 +193,9 @@ int replay__run(struct td_options *o)
 	}
 	a.out.realtime_offset_ns = r->hdr.realtime_offset_ns;
 	a.out.accepts = r->hdr.accepts;
+	/* A recording made with them has every connection's; an older one none. */
+	if (a.table)
+		conntable__expect_stats(a.table, r->hdr.conn_info);
 	{
 		char host[41]; /* 40 bytes of it at most, an escape never cut */
 

@@ -32,8 +32,8 @@ static void put_addr(const char *key, const uint8_t *a, int family)
 
 static void put_event(uint64_t n, const struct td_event *e)
 {
-	static const char *const kinds[] = { "?",	  "state",  "tw_arm",
-					     "tw_cancel", "accept", "tw_diag" };
+	static const char *const kinds[] = { "?",	  "state",  "tw_arm",    "tw_cancel",
+					     "accept", "tw_diag", "conn_stats" };
 
 	printf("{\"n\":%" PRIu64 ",\"type\":\"event\",\"ts\":%" PRIu64 ",\"kind\":\"%s\"", n,
 	       (uint64_t)e->ts_ns, e->kind < sizeof(kinds) / sizeof(kinds[0]) ? kinds[e->kind] : "?");
@@ -42,6 +42,18 @@ static void put_event(uint64_t n, const struct td_event *e)
 	printf(",\"cookie\":%" PRIu64 ",\"skaddr\":\"%#" PRIx64 "\",\"flags\":%u", (uint64_t)e->cookie,
 	       (uint64_t)e->skaddr, e->flags);
 	printf(",\"family\":%u,\"sport\":%u,\"dport\":%u", e->family, e->sport, e->dport);
+	if (e->kind == TD_EV_CONN_STATS) {
+		/* The counters in the addresses' place. */
+		printf(",\"bytes_acked\":%" PRIu64 ",\"bytes_received\":%" PRIu64
+		       ",\"segs_out\":%u,\"segs_in\":%u,\"total_retrans\":%u,\"srtt_us\":%u"
+		       ",\"min_rtt_us\":%u}\n",
+		       (uint64_t)e->stats.bytes_acked, (uint64_t)e->stats.bytes_received,
+		       e->stats.segs_out, e->stats.segs_in, e->stats.total_retrans, e->stats.srtt_us,
+		       e->min_rtt_us);
+		return;
+	}
+	if (e->flags & TD_F_HANDSHAKE)
+		printf(",\"rtt_us\":%u,\"retrans\":%u", e->rtt_us, e->retrans);
 	put_addr("saddr", e->saddr, e->family);
 	put_addr("daddr", e->daddr, e->family);
 	printf(",\"pid\":%u,\"netns\":%u,\"tw_left_ms\":%d,\"comm\":\"", e->pid, e->netns,

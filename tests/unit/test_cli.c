@@ -757,6 +757,39 @@ static void test_owners(void **state)
 	}
 }
 
+/* What the handshake and the connection carried: read where it is shown or kept. */
+static void test_conn_info(void **state)
+{
+	static const struct {
+		const char *const args[5];
+		bool on;
+	} cases[] = {
+		{ { "trace" }, true },
+		{ { "timeline" }, true },
+		{ { "timeline", "--wide" }, true },
+		{ { "doctor" }, true },
+		{ { "record", "-o", "x.td" }, true },
+		{ { "top" }, false },
+		{ { "top", "-w", "x.td" }, true },
+		{ { "stat" }, false },
+		{ { "stat", "--by", "lport" }, true },
+		{ { "stat", "-w", "x.td" }, true },
+		{ { "serve" }, false },
+		{ { "serve", "--by", "lport" }, true },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		if (parse_args(cases[i].args) != TD_EXIT_OK)
+			fail_msg("case %zu (%s): %s", i, cases[i].args[0], err);
+		if (opts.conn_info != cases[i].on)
+			fail_msg("case %zu (%s %s): conn_info %d, want %d", i, cases[i].args[0],
+				 cases[i].args[1] ?: "", opts.conn_info, cases[i].on);
+	}
+	assert_int_equal(PARSE("trace", "--wide"), TD_EXIT_USAGE);
+	assert_string_equal(err, "option --wide does not apply to 'trace' (only to timeline)");
+}
+
 #define BAD_IDS "in --user: must be NAME or UID:GID, each 0-4294967294"
 #define NOT_PRINTABLE "only printable characters, no spaces"
 
@@ -1363,6 +1396,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_commands),
 		cmocka_unit_test(test_owners),
+		cmocka_unit_test(test_conn_info),
 		cmocka_unit_test(test_every_option),
 		cmocka_unit_test(test_command_specific_options),
 		cmocka_unit_test(test_help_and_version),

@@ -420,6 +420,91 @@ static void test_accept_wait(void **state)
 	conntable__free(t);
 }
 
+static void stats_ev(struct conntable *t, uint64_t cookie, uint64_t sk, uint64_t ms, int old,
+		     uint64_t acked, uint64_t received)
+{
+	struct td_event e = mkev(cookie, sk, ms, old, TD_CLOSE, 0, 0, 0);
+
+	e.kind = TD_EV_CONN_STATS;
+	memset(e.saddr, 0, sizeof(e.saddr));
+	memset(e.daddr, 0, sizeof(e.daddr));
+	e.stats.bytes_acked = acked;
+	e.stats.bytes_received = received;
+	e.stats.segs_out = 7;
+	e.stats.segs_in = 9;
+	e.stats.total_retrans = 3;
+	e.stats.srtt_us = 250;
+	e.min_rtt_us = 180;
+	conntable__apply(t, &e);
+}
+
+/*
+ * What the handshake gave (TD_F_HANDSHAKE on the record leaving SYN_SENT or SYN_RECV) and
+ * what the connection carried (TD_EV_CONN_STATS before its -> CLOSE) land on the
+ * connection, its tuple untouched by the counters in the addresses' place. Expected, a ->
+ * CLOSE without them is a missing record: a chain break, but not a listener's, a failed
+ * connect's or one first seen at its end; a stats record of no connection is counted.
+ */
+static void test_conn_info(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+	struct td_event e;
+
+	(void)state;
+	conntable__expect_stats(t, true);
+	ev(t, 1, 0xd000, 1, TD_CLOSE, TD_SYN_SENT, 0, 443, 5);
+	e = mkev(1, 0xd000, 3001, TD_SYN_SENT, TD_ESTABLISHED, 41000, 443, 0);
+	e.flags |= TD_F_HANDSHAKE;
+	e.rtt_us = 512;
+	e.retrans = 2;
+	conntable__apply(t, &e);
+	ev(t, 1, 0xd000, 3010, TD_ESTABLISHED, TD_FIN_WAIT1, 41000, 443, 5);
+	stats_ev(t, 1, 0xd000, 3011, TD_FIN_WAIT1, 1000000, 2000000);
+	ev(t, 1, 0xd000, 3011, TD_FIN_WAIT1, TD_CLOSE, 41000, 443, 0);
+	assert_int_equal(s.nfin, 1);
+	assert_true(s.fin[0].flags & CT_F_HANDSHAKE);
+	assert_int_equal(s.fin[0].hs_rtt_us, 512);
+	assert_int_equal(s.fin[0].hs_retrans, 2);
+	assert_true(s.fin[0].flags & CT_F_STATS);
+	assert_int_equal(s.fin[0].stats.bytes_acked, 1000000);
+	assert_int_equal(s.fin[0].stats.bytes_received, 2000000);
+	assert_int_equal(s.fin[0].stats.total_retrans, 3);
+	assert_int_equal(s.fin[0].min_rtt_us, 180);
+	assert_int_equal(s.fin[0].sport, 41000);
+	assert_int_equal(s.fin[0].saddr[0], 127); /* the tuple is the state records' */
+	assert_int_equal(conntable__stats(t)->gaps, 0);
+
+	/* No stats before this -> CLOSE: lost. */
+	ev(t, 2, 0xd100, 4000, TD_CLOSE, TD_SYN_SENT, 0, 443, 5);
+	ev(t, 2, 0xd100, 4001, TD_SYN_SENT, TD_ESTABLISHED, 41001, 443, 0);
+	ev(t, 2, 0xd100, 4002, TD_ESTABLISHED, TD_CLOSE, 41001, 443, 0);
+	assert_int_equal(conntable__stats(t)->gaps, 1);
+	assert_true(s.fin[1].flags & CT_F_GAP);
+	assert_false(s.fin[1].flags & CT_F_STATS);
+
+	/* A refused connect and a listener carry none; one first seen at its end neither
+	 * (its stats found no connection: counted). */
+	ev(t, 3, 0xd200, 5000, TD_CLOSE, TD_SYN_SENT, 0, 444, 5);
+	ev(t, 3, 0xd200, 5001, TD_SYN_SENT, TD_CLOSE, 41002, 444, 0);
+	ev(t, 4, 0xd300, 5002, TD_CLOSE, TD_LISTEN, 8080, 0, 5);
+	ev(t, 4, 0xd300, 5003, TD_LISTEN, TD_CLOSE, 8080, 0, 5);
+	stats_ev(t, 5, 0xd400, 5004, TD_CLOSE_WAIT, 1, 1);
+	ev(t, 5, 0xd400, 5004, TD_LAST_ACK, TD_CLOSE, 8081, 50000, 0);
+	assert_int_equal(conntable__stats(t)->gaps, 1);
+	assert_int_equal(conntable__stats(t)->stats_unmatched, 1);
+	assert_int_equal(s.nfin, 5);
+	conntable__free(t);
+
+	/* Not expected (an older recording): no break. */
+	t = mk(&s, 64);
+	ev(t, 2, 0xd100, 4000, TD_CLOSE, TD_SYN_SENT, 0, 443, 5);
+	ev(t, 2, 0xd100, 4001, TD_SYN_SENT, TD_ESTABLISHED, 41001, 443, 0);
+	ev(t, 2, 0xd100, 4002, TD_ESTABLISHED, TD_CLOSE, 41001, 443, 0);
+	assert_int_equal(conntable__stats(t)->gaps, 0);
+	conntable__free(t);
+}
+
 /* shutdown() then close(): FIN_WAIT1 -> FIN_WAIT1 is not a state change. */
 static void test_same_state_ignored(void **state)
 {
@@ -2189,6 +2274,7 @@ int main(void)
 		cmocka_unit_test(test_active_open_close_timewait),
 		cmocka_unit_test(test_passive_accept_close_wait),
 		cmocka_unit_test(test_accept_wait),
+		cmocka_unit_test(test_conn_info),
 		cmocka_unit_test(test_same_state_ignored),
 		cmocka_unit_test(test_caught_duplicate_dropped),
 		cmocka_unit_test(test_rst_and_refused),

@@ -406,6 +406,59 @@ static void test_timeline_accept(void **state)
 	free(s);
 }
 
+/* The handshake's retransmissions on its step; its RTT and what the connection carried in
+ * JSON, and in text behind --wide. */
+static void test_timeline_conn_info(void **state)
+{
+	struct conn c;
+	struct buf b;
+	struct out o;
+	char *s;
+
+	(void)state;
+	finished_conn(&c); /* passive: SYN_RECV first */
+	c.flags |= CT_F_HANDSHAKE | CT_F_STATS;
+	c.hs_rtt_us = 52;
+	c.hs_retrans = 1;
+	c.stats = (struct td_conn_stats){.bytes_acked = 12346,
+					 .bytes_received = 100001,
+					 .segs_out = 4,
+					 .segs_in = 8,
+					 .total_retrans = 2,
+					 .srtt_us = 0};
+	c.min_rtt_us = 12;
+	open_buf(&b);
+	out__init(&o, b.f, true, REAL_OFFSET);
+	out__timeline(&o, &c);
+	s = close_buf(&b);
+	assert_non_null(strstr(s, ",\"handshake_rtt_ns\":52000,\"handshake_retrans\":1,"
+				  "\"bytes_acked\":12346,\"bytes_received\":100001,\"segs_out\":4,"
+				  "\"segs_in\":8,\"total_retrans\":2,\"srtt_ns\":null,"
+				  "\"min_rtt_ns\":12000,\"states\":["));
+	free(s);
+
+	open_buf(&b);
+	out__init(&o, b.f, false, REAL_OFFSET);
+	out__timeline(&o, &c);
+	s = close_buf(&b);
+	assert_non_null(strstr(s, "SYN_RECV (1 SYN-ACK retransmitted) 10.0us > ESTABLISHED"));
+	assert_null(strstr(s, "sent 12346 B"));
+	free(s);
+
+	open_buf(&b);
+	out__init(&o, b.f, false, REAL_OFFSET);
+	o.wide = true;
+	c.role = CT_ROLE_ACTIVE;
+	c.step_state[0] = TD_SYN_SENT;
+	c.hs_retrans = 2;
+	out__timeline(&o, &c);
+	s = close_buf(&b);
+	assert_non_null(strstr(s, "SYN_SENT (2 SYNs retransmitted) 10.0us > ESTABLISHED"));
+	assert_non_null(strstr(s, "  handshake rtt 52.0us  sent 12346 B, received 100001 B, "
+				  "segs 4/8, retrans 2, srtt ?, min rtt 12.0us\n"));
+	free(s);
+}
+
 /* The accept-queue row: named ACCEPT_WAIT, right after ESTABLISHED. */
 static void test_stats_accept_row(void **state)
 {
@@ -652,6 +705,7 @@ int main(void)
 		cmocka_unit_test(test_timeline_text_incomplete),
 		cmocka_unit_test(test_timeline_accept),
 		cmocka_unit_test(test_stats_accept_row),
+		cmocka_unit_test(test_timeline_conn_info),
 		cmocka_unit_test(test_stats_json_and_text),
 		cmocka_unit_test(test_stats_time_beyond_range),
 		cmocka_unit_test(test_hist_top_bucket),

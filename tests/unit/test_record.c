@@ -357,6 +357,65 @@ static void test_event_layout(void **state)
 	free(b.b);
 }
 
+/*
+ * The handshake's retransmissions ride after the fields (one byte, only with
+ * TD_F_HANDSHAKE), rtt_us in tw_left_ms' place; a TD_EV_CONN_STATS record's counters,
+ * in the addresses' place, come back whole whatever their bytes (the long form when
+ * they need it); a reader finds the byte missing in a record written without it (0).
+ */
+static void test_conn_info_round_trip(void **state)
+{
+	struct td_event h = ev_v4(), st = ev_v4(), g;
+	struct rec_reader r;
+	struct rec_item it;
+	struct mem m;
+	struct blob b;
+	size_t n0, n1;
+
+	(void)state;
+	h.kind = TD_EV_STATE;
+	h.flags = TD_F_HANDSHAKE;
+	h.rtt_us = 123456;
+	h.retrans = 3;
+	st.kind = TD_EV_CONN_STATS;
+	st.flags = 0;
+	st.stats.bytes_acked = 0x0102030405060708ULL;
+	st.stats.bytes_received = 100001;
+	st.stats.segs_out = 70;
+	st.stats.segs_in = 90;
+	st.stats.total_retrans = 0;
+	st.stats.srtt_us = 21;
+	st.min_rtt_us = UINT32_MAX;
+	mem_open(&m, NULL);
+	n0 = m.w.bytes;
+	assert_int_equal(rec_writer__event(&m.w, &h), 0);
+	n1 = m.w.bytes;
+	assert_int_equal(n1 - n0, 3 + 58 + 1); /* the short form, and the byte */
+	assert_int_equal(rec_writer__event(&m.w, &st), 0);
+	b = mem_close(&m);
+	assert_int_equal(rec_reader__open(&r, b.b, b.n), 0);
+	assert_int_equal(rec_reader__next(&r, &it), 1);
+	assert_true(it.ev.flags & TD_F_HANDSHAKE);
+	assert_int_equal(it.ev.retrans, 3);
+	assert_int_equal(it.ev.rtt_us, 123456);
+	assert_int_equal(rec_reader__next(&r, &it), 1);
+	g = it.ev;
+	assert_int_equal(g.kind, TD_EV_CONN_STATS);
+	assert_memory_equal(&g.stats, &st.stats, sizeof(st.stats));
+	assert_int_equal(g.min_rtt_us, UINT32_MAX);
+	/* The byte cut off (a writer before it): read as 0, the record still whole. */
+	assert_int_equal(b.b[n1 - 1], 3);
+	b.b[n0 + 1] = 58; /* the length: without the byte */
+	memmove(b.b + n1 - 1, b.b + n1, b.n - n1);
+	assert_int_equal(rec_reader__open(&r, b.b, b.n - 1), 0);
+	assert_int_equal(rec_reader__next(&r, &it), 1);
+	assert_int_equal(it.ev.retrans, 0);
+	assert_int_equal(it.ev.rtt_us, 123456);
+	assert_int_equal(rec_reader__next(&r, &it), 1);
+	assert_int_equal(it.ev.kind, TD_EV_CONN_STATS);
+	free(b.b);
+}
+
 /* Each type written, read back equal, and written again to the same bytes. */
 static void test_round_trip_every_type(void **state)
 {
@@ -978,6 +1037,7 @@ int main(void)
 	    cmocka_unit_test(test_header_layout),
 	    cmocka_unit_test(test_header_facts),
 	    cmocka_unit_test(test_header_accepts),
+	    cmocka_unit_test(test_conn_info_round_trip),
 	    cmocka_unit_test(test_event_layout),
 	    cmocka_unit_test(test_round_trip_every_type),
 	    cmocka_unit_test(test_comm_normalised),

@@ -88,6 +88,7 @@ struct twq_entry {
 
 struct conntable {
 	struct conn *conns;
+	bool expect_stats; /* conntable__expect_stats() */
 	struct slot *slots;
 	uint32_t cap; /* connections */
 	uint32_t fresh; /* slots fresh..cap-1 were never used: not in the free list */
@@ -1162,6 +1163,7 @@ static void apply_state(struct conntable *t, const struct td_event *e)
 	uint8_t old = e->oldstate, new = e->newstate;
 	struct td_event child;
 	uint32_t i = NIL;
+	bool born = true; /* the connection was not in the table before this record */
 	struct conn *c;
 
 	if (old == TD_LISTEN && new == TD_SYN_RECV) {
@@ -1182,6 +1184,7 @@ static void apply_state(struct conntable *t, const struct td_event *e)
 		}
 	}
 	i = lookup(t, e);
+	born = i == NIL;
 	if (i == NIL && (e->flags & TD_F_CAUGHT) && new == TD_CLOSE &&
 	    recently_closed(t, e->cookie)) {
 		t->stats.caught_dups++; /* see below: the -> CLOSE ended the connection already */
@@ -1226,6 +1229,11 @@ static void apply_state(struct conntable *t, const struct td_event *e)
 		return;
 	}
 apply:
+	if (e->flags & TD_F_HANDSHAKE) {
+		c->hs_rtt_us = e->rtt_us;
+		c->hs_retrans = e->retrans;
+		c->flags |= CT_F_HANDSHAKE;
+	}
 	if (old == new) {
 		t->stats.same_state++; /* tcp_close_state(): not a state change */
 		/* Still, it says where the socket is: a change into old went missing. */
@@ -1261,6 +1269,12 @@ apply:
 	}
 	if (c->state != old && !(c->state == TD_CLOSE && c->nsteps == 0))
 		chain_repair(t, c, old); /* a record is missing between what we saw and this */
+	/* Its TD_EV_CONN_STATS record came right before, from the same program run: without
+	 * it, that record is lost (a connection first known by this record had its stats
+	 * dropped as no connection's). */
+	if (new == TD_CLOSE && t->expect_stats && !born && old != TD_LISTEN &&
+	    old != TD_SYN_SENT && !(c->flags & CT_F_STATS))
+		chain_break(t, c);
 	change_state(t, c, old, new, e->ts_ns, 0);
 	if ((c->flags & (CT_F_HELD | CT_F_UNDECIDED)) == CT_F_HELD)
 		hold_push(t, i);
@@ -1617,6 +1631,29 @@ static void apply_accept(struct conntable *t, const struct td_event *e)
 		t->hooks.accepted(t->hooks.arg, c, wait);
 }
 
+/* What a connection carried, just before its -> CLOSE record. Not a record of its
+ * chain of states: it moves nothing, and its tuple fields are not read (the addresses'
+ * place holds the counters). */
+static void apply_conn_stats(struct conntable *t, const struct td_event *e)
+{
+	uint32_t i = lookup(t, e);
+	struct conn *c;
+
+	if (i == NIL || (t->conns[i].flags & CT_F_STATS)) {
+		t->stats.stats_unmatched++;
+		return;
+	}
+	c = &t->conns[i];
+	c->stats = e->stats;
+	c->min_rtt_us = e->min_rtt_us;
+	c->flags |= CT_F_STATS;
+}
+
+void conntable__expect_stats(struct conntable *t, bool on)
+{
+	t->expect_stats = on;
+}
+
 void conntable__prefetch(const struct conntable *t, const struct td_event *e)
 {
 	const struct index *ck = &t->index[SK_COOKIE], *sk = &t->index[SK_SKADDR];
@@ -1667,6 +1704,9 @@ void conntable__apply(struct conntable *t, const struct td_event *e)
 		break;
 	case TD_EV_TW_DIAG:
 		apply_tw_diag(t, e);
+		break;
+	case TD_EV_CONN_STATS:
+		apply_conn_stats(t, e);
 		break;
 	default:
 		break;

@@ -72,6 +72,8 @@ enum ct_owner_src {
 #define CT_F_UNDECIDED 0x400 /* select said CT_UNDECIDED: hidden, first transition held */
 #define CT_F_HELD 0x800 /* first transition not reported yet: waits for the real tuple */
 #define CT_F_PRESENT 0x1000 /* found by the socket dump of the reconcile pass under way */
+#define CT_F_HANDSHAKE 0x2000 /* hs_rtt_us and hs_retrans are known (TD_F_HANDSHAKE) */
+#define CT_F_STATS     0x4000 /* stats and min_rtt_us are known (TD_EV_CONN_STATS) */
 
 /* One connection. Addresses in network byte order, ports in host order. */
 struct conn {
@@ -104,6 +106,13 @@ struct conn {
 	/* When accept()/accept4() returned it to a process (TD_EV_ACCEPT); 0 = no accept
 	 * seen. conn__accept_wait() is how long it waited in the accept queue. */
 	uint64_t accept_ns;
+	/* What it carried, read as it went to CLOSE (CT_F_STATS; TD_EV_CONN_STATS). */
+	struct td_conn_stats stats;
+	uint32_t min_rtt_us; /* with CT_F_STATS; UINT32_MAX: no sample */
+	/* Its handshake (CT_F_HANDSHAKE): the RTT sample it gave (us, 0: none) and how many
+	 * times it was retransmitted (SYNs of an active open, SYN-ACKs of a passive one). */
+	uint32_t hs_rtt_us;
+	uint8_t hs_retrans;
 };
 
 /* One state change as the table reports it. */
@@ -170,6 +179,9 @@ struct ct_stats {
 	/* accept() of a socket that had already ended (a child the peer reset or closed
 	 * while it waited in the queue is still returned): nothing left to follow. */
 	uint64_t accepted_closed;
+	/* TD_EV_CONN_STATS records of no connection the table holds (not selected, or seen
+	 * first at its end) or of one that has them already (a catcher's second record). */
+	uint64_t stats_unmatched;
 	uint64_t finished;
 	uint64_t evicted; /* connections dropped to stay within max_conns */
 	/* Chain breaks: records that showed an earlier record of their connection was
@@ -206,6 +218,14 @@ struct conntable *conntable__new(uint32_t max_conns, const struct ct_hooks *hook
 
 /* Free the table; NULL is a no-op. No callbacks are made. */
 void conntable__free(struct conntable *t);
+
+/*
+ * Every connection's -> CLOSE comes with a TD_EV_CONN_STATS record before it (the
+ * kernel reads them: conn_info), but a listener's and a connect's that never got
+ * through: from then on one that comes without it is a missing record, a chain break.
+ * Off by default (the kernel side does not send them; an older recording has none).
+ */
+void conntable__expect_stats(struct conntable *t, bool on);
 
 /*
  * Set the --stuck limit for a state (ns; 0 = off). Alerts fire from

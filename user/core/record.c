@@ -50,7 +50,7 @@
 #define EV_LAYOUT    49
 #define EV_FIXED     50
 #define EV_OWNER_LEN (4 + TD_COMM_LEN)
-#define EV_MAX	     (EV_FIXED + 2 * 16 + EV_OWNER_LEN)
+#define EV_MAX	     (EV_FIXED + 2 * 16 + EV_OWNER_LEN + 1) /* + the handshake's byte */
 
 /* EVENT layout bits. */
 #define EV_ADDR16 0x01 /* addresses are 16 bytes each (else 4: IPv4) */
@@ -191,7 +191,8 @@ int rec_writer__init(struct rec_writer *w, FILE *f, const struct rec_header *h)
 	w->f = f;
 	memcpy(b, REC_MAGIC, REC_MAGIC_LEN);
 	st16(b + HDR_VERSION, REC_VERSION);
-	st32(b + HDR_FLAGS, h->accepts ? REC_HDR_ACCEPTS : 0);
+	st32(b + HDR_FLAGS,
+	     (h->accepts ? REC_HDR_ACCEPTS : 0) | (h->conn_info ? REC_HDR_CONN_INFO : 0));
 	st64(b + HDR_REALTIME, (uint64_t)h->realtime_offset_ns);
 	st64(b + HDR_START, h->start_ns);
 	b[n++] = (uint8_t)hl;
@@ -265,6 +266,9 @@ int rec_writer__event(struct rec_writer *w, const struct td_event *e)
 		p[n + TD_COMM_LEN - 1] = 0;
 		n += TD_COMM_LEN;
 	}
+	/* After the fields every EVENT has (FORMAT.md): the handshake's retransmissions. */
+	if (e->flags & TD_F_HANDSHAKE)
+		p[n++] = e->retrans;
 	return put_record(w, rec, REC_EVENT, n);
 }
 
@@ -427,6 +431,7 @@ int rec_reader__open(struct rec_reader *r, const void *buf, size_t len)
 	r->hdr.start_ns = ld64(p + HDR_START);
 	/* Flags this reader does not know are ignored (FORMAT.md). */
 	r->hdr.accepts = ld32(p + HDR_FLAGS) & REC_HDR_ACCEPTS;
+	r->hdr.conn_info = ld32(p + HDR_FLAGS) & REC_HDR_CONN_INFO;
 	if (hdr_string(r, "host name", &off, hlen, 1, REC_HOST_MAX, r->hdr.host) ||
 	    hdr_string(r, "kernel release", &off, hlen, 1, REC_KERNEL_MAX, r->hdr.kernel) ||
 	    hdr_string(r, "options", &off, hlen, 2, REC_OPTIONS_MAX, r->hdr.options))
@@ -488,6 +493,9 @@ static inline int get_event(struct rec_reader *r, const uint8_t *p, size_t n, si
 	e->oldstate = p[EV_OLD];
 	e->newstate = p[EV_NEW];
 	memset(e->pad, 0, sizeof(e->pad));
+	/* Bytes past the fields: the handshake's retransmissions, then what later
+	 * revisions add (ignored). */
+	e->retrans = n > need && (e->flags & TD_F_HANDSHAKE) ? p[need] : 0;
 	p += EV_FIXED;
 	if (layout & EV_ADDR16) {
 		memcpy(e->saddr, p, 16);

@@ -58,10 +58,15 @@ struct rec_header {
 	 * the recording saw is in it, so a passive connection that ended without one was
 	 * never accepted. Unset in recordings made before the flag: not known. */
 	bool accepts;
+	/* The handshake's RTT and retransmits and what connections carried were read
+	 * (REC_HDR_CONN_INFO): every -> CLOSE but a listener's and a failed connect's has
+	 * its TD_EV_CONN_STATS record. Unset in older recordings: they have none. */
+	bool conn_info;
 };
 
 /* Header flags (FORMAT.md). */
-#define REC_HDR_ACCEPTS 0x1
+#define REC_HDR_ACCEPTS	  0x1
+#define REC_HDR_CONN_INFO 0x2
 
 /* Loss counters since the recorder started (tracer__lost()), read at ts_ns. */
 struct rec_lost {

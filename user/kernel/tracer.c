@@ -449,6 +449,7 @@ static struct tcpdwell_bpf *try_load(const struct td_options *o, uint64_t cgroup
 	skel->rodata->filter_cgroup = cgroup_id;
 	skel->rodata->filter_cgroup_level = cgroup_level;
 	skel->rodata->use_perfbuf = perf;
+	skel->rodata->conn_info = o->conn_info;
 	/* Wake user space early only when a quarter of the buffer is waiting;
 	 * otherwise it collects every latency_ns (see main loop). */
 	skel->rodata->wakeup_bytes = o->latency_ns ? o->ringbuf_bytes / 4 : 0;

@@ -226,6 +226,43 @@ static void put_endpoints_text(struct line *l, const struct conn *c)
 	pad(l, ep.buf, 22, false);
 }
 
+/* The handshake (CT_F_HANDSHAKE): its RTT sample and retransmissions. */
+static void put_handshake_json(struct line *l, const struct conn *c)
+{
+	puts_(l, ",\"handshake_rtt_ns\":");
+	if (c->hs_rtt_us)
+		putu(l, (uint64_t)c->hs_rtt_us * 1000);
+	else
+		puts_(l, "null");
+	puts_(l, ",\"handshake_retrans\":");
+	putu(l, c->hs_retrans);
+}
+
+/* What the connection carried (CT_F_STATS): its socket's counters as it closed. */
+static void put_stats_json(struct line *l, const struct conn *c)
+{
+	puts_(l, ",\"bytes_acked\":");
+	putu(l, c->stats.bytes_acked);
+	puts_(l, ",\"bytes_received\":");
+	putu(l, c->stats.bytes_received);
+	puts_(l, ",\"segs_out\":");
+	putu(l, c->stats.segs_out);
+	puts_(l, ",\"segs_in\":");
+	putu(l, c->stats.segs_in);
+	puts_(l, ",\"total_retrans\":");
+	putu(l, c->stats.total_retrans);
+	puts_(l, ",\"srtt_ns\":");
+	if (c->stats.srtt_us)
+		putu(l, (uint64_t)c->stats.srtt_us * 1000);
+	else
+		puts_(l, "null");
+	puts_(l, ",\"min_rtt_ns\":");
+	if (c->min_rtt_us != UINT32_MAX)
+		putu(l, (uint64_t)c->min_rtt_us * 1000);
+	else
+		puts_(l, "null");
+}
+
 void out__transition(struct out *o, const struct conn *c, const struct ct_transition *t)
 {
 	struct line l = { .n = 0 };
@@ -253,6 +290,12 @@ void out__transition(struct out *o, const struct conn *c, const struct ct_transi
 			puts_(&l, fmt__tw_end(t->tw_end));
 			putc_(&l, '"');
 		}
+		/* The handshake as it ends; what the connection carried as it closes. */
+		if ((t->old == TD_SYN_SENT || t->old == TD_SYN_RECV) &&
+		    (c->flags & CT_F_HANDSHAKE))
+			put_handshake_json(&l, c);
+		if (t->new == TD_CLOSE && (c->flags & CT_F_STATS))
+			put_stats_json(&l, c);
 		putc_(&l, '}');
 		emit(o, &l);
 		return;
@@ -320,6 +363,10 @@ static void put_timeline_json(struct out *o, struct line *l, const struct conn *
 			puts_(l, conn__never_accepted(c) ? "true" : "false");
 		}
 	}
+	if (c->flags & CT_F_HANDSHAKE)
+		put_handshake_json(l, c);
+	if (c->flags & CT_F_STATS)
+		put_stats_json(l, c);
 	puts_(l, ",\"states\":[");
 	for (int i = 0; i < c->nsteps; i++) {
 		uint64_t dw = conn__step_dwell(c, i);
@@ -361,6 +408,42 @@ static int queued_step(const struct out *o, const struct conn *c, uint64_t *wait
 	return -1;
 }
 
+/* The step a handshake with retransmissions is told on: the SYN_SENT of an active open,
+ * the SYN_RECV of a passive one. -1: none (no retransmission, or not known). */
+static int hs_step(const struct conn *c)
+{
+	uint8_t st = c->role == CT_ROLE_PASSIVE ? TD_SYN_RECV : TD_SYN_SENT;
+
+	if (!(c->flags & CT_F_HANDSHAKE) || !c->hs_retrans)
+		return -1;
+	for (int i = 0; i < c->nsteps; i++)
+		if (c->step_state[i] == st)
+			return i;
+	return -1;
+}
+
+/* --wide: the handshake's RTT and what the connection carried, after the timeline. */
+static void put_wide(struct line *l, const struct conn *c)
+{
+	char d[32], n[96];
+
+	if (c->flags & CT_F_HANDSHAKE) {
+		puts_(l, "  handshake rtt ");
+		puts_(l, c->hs_rtt_us ? fmt__dur((uint64_t)c->hs_rtt_us * 1000, d, sizeof(d)) : "?");
+	}
+	if (!(c->flags & CT_F_STATS))
+		return;
+	snprintf(n, sizeof(n), "  sent %" PRIu64 " B, received %" PRIu64 " B, segs %u/%u, retrans %u",
+		 (uint64_t)c->stats.bytes_acked, (uint64_t)c->stats.bytes_received, c->stats.segs_out,
+		 c->stats.segs_in, c->stats.total_retrans);
+	puts_(l, n);
+	puts_(l, ", srtt ");
+	puts_(l, c->stats.srtt_us ? fmt__dur((uint64_t)c->stats.srtt_us * 1000, d, sizeof(d)) : "?");
+	puts_(l, ", min rtt ");
+	puts_(l, c->min_rtt_us != UINT32_MAX ? fmt__dur((uint64_t)c->min_rtt_us * 1000, d, sizeof(d))
+					      : "?");
+}
+
 void out__timeline(struct out *o, const struct conn *c)
 {
 	struct line l = { .n = 0 };
@@ -398,6 +481,15 @@ void out__timeline(struct out *o, const struct conn *c)
 	for (int i = 0; i < c->nsteps; i++) {
 		puts_(&l, state__name(c->step_state[i]));
 		putc_(&l, ' ');
+		if (i == hs_step(c)) {
+			/* The handshake's retransmissions: why SYN_SENT took seconds. */
+			char n[24];
+
+			snprintf(n, sizeof(n), "(%u ", c->hs_retrans);
+			puts_(&l, n);
+			puts_(&l, c->role == CT_ROLE_PASSIVE ? "SYN-ACK" : "SYN");
+			puts_(&l, c->hs_retrans == 1 ? " retransmitted) " : "s retransmitted) ");
+		}
 		if (i == queued && never) {
 			puts_(&l, "(never accepted) ");
 		} else if (i == queued) {
@@ -420,6 +512,8 @@ void out__timeline(struct out *o, const struct conn *c)
 		puts_(&l, ">= ");
 	puts_(&l,
 	      fmt__dur(c->end_ns >= start ? c->end_ns - start : CT_DWELL_UNKNOWN, d, sizeof(d)));
+	if (o->wide)
+		put_wide(&l, c);
 	emit(o, &l);
 }
 

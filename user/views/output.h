@@ -32,6 +32,7 @@ struct out {
 	/* The accept() tracepoints are (were) on: a passive connection that ended without
 	 * an accept was never accepted. Without them that is not known. */
 	bool accepts;
+	bool wide; /* timeline --wide: the handshake's RTT and what connections carried */
 	bool header_done;
 	/* cached "YYYY-MM-DDTHH:MM:SS" of the last second formatted */
 	int64_t cached_sec;
