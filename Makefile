@@ -238,7 +238,7 @@ endif
 # - fuzz_seed: the socket dump's decoder, from tests/fuzz/corpus-seed (capture_dump.c);
 # - fuzz_cli: the command line, from tests/fuzz/corpus-cli.
 FUZZ_TIME ?= 10
-FUZZ_VIEWS := 20
+FUZZ_VIEWS := 21
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-D_GNU_SOURCE -DTD_VERSION='"$(VERSION)"' $(TD_INCLUDES)
 $(OUTPUT)/fuzz_record: tests/fuzz/fuzz_record.c $(call src,record conntable names stats state) \

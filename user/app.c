@@ -48,6 +48,13 @@ static void on_accepted(void *arg, const struct conn *c, uint64_t wait_ns)
 	a->view->accepted(a, c, wait_ns);
 }
 
+static void on_carried(void *arg, const struct conn *c)
+{
+	struct app *a = arg;
+
+	a->view->carried(a, c);
+}
+
 static enum ct_verdict on_select(void *arg, const struct conn *c)
 {
 	struct app *a = arg;
@@ -129,6 +136,8 @@ int app_open(struct app *a, struct td_options *o, int64_t realtime_offset_ns)
 		hooks.stuck = on_stuck;
 	if (a->view->accepted)
 		hooks.accepted = on_accepted;
+	if (a->view->carried)
+		hooks.carried = on_carried;
 	a->table = conntable__new(o->max_conns, &hooks);
 	if (!a->table) {
 		fprintf(stderr, "tcpdwell: cannot allocate a table of %u connections\n",

@@ -41,6 +41,7 @@ enum view_flags {
  *   with the reason printed.
  * - accepted: a passive connection was accept()ed after wait_ns in the queue
  *   (conn__accept_wait()); only while the accept tracepoints are on (a->out.accepts).
+ * - carried: what a connection carried is known (CT_F_STATS), as its socket closes.
  * - tick: the clock moved to now (after the table's own advance and the loss lines).
  * - lost: the kernel's loss counters changed to rb (buffer full) and rec (recursion).
  * - close: end of input, after the table was drained: print what is printed at the end,
@@ -58,6 +59,7 @@ struct view_ops {
 	void (*finished)(struct app *a, const struct conn *c);
 	void (*stuck)(struct app *a, const struct conn *c, int state, uint64_t dwell_ns);
 	void (*accepted)(struct app *a, const struct conn *c, uint64_t wait_ns);
+	void (*carried)(struct app *a, const struct conn *c);
 	void (*tick)(struct app *a, uint64_t now);
 	void (*lost)(struct app *a, uint64_t rb, uint64_t rec);
 	void (*close)(struct app *a);

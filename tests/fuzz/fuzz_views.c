@@ -44,6 +44,7 @@ static const char *const views[][12] = {
     {"timeline", "-i", "f", "--json"},
     {"timeline", "-i", "f", "--format", "perfetto"},
     {"timeline", "-i", "f", "--pair"},
+    {"timeline", "-i", "f", "--wide"},
     {"stat", "-i", "f", "--interval", "1ms"},
     {"stat", "-i", "f", "--interval", "1s", "--json", "--hist"},
     {"stat", "-i", "f", "--interval", "10ms", "--by", "comm", "--max-conns", "16"},
@@ -132,6 +133,21 @@ static void on_accepted(void *arg, const struct conn *c, uint64_t wait_ns)
 		metrics__accepted(v->metrics, c, wait_ns);
 	if (v->doctor)
 		doctor__accepted(v->doctor, c, wait_ns);
+}
+
+static void on_carried(void *arg, const struct conn *c)
+{
+	struct view *v = arg;
+
+	if (v->o.cmd == TD_CMD_STAT && v->o.by == TD_BY_COMM) {
+		const char *k = c->pid ? conn__comm(c) : "-";
+
+		stat_table__add(&v->stats, STAT_BYTES_SENT, k, c->stats.bytes_acked);
+		stat_table__add(&v->stats, STAT_BYTES_RECEIVED, k, c->stats.bytes_received);
+		stat_table__add(&v->stats, STAT_RETRANS, k, c->stats.total_retrans);
+	}
+	if (v->metrics)
+		metrics__carried(v->metrics, c);
 }
 
 static void on_stuck(void *arg, const struct conn *c, int state, uint64_t dwell_ns)
@@ -297,6 +313,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .finished = on_finished,
 	    .stuck = on_stuck,
 	    .accepted = on_accepted,
+	    .carried = on_carried,
 	    .arg = &v,
 	};
 	char *argv[14] = {"tcpdwell"}, err[256], *text = NULL;
@@ -319,11 +336,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	stat_table__init(&v.stats, 4096);
 	out__init(&v.out, f, v.o.json, r.hdr.realtime_offset_ns);
 	v.out.accepts = r.hdr.accepts;
+	v.out.wide = v.o.wide;
 	check(out__open_view(&v.out, &v.o, err, sizeof(err)) == 0, err);
 	v.next_stat = UINT64_MAX;
 	hooks.select = filter__selects_all(&v.o) ? NULL : on_select;
 	v.table = conntable__new(v.o.max_conns, &hooks);
 	check(v.table != NULL, "conntable__new");
+	conntable__expect_stats(v.table, r.hdr.conn_info);
 	for (int s = 1; s < TD_STATE_MAX; s++)
 		conntable__set_stuck(v.table, s, v.o.stuck_ns[s]);
 	if (v.o.cmd == TD_CMD_DOCTOR) {

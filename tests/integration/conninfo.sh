@@ -47,6 +47,11 @@ RUN=$TMP/conninfo
 TRACERS=()
 start_tracer tr trace -j --no-seed -N "$NSINO" || exit 1
 start_tracer tl timeline -j --no-seed -N "$NSINO" -w "$RUN.tdr" || exit 1
+start_tracer st stat -j --by lport --no-seed -N "$NSINO" || exit 1
+next_port
+SP=$P
+start_tracer sv serve --by lport --no-seed -N "$NSINO" --interval 100ms \
+	--listen "127.0.0.1:$SP" || exit 1
 
 # The output hook counts what is sent; the input hook drops the first packets of a kind.
 nft_rules() {
@@ -99,6 +104,19 @@ server_ends() {
 }
 if wait_until 10 server_ends; then ok "conninfo: every server end finished"; else
 	not_ok "conninfo: every server end finished within 10 s" "$(cat "$RUN.tl.json")"; fi
+# serve --by lport: the bytes each listening port's connections carried (both families'),
+# published every 100 ms.
+scrape() {
+	curl -s --max-time 5 "http://127.0.0.1:$SP/metrics" >"$RUN.metrics" &&
+		grep -q "^tcpdwell_bytes_received_total{lport=\"$PB\"} $((2 * (UP + 1)))$" \
+			"$RUN.metrics"
+}
+if wait_until 10 scrape; then ok "serve --by lport: bytes per listening port"; else
+	not_ok "serve --by lport: bytes per listening port within 10 s" \
+		"$(grep -E 'bytes|retrans' "$RUN.metrics")"; fi
+expect_eq "serve --by lport: bytes sent by port $PB's connections" \
+	"tcpdwell_bytes_sent_total{lport=\"$PB\"} $((2 * (DOWN + 1)))" \
+	"$(grep "^tcpdwell_bytes_sent_total{lport=\"$PB\"}" "$RUN.metrics")"
 stop_tracers
 
 server_tl() { # FAMILY PORT
@@ -142,6 +160,29 @@ for FAM in 4 6; do
 		"$((${!synacks_var} - 1))" "$(jq -r '.handshake_retrans' <<<"$tl")" "$tl"
 done
 
+# stat --by lport: the count rows of port PB, a sample per connection (both families).
+row=$(jq -c --argjson p "$PB" 'select(.type == "stat" and .state == "BYTES_RECV" and
+	.lport == $p)' "$RUN.st.json" | tail -1)
+expect_eq "stat --by lport: BYTES_RECV of port $PB: 2 connections, their sum" \
+	"2 $((2 * (UP + 1)))" "$(jq -r '"\(.count) \(.sum)"' <<<"$row")" "$(cat "$RUN.st.json")"
+# The text timeline says why the handshake was slow; --wide adds what it carried.
+"$TD" timeline --wide -i "$RUN.tdr" >"$RUN.wide.txt" 2>&1
+expect_eq "timeline --wide: port $PA's server ends: their SYN-ACKs retransmitted" \
+	"$((SYNACKS_4 - 1)) $((SYNACKS_6 - 1))" \
+	"$(for a in "127.0.0.1" "\[::1\]"; do
+		sed -n "s/.* $a:$PA .*SYN_RECV (\([0-9]*\) SYN-ACKs\{0,1\} retransmitted).*/\1/p" \
+			"$RUN.wide.txt"
+	done | paste -sd ' ')" "$(cat "$RUN.wide.txt")"
+expect_eq "timeline --wide: port $PB's server ends: the bytes they carried" 2 \
+	"$(grep -c ":$PB .*sent $((DOWN + 1)) B, received $((UP + 1)) B" "$RUN.wide.txt")" \
+	"$(cat "$RUN.wide.txt")"
+"$TD" timeline --format perfetto -i "$RUN.tdr" -o "$RUN.pf" 2>"$RUN.pf.err"
+# Handshakes: the 6 server ends and the 6 clients, still in TIME_WAIT (drawn open); what
+# they carried: the server ends, which ended.
+expect_eq "timeline --format perfetto: handshake and carried instants" "12 6" \
+	"$(jq -r '[([.traceEvents[] | select(.ph == "i" and .name == "handshake")] | length),
+		([.traceEvents[] | select(.ph == "i" and .name == "carried")] | length)] |
+		join(" ")' "$RUN.pf")"
 "$TD" timeline -j -i "$RUN.tdr" >"$RUN.replay.json" 2>"$RUN.replay.err"
 expect_eq "timeline -i: the live timelines, byte for byte" \
 	"$(jq -R -c 'fromjson? | select(.type == "timeline")' "$RUN.tl.json")" \

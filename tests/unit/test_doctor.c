@@ -304,6 +304,9 @@ static void test_syn_sent(void **state)
 	for (int i = 0; i < 2; i++) {
 		struct conn c = mkconn(CT_ROLE_ACTIVE, 1, (uint16_t)(41001 + i), 8, 80, 78, "app2");
 
+		/* the kernel said why: a SYN retransmitted */
+		c.flags |= CT_F_HANDSHAKE;
+		c.hs_retrans = 1;
 		tr(d, &c, TD_SYN_SENT, TD_ESTABLISHED, t + SEC, 1020 * MS);
 	}
 	/* fast connects do not count as bad but are attempts */
@@ -343,6 +346,11 @@ static void test_syn_sent(void **state)
 	assert_has(s, "16 of 21 connects (76.19%) failed or were slow: 12 refused");
 	assert_has(s, "    10.0.0.9:443                  refused 12");
 	assert_has(s, "  check: refused: is the service up");
+	assert_has(s, "  SYN_SENT 1.02s, slow: 1 SYN retransmitted\n");
+	free(s);
+	s = report(d, NULL, true, NULL);
+	assert_has(s, "\"dwell_ns\":1020000000,\"dwell_lower_bound\":false,\"syn_retrans\":1,"
+		      "\"what\":\"slow\"");
 	free(s);
 	doctor__free(d);
 }

@@ -235,6 +235,39 @@ static void test_accepts(void **state)
 	free(m);
 }
 
+/* --by lport: what passive connections carried, per listening port; nothing of it without
+ * the label, nothing of active opens. */
+static void test_carried(void **state)
+{
+	struct metrics *m = calloc(1, sizeof(*m));
+	struct conn c = mkconn(CT_ROLE_PASSIVE, 8080), a = mkconn(CT_ROLE_ACTIVE, 40000);
+	char *s;
+
+	(void)state;
+	c.stats.bytes_acked = 1001;
+	c.stats.bytes_received = 2001;
+	c.stats.total_retrans = 3;
+	a.stats = c.stats;
+	metrics__init(m, false);
+	metrics__carried(m, &c);
+	s = render(m, false);
+	assert_null(strstr(s, "tcpdwell_bytes_sent"));
+	free(s);
+	metrics__init(m, true);
+	metrics__listener(m, 8080);
+	metrics__carried(m, &c);
+	metrics__carried(m, &c);
+	metrics__carried(m, &a);
+	s = render(m, false);
+	assert_non_null(strstr(s, "# TYPE tcpdwell_bytes_sent_total counter\n"
+				  "tcpdwell_bytes_sent_total{lport=\"other\"} 0\n"
+				  "tcpdwell_bytes_sent_total{lport=\"8080\"} 2002\n"));
+	assert_non_null(strstr(s, "tcpdwell_bytes_received_total{lport=\"8080\"} 4002\n"));
+	assert_non_null(strstr(s, "tcpdwell_retransmits_total{lport=\"8080\"} 6\n"));
+	free(s);
+	free(m);
+}
+
 static void test_state_filter(void **state)
 {
 	struct metrics *m = calloc(1, sizeof(*m));
@@ -290,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_gauges_from_table),
 		cmocka_unit_test(test_state_filter),
 		cmocka_unit_test(test_accepts),
+		cmocka_unit_test(test_carried),
 	};
 
 	return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);

@@ -494,6 +494,39 @@ static void test_stats_accept_row(void **state)
 	stat_table__free(&t);
 }
 
+/* What connections carried: count rows after the states, plain numbers and their sum. */
+static void test_stats_count_rows(void **state)
+{
+	struct stat_table t;
+	struct buf b;
+	struct out o;
+	char *s;
+
+	(void)state;
+	stat_table__init(&t, 16);
+	assert_int_equal(stat_table__add(&t, STAT_RETRANS, "8080", 2), 0);
+	assert_int_equal(stat_table__add(&t, STAT_BYTES_SENT, "8080", 1000), 0);
+	assert_int_equal(stat_table__add(&t, STAT_BYTES_SENT, "8080", 3000), 0);
+	assert_int_equal(stat_table__add(&t, TD_CLOSE_WAIT, "8080", 5 * MS), 0);
+	stat_table__sort(&t);
+	open_buf(&b);
+	out__init(&o, b.f, false, REAL_OFFSET);
+	out__stats(&o, &t, TD_BY_LPORT, false, 0);
+	s = close_buf(&b);
+	assert_non_null(strstr(s, "8080            CLOSE_WAIT           1     5.0ms"));
+	assert_non_null(strstr(s, "\n8080            BYTES_SENT           2      1000      2000      "));
+	assert_non_null(strstr(s, "  sum 4000\n8080            RETRANS              1         2"));
+	free(s);
+	open_buf(&b);
+	out__init(&o, b.f, true, REAL_OFFSET);
+	out__stats(&o, &t, TD_BY_LPORT, false, 0);
+	s = close_buf(&b);
+	assert_non_null(strstr(s, "\"state\":\"BYTES_SENT\",\"lport\":8080,\"count\":2,\"sum\":4000,"
+				  "\"min\":1000,\"mean\":2000,"));
+	free(s);
+	stat_table__free(&t);
+}
+
 static void test_stats_json_and_text(void **state)
 {
 	struct stat_table t;
@@ -706,6 +739,7 @@ int main(void)
 		cmocka_unit_test(test_timeline_accept),
 		cmocka_unit_test(test_stats_accept_row),
 		cmocka_unit_test(test_timeline_conn_info),
+		cmocka_unit_test(test_stats_count_rows),
 		cmocka_unit_test(test_stats_json_and_text),
 		cmocka_unit_test(test_stats_time_beyond_range),
 		cmocka_unit_test(test_hist_top_bucket),

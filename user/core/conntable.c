@@ -1647,6 +1647,8 @@ static void apply_conn_stats(struct conntable *t, const struct td_event *e)
 	c->stats = e->stats;
 	c->min_rtt_us = e->min_rtt_us;
 	c->flags |= CT_F_STATS;
+	if (shown(c) && t->hooks.carried)
+		t->hooks.carried(t->hooks.arg, c);
 }
 
 void conntable__expect_stats(struct conntable *t, bool on)

@@ -146,6 +146,8 @@ enum ct_verdict {
  *   the decision (then dwell_ns is the time in state when it was decided).
  * - accepted: an accept record reached a selected passive connection whose time in the
  *   accept queue is known (conn__accept_wait(), wait_ns); once per connection.
+ * - carried: what a selected connection carried is known (CT_F_STATS: its
+ *   TD_EV_CONN_STATS record, as its socket goes to CLOSE); once per connection.
  * - select: the filters; NULL shows all. Called before a connection is stored:
  *   CT_REJECT keeps it out of the table (its later records are rejected again
  *   one by one, so unselected traffic takes no table space). CT_UNDECIDED (only
@@ -163,6 +165,7 @@ struct ct_hooks {
 	void (*finished)(void *arg, const struct conn *c);
 	void (*stuck)(void *arg, const struct conn *c, int state, uint64_t dwell_ns);
 	void (*accepted)(void *arg, const struct conn *c, uint64_t wait_ns);
+	void (*carried)(void *arg, const struct conn *c);
 	enum ct_verdict (*select)(void *arg, const struct conn *c);
 	void *arg;
 };

@@ -223,9 +223,10 @@ int hist__log2(const struct hist *h, uint64_t counts[64])
 
 /* --- the per-state table --- */
 
-#define PLAIN_STATES 16
-_Static_assert(STAT_ACCEPT_WAIT < PLAIN_STATES && STAT_ACCEPT_WAIT >= TD_STATE_MAX,
-	       "the accept-wait row is no state, and has a plain row");
+#define PLAIN_STATES 20
+_Static_assert(STAT_ACCEPT_WAIT < PLAIN_STATES && STAT_ACCEPT_WAIT >= TD_STATE_MAX &&
+		   STAT_RETRANS < PLAIN_STATES,
+	       "the rows that are no state have plain rows too");
 
 /*
  * Open addressing over t->rows: slot holds row index + 1 (0 = free), linear
@@ -408,9 +409,12 @@ static int lifecycle_pos(int state)
 	    [TD_TIME_WAIT] = 9,	  [TD_CLOSE_WAIT] = 10, [TD_LAST_ACK] = 11,    [TD_CLOSE] = 12,
 	};
 
-	/* The accept queue is waited in while ESTABLISHED: right after it. */
+	/* The accept queue is waited in while ESTABLISHED: right after it. What the
+	 * connections carried comes after every state, in its own order. */
 	if (state == STAT_ACCEPT_WAIT)
 		return 2 * pos[TD_ESTABLISHED] + 1;
+	if (STAT_IS_COUNT(state))
+		return 2 * pos[TD_CLOSE] + 1 + (state - STAT_BYTES_SENT);
 	return state >= 0 && state < TD_STATE_MAX ? 2 * pos[state] : 0;
 }
 

@@ -70,6 +70,14 @@ int hist__log2(const struct hist *h, uint64_t counts[64]);
 /* A row that is no state: the time passive connections waited in the accept queue
  * (conn__accept_wait()), sorted after ESTABLISHED; "ACCEPT_WAIT" in the output. */
 #define STAT_ACCEPT_WAIT 14
+/* Rows of what connections carried (stat --by: per group, one sample per connection as its
+ * socket closes): bytes sent and acknowledged, bytes received, segments retransmitted.
+ * Counts, not durations; the output adds their sum. */
+#define STAT_BYTES_SENT	    15
+#define STAT_BYTES_RECEIVED 16
+#define STAT_RETRANS	    17
+/* Is this row a count (bytes, segments) rather than a duration? */
+#define STAT_IS_COUNT(s) ((s) >= STAT_BYTES_SENT && (s) <= STAT_RETRANS)
 
 struct stat_row {
 	int state; /* kernel state */

@@ -180,6 +180,9 @@ struct example {
 	char comm[TD_COMM_LEN];
 	uint64_t ts_ns, dwell_ns;
 	const char *what;
+	/* The handshake's retransmissions (SYNs, or SYN-ACKs), when known (hs_known). */
+	bool hs_known;
+	uint8_t hs_retrans;
 };
 
 /* Keep the NEX examples with the longest dwell (first seen wins ties). */
@@ -213,6 +216,8 @@ static void example_add(struct example *ex, const struct conn *c, int state, uin
 	ex[slot].ts_ns = ts;
 	ex[slot].dwell_ns = dwell == CT_DWELL_UNKNOWN ? 0 : dwell;
 	ex[slot].what = what;
+	ex[slot].hs_known = (c->flags & CT_F_HANDSHAKE) && state == TD_SYN_SENT;
+	ex[slot].hs_retrans = c->hs_retrans;
 }
 
 /* --- the doctor ------------------------------------------------------------------------ */
@@ -800,6 +805,10 @@ static void example_text(FILE *f, const struct example *e, int64_t off)
 	if (!strcmp(e->what, "surge"))
 		fprintf(f, "  %s, %" PRIu64 " passive opens in its second\n", state__name(e->state),
 			e->dwell_ns);
+	else if (e->hs_known)
+		fprintf(f, "  %s %s%s, %s: %u SYN%s retransmitted\n", state__name(e->state),
+			e->lower_bound ? ">= " : "", dur(e->dwell_ns, d, sizeof(d)), e->what,
+			e->hs_retrans, e->hs_retrans == 1 ? "" : "s");
 	else
 		fprintf(f, "  %s %s%s, %s\n", state__name(e->state), e->lower_bound ? ">= " : "",
 			dur(e->dwell_ns, d, sizeof(d)), e->what);
@@ -829,6 +838,8 @@ static void example_json(FILE *f, const struct example *e, int64_t off)
 	else
 		fprintf(f, ",\"dwell_ns\":%" PRIu64 ",\"dwell_lower_bound\":%s", e->dwell_ns,
 			e->lower_bound ? "true" : "false");
+	if (e->hs_known)
+		fprintf(f, ",\"syn_retrans\":%u", e->hs_retrans);
 	fputs(",\"what\":", f);
 	fmt__json_put(f, e->what, SIZE_MAX);
 	putc('}', f);

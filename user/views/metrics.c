@@ -82,6 +82,18 @@ void metrics__accepted(struct metrics *m, const struct conn *c, uint64_t wait_ns
 		hist_add(&m->accept_wait[accept_index(m, c->sport)], wait_ns);
 }
 
+void metrics__carried(struct metrics *m, const struct conn *c)
+{
+	int li;
+
+	if (!m->by_lport || c->role != CT_ROLE_PASSIVE)
+		return;
+	li = lport_index(m, c);
+	m->bytes_sent[li] += c->stats.bytes_acked;
+	m->bytes_received[li] += c->stats.bytes_received;
+	m->retrans[li] += c->stats.total_retrans;
+}
+
 void metrics__finished(struct metrics *m, const struct conn *c)
 {
 	if (m->accepts && conn__never_accepted(c))
@@ -172,6 +184,37 @@ static void render_hist(FILE *f, const char *name, const char *labels, const str
 		(unsigned long long)h->count);
 }
 
+/* One counter per listening port (and "other"). */
+static void render_per_lport(const struct metrics *m, FILE *f, bool om, const char *name,
+			     const char *help, const uint64_t *v)
+{
+	char lab[32];
+
+	counter_head(f, om, name, help);
+	for (int li = 0; li <= m->nlports; li++) {
+		label_lport(m, li, lab, sizeof(lab));
+		/* label_lport's ",lport=..." without its comma */
+		fprintf(f, "%s_total{%s} %llu\n", name, lab + 1, (unsigned long long)v[li]);
+	}
+}
+
+/* serve --by lport: what the passive connections of each listening port carried. */
+static void render_carried(const struct metrics *m, FILE *f, bool om)
+{
+	render_per_lport(m, f, om, "tcpdwell_bytes_sent",
+			 "Bytes the passive connections of a listening port sent and had acknowledged "
+			 "(sequence space: a FIN counts one), counted as each socket closes.",
+			 m->bytes_sent);
+	render_per_lport(m, f, om, "tcpdwell_bytes_received",
+			 "Bytes the passive connections of a listening port received (sequence "
+			 "space: a FIN counts one), counted as each socket closes.",
+			 m->bytes_received);
+	render_per_lport(m, f, om, "tcpdwell_retransmits",
+			 "Segments the passive connections of a listening port retransmitted, "
+			 "counted as each socket closes.",
+			 m->retrans);
+}
+
 /* serve --accept: the accept-queue wait per listening port, and those never accepted. */
 static void render_accepts(const struct metrics *m, FILE *f, bool om)
 {
@@ -234,6 +277,8 @@ void metrics__render(const struct metrics *m, FILE *f, bool om, const char *vers
 
 	if (m->accepts)
 		render_accepts(m, f, om);
+	if (m->by_lport)
+		render_carried(m, f, om);
 
 	counter_head(f, om, "tcpdwell_transitions", "TCP state transitions seen.");
 	for (int li = 0; li <= nl; li++) {

@@ -57,6 +57,10 @@ struct metrics {
 	uint16_t accept_port[METRICS_MAX_LPORTS + 1];
 	struct metrics_hist accept_wait[METRICS_MAX_LPORTS + 1];
 	uint64_t never_accepted[METRICS_MAX_LPORTS + 1];
+	/* --by lport: what the passive connections of each listening port carried, counted as
+	 * each socket closes (the lport label's ports, index 0 "other"). */
+	uint64_t bytes_sent[METRICS_MAX_LPORTS + 1], bytes_received[METRICS_MAX_LPORTS + 1];
+	uint64_t retrans[METRICS_MAX_LPORTS + 1];
 };
 
 /* Zero m; by_lport enables the lport label. */
@@ -76,6 +80,10 @@ void metrics__transition(struct metrics *m, const struct conn *c, const struct c
 
 /* A passive connection c was accepted after wait_ns in the queue (m->accepts). */
 void metrics__accepted(struct metrics *m, const struct conn *c, uint64_t wait_ns);
+
+/* What c carried is known (CT_F_STATS): added to its listening port's counters (--by lport;
+ * passive connections only). */
+void metrics__carried(struct metrics *m, const struct conn *c);
 
 /* A connection finished: counted if it was never accepted (m->accepts). */
 void metrics__finished(struct metrics *m, const struct conn *c);

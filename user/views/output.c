@@ -600,10 +600,39 @@ static void put_hist_text(struct out *o, const struct hist *h)
 	}
 }
 
-/* A stat row's name: its state's, or the accept-queue row's. */
+/* A stat row's name: its state's, or that of a row that is no state. */
 static const char *row_name(int state)
 {
-	return state == STAT_ACCEPT_WAIT ? "ACCEPT_WAIT" : state__name(state);
+	switch (state) {
+	case STAT_ACCEPT_WAIT:
+		return "ACCEPT_WAIT";
+	case STAT_BYTES_SENT:
+		return "BYTES_SENT";
+	case STAT_BYTES_RECEIVED:
+		return "BYTES_RECV";
+	case STAT_RETRANS:
+		return "RETRANS";
+	default:
+		return state__name(state);
+	}
+}
+
+/* A count row's sum (bytes, segments), saturated. */
+static uint64_t row_sum(const struct hist *h)
+{
+	return h->sum > UINT64_MAX ? UINT64_MAX : (uint64_t)h->sum;
+}
+
+/* A count row of the text table: plain numbers, and their sum. */
+static void put_count_row(struct out *o, const struct stat_row *r)
+{
+	const struct hist *h = &r->h;
+
+	fprintf(o->f,
+		"%-11s %10" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64
+		" %9" PRIu64 "  sum %" PRIu64 "\n",
+		row_name(r->state), h->count, h->min, hist__mean(h), hist__quantile(h, 0.5),
+		hist__quantile(h, 0.9), hist__quantile(h, 0.99), h->max, row_sum(h));
 }
 
 void out__stats(struct out *o, const struct stat_table *t, enum td_by by, bool hist, uint64_t ts_ns)
@@ -644,19 +673,38 @@ void out__stats(struct out *o, const struct stat_table *t, enum td_by by, bool h
 					putjs(&l, r->key);
 				}
 			}
+			/* Durations in ns; a count row's values are counts, with their sum. */
+			const char *u = STAT_IS_COUNT(r->state) ? "" : "_ns";
+
 			puts_(&l, ",\"count\":");
 			putu(&l, h->count);
-			puts_(&l, ",\"min_ns\":");
+			if (*u == 0) {
+				puts_(&l, ",\"sum\":");
+				putu(&l, row_sum(h));
+			}
+			puts_(&l, ",\"min");
+			puts_(&l, u);
+			puts_(&l, "\":");
 			putu(&l, h->min);
-			puts_(&l, ",\"mean_ns\":");
+			puts_(&l, ",\"mean");
+			puts_(&l, u);
+			puts_(&l, "\":");
 			putu(&l, hist__mean(h));
-			puts_(&l, ",\"p50_ns\":");
+			puts_(&l, ",\"p50");
+			puts_(&l, u);
+			puts_(&l, "\":");
 			putu(&l, hist__quantile(h, 0.50));
-			puts_(&l, ",\"p90_ns\":");
+			puts_(&l, ",\"p90");
+			puts_(&l, u);
+			puts_(&l, "\":");
 			putu(&l, hist__quantile(h, 0.90));
-			puts_(&l, ",\"p99_ns\":");
+			puts_(&l, ",\"p99");
+			puts_(&l, u);
+			puts_(&l, "\":");
 			putu(&l, hist__quantile(h, 0.99));
-			puts_(&l, ",\"max_ns\":");
+			puts_(&l, ",\"max");
+			puts_(&l, u);
+			puts_(&l, "\":");
 			putu(&l, h->max);
 			if (hist) {
 				uint64_t counts[64];
@@ -678,6 +726,10 @@ void out__stats(struct out *o, const struct stat_table *t, enum td_by by, bool h
 			char k[16]; /* the column: 15 bytes, an escape never cut */
 
 			fprintf(o->f, "%-15s ", fmt__text(r->key, sizeof(r->key), k, sizeof(k)));
+		}
+		if (STAT_IS_COUNT(r->state)) {
+			put_count_row(o, r);
+			continue;
 		}
 		fprintf(o->f, "%-11s %10" PRIu64 " %9s %9s %9s %9s %9s %9s\n", row_name(r->state),
 			h->count, fmt__dur(h->min, v[0], 32), fmt__dur(hist__mean(h), v[1], 32),

@@ -44,6 +44,32 @@ static bool pid_named(struct perfetto *p, uint32_t pid)
 	return false;
 }
 
+/* The opening of an instant event on a connection's track, up to its args. */
+static void instant_head(struct perfetto *p, const char *name, uint32_t pid, uint32_t tid,
+			 uint64_t ts)
+{
+	sep(p);
+	fprintf(p->f, "{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"tcp\",\"name\":\"%s\",\"pid\":%u,"
+		      "\"tid\":%u,\"ts\":",
+		name, pid, tid);
+	put_us(p->f, ts);
+}
+
+/* The handshake's end (the step after SYN_SENT or SYN_RECV): its RTT sample and
+ * retransmissions. */
+static void put_handshake(struct perfetto *p, const struct conn *c, uint32_t pid, uint32_t tid)
+{
+	for (int i = 0; i + 1 < c->nsteps; i++) {
+		if ((c->step_state[i] != TD_SYN_SENT && c->step_state[i] != TD_SYN_RECV) ||
+		    !c->step_ns[i + 1])
+			continue;
+		instant_head(p, "handshake", pid, tid, c->step_ns[i + 1]);
+		fprintf(p->f, ",\"args\":{\"cookie\":%" PRIu64 ",\"rtt_us\":%u,\"retrans\":%u}}",
+			c->cookie, c->hs_rtt_us, c->hs_retrans);
+		return;
+	}
+}
+
 /* open_end_ns: 0 for a finished connection, else the end of input it is drawn up to. */
 static void write_conn(struct perfetto *p, const struct conn *c, uint64_t open_end_ns)
 {
@@ -113,16 +139,24 @@ static void write_conn(struct perfetto *p, const struct conn *c, uint64_t open_e
 		fputs("}}", p->f);
 		p->slices++;
 	}
+	if (c->flags & CT_F_HANDSHAKE)
+		put_handshake(p, c, pid, tid);
+	if ((c->flags & CT_F_STATS) && c->end_ns) {
+		/* What it carried, where its socket closed. */
+		instant_head(p, "carried", pid, tid, c->end_ns);
+		fprintf(p->f,
+			",\"args\":{\"cookie\":%" PRIu64 ",\"bytes_acked\":%" PRIu64
+			",\"bytes_received\":%" PRIu64 ",\"segs_out\":%u,\"segs_in\":%u,"
+			"\"total_retrans\":%u,\"srtt_us\":%u,\"min_rtt_us\":%u}}",
+			c->cookie, (uint64_t)c->stats.bytes_acked, (uint64_t)c->stats.bytes_received,
+			c->stats.segs_out, c->stats.segs_in, c->stats.total_retrans, c->stats.srtt_us,
+			c->min_rtt_us);
+	}
 	if (c->accept_ns) {
 		uint64_t wait = conn__accept_wait(c);
 
-		/* An instant on the connection's track: where accept() took it from the queue. */
-		sep(p);
-		fprintf(p->f,
-			"{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"tcp\",\"name\":\"accept\","
-			"\"pid\":%u,\"tid\":%u,\"ts\":",
-			pid, tid);
-		put_us(p->f, c->accept_ns);
+		/* Where accept() took it from the queue. */
+		instant_head(p, "accept", pid, tid, c->accept_ns);
 		fprintf(p->f, ",\"args\":{\"cookie\":%" PRIu64 ",\"accept_wait_ns\":", c->cookie);
 		if (wait == CT_DWELL_UNKNOWN)
 			fputs("null", p->f);

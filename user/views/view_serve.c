@@ -68,6 +68,13 @@ static void serve_accepted(struct app *a, const struct conn *c, uint64_t wait_ns
 	metrics__accepted(v->m, c, wait_ns);
 }
 
+static void serve_carried(struct app *a, const struct conn *c)
+{
+	struct serve_view *v = a->view_state;
+
+	metrics__carried(v->m, c);
+}
+
 static void serve_finished(struct app *a, const struct conn *c)
 {
 	struct serve_view *v = a->view_state;
@@ -146,6 +153,7 @@ const struct view_ops view_serve = {
     .transition = serve_transition,
     .finished = serve_finished,
     .accepted = serve_accepted,
+    .carried = serve_carried,
     .tick = serve_tick,
     .lost = serve_lost,
     .free = serve_free,

@@ -93,6 +93,23 @@ static void stat_accepted(struct app *a, const struct conn *c, uint64_t wait_ns)
 		v->failed = true;
 }
 
+/* What a connection carried, as its socket closed (stat --by: the kernel reads it only
+ * then): a sample per connection in its group's count rows. */
+static void stat_carried(struct app *a, const struct conn *c)
+{
+	struct stat_view *v = a->view_state;
+	char buf[64];
+	const char *key;
+
+	if (a->o->by == TD_BY_NONE)
+		return;
+	key = by_key(a, c, buf, sizeof(buf));
+	if (stat_table__add(&v->stats, STAT_BYTES_SENT, key, c->stats.bytes_acked) < 0 ||
+	    stat_table__add(&v->stats, STAT_BYTES_RECEIVED, key, c->stats.bytes_received) < 0 ||
+	    stat_table__add(&v->stats, STAT_RETRANS, key, c->stats.total_retrans) < 0)
+		v->failed = true;
+}
+
 static void print_stats(struct app *a, struct stat_view *v, uint64_t now)
 {
 	stat_table__sort(&v->stats);
@@ -144,6 +161,7 @@ const struct view_ops view_stat = {
     .open = stat_open,
     .transition = stat_transition,
     .accepted = stat_accepted,
+    .carried = stat_carried,
     .tick = stat_tick,
     .close = stat_close,
     .end = stat_end,
