@@ -3,7 +3,11 @@
  * Transfer driver for conninfo.sh: one connection on loopback (127.0.0.1 or ::1) that carries
  * a known number of bytes each way.
  *
- *   xfer -4|-6 PORT UP DOWN
+ *   xfer -4|-6 PORT UP DOWN [ADDR CLIENT_NETNS]
+ *
+ * With ADDR and CLIENT_NETNS (a path such as /run/netns/NAME), the server listens on ADDR in
+ * the network namespace xfer runs in and the client connects from CLIENT_NETNS (setns), so
+ * the connection crosses a link between two namespaces (netem.sh delays it).
  *
  * The client connects (from a forked process), sends UP bytes and shuts its side down; the
  * server reads to the end, counting, then sends DOWN bytes; the client reads them all and
@@ -23,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -34,6 +40,7 @@
 #define MAX_BYTES  (1ULL << 34)
 
 static int family;
+static const char *addr_text; /* ADDR; NULL: loopback */
 
 static __attribute__((noreturn)) void fail(const char *what)
 {
@@ -57,6 +64,8 @@ static socklen_t addr_of(struct sockaddr_storage *ss, int port)
 
 		a->sin6_family = AF_INET6;
 		a->sin6_addr = in6addr_loopback;
+		if (addr_text && inet_pton(AF_INET6, addr_text, &a->sin6_addr) != 1)
+			fail("bad IPv6 address");
 		a->sin6_port = htons(port);
 		return sizeof(*a);
 	}
@@ -64,6 +73,8 @@ static socklen_t addr_of(struct sockaddr_storage *ss, int port)
 
 	a->sin_family = AF_INET;
 	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (addr_text && inet_pton(AF_INET, addr_text, &a->sin_addr) != 1)
+		fail("bad IPv4 address");
 	a->sin_port = htons(port);
 	return sizeof(*a);
 }
@@ -120,9 +131,15 @@ int main(int argc, char **argv)
 	socklen_t len;
 	pid_t pid;
 
-	if (argc != 5 || (strcmp(argv[1], "-4") && strcmp(argv[1], "-6"))) {
-		fprintf(stderr, "usage: xfer -4|-6 PORT UP DOWN\n");
+	const char *client_ns = NULL;
+
+	if ((argc != 5 && argc != 7) || (strcmp(argv[1], "-4") && strcmp(argv[1], "-6"))) {
+		fprintf(stderr, "usage: xfer -4|-6 PORT UP DOWN [ADDR CLIENT_NETNS]\n");
 		return 2;
+	}
+	if (argc == 7) {
+		addr_text = argv[5];
+		client_ns = argv[6];
 	}
 	family = argv[1][1] - '0';
 	port = atoi(argv[2]);
@@ -147,6 +164,16 @@ int main(int argc, char **argv)
 		int64_t t0 = now_ns();
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (client_ns) {
+			int nfd = open(client_ns, O_RDONLY | O_CLOEXEC);
+
+			/* The socket is made in the namespace current when socket() runs. */
+			if (nfd < 0 || setns(nfd, CLONE_NEWNET))
+				fail("client: setns");
+			close(nfd);
+			close(c);
+			c = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+		}
 		if (c < 0 || connect(c, (struct sockaddr *)&ss, len))
 			fail("client: connect");
 		msg[2] = now_ns() - t0;

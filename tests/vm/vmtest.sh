@@ -47,13 +47,13 @@ CACHE=$VM_DIR/cache
 STAGE=$VM_DIR/root
 # Host commands copied into the VM with their libraries (busybox provides the rest). The
 # coreutils ones are there because busybox's differ (date has no %N).
-TOOLS="bash jq ss ip curl date stat sort mktemp seq paste timeout setpriv capsh ${VM_TOOLS:-}"
+TOOLS="bash jq ss ip tc curl date stat sort mktemp seq paste timeout setpriv capsh ${VM_TOOLS:-}"
 # Kernel options that must be built in: a missing one is reported (the guest shows the effect).
 NEED_CONFIG="BPF_SYSCALL DEBUG_INFO_BTF BPF_EVENTS TRACING FTRACE_SYSCALLS BLK_DEV_INITRD
 	DEVTMPFS SERIAL_8250_CONSOLE NET_NS INET"
 # Options that may be modules, and the module that provides each: packed and loaded when =m.
 MOD_CONFIG="IPV6:ipv6 INET_DIAG:inet_diag INET_TCP_DIAG:tcp_diag INET_UDP_DIAG:udp_diag
-	VETH:veth"
+	VETH:veth NET_SCH_NETEM:sch_netem"
 HOST_PKGS="qemu-system-x86 busybox-static cpio jq iproute2 xz-utils kmod"
 
 say() { printf 'vmtest: %s\n' "$*" >&2; }	# stderr: also used inside $(...)

@@ -224,8 +224,41 @@ static bool addr_wide(const uint8_t a[16])
 	return x[0] | x[1] | x[2];
 }
 
+/* A TD_EV_CONN_STATS record's counters, in the addresses' place, little-endian as every
+ * field of the format (FORMAT.md); stats_get() reads them back. */
+static void stats_put(uint8_t *p, const struct td_conn_stats *s)
+{
+	st64(p, s->bytes_acked);
+	st64(p + 8, s->bytes_received);
+	st32(p + 16, s->segs_out);
+	st32(p + 20, s->segs_in);
+	st32(p + 24, s->total_retrans);
+	st32(p + 28, s->srtt_us);
+}
+
+static void stats_get(struct td_conn_stats *s, const uint8_t *p)
+{
+	s->bytes_acked = ld64(p);
+	s->bytes_received = ld64(p + 8);
+	s->segs_out = ld32(p + 16);
+	s->segs_in = ld32(p + 20);
+	s->total_retrans = ld32(p + 24);
+	s->srtt_us = ld32(p + 28);
+}
+
 int rec_writer__event(struct rec_writer *w, const struct td_event *e)
 {
+	struct td_event le;
+
+	if (e->kind == TD_EV_CONN_STATS) {
+		/* The counters as the format stores them: byte for byte on little-endian. */
+		uint8_t b[sizeof(e->stats)];
+
+		le = *e;
+		stats_put(b, &e->stats);
+		memcpy(&le.stats, b, sizeof(b));
+		e = &le;
+	}
 	uint8_t rec[PREFIX + EV_MAX], *p = rec + PREFIX;
 	uint8_t layout = 0;
 	size_t n = EV_FIXED, alen;
@@ -519,6 +552,12 @@ static inline int get_event(struct rec_reader *r, const uint8_t *p, size_t n, si
 	} else {
 		e->pid = 0;
 		memset(e->comm, 0, TD_COMM_LEN);
+	}
+	if (unlikely(e->kind == TD_EV_CONN_STATS)) {
+		uint8_t b[sizeof(e->stats)];
+
+		memcpy(b, &e->stats, sizeof(b));
+		stats_get(&e->stats, b);
 	}
 	return 0;
 }

@@ -104,8 +104,9 @@ int rec_writer__init(struct rec_writer *w, FILE *f, const struct rec_header *h);
 
 /*
  * Append one kernel record. It reads back as given, except that comm's last byte
- * reads back as 0 (the kernel always ends it), and a record with pid 0 and an
- * empty comm (made outside process context) reads back with all of comm zero. Each record goes to
+ * reads back as 0 (the kernel always ends it), a record with pid 0 and an
+ * empty comm (made outside process context) reads back with all of comm zero, pad
+ * reads back 0, and retrans is kept only with TD_F_HANDSHAKE (else it reads back 0). Each record goes to
  * the FILE in one buffered write: what reaches the file between flushes is whole
  * records except, at worst, the last one. Returns 0, or -1 with errno set; after
  * a failure every call fails without writing, so no record follows a torn one.
