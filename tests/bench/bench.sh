@@ -19,7 +19,8 @@ usage: bench.sh [OPTIONS]
   --quick             smoke run: 2 rounds of 2 s, 1 cost round, hold 20000 connections
   --modes LIST        comma-separated, in run order (default none,stat,stat-accept,trace,
                       timeline,tcpstates; stat-accept: tcpdwell stat --accept, the accept
-                      tracepoints on;
+                      tracepoints on; stat-by: tcpdwell stat --by lport, which reads what
+                      each connection carried;
                       also stat-notw: tcpdwell stat --no-timewait)
   --hold N            connections held open under 'tcpdwell stat' (default 100000, 0: skip)
   --replay N          replay speed: 'tcpdwell stat -i' of a synthetic recording of N connection
@@ -97,8 +98,8 @@ NEED_TD=0
 for m in "${MODE_LIST[@]}"; do
 	case $m in
 	none | tcpstates) ;;
-	stat | stat-notw | stat-accept | trace | timeline) NEED_TD=1 ;;
-	*) die "unknown mode '$m' (none, stat, stat-notw, stat-accept, trace, timeline, tcpstates)" ;;
+	stat | stat-notw | stat-accept | stat-by | trace | timeline) NEED_TD=1 ;;
+	*) die "unknown mode '$m' (none, stat, stat-notw, stat-accept, stat-by, trace, timeline, tcpstates)" ;;
 	esac
 done
 [ "$HOLD" -gt 0 ] && NEED_TD=1
@@ -287,7 +288,7 @@ evicted_of() { # ERRFILE
 lost_of() { # MODE OUTFILE ERRFILE
 	local l
 	case $1 in
-	stat | stat-notw | stat-accept)
+	stat | stat-notw | stat-accept | stat-by)
 		l=$(grep -a '^LOST ' "$2" | tail -1)
 		if [[ $l =~ ^LOST\ 0\ records ]]; then
 			echo "0 0"
@@ -324,6 +325,7 @@ run_one() { # MODE ROUND
 	stat) cmd=("$TD" stat) ;;
 	stat-notw) cmd=("$TD" stat --no-timewait) ;;
 	stat-accept) cmd=("$TD" stat --accept) ;;
+	stat-by) cmd=("$TD" stat --by lport) ;;
 	trace) cmd=("$TD" trace -j) ;;
 	timeline) cmd=("$TD" timeline -j) ;;
 	tcpstates) cmd=("$TCPSTATES") ;;
