@@ -420,10 +420,13 @@ static void test_accept_wait(void **state)
 	conntable__free(t);
 }
 
+static void tw_at(struct conntable *t, int kind, uint64_t cookie, uint64_t ms, int sub,
+		  uint8_t flags, uint16_t lport, uint16_t rport);
+
 static void stats_ev(struct conntable *t, uint64_t cookie, uint64_t sk, uint64_t ms, int old,
-		     uint64_t acked, uint64_t received)
+		     uint16_t lport, uint16_t rport, uint64_t acked, uint64_t received)
 {
-	struct td_event e = mkev(cookie, sk, ms, old, TD_CLOSE, 0, 0, 0);
+	struct td_event e = mkev(cookie, sk, ms, old, TD_CLOSE, lport, rport, 0);
 
 	e.kind = TD_EV_CONN_STATS;
 	memset(e.saddr, 0, sizeof(e.saddr));
@@ -460,7 +463,7 @@ static void test_conn_info(void **state)
 	e.retrans = 2;
 	conntable__apply(t, &e);
 	ev(t, 1, 0xd000, 3010, TD_ESTABLISHED, TD_FIN_WAIT1, 41000, 443, 5);
-	stats_ev(t, 1, 0xd000, 3011, TD_FIN_WAIT1, 1000000, 2000000);
+	stats_ev(t, 1, 0xd000, 3011, TD_FIN_WAIT1, 41000, 443, 1000000, 2000000);
 	ev(t, 1, 0xd000, 3011, TD_FIN_WAIT1, TD_CLOSE, 41000, 443, 0);
 	assert_int_equal(s.nfin, 1);
 	assert_true(s.fin[0].flags & CT_F_HANDSHAKE);
@@ -489,11 +492,29 @@ static void test_conn_info(void **state)
 	ev(t, 3, 0xd200, 5001, TD_SYN_SENT, TD_CLOSE, 41002, 444, 0);
 	ev(t, 4, 0xd300, 5002, TD_CLOSE, TD_LISTEN, 8080, 0, 5);
 	ev(t, 4, 0xd300, 5003, TD_LISTEN, TD_CLOSE, 8080, 0, 5);
-	stats_ev(t, 5, 0xd400, 5004, TD_CLOSE_WAIT, 1, 1);
+	stats_ev(t, 5, 0xd400, 5004, TD_CLOSE_WAIT, 8081, 50000, 1, 1);
 	ev(t, 5, 0xd400, 5004, TD_LAST_ACK, TD_CLOSE, 8081, 50000, 0);
 	assert_int_equal(conntable__stats(t)->gaps, 1);
 	assert_int_equal(conntable__stats(t)->stats_unmatched, 1);
 	assert_int_equal(s.nfin, 5);
+
+	/* No cookies (the classic tracepoint): the timewait socket has taken the connection
+	 * over (by its own address) when the full socket's counters come; its -> CLOSE says
+	 * whose they are. */
+	ev(t, 0, 0xd500, 6000, TD_CLOSE, TD_SYN_SENT, 0, 80, 5);
+	ev(t, 0, 0xd500, 6001, TD_SYN_SENT, TD_ESTABLISHED, 41010, 80, 0);
+	ev(t, 0, 0xd500, 6002, TD_ESTABLISHED, TD_FIN_WAIT1, 41010, 80, 5);
+	ev(t, 0, 0xd500, 6003, TD_FIN_WAIT1, TD_FIN_WAIT2, 41010, 80, 0);
+	tw_at(t, TD_EV_TW_ARM, 0, 6004, TD_TIME_WAIT, 0, 41010, 80);
+	stats_ev(t, 0, 0xd500, 6004, TD_FIN_WAIT2, 41010, 80, 777, 888);
+	ev(t, 0, 0xd500, 6004, TD_FIN_WAIT2, TD_CLOSE, 41010, 80, 0);
+	tw_at(t, TD_EV_TW_CANCEL, 0, 66004, TD_TIME_WAIT, TD_F_TW_DUE, 41010, 80);
+	assert_int_equal(s.nfin, 6);
+	assert_true(s.fin[5].flags & CT_F_STATS);
+	assert_int_equal(s.fin[5].stats.bytes_acked, 777);
+	assert_int_equal(s.fin[5].stats.bytes_received, 888);
+	assert_int_equal(conntable__stats(t)->stats_unmatched, 1);
+	assert_int_equal(conntable__stats(t)->gaps, 1);
 	conntable__free(t);
 
 	/* Not expected (an older recording): no break. */

@@ -86,9 +86,14 @@ struct twq_entry {
 /* Cookies of finished connections kept to recognise a catcher's duplicate -> CLOSE. */
 #define CLOSED_KEPT 64
 
+/* Cookie-less TD_EV_CONN_STATS records no connection took yet: see tw_handover(). */
+#define STATS_PEND 8
+
 struct conntable {
 	struct conn *conns;
 	bool expect_stats; /* conntable__expect_stats() */
+	struct td_event stats_pend[STATS_PEND];
+	uint32_t nstats_pend; /* records put in stats_pend, ever (wraps: a ring) */
 	struct slot *slots;
 	uint32_t cap; /* connections */
 	uint32_t fresh; /* slots fresh..cap-1 were never used: not in the free list */
@@ -1111,6 +1116,16 @@ static uint32_t tw_adopt(struct conntable *t, const struct td_event *e)
 	return i;
 }
 
+/* What a connection carried (a TD_EV_CONN_STATS record) onto c. */
+static void take_conn_stats(struct conntable *t, struct conn *c, const struct td_event *e)
+{
+	c->stats = e->stats;
+	c->min_rtt_us = e->min_rtt_us;
+	c->flags |= CT_F_STATS;
+	if (shown(c) && t->hooks.carried)
+		t->hooks.carried(t->hooks.arg, c);
+}
+
 /* The full socket's -> CLOSE after tw_adopt() handed its connection over: nothing
  * ends there. True if e is that record. */
 static bool tw_handover(struct conntable *t, const struct td_event *e)
@@ -1121,6 +1136,21 @@ static bool tw_handover(struct conntable *t, const struct td_event *e)
 	    (e->oldstate != TD_FIN_WAIT2 && e->oldstate != TD_CLOSING))
 		return false;
 	key_drop(t, i, SK_NCTUPLE);
+	/* Its counters came just before, from the same program run, under the full
+	 * socket's address (apply_conn_stats()). */
+	for (uint32_t k = 0; k < STATS_PEND && k < t->nstats_pend; k++) {
+		struct td_event *s = &t->stats_pend[(t->nstats_pend - 1 - k) % STATS_PEND];
+
+		if (s->skaddr == e->skaddr && s->netns == e->netns && s->sport == e->sport &&
+		    s->dport == e->dport && s->kind == TD_EV_CONN_STATS) {
+			if (!(t->conns[i].flags & CT_F_STATS)) {
+				take_conn_stats(t, &t->conns[i], s);
+				t->stats.stats_unmatched--;
+			}
+			s->kind = 0; /* taken */
+			break;
+		}
+	}
 	return true;
 }
 
@@ -1637,18 +1667,18 @@ static void apply_accept(struct conntable *t, const struct td_event *e)
 static void apply_conn_stats(struct conntable *t, const struct td_event *e)
 {
 	uint32_t i = lookup(t, e);
-	struct conn *c;
 
+	if (i == NIL && !e->cookie) {
+		/* Without cookies a connection handed to its timewait socket is known by that
+		 * socket's address already (tw_adopt()): the full socket's -> CLOSE, next, says
+		 * whose these are (tw_handover()). Counted unmatched until then. */
+		t->stats_pend[t->nstats_pend++ % STATS_PEND] = *e;
+	}
 	if (i == NIL || (t->conns[i].flags & CT_F_STATS)) {
 		t->stats.stats_unmatched++;
 		return;
 	}
-	c = &t->conns[i];
-	c->stats = e->stats;
-	c->min_rtt_us = e->min_rtt_us;
-	c->flags |= CT_F_STATS;
-	if (shown(c) && t->hooks.carried)
-		t->hooks.carried(t->hooks.arg, c);
+	take_conn_stats(t, &t->conns[i], e);
 }
 
 void conntable__expect_stats(struct conntable *t, bool on)
@@ -1772,7 +1802,9 @@ bool conntable__seed(struct conntable *t, const struct conn *s)
 	if (s->cookie && index_find(t, SK_COOKIE, s->cookie) != NIL)
 		return false;
 	n.flags |= CT_F_SEEDED | CT_F_INCOMPLETE;
-	n.flags &= ~(CT_F_HIDDEN | CT_F_PARTIAL | CT_F_UNDECIDED | CT_F_HELD);
+	/* What only records give (a crafted recording's seed may claim anything). */
+	n.flags &= ~(CT_F_HIDDEN | CT_F_PARTIAL | CT_F_UNDECIDED | CT_F_HELD | CT_F_STATS |
+		     CT_F_HANDSHAKE);
 	if (n.state == TD_LISTEN)
 		n.role = CT_ROLE_LISTEN;
 	if (!decide(t, &n)) {

@@ -494,13 +494,14 @@ static void not_accepted(struct doctor *d, const struct conn *c, uint64_t now, u
 {
 	struct finding_data *f = &d->f[F_ACCEPT];
 	struct gkey k = key_listener(c);
-	struct group *g = gtab_get(&f->g, &k);
 	uint64_t age = queued && now >= queued ? now - queued : CT_DWELL_UNKNOWN;
+	struct group *g;
 
 	if (!d->accepts)
 		return;
 	if (slot == AW_PENDING && (age == CT_DWELL_UNKNOWN || age < d->cfg.accept_wait_ns))
 		return;
+	g = gtab_get(&f->g, &k);
 	if (slot == AW_NEVER)
 		d->aw_never++;
 	else

@@ -425,7 +425,7 @@ static int hs_step(const struct conn *c)
 /* --wide: the handshake's RTT and what the connection carried, after the timeline. */
 static void put_wide(struct line *l, const struct conn *c)
 {
-	char d[32], n[96];
+	char d[32], n[160];
 
 	if (c->flags & CT_F_HANDSHAKE) {
 		puts_(l, "  handshake rtt ");

@@ -43,6 +43,9 @@ static void doctor_finished(struct app *a, const struct conn *c)
 {
 	struct doctor_view *v = a->view_state;
 
+	/* Known before the first record (live: once the tracer is loaded; replay: from the
+	 * header), which may come before the first tick (the seeding's). */
+	doctor__set_accepts(v->d, a->out.accepts);
 	doctor__finished(v->d, c);
 }
 
@@ -57,10 +60,8 @@ static void doctor_tick(struct app *a, uint64_t now)
 {
 	struct doctor_view *v = a->view_state;
 
-	if (!v->start) {
-		v->start = now; /* the first tick: before any record */
-		doctor__set_accepts(v->d, a->out.accepts);
-	}
+	if (!v->start)
+		v->start = now;
 }
 
 /* Said in the report, not in its stream. */
@@ -94,6 +95,7 @@ static void doctor_close(struct app *a)
 	const struct rec_header *facts = a->rec_hdr;
 	struct utsname u;
 
+	doctor__set_accepts(v->d, a->out.accepts);
 	conntable__foreach(a->table, open_conn, a);
 	if (!facts) {
 		memset(&live, 0, sizeof(live));
