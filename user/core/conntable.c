@@ -557,19 +557,24 @@ uint64_t conn__accept_wait(const struct conn *c)
 	return q ? c->accept_ns - q : CT_DWELL_UNKNOWN;
 }
 
-bool conn__never_accepted(const struct conn *c)
+uint64_t conn__unaccepted_since(const struct conn *c)
 {
 	/* One seen from the middle may have been accepted before tracing began; after lost
 	 * records (conntable__mark_loss, a chain break) the accept may be the one lost. */
-	if (c->role != CT_ROLE_PASSIVE || !c->end_ns || c->accept_ns ||
+	if (c->role != CT_ROLE_PASSIVE || c->accept_ns ||
 	    (c->flags & (CT_F_SEEDED | CT_F_INCOMPLETE | CT_F_GAP)))
-		return false;
+		return 0;
 	/* Queued: it became ESTABLISHED (a child that died in SYN_RECV was never queued,
 	 * Fast Open aside, which the records do not tell). */
 	for (int i = 0; i < c->nsteps; i++)
 		if (c->step_state[i] == TD_ESTABLISHED && c->step_ns[i])
-			return true;
-	return false;
+			return c->step_ns[i];
+	return 0;
+}
+
+bool conn__never_accepted(const struct conn *c)
+{
+	return c->end_ns && conn__unaccepted_since(c);
 }
 
 static bool shown(const struct conn *c)

@@ -424,6 +424,11 @@ uint64_t conn__step_dwell(const struct conn *c, int i);
  */
 uint64_t conn__accept_wait(const struct conn *c);
 
+/* When a passive connection seen from its start entered its listener's accept queue (its
+ * ESTABLISHED), if no accept took it from there; 0 otherwise (accepted, not passive, seen
+ * from the middle or after lost records). Meaningful only while accepts are traced. */
+uint64_t conn__unaccepted_since(const struct conn *c);
+
 /* A passive connection that ended (end_ns) with no accept seen: nobody took it from the
  * accept queue (a child the peer reset or closed there is still returned by a later
  * accept(), but it has ended by then). Meaningful only while accepts are traced. */

@@ -512,15 +512,6 @@ static void not_accepted(struct doctor *d, const struct conn *c, uint64_t now, u
 		    slot == AW_NEVER ? "never accepted" : "still queued");
 }
 
-/* When c was queued (its ESTABLISHED entry), for one never accepted; 0 if not known. */
-static uint64_t queued_at(const struct conn *c)
-{
-	for (int i = 0; i < c->nsteps; i++)
-		if (c->step_state[i] == TD_ESTABLISHED)
-			return c->step_ns[i];
-	return 0;
-}
-
 void doctor__finished(struct doctor *d, const struct conn *c)
 {
 	struct finding_data *f = &d->f[F_RST];
@@ -531,7 +522,7 @@ void doctor__finished(struct doctor *d, const struct conn *c)
 
 	d->finished++;
 	if (conn__never_accepted(c))
-		not_accepted(d, c, c->end_ns, queued_at(c), AW_NEVER);
+		not_accepted(d, c, c->end_ns, conn__unaccepted_since(c), AW_NEVER);
 	if (!c->nsteps || c->role == CT_ROLE_LISTEN)
 		return;
 	for (int i = 0; i < c->nsteps; i++)
@@ -566,11 +557,9 @@ void doctor__open_conn(struct doctor *d, const struct conn *c, uint64_t now_ns)
 
 	d->open_conns++;
 	seen_at(d, now_ns);
-	/* In the queue still: passive, never accepted, seen from its start (as
-	 * conn__never_accepted() asks of one that ended). */
-	if (c->role == CT_ROLE_PASSIVE && !c->accept_ns &&
-	    !(c->flags & (CT_F_SEEDED | CT_F_INCOMPLETE | CT_F_GAP)) && queued_at(c))
-		not_accepted(d, c, now_ns, queued_at(c), AW_PENDING);
+	/* In the queue still. */
+	if (conn__unaccepted_since(c))
+		not_accepted(d, c, now_ns, conn__unaccepted_since(c), AW_PENDING);
 	if (c->state == TD_SYN_SENT && age != CT_DWELL_UNKNOWN && age >= d->cfg.syn_sent_ns) {
 		k = key_remote(c);
 		g = gtab_get(&d->f[F_SYN_SENT].g, &k);
