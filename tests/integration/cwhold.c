@@ -7,6 +7,9 @@
  * With GATE, the connections are made first and accepted only once the file
  * GATE exists (within 10 s), and the clients close once they are accepted: a
  * tracer started in between sees each socket first in its accept().
+ * With CWHOLD_CLOSES=FILE in the environment, the server writes to FILE a line per
+ * close of a held socket: "PEER_PORT BEFORE_NS AFTER_NS", CLOCK_MONOTONIC just before
+ * and just after its close(), which sends the server's FIN.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -22,6 +25,14 @@ static void die(const char *what)
 {
 	perror(what);
 	exit(1);
+}
+
+static unsigned long long mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
 }
 
 static void sleep_ms(long ms)
@@ -103,8 +114,26 @@ int main(int argc, char **argv)
 			die("peer close");
 	}
 	sleep_ms(hold);
-	for (int i = 0; i < n; i++)
+	const char *log_path = getenv("CWHOLD_CLOSES");
+	FILE *log = log_path ? fopen(log_path, "w") : NULL;
+
+	if (log_path && !log)
+		die(log_path);
+	for (int i = 0; i < n; i++) {
+		struct sockaddr_in peer;
+		socklen_t len = sizeof(peer);
+		unsigned long long t0, t1;
+
+		if (getpeername(fds[i], (struct sockaddr *)&peer, &len))
+			die("getpeername");
+		t0 = mono_ns();
 		close(fds[i]);
+		t1 = mono_ns();
+		if (log)
+			fprintf(log, "%u %llu %llu\n", ntohs(peer.sin_port), t0, t1);
+	}
+	if (log && fclose(log))
+		die(log_path);
 	free(fds);
 	close(l);
 	int st;
