@@ -191,7 +191,7 @@ model: $(OUTPUT)/tests/tsan_slotmodel
 # classic tracepoints must keep both sides, children and a reused tuple apart; the one ring
 # buffer and the perf buffer must keep order and dwell.
 INTEG_SCRIPTS := run replay files hostile prometheus serve_hostile deploy top_tmux scenarios \
-	views doctor accept conninfo tw_expire tw_diag pressure \
+	views doctor accept conninfo rst tw_expire tw_diag pressure \
 	kernel_paths privdrop reconcile
 INTEG_PATHS := "--backend tracepoint|(client-first|server-first|tw-reuse|prefork|refused)-." \
 	"--buffer ring|(server-first|cw-hold|tw-reuse)-." \

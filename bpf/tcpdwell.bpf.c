@@ -648,6 +648,90 @@ int BPF_PROG(td_tw_cancel_raw, struct timer_list *timer)
 }
 
 /*
+ * A reset sent or received on a connection (conn_info): tcp:tcp_send_reset and
+ * tcp:tcp_receive_reset, BTF-typed (tp_btf) only. A reset sent for no socket (a
+ * segment to a closed port) has no connection and is not recorded. A sent reset's
+ * socket may be a timewait or request socket (their struct sock_common is all that
+ * is read of them: no owner, no cgroup). The filters are the state records'.
+ */
+static __always_inline int handle_rst(void *ctx, const struct sock *sk, __u8 flags,
+				      __u32 reason)
+{
+	struct cgroup *cg = NULL;
+	struct td_event ev, *e;
+	struct slot_pos pos = {};
+	__u16 family, sport, dport;
+	__u64 cgid = 0;
+	__u8 state;
+	bool full;
+
+	if (!sk)
+		return 0;
+	family = sk->__sk_common.skc_family;
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	state = sk->__sk_common.skc_state;
+	full = state != TD_TIME_WAIT && state != TD_NEW_SYN_RECV;
+	if (full && (sk->sk_protocol != IPPROTO_TCP || sk->sk_type != SOCK_STREAM))
+		return 0;
+	sport = sk->__sk_common.skc_num;
+	if (!sport && full) {
+		struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
+
+		if (!tp)
+			return 0;
+		sport = bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport);
+	}
+	dport = bpf_ntohs(sk->__sk_common.skc_dport);
+	if (!tuple_selected(family == AF_INET6 ? 6 : 4, sport, dport, state))
+		return 0;
+	if (filter_netns && sk_netns(sk, true) != filter_netns)
+		return 0;
+	if (full)
+		cgid = sk_cgroup(sk, &cg, true);
+	if (!cgroup_selected(cgid, cg))
+		return 0;
+	e = event_reserve(&ev, &pos);
+	if (!e)
+		return 0;
+	barrier_var(e);
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->kind = TD_EV_RST;
+	e->oldstate = e->newstate = state;
+	e->cookie = sk_cookie((struct sock *)sk);
+	e->flags = flags | (e->cookie ? 0 : TD_F_NOCOOKIE);
+	e->cgroup = cgid;
+	e->sport = sport;
+	e->dport = dport;
+	e->rst_reason = reason;
+	fill_sock(e, sk, family, NULL, true);
+	if (full)
+		fill_owner(e, sk, true);
+	event_submit(ctx, e, cpu_state(), &pos);
+	return 0;
+}
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(td_rst_recv, struct sock *sk)
+{
+	return handle_rst(ctx, sk, 0, TD_RST_REASON_NONE);
+}
+
+/* Before 6.10 the tracepoint has no reason; user space loads the one that fits. */
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(td_rst_send, const struct sock *sk, const struct sk_buff *skb)
+{
+	return handle_rst(ctx, sk, TD_F_RST_SENT, TD_RST_REASON_NONE);
+}
+
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(td_rst_send_reason, const struct sock *sk, const struct sk_buff *skb, int reason)
+{
+	return handle_rst(ctx, sk, TD_F_RST_SENT, (__u32)reason);
+}
+
+/*
  * accept()/accept4() returned fd: resolve it to its socket in the calling
  * task's file table and report the accepting process as the socket's owner.
  */

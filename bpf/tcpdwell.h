@@ -38,6 +38,13 @@ enum td_kind {
 	 * of the addresses; min_rtt_us). oldstate/newstate are the transition's. Only when
 	 * user space asked for it (conn_info). */
 	TD_EV_CONN_STATS = 6,
+	/* A reset the connection sent (TD_F_RST_SENT: tcp:tcp_send_reset) or received
+	 * (tcp:tcp_receive_reset), with the kernel's reason where the tracepoint gives one
+	 * (rst_reason). oldstate = newstate = the socket's state then: a received reset
+	 * comes before the connection's -> CLOSE (tcp_reset() traces it, then tcp_done()),
+	 * a sent one after it when the sender aborts (tcp_close(), tcp_disconnect() set
+	 * CLOSE, then send the reset). Only when user space asked for it (conn_info). */
+	TD_EV_RST = 7,
 };
 
 /* td_event.flags */
@@ -53,6 +60,10 @@ enum td_kind {
 #define TD_F_CAUGHT 0x20
 /* TD_EV_STATE leaving SYN_SENT or SYN_RECV (conn_info): rtt_us and retrans are set. */
 #define TD_F_HANDSHAKE 0x40
+/* TD_EV_RST: the connection sent the reset (else it received it). */
+#define TD_F_RST_SENT 0x80
+/* TD_EV_RST without a reason (a kernel before 6.10, or a received reset). */
+#define TD_RST_REASON_NONE 0xffffffffu
 
 /* TCP_TIMEWAIT_LEN (include/net/tcp.h): fixed, not a sysctl. */
 #define TD_TIMEWAIT_LEN_MS 60000
@@ -125,6 +136,9 @@ struct td_event {
 		__u32 rtt_us;
 		/* TD_EV_CONN_STATS: the minimum RTT seen, us; 0xffffffff: no sample. */
 		__u32 min_rtt_us;
+		/* TD_EV_RST: enum sk_rst_reason (6.10+, the kernel's own numbering, whose
+		 * names user space reads from the kernel's BTF), or TD_RST_REASON_NONE. */
+		__u32 rst_reason;
 	};
 	char comm[TD_COMM_LEN];
 };

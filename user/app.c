@@ -55,6 +55,13 @@ static void on_carried(void *arg, const struct conn *c)
 	a->view->carried(a, c);
 }
 
+static void on_reset(void *arg, const struct conn *c, uint64_t ts_ns)
+{
+	struct app *a = arg;
+
+	a->view->reset(a, c, ts_ns);
+}
+
 static enum ct_verdict on_select(void *arg, const struct conn *c)
 {
 	struct app *a = arg;
@@ -138,6 +145,8 @@ int app_open(struct app *a, struct td_options *o, int64_t realtime_offset_ns)
 		hooks.accepted = on_accepted;
 	if (a->view->carried)
 		hooks.carried = on_carried;
+	if (a->view->reset)
+		hooks.reset = on_reset;
 	a->table = conntable__new(o->max_conns, &hooks);
 	if (!a->table) {
 		fprintf(stderr, "tcpdwell: cannot allocate a table of %u connections\n",

@@ -42,6 +42,7 @@ enum view_flags {
  * - accepted: a passive connection was accept()ed after wait_ns in the queue
  *   (conn__accept_wait()); only while the accept tracepoints are on (a->out.accepts).
  * - carried: what a connection carried is known (CT_F_STATS), as its socket closes.
+ * - reset: the connection sent or received a reset at ts_ns (c->rst, c->rst_reason).
  * - tick: the clock moved to now (after the table's own advance and the loss lines).
  * - lost: the kernel's loss counters changed to rb (buffer full) and rec (recursion).
  * - close: end of input, after the table was drained: print what is printed at the end,
@@ -60,6 +61,7 @@ struct view_ops {
 	void (*stuck)(struct app *a, const struct conn *c, int state, uint64_t dwell_ns);
 	void (*accepted)(struct app *a, const struct conn *c, uint64_t wait_ns);
 	void (*carried)(struct app *a, const struct conn *c);
+	void (*reset)(struct app *a, const struct conn *c, uint64_t ts_ns);
 	void (*tick)(struct app *a, uint64_t now);
 	void (*lost)(struct app *a, uint64_t rb, uint64_t rec);
 	void (*close)(struct app *a);

@@ -224,6 +224,8 @@ static int open_recording(struct app *a, struct rec_writer *w, int64_t realtime_
 	snprintf(h.options, sizeof(h.options), "%s", a->o->command_line ?: "");
 	h.accepts = a->out.accepts;
 	h.conn_info = a->o->conn_info;
+	h.resets = a->out.resets;
+	h.rst = rst_reasons;
 	app_read_host_facts(&h);
 	f = outfile__create(path, a->o->force, err, sizeof(err));
 	if (!f) {
@@ -332,6 +334,9 @@ int live__run(struct td_options *o)
 	}
 	tracer__set_ahead(tr, on_event_ahead);
 	a.out.accepts = tracer__info(tr)->accept;
+	a.out.resets = tracer__info(tr)->resets;
+	if (a.table)
+		conntable__expect_resets(a.table, a.out.resets);
 	if (o->accept && !a.out.accepts)
 		fprintf(stderr, "tcpdwell: warning: this kernel has no accept() tracepoints "
 				"(syscalls:sys_exit_accept4): no accept-queue wait\n");
@@ -478,6 +483,10 @@ int live__check(struct td_options *o)
 	printf("TIME_WAIT timer symbol:  %s (tw_timer_handler)\n", yesno(p.tw_timer_symbol));
 	printf("tracefs:                 %s\n", yesno(p.tracefs));
 	printf("accept tracepoints:      %s\n", yesno(p.accept_tps));
+	printf("reset tracepoints:       %s%s\n", yesno(p.reset_tps),
+	       !p.reset_tps	 ? " (tp_btf)"
+	       : p.reset_reason ? ", with the kernel's reasons"
+				: ", without reasons (6.10+)");
 	printf("capabilities:            CAP_BPF %s, CAP_PERFMON %s, CAP_SYS_ADMIN %s, "
 	       "CAP_SYS_RESOURCE %s\n",
 	       yesno(p.cap_bpf), yesno(p.cap_perfmon), yesno(p.cap_sys_admin),

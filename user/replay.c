@@ -193,9 +193,13 @@ int replay__run(struct td_options *o)
 	}
 	a.out.realtime_offset_ns = r->hdr.realtime_offset_ns;
 	a.out.accepts = r->hdr.accepts;
+	a.out.resets = r->hdr.resets;
+	rst_reasons = r->hdr.rst;
 	/* A recording made with them has every connection's; an older one none. */
 	if (a.table)
 		conntable__expect_stats(a.table, r->hdr.conn_info);
+	if (a.table)
+		conntable__expect_resets(a.table, r->hdr.resets);
 	{
 		char host[41]; /* 40 bytes of it at most, an escape never cut */
 

@@ -33,7 +33,7 @@ static void put_addr(const char *key, const uint8_t *a, int family)
 static void put_event(uint64_t n, const struct td_event *e)
 {
 	static const char *const kinds[] = { "?",	  "state",  "tw_arm",    "tw_cancel",
-					     "accept", "tw_diag", "conn_stats" };
+					     "accept", "tw_diag", "conn_stats", "rst" };
 
 	printf("{\"n\":%" PRIu64 ",\"type\":\"event\",\"ts\":%" PRIu64 ",\"kind\":\"%s\"", n,
 	       (uint64_t)e->ts_ns, e->kind < sizeof(kinds) / sizeof(kinds[0]) ? kinds[e->kind] : "?");
@@ -54,6 +54,9 @@ static void put_event(uint64_t n, const struct td_event *e)
 	}
 	if (e->flags & TD_F_HANDSHAKE)
 		printf(",\"rtt_us\":%u,\"retrans\":%u", e->rtt_us, e->retrans);
+	if (e->kind == TD_EV_RST)
+		printf(",\"rst_sent\":%s,\"rst_reason\":%u", (e->flags & TD_F_RST_SENT) ? "true" : "false",
+		       e->rst_reason);
 	put_addr("saddr", e->saddr, e->family);
 	put_addr("daddr", e->daddr, e->family);
 	printf(",\"pid\":%u,\"netns\":%u,\"tw_left_ms\":%d,\"comm\":\"", e->pid, e->netns,

@@ -42,6 +42,11 @@ struct seen {
 	int nacc;
 	uint64_t acc_wait[16];
 	uint64_t acc_cookie[16];
+	int nrst; /* reset hooks: 'R' in order */
+	uint64_t rst_cookie[16];
+	uint64_t rst_ts[16];
+	uint16_t rst_lport[16];
+	uint8_t rst_dir[16];
 };
 
 static void log_hook(struct seen *s, char k)
@@ -101,6 +106,20 @@ static void h_accepted(void *arg, const struct conn *c, uint64_t wait)
 	s->nacc++;
 }
 
+static void h_reset(void *arg, const struct conn *c, uint64_t ts)
+{
+	struct seen *s = arg;
+
+	log_hook(s, 'R');
+	if (s->nrst < 16) {
+		s->rst_cookie[s->nrst] = c->cookie;
+		s->rst_ts[s->nrst] = ts;
+		s->rst_lport[s->nrst] = c->sport;
+		s->rst_dir[s->nrst] = c->rst;
+	}
+	s->nrst++;
+}
+
 static enum ct_verdict h_select(void *arg, const struct conn *c)
 {
 	struct seen *s = arg;
@@ -130,6 +149,7 @@ static struct conntable *mk(struct seen *s, uint32_t cap)
 	    .finished = h_fin,
 	    .stuck = h_stuck,
 	    .accepted = h_accepted,
+	    .reset = h_reset,
 	    .select = h_select,
 	    .arg = s,
 	};
@@ -604,6 +624,116 @@ static void test_rst_and_refused(void **state)
 	ev(t, 5, 0xd100, 15, TD_ESTABLISHED, TD_CLOSE, 41001, 80, 7);
 	assert_int_equal(s.nfin, 2);
 	ASSERT_TR(&s, 4, TD_ESTABLISHED, TD_CLOSE, 4 * MS);
+	conntable__free(t);
+}
+
+/* A reset record: sent (with the kernel's reason) or received, in the socket's state. */
+static void rst_ev(struct conntable *t, uint64_t cookie, uint64_t sk, uint64_t ms, int st,
+		   uint16_t lport, uint16_t rport, bool sent, uint32_t reason)
+{
+	struct td_event e = mkev(cookie, sk, ms, st, st, lport, rport, 0);
+
+	e.kind = TD_EV_RST;
+	e.flags = sent ? TD_F_RST_SENT : 0;
+	e.rst_reason = reason;
+	conntable__apply(t, &e);
+}
+
+/*
+ * Resets (conntable__expect_resets()): a received one comes before the -> CLOSE and is on the
+ * connection when it ends; an abort's comes after its -> CLOSE, and the connection's end waits
+ * for it (finished after the reset hook), up to CT_RST_WAIT_NS; a refused connect's reset
+ * fills the port its first record lacked; a second reset and one of no connection are
+ * counted unmatched; a new life of an ending socket ends the old one first.
+ */
+static void test_resets(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	conntable__expect_resets(t, true);
+	/* Received in ESTABLISHED, then the end. */
+	ev(t, 1, 0xa000, 1, TD_CLOSE, TD_SYN_SENT, 0, 80, 7);
+	ev(t, 1, 0xa000, 2, TD_SYN_SENT, TD_ESTABLISHED, 40001, 80, 0);
+	rst_ev(t, 1, 0xa000, 5, TD_ESTABLISHED, 40001, 80, false, TD_RST_REASON_NONE);
+	ev(t, 1, 0xa000, 5, TD_ESTABLISHED, TD_CLOSE, 40001, 80, 0);
+	assert_int_equal(s.nfin, 1); /* it had its reset: nothing to wait for */
+	assert_int_equal(s.fin[0].rst, CT_RST_RECEIVED);
+	assert_int_equal(s.fin[0].rst_reason, CT_RST_NO_REASON);
+	assert_string_equal(s.order, "TTRTF");
+
+	/* An abort: -> CLOSE, then the reset it sends; finished only then. */
+	ev(t, 2, 0xb000, 10, TD_CLOSE, TD_SYN_SENT, 0, 80, 7);
+	ev(t, 2, 0xb000, 11, TD_SYN_SENT, TD_ESTABLISHED, 40002, 80, 0);
+	ev(t, 2, 0xb000, 20, TD_ESTABLISHED, TD_CLOSE, 40002, 80, 7);
+	assert_int_equal(s.nfin, 1);
+	rst_ev(t, 2, 0xb000, 20, TD_CLOSE, 40002, 80, true, 3);
+	assert_int_equal(s.nfin, 2);
+	assert_int_equal(s.fin[1].rst, CT_RST_SENT);
+	assert_int_equal(s.fin[1].rst_reason, 3);
+	assert_int_equal(s.fin[1].rst_ns, 20 * MS);
+	assert_string_equal(s.order, "TTRTFTTTRF");
+
+	/* A clean end from LAST_ACK waits CT_RST_WAIT_NS of the table's time, then ends. */
+	ev(t, 3, 0xc000, 30, TD_LISTEN, TD_SYN_RECV, 80, 40003, 0);
+	ev(t, 3, 0xc000, 31, TD_SYN_RECV, TD_ESTABLISHED, 80, 40003, 0);
+	ev(t, 3, 0xc000, 32, TD_ESTABLISHED, TD_CLOSE_WAIT, 80, 40003, 0);
+	ev(t, 3, 0xc000, 33, TD_CLOSE_WAIT, TD_LAST_ACK, 80, 40003, 9);
+	ev(t, 3, 0xc000, 34, TD_LAST_ACK, TD_CLOSE, 80, 40003, 0);
+	assert_int_equal(s.nfin, 2);
+	conntable__advance(t, 34 * MS + CT_RST_WAIT_NS - 1);
+	assert_int_equal(s.nfin, 2);
+	conntable__advance(t, 34 * MS + CT_RST_WAIT_NS);
+	assert_int_equal(s.nfin, 3);
+	assert_int_equal(s.fin[2].rst, CT_RST_NONE);
+	/* Its late reset finds no connection: unmatched. */
+	rst_ev(t, 3, 0xc000, 50, TD_CLOSE, 80, 40003, true, 3);
+	assert_int_equal(conntable__stats(t)->rst_unmatched, 1);
+
+	/* A refused connect: the reset fills its port; the first transition comes first. */
+	ev(t, 4, 0xd000, 60, TD_CLOSE, TD_SYN_SENT, 0, 81, 7);
+	rst_ev(t, 4, 0xd000, 61, TD_SYN_SENT, 40004, 81, false, TD_RST_REASON_NONE);
+	assert_int_equal(s.rst_lport[s.nrst - 1], 40004);
+	ev(t, 4, 0xd000, 61, TD_SYN_SENT, TD_CLOSE, 40004, 81, 0);
+	assert_int_equal(s.nfin, 4); /* SYN_SENT -> CLOSE: no abort sends a reset */
+	assert_int_equal(s.fin[3].sport, 40004);
+	/* A second reset of one connection: unmatched. */
+	ev(t, 5, 0xe000, 70, TD_CLOSE, TD_SYN_SENT, 0, 80, 7);
+	ev(t, 5, 0xe000, 71, TD_SYN_SENT, TD_ESTABLISHED, 40005, 80, 0);
+	rst_ev(t, 5, 0xe000, 72, TD_ESTABLISHED, 40005, 80, false, TD_RST_REASON_NONE);
+	rst_ev(t, 5, 0xe000, 72, TD_ESTABLISHED, 40005, 80, false, TD_RST_REASON_NONE);
+	assert_int_equal(conntable__stats(t)->rst_unmatched, 2);
+	assert_int_equal(conntable__stats(t)->resets, 4);
+
+	/* connect(AF_UNSPEC) then connect() again on the same socket, within the wait: the
+	 * ending life ends first, the new one is a new connection. */
+	ev(t, 6, 0xf000, 80, TD_CLOSE, TD_SYN_SENT, 0, 80, 7);
+	ev(t, 6, 0xf000, 81, TD_SYN_SENT, TD_ESTABLISHED, 40006, 80, 0);
+	ev(t, 6, 0xf000, 82, TD_ESTABLISHED, TD_CLOSE, 40006, 80, 7);
+	ev(t, 6, 0xf000, 83, TD_CLOSE, TD_SYN_SENT, 0, 80, 7);
+	assert_int_equal(s.nfin, 5);
+	assert_int_equal(s.fin[4].nsteps, 2);
+	assert_int_equal(conntable__stats(t)->gaps, 0);
+	/* The end of input ends what still waits. */
+	ev(t, 6, 0xf000, 84, TD_SYN_SENT, TD_ESTABLISHED, 40007, 80, 0);
+	ev(t, 6, 0xf000, 85, TD_ESTABLISHED, TD_CLOSE, 40007, 80, 7);
+	conntable__drain(t);
+	assert_int_equal(s.nfin, 6); /* cookie 5 is still open */
+	conntable__free(t);
+}
+
+/* Without conntable__expect_resets() an abort's end is not held. */
+static void test_resets_off(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	ev(t, 2, 0xb000, 10, TD_CLOSE, TD_SYN_SENT, 0, 80, 7);
+	ev(t, 2, 0xb000, 11, TD_SYN_SENT, TD_ESTABLISHED, 40002, 80, 0);
+	ev(t, 2, 0xb000, 20, TD_ESTABLISHED, TD_CLOSE, 40002, 80, 7);
+	assert_int_equal(s.nfin, 1);
 	conntable__free(t);
 }
 
@@ -2299,6 +2429,8 @@ int main(void)
 		cmocka_unit_test(test_same_state_ignored),
 		cmocka_unit_test(test_caught_duplicate_dropped),
 		cmocka_unit_test(test_rst_and_refused),
+		cmocka_unit_test(test_resets),
+		cmocka_unit_test(test_resets_off),
 		cmocka_unit_test(test_listener_cookie_stitched),
 		cmocka_unit_test(test_skaddr_reuse_new_cookie),
 		cmocka_unit_test(test_incomplete_and_gap),

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "names.h"
 #include "fmt.h"
 #include "loss.h"
 #include "output.h"
@@ -406,6 +407,59 @@ static void test_timeline_accept(void **state)
 	free(s);
 }
 
+/* A reset on the timeline's end, in JSON and text, and as trace's rst line: its direction,
+ * the kernel's name for the reason (its number when the name is not known, nothing when the
+ * kernel gave none). */
+static void test_reset_outputs(void **state)
+{
+	struct conn c;
+	struct buf b;
+	struct out o;
+	char *s;
+
+	(void)state;
+	rst__clear();
+	rst__set(2, "TCP_ABORT_ON_CLOSE", 18);
+	finished_conn(&c);
+	c.state = TD_CLOSE;
+	c.rst = CT_RST_SENT;
+	c.rst_reason = 2;
+	c.rst_ns = c.end_ns;
+	open_buf(&b);
+	out__init(&o, b.f, true, REAL_OFFSET);
+	out__timeline(&o, &c);
+	s = close_buf(&b);
+	assert_non_null(strstr(s, ",\"rst\":{\"dir\":\"sent\",\"reason\":\"TCP_ABORT_ON_CLOSE\"},"
+				  "\"states\":["));
+	free(s);
+	open_buf(&b);
+	out__init(&o, b.f, false, REAL_OFFSET);
+	out__timeline(&o, &c);
+	s = close_buf(&b);
+	assert_non_null(strstr(s, " > CLOSE (RST sent: TCP_ABORT_ON_CLOSE)  total "));
+	free(s);
+	/* A number the table has no name for; a received reset, no reason. */
+	c.rst_reason = 9;
+	open_buf(&b);
+	out__init(&o, b.f, true, REAL_OFFSET);
+	out__reset(&o, &c, c.rst_ns);
+	s = close_buf(&b);
+	assert_non_null(strstr(s, "{\"type\":\"rst\",\"time\":"));
+	assert_non_null(strstr(s, ",\"state\":\"CLOSE\",\"rst\":{\"dir\":\"sent\",\"reason\":\"9\"}}"));
+	free(s);
+	c.rst = CT_RST_RECEIVED;
+	c.rst_reason = CT_RST_NO_REASON;
+	open_buf(&b);
+	out__init(&o, b.f, false, REAL_OFFSET);
+	out__reset(&o, &c, c.rst_ns);
+	out__timeline(&o, &c);
+	s = close_buf(&b);
+	assert_non_null(strstr(s, " RST received in CLOSE\n"));
+	assert_non_null(strstr(s, " > CLOSE (RST received)  total "));
+	free(s);
+	rst__clear();
+}
+
 /* The handshake's retransmissions on its step; its RTT and what the connection carried in
  * JSON, and in text behind --wide. */
 static void test_timeline_conn_info(void **state)
@@ -739,6 +793,7 @@ int main(void)
 		cmocka_unit_test(test_timeline_accept),
 		cmocka_unit_test(test_stats_accept_row),
 		cmocka_unit_test(test_timeline_conn_info),
+		cmocka_unit_test(test_reset_outputs),
 		cmocka_unit_test(test_stats_count_rows),
 		cmocka_unit_test(test_stats_json_and_text),
 		cmocka_unit_test(test_stats_time_beyond_range),

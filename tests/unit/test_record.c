@@ -227,12 +227,13 @@ static void test_header_layout(void **state)
 {
 	static const char hex[] = "89 54 44 57 0d 0a 1a 0a" /* magic */
 				  "0100"		    /* version */
-				  "3000"		    /* header length: 48 */
+				  "3100"		    /* header length: 49 */
 				  "00000000"		    /* flags */
 				  "15db7f13fd9c9717"	    /* realtime offset */
 				  "00f2052a01000000"	    /* start */
 				  "01 68 01 6b 0100 6f"	    /* "h", "k", "o" */
-				  "00 0000 0000 00000000";  /* host facts: none known */
+				  "00 0000 0000 00000000"   /* host facts: none known */
+				  "00";			    /* no reset reason names */
 	uint8_t want[64];
 	size_t n = unhex(hex, want, sizeof(want));
 	struct mem m;
@@ -273,7 +274,7 @@ static void test_header_facts(void **state)
 	h.max_tw_buckets = 262144;
 	mem_open(&m, &h);
 	b = mem_close(&m);
-	assert_int_equal(b.n, 39 + n);
+	assert_int_equal(b.n, 39 + n + 1); /* and a count of 0 reset reason names */
 	assert_memory_equal(b.b + 39, want, n);
 	assert_int_equal(rec_reader__open(&r, b.b, b.n), 0);
 	assert_true(r.hdr.port_range_known);
@@ -324,6 +325,57 @@ static void test_header_accepts(void **state)
 	b.b[15] = 0x80;
 	assert_int_equal(rec_reader__open(&r, b.b, b.n), 0);
 	assert_false(r.hdr.accepts);
+	free(b.b);
+}
+
+/*
+ * Header flag bit 2 and the reset reason names after the host facts: written as FORMAT.md lays
+ * them out (a count, then number, length, bytes per name; numbers without a name left out),
+ * read back; a name running past the header is an error naming it; a number past
+ * RST_REASONS_MAX is skipped; bytes outside printable ASCII read as '?'.
+ */
+static void test_header_rst_names(void **state)
+{
+	static const char names[] = "02 00 0d 4e4f545f5350454349464945 44" /* 0 NOT_SPECIFIED */
+				    "05 03 414243";			   /* 5 "ABC" */
+	uint8_t want[32];
+	size_t n = unhex(names, want, sizeof(want));
+	struct rec_header h;
+	struct rec_reader r;
+	struct mem m;
+	struct blob b;
+
+	(void)state;
+	hdr_fill(&h);
+	h.resets = true;
+	memset(&h.rst, 0, sizeof(h.rst));
+	snprintf(h.rst.names[0], RST_NAME_LEN, "NOT_SPECIFIED");
+	snprintf(h.rst.names[5], RST_NAME_LEN, "ABC");
+	h.rst.n = 6;
+	mem_open(&m, &h);
+	b = mem_close(&m);
+	assert_int_equal(b.b[12], 0x04);
+	assert_int_equal(b.n, 39 + 9 + n);
+	assert_memory_equal(b.b + 48, want, n);
+	assert_int_equal(rec_reader__open(&r, b.b, b.n), 0);
+	assert_true(r.hdr.resets);
+	assert_int_equal(r.hdr.rst.n, 6);
+	assert_string_equal(r.hdr.rst.names[0], "NOT_SPECIFIED");
+	assert_string_equal(r.hdr.rst.names[5], "ABC");
+	assert_string_equal(r.hdr.rst.names[3], "");
+	/* a control byte in a name */
+	b.b[48 + n - 2] = 0x07;
+	assert_int_equal(rec_reader__open(&r, b.b, b.n), 0);
+	assert_string_equal(r.hdr.rst.names[5], "A?C");
+	/* a number past RST_REASONS_MAX: skipped, the next still read */
+	b.b[48 + 1] = RST_REASONS_MAX;
+	assert_int_equal(rec_reader__open(&r, b.b, b.n), 0);
+	assert_string_equal(r.hdr.rst.names[0], "");
+	assert_string_equal(r.hdr.rst.names[5], "A?C");
+	/* a name longer than what is left of the header */
+	b.b[48 + 2] = 0x40;
+	assert_int_equal(rec_reader__open(&r, b.b, b.n), -1);
+	assert_non_null(strstr(r.err, "truncated reset reason name"));
 	free(b.b);
 }
 
@@ -549,7 +601,7 @@ static void test_header_strings_cut(void **state)
 	assert_int_equal(strlen(r->hdr.host), REC_HOST_MAX);
 	assert_int_equal(strlen(r->hdr.kernel), REC_KERNEL_MAX);
 	assert_int_equal(strlen(r->hdr.options), REC_OPTIONS_MAX);
-	assert_int_equal(b.n, 36 + REC_HOST_MAX + REC_KERNEL_MAX + REC_OPTIONS_MAX + 9);
+	assert_int_equal(b.n, 36 + REC_HOST_MAX + REC_KERNEL_MAX + REC_OPTIONS_MAX + 9 + 1); /* the facts, no reset reason names */
 	free(b.b);
 	free(h);
 	free(r);
@@ -692,10 +744,10 @@ static void test_corrupt_lengths(void **state)
 	    {10, -1, 2, 5000, "truncated header at byte 160: the header is 5000 bytes", true},
 	    {32, -1, 1, 200,
 	     "host name length 200 at byte 32 runs past the header's end "
-	     "(byte 48)",
+	     "(byte 49)",
 	     true},
 	    {36, -1, 2, 4096, "options length 4096 at byte 36 exceeds 4095", true},
-	    {36, -1, 2, 11, "options length 11 at byte 36 runs past the header's end (byte 48)",
+	    {36, -1, 2, 12, "options length 12 at byte 36 runs past the header's end (byte 49)",
 	     true},
 	    /* record 1 is the IPv4 event, 2 the IPv6 one, 3 the tick, 0 the seed */
 	    {1, 1, 2, 300, "truncated record at byte %zu: length 300 exceeds the", false},
@@ -750,7 +802,7 @@ static void test_corrupt_lengths(void **state)
 	char want[200];
 
 	(void)state;
-	assert_int_equal(hlen, 48);
+	assert_int_equal(hlen, 49);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct corrupt *c = &cases[i];
 		size_t base = c->rec < 0 ? 0 : c->rec == 0 ? hlen : end[c->rec - 1];
@@ -1037,6 +1089,7 @@ int main(void)
 	    cmocka_unit_test(test_header_layout),
 	    cmocka_unit_test(test_header_facts),
 	    cmocka_unit_test(test_header_accepts),
+	    cmocka_unit_test(test_header_rst_names),
 	    cmocka_unit_test(test_conn_info_round_trip),
 	    cmocka_unit_test(test_event_layout),
 	    cmocka_unit_test(test_round_trip_every_type),

@@ -38,6 +38,9 @@
 #define TW_SETTLE_NS 1000000000ULL
 #define PEND_CAP 65536 /* power of two */
 #define HOLD_CAP 65536 /* power of two */
+/* Connections whose end waits for an abort's reset (CT_F_ENDING): at CT_RST_WAIT_NS each, a
+ * few hundred thousand ends a second fit; when full the oldest ends at once. */
+#define ENDING_CAP 4096 /* power of two */
 
 /* Per-slot bookkeeping kept apart from struct conn (which callbacks see), in an
  * array of its own: the LRU list's neighbours of a touched connection are read in
@@ -124,6 +127,15 @@ struct conntable {
 		uint64_t ns;
 	} hold[HOLD_CAP];
 	uint32_t hold_head, hold_tail;
+	/* Connections with CT_F_ENDING, by when they ended (conntable__expect_resets()). An
+	 * entry whose connection ended already (its reset came) is skipped when reached. */
+	bool expect_resets;
+	struct {
+		uint32_t slot;
+		uint64_t cookie;
+		uint64_t due;
+	} ending[ENDING_CAP];
+	uint32_t ending_head, ending_tail;
 	/* Timewait connections in the FIN_WAIT2 substate, by when they are due for a
 	 * lookup (conntable__tw_due()); a ring that grows, cap a power of two (0 until
 	 * the first). Entries are pushed with due times that grow but for the few ms
@@ -740,6 +752,73 @@ static void finish(struct conntable *t, uint32_t i)
 	release(t, i);
 }
 
+/* Can an abort send a reset after a -> CLOSE from state old (tcp_need_reset(), and data that
+ * comes after close() in FIN_WAIT1/FIN_WAIT2 or later)? */
+static bool abortable(uint8_t old)
+{
+	return old == TD_SYN_RECV || old == TD_ESTABLISHED || old == TD_CLOSE_WAIT ||
+	       old == TD_FIN_WAIT1 || old == TD_FIN_WAIT2 || old == TD_CLOSING || old == TD_LAST_ACK;
+}
+
+/* Connection i went to CLOSE from old: it ends now, or (CT_F_ENDING) once its reset came or
+ * CT_RST_WAIT_NS later. Known by its cookie alone meanwhile: its socket's memory may serve a
+ * new socket at once. */
+static void end_conn(struct conntable *t, uint32_t i, uint8_t old)
+{
+	struct conn *c = &t->conns[i];
+	uint32_t h;
+
+	if (!t->expect_resets || !c->cookie || c->rst || !abortable(old)) {
+		finish(t, i);
+		return;
+	}
+	if (t->ending_tail - t->ending_head == ENDING_CAP) {
+		h = t->ending_head++ & (ENDING_CAP - 1);
+		if (t->slots[t->ending[h].slot].used &&
+		    t->conns[t->ending[h].slot].cookie == t->ending[h].cookie &&
+		    (t->conns[t->ending[h].slot].flags & CT_F_ENDING)) {
+			t->conns[t->ending[h].slot].flags &= ~CT_F_ENDING;
+			finish(t, t->ending[h].slot);
+		}
+	}
+	c->flags |= CT_F_ENDING;
+	key_drop(t, i, SK_SKADDR);
+	key_drop(t, i, SK_NCTUPLE);
+	h = t->ending_tail++ & (ENDING_CAP - 1);
+	t->ending[h].slot = i;
+	t->ending[h].cookie = c->cookie;
+	t->ending[h].due = c->end_ns + CT_RST_WAIT_NS;
+}
+
+/* End the connections whose wait for a reset is over by now. */
+static void settle_ending(struct conntable *t, uint64_t now)
+{
+	while (t->ending_head != t->ending_tail) {
+		uint32_t h = t->ending_head & (ENDING_CAP - 1), i = t->ending[h].slot;
+		struct conn *c = &t->conns[i];
+
+		if (t->slots[i].used && c->cookie == t->ending[h].cookie &&
+		    (c->flags & CT_F_ENDING)) {
+			if (now < t->ending[h].due)
+				return;
+			c->flags &= ~CT_F_ENDING;
+			finish(t, i);
+		}
+		t->ending_head++;
+	}
+}
+
+/* i as a record other than a reset finds it: an ending connection ends first (a new life of
+ * its socket, a late record), and is no longer there. */
+static uint32_t not_ending(struct conntable *t, uint32_t i)
+{
+	if (i == NIL || !(t->conns[i].flags & CT_F_ENDING))
+		return i;
+	t->conns[i].flags &= ~CT_F_ENDING;
+	finish(t, i);
+	return NIL;
+}
+
 /* A connection as a record first shows it, not stored yet. */
 static void conn_from(struct conn *c, const struct td_event *e)
 {
@@ -809,6 +888,11 @@ static void release_held(struct conntable *t, struct conn *c, uint64_t now)
 	c->flags &= ~CT_F_HELD;
 	if (shown(c) && c->nsteps == 1 && t->hooks.transition)
 		t->hooks.transition(t->hooks.arg, c, &tr);
+	if (c->rst_unreported) {
+		c->rst_unreported = 0;
+		if (shown(c) && t->hooks.reset)
+			t->hooks.reset(t->hooks.arg, c, c->rst_ns);
+	}
 	check_stuck(t, c, now);
 }
 
@@ -1218,7 +1302,7 @@ static void apply_state(struct conntable *t, const struct td_event *e)
 			goto apply;
 		}
 	}
-	i = lookup(t, e);
+	i = not_ending(t, lookup(t, e));
 	born = i == NIL;
 	if (i == NIL && (e->flags & TD_F_CAUGHT) && new == TD_CLOSE &&
 	    recently_closed(t, e->cookie)) {
@@ -1314,7 +1398,7 @@ apply:
 	if ((c->flags & (CT_F_HELD | CT_F_UNDECIDED)) == CT_F_HELD)
 		hold_push(t, i);
 	if (new == TD_CLOSE) {
-		finish(t, i);
+		end_conn(t, i, old);
 		return;
 	}
 	if (!c->cookie && (new == TD_FIN_WAIT2 || new == TD_CLOSING))
@@ -1536,7 +1620,7 @@ static void apply_tw(struct conntable *t, const struct td_event *e)
 	struct conn *c;
 
 	if (e->cookie)
-		i = index_find(t, SK_COOKIE, e->cookie);
+		i = not_ending(t, index_find(t, SK_COOKIE, e->cookie));
 	else
 		i = tw_by_addr(t, e);
 	if (i == NIL && !e->cookie && e->kind == TD_EV_TW_ARM)
@@ -1627,7 +1711,7 @@ static void apply_tw(struct conntable *t, const struct td_event *e)
 
 static void apply_accept(struct conntable *t, const struct td_event *e)
 {
-	uint32_t i = lookup(t, e);
+	uint32_t i = not_ending(t, lookup(t, e));
 	struct conn *c;
 
 	if (i == NIL) {
@@ -1671,7 +1755,7 @@ static void apply_accept(struct conntable *t, const struct td_event *e)
  * place holds the counters). */
 static void apply_conn_stats(struct conntable *t, const struct td_event *e)
 {
-	uint32_t i = lookup(t, e);
+	uint32_t i = not_ending(t, lookup(t, e));
 
 	if (i == NIL && !e->cookie) {
 		/* Without cookies a connection handed to its timewait socket is known by that
@@ -1689,6 +1773,41 @@ static void apply_conn_stats(struct conntable *t, const struct td_event *e)
 void conntable__expect_stats(struct conntable *t, bool on)
 {
 	t->expect_stats = on;
+}
+
+void conntable__expect_resets(struct conntable *t, bool on)
+{
+	t->expect_resets = on;
+}
+
+/* A reset sent or received (TD_EV_RST): onto its connection, the first one, known by its
+ * cookie (the reset programs run only where cookies are), an ending one included. */
+static void apply_rst(struct conntable *t, const struct td_event *e)
+{
+	uint32_t i = e->cookie ? index_find(t, SK_COOKIE, e->cookie) : NIL;
+	struct conn *c;
+
+	if (i == NIL || t->conns[i].rst) {
+		t->stats.rst_unmatched++;
+		return;
+	}
+	/* Like any record of it: a connect()'s first record had no port yet, a refused one's
+	 * reset comes before its second. */
+	if (!(t->conns[i].flags & CT_F_ENDING) && !next_record(t, i, e))
+		return;
+	c = &t->conns[i];
+	t->stats.resets++;
+	c->rst = (e->flags & TD_F_RST_SENT) ? CT_RST_SENT : CT_RST_RECEIVED;
+	c->rst_reason = e->rst_reason < CT_RST_NO_REASON ? (uint8_t)e->rst_reason : CT_RST_NO_REASON;
+	c->rst_ns = e->ts_ns;
+	if (c->flags & CT_F_HELD)
+		c->rst_unreported = 1; /* a connect refused: after its first transition */
+	else if (shown(c) && t->hooks.reset)
+		t->hooks.reset(t->hooks.arg, c, e->ts_ns);
+	if (c->flags & CT_F_ENDING) {
+		c->flags &= ~CT_F_ENDING;
+		finish(t, i);
+	}
 }
 
 void conntable__prefetch(const struct conntable *t, const struct td_event *e)
@@ -1723,6 +1842,8 @@ void conntable__apply(struct conntable *t, const struct td_event *e)
 		settle_pending(t, e->ts_ns);
 	if (t->hold_head != t->hold_tail)
 		settle_held(t, e->ts_ns);
+	if (t->ending_head != t->ending_tail)
+		settle_ending(t, e->ts_ns);
 	switch (e->kind) {
 	case TD_EV_STATE:
 		if (e->oldstate < TD_STATE_MAX && e->newstate < TD_STATE_MAX)
@@ -1745,6 +1866,9 @@ void conntable__apply(struct conntable *t, const struct td_event *e)
 	case TD_EV_CONN_STATS:
 		apply_conn_stats(t, e);
 		break;
+	case TD_EV_RST:
+		apply_rst(t, e);
+		break;
 	default:
 		break;
 	}
@@ -1756,6 +1880,8 @@ void conntable__advance(struct conntable *t, uint64_t now)
 		settle_pending(t, now);
 	if (t->hold_head != t->hold_tail)
 		settle_held(t, now);
+	if (t->ending_head != t->ending_tail)
+		settle_ending(t, now);
 	if (!t->any_stuck)
 		return;
 	for (uint32_t i = t->lru_head; i != NIL; i = t->slots[i].next) {
@@ -1780,6 +1906,7 @@ void conntable__advance(struct conntable *t, uint64_t now)
 void conntable__drain(struct conntable *t)
 {
 	settle_pending(t, UINT64_MAX - TW_SETTLE_NS);
+	settle_ending(t, UINT64_MAX);
 	/* Held first transitions: decide on what is known, and report. */
 	for (uint32_t i = t->lru_head, next; i != NIL; i = next) {
 		struct conn *c = &t->conns[i];
@@ -1843,14 +1970,16 @@ bool conntable__seed(struct conntable *t, const struct conn *s)
 
 void conntable__mark_loss(struct conntable *t)
 {
-	for (uint32_t i = t->lru_head; i != NIL; i = t->slots[i].next)
-		t->conns[i].flags |= CT_F_INCOMPLETE | CT_F_GAP;
+	for (uint32_t i = t->lru_head; i != NIL; i = t->slots[i].next) {
+		if (!(t->conns[i].flags & CT_F_ENDING))
+			t->conns[i].flags |= CT_F_INCOMPLETE | CT_F_GAP;
+	}
 }
 
 void conntable__foreach(struct conntable *t, void (*fn)(void *arg, const struct conn *c), void *arg)
 {
 	for (uint32_t i = t->lru_head; i != NIL; i = t->slots[i].next) {
-		if (shown(&t->conns[i]))
+		if (shown(&t->conns[i]) && !(t->conns[i].flags & CT_F_ENDING))
 			fn(arg, &t->conns[i]);
 	}
 }
@@ -1936,8 +2065,9 @@ static bool rc_gone(const struct conntable *t, uint32_t i,
 	const struct conn *c = &t->conns[i];
 	uint64_t h;
 
-	/* A timewait timer detached early: its end is known, not settled yet. */
-	if (c->flags & (CT_F_PRESENT | CT_F_TW_CANCEL))
+	/* A timewait timer detached early: its end is known, not settled yet. Ended,
+	 * waiting for its reset: not open. */
+	if (c->flags & (CT_F_PRESENT | CT_F_TW_CANCEL | CT_F_ENDING))
 		return false;
 	/* A tuple not complete yet: judged by its cookie alone, if the cookie is its own
 	 * (a child may be reported under its listener's). */

@@ -74,6 +74,9 @@ enum ct_owner_src {
 #define CT_F_PRESENT 0x1000 /* found by the socket dump of the reconcile pass under way */
 #define CT_F_HANDSHAKE 0x2000 /* hs_rtt_us and hs_retrans are known (TD_F_HANDSHAKE) */
 #define CT_F_STATS     0x4000 /* stats and min_rtt_us are known (TD_EV_CONN_STATS) */
+/* Ended in CLOSE, its end (the finished hook) waiting up to CT_RST_WAIT_NS for the reset
+ * an abort sends after its -> CLOSE (conntable__expect_resets()). */
+#define CT_F_ENDING    0x8000
 
 /* One connection. Addresses in network byte order, ports in host order. */
 struct conn {
@@ -113,7 +116,20 @@ struct conn {
 	 * times it was retransmitted (SYNs of an active open, SYN-ACKs of a passive one). */
 	uint32_t hs_rtt_us;
 	uint8_t hs_retrans;
+	/* A reset it sent or received (TD_EV_RST; the first one), and the kernel's reason for a
+	 * sent one: enum sk_rst_reason (rst__name()), CT_RST_NO_REASON when not given. */
+	uint8_t rst; /* enum ct_rst */
+	uint8_t rst_reason;
+	uint8_t rst_unreported; /* its reset hook waits for the first transition (CT_F_HELD) */
+	uint64_t rst_ns; /* when the reset was sent or received (with rst) */
 };
+
+enum ct_rst {
+	CT_RST_NONE = 0,
+	CT_RST_RECEIVED = 1,
+	CT_RST_SENT = 2,
+};
+#define CT_RST_NO_REASON 0xff
 
 /* One state change as the table reports it. */
 struct ct_transition {
@@ -148,6 +164,9 @@ enum ct_verdict {
  *   accept queue is known (conn__accept_wait(), wait_ns); once per connection.
  * - carried: what a selected connection carried is known (CT_F_STATS: its
  *   TD_EV_CONN_STATS record, as its socket goes to CLOSE); once per connection.
+ * - reset: a selected connection sent or received a reset at ts_ns (c->rst,
+ *   c->rst_reason, c->rst_ns); once per connection, after its first transition
+ *   (a held one's waits) and before its finished hook.
  * - select: the filters; NULL shows all. Called before a connection is stored:
  *   CT_REJECT keeps it out of the table (its later records are rejected again
  *   one by one, so unselected traffic takes no table space). CT_UNDECIDED (only
@@ -166,6 +185,7 @@ struct ct_hooks {
 	void (*stuck)(void *arg, const struct conn *c, int state, uint64_t dwell_ns);
 	void (*accepted)(void *arg, const struct conn *c, uint64_t wait_ns);
 	void (*carried)(void *arg, const struct conn *c);
+	void (*reset)(void *arg, const struct conn *c, uint64_t ts_ns);
 	enum ct_verdict (*select)(void *arg, const struct conn *c);
 	void *arg;
 };
@@ -185,6 +205,11 @@ struct ct_stats {
 	/* TD_EV_CONN_STATS records of no connection the table holds (not selected, or seen
 	 * first at its end) or of one that has them already (a catcher's second record). */
 	uint64_t stats_unmatched;
+	/* TD_EV_RST records: resets on a connection the table holds (the first of each), and
+	 * those of no connection it holds (not selected, a second one, or a sent reset that
+	 * came later than CT_RST_WAIT_NS after the connection's -> CLOSE). */
+	uint64_t resets;
+	uint64_t rst_unmatched;
 	uint64_t finished;
 	uint64_t evicted; /* connections dropped to stay within max_conns */
 	/* Chain breaks: records that showed an earlier record of their connection was
@@ -229,6 +254,16 @@ void conntable__free(struct conntable *t);
  * Off by default (the kernel side does not send them; an older recording has none).
  */
 void conntable__expect_stats(struct conntable *t, bool on);
+
+/*
+ * Resets are traced (TD_EV_RST): a connection that goes to CLOSE from a state an abort can
+ * leave (SYN_RECV, ESTABLISHED, CLOSE_WAIT, FIN_WAIT1, FIN_WAIT2, CLOSING, LAST_ACK) ends,
+ * in its transition hook, at once, but its finished hook waits for the reset an abort sends
+ * right after it (tcp_close(), tcp_disconnect(), data after close: CLOSE first, then the
+ * reset), up to CT_RST_WAIT_NS of the table's time. Off by default.
+ */
+#define CT_RST_WAIT_NS 10000000ULL
+void conntable__expect_resets(struct conntable *t, bool on);
 
 /*
  * Set the --stuck limit for a state (ns; 0 = off). Alerts fire from

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* Command names, interned (see names.h). */
+/* Command names, interned, and the kernel's reset reason names (see names.h). */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,4 +68,38 @@ uint16_t names__intern(const char name[TD_COMM_LEN])
 	names.ix[h] = (uint16_t)id;
 	names.n = id + 1;
 	return (uint16_t)id;
+}
+
+/* --- reset reasons --- */
+
+struct rst_reasons rst_reasons;
+
+void rst__set(uint32_t code, const char *name, size_t len)
+{
+	char *d;
+
+	if (code >= RST_REASONS_MAX)
+		return;
+	if (len > RST_NAME_LEN - 1)
+		len = RST_NAME_LEN - 1;
+	d = rst_reasons.names[code];
+	for (size_t i = 0; i < len; i++)
+		d[i] = name[i] > ' ' && name[i] < 0x7f ? name[i] : '?';
+	d[len] = 0;
+	for (uint32_t i = rst_reasons.n; i < code; i++)
+		rst_reasons.names[i][0] = 0;
+	if (code >= rst_reasons.n)
+		rst_reasons.n = code + 1;
+}
+
+void rst__clear(void)
+{
+	memset(&rst_reasons, 0, sizeof(rst_reasons));
+}
+
+const char *rst__name(uint32_t code)
+{
+	if (code >= rst_reasons.n || !rst_reasons.names[code][0])
+		return NULL;
+	return rst_reasons.names[code];
 }

@@ -10,6 +10,7 @@
 #ifndef TD_NAMES_H
 #define TD_NAMES_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "bpf/tcpdwell.h"
@@ -35,5 +36,28 @@ static inline const char *names__get(uint16_t id)
 /* The number of name (TD_COMM_LEN bytes, zero after its end; "" is 0); 0 too if the table is
  * full or memory short. */
 uint16_t names__intern(const char name[TD_COMM_LEN]);
+
+/*
+ * The names of the kernel's reset reasons (enum sk_rst_reason, 6.10+), by number: one table
+ * for the process, as the numbering is the recording kernel's own (it grows between
+ * versions). Live, the tracer fills it from the kernel's BTF; on replay, the recording's
+ * RST_REASONS record fills it. A number without a name prints as its number.
+ */
+#define RST_REASONS_MAX 128 /* 6.18 has 41; more are ignored (they print as numbers) */
+#define RST_NAME_LEN	48  /* "TCP_ABORT_ON_CLOSE": the enumerator less SK_RST_REASON_ */
+
+struct rst_reasons {
+	uint32_t n; /* names[0..n) are set ("" where the kernel has no such number) */
+	char names[RST_REASONS_MAX][RST_NAME_LEN];
+};
+extern struct rst_reasons rst_reasons;
+
+/* Name number code (cut to RST_NAME_LEN - 1 bytes; its bytes outside printable ASCII become
+ * '?'). A code >= RST_REASONS_MAX is ignored. */
+void rst__set(uint32_t code, const char *name, size_t len);
+/* Forget every name. */
+void rst__clear(void);
+/* The name of code, or NULL when none is known. */
+const char *rst__name(uint32_t code);
 
 #endif /* TD_NAMES_H */

@@ -26,6 +26,8 @@
 #define HDR_MIN	     (HDR_FIXED + 1 + 1 + 2) /* three empty strings */
 /* Host facts after the options: known bits, port_lo, port_hi, max_tw_buckets. */
 #define HDR_FACTS	    (1 + 2 + 2 + 4)
+/* The reset reasons after the facts: a count, then per name its number, length, bytes. */
+#define HDR_RST_MAX (1 + RST_REASONS_MAX * (2 + RST_NAME_LEN - 1))
 #define FACT_PORT_RANGE	    0x1
 #define FACT_MAX_TW_BUCKETS 0x2
 
@@ -184,7 +186,9 @@ int rec_writer__init(struct rec_writer *w, FILE *f, const struct rec_header *h)
 {
 	size_t hl = strnlen(h->host, REC_HOST_MAX), kl = strnlen(h->kernel, REC_KERNEL_MAX);
 	size_t ol = strnlen(h->options, REC_OPTIONS_MAX);
-	uint8_t b[HDR_MIN + REC_HOST_MAX + REC_KERNEL_MAX + REC_OPTIONS_MAX + HDR_FACTS];
+	uint8_t b[HDR_MIN + REC_HOST_MAX + REC_KERNEL_MAX + REC_OPTIONS_MAX + HDR_FACTS +
+		  HDR_RST_MAX];
+	size_t count_at;
 	size_t n = HDR_FIXED;
 
 	memset(w, 0, sizeof(*w));
@@ -192,7 +196,8 @@ int rec_writer__init(struct rec_writer *w, FILE *f, const struct rec_header *h)
 	memcpy(b, REC_MAGIC, REC_MAGIC_LEN);
 	st16(b + HDR_VERSION, REC_VERSION);
 	st32(b + HDR_FLAGS,
-	     (h->accepts ? REC_HDR_ACCEPTS : 0) | (h->conn_info ? REC_HDR_CONN_INFO : 0));
+	     (h->accepts ? REC_HDR_ACCEPTS : 0) | (h->conn_info ? REC_HDR_CONN_INFO : 0) |
+		 (h->resets ? REC_HDR_RESETS : 0));
 	st64(b + HDR_REALTIME, (uint64_t)h->realtime_offset_ns);
 	st64(b + HDR_START, h->start_ns);
 	b[n++] = (uint8_t)hl;
@@ -211,6 +216,19 @@ int rec_writer__init(struct rec_writer *w, FILE *f, const struct rec_header *h)
 	st16(b + n + 3, h->port_range_known ? h->port_hi : 0);
 	st32(b + n + 5, h->max_tw_buckets_known ? h->max_tw_buckets : 0);
 	n += HDR_FACTS;
+	count_at = n++;
+	b[count_at] = 0;
+	for (uint32_t i = 0; i < h->rst.n && i < RST_REASONS_MAX; i++) {
+		size_t len = strnlen(h->rst.names[i], RST_NAME_LEN - 1);
+
+		if (!len)
+			continue;
+		b[n++] = (uint8_t)i;
+		b[n++] = (uint8_t)len;
+		memcpy(b + n, h->rst.names[i], len);
+		n += len;
+		b[count_at]++;
+	}
 	st16(b + HDR_LEN, (uint16_t)n);
 	return wr(w, b, n);
 }
@@ -424,6 +442,39 @@ static int hdr_string(struct rec_reader *r, const char *what, size_t *off, size_
 	return 0;
 }
 
+/* The reset reason names after the host facts, if the header has them: a count, then per
+ * name its number, length and bytes (FORMAT.md); a number past RST_REASONS_MAX is skipped,
+ * a name running past the header is an error. */
+static int get_rst_names(struct rec_reader *r, const uint8_t *p, size_t off, size_t hlen)
+{
+	unsigned count;
+
+	if (off >= hlen)
+		return 0;
+	count = p[off++];
+	for (unsigned k = 0; k < count; k++) {
+		unsigned code, len;
+
+		if (hlen - off < 2 || hlen - off - 2 < p[off + 1])
+			return fail(r, "truncated reset reason name at byte %zu of the header", off);
+		code = p[off];
+		len = p[off + 1];
+		off += 2;
+		if (code < RST_REASONS_MAX) {
+			size_t l = len < RST_NAME_LEN - 1 ? len : RST_NAME_LEN - 1;
+			char *d = r->hdr.rst.names[code];
+
+			for (size_t i = 0; i < l; i++)
+				d[i] = p[off + i] > ' ' && p[off + i] < 0x7f ? (char)p[off + i] : '?';
+			d[l] = 0;
+			if (code >= r->hdr.rst.n)
+				r->hdr.rst.n = code + 1;
+		}
+		off += len;
+	}
+	return 0;
+}
+
 int rec_reader__open(struct rec_reader *r, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
@@ -465,6 +516,7 @@ int rec_reader__open(struct rec_reader *r, const void *buf, size_t len)
 	/* Flags this reader does not know are ignored (FORMAT.md). */
 	r->hdr.accepts = ld32(p + HDR_FLAGS) & REC_HDR_ACCEPTS;
 	r->hdr.conn_info = ld32(p + HDR_FLAGS) & REC_HDR_CONN_INFO;
+	r->hdr.resets = ld32(p + HDR_FLAGS) & REC_HDR_RESETS;
 	if (hdr_string(r, "host name", &off, hlen, 1, REC_HOST_MAX, r->hdr.host) ||
 	    hdr_string(r, "kernel release", &off, hlen, 1, REC_KERNEL_MAX, r->hdr.kernel) ||
 	    hdr_string(r, "options", &off, hlen, 2, REC_OPTIONS_MAX, r->hdr.options))
@@ -484,6 +536,9 @@ int rec_reader__open(struct rec_reader *r, const void *buf, size_t len)
 		r->hdr.max_tw_buckets_known = known & FACT_MAX_TW_BUCKETS;
 		if (r->hdr.max_tw_buckets_known)
 			r->hdr.max_tw_buckets = ld32(p + off + 5);
+		off += HDR_FACTS;
+		if (get_rst_names(r, p, off, hlen))
+			return -1;
 	}
 	r->pos = hlen;
 	return 0;

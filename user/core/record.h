@@ -16,6 +16,7 @@
 
 #include "bpf/tcpdwell.h"
 #include "conntable.h"
+#include "names.h"
 
 /* The version this code writes and the only one it reads. */
 #define REC_VERSION 1
@@ -62,11 +63,19 @@ struct rec_header {
 	 * (REC_HDR_CONN_INFO): every -> CLOSE but a listener's and a failed connect's has
 	 * its TD_EV_CONN_STATS record. Unset in older recordings: they have none. */
 	bool conn_info;
+	/* Resets were traced (REC_HDR_RESETS): TD_EV_RST records, and an aborted
+	 * connection's end waits for its reset on replay as it did live
+	 * (conntable__expect_resets()). Unset in older recordings. */
+	bool resets;
+	/* The recording kernel's reset reason names (enum sk_rst_reason), after the host
+	 * facts; none in older recordings and from kernels before 6.10. */
+	struct rst_reasons rst;
 };
 
 /* Header flags (FORMAT.md). */
 #define REC_HDR_ACCEPTS	  0x1
 #define REC_HDR_CONN_INFO 0x2
+#define REC_HDR_RESETS	  0x4
 
 /* Loss counters since the recorder started (tracer__lost()), read at ts_ns. */
 struct rec_lost {

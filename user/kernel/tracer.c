@@ -28,6 +28,7 @@
 #include "cpumerge.h"
 #include "tcpdwell.skel.h"
 #include "loss.h"
+#include "names.h"
 #include "tracer.h"
 
 /* Records are taken out of the buffer in batches and handed on with a hint some
@@ -480,6 +481,10 @@ static struct tcpdwell_bpf *try_load(const struct td_options *o, uint64_t cgroup
 	bpf_program__set_autoload(skel->progs.td_tw_cancel, btf && info->timewait);
 	bpf_program__set_autoload(skel->progs.td_tw_start_raw, !btf && info->timewait);
 	bpf_program__set_autoload(skel->progs.td_tw_cancel_raw, !btf && info->timewait);
+	bpf_program__set_autoload(skel->progs.td_rst_recv, btf && info->resets);
+	bpf_program__set_autoload(skel->progs.td_rst_send, btf && info->resets && !info->rst_reason);
+	bpf_program__set_autoload(skel->progs.td_rst_send_reason,
+				  btf && info->resets && info->rst_reason);
 	bpf_program__set_autoload(skel->progs.td_accept4, info->accept);
 	bpf_program__set_autoload(skel->progs.td_accept, info->accept);
 	bpf_program__set_autoload(skel->progs.td_probe_btf, false);
@@ -512,13 +517,57 @@ static int attach_catcher(struct tcpdwell_bpf *skel)
 	return *link ? 0 : -errno;
 }
 
+/*
+ * Are tcp:tcp_send_reset and tcp:tcp_receive_reset there as BTF-typed tracepoints? *reason:
+ * tcp_send_reset has the reset's reason (6.10+, its third argument), whose names (enum
+ * sk_rst_reason, less the SK_RST_REASON_ prefix) then go into rst_reasons.
+ */
+static bool reset_tracepoints(bool *reason)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	bool found = false;
+	int id;
+
+	*reason = false;
+	if (libbpf_get_error(vmlinux))
+		return false;
+	id = btf__find_by_name_kind(vmlinux, "btf_trace_tcp_send_reset", BTF_KIND_TYPEDEF);
+	found = id > 0 &&
+		btf__find_by_name_kind(vmlinux, "btf_trace_tcp_receive_reset", BTF_KIND_TYPEDEF) > 0;
+	/* typedef -> pointer -> function prototype (void *, sk, skb[, reason]). */
+	t = found ? btf__type_by_id(vmlinux, id) : NULL;
+	t = t ? btf__type_by_id(vmlinux, t->type) : NULL;
+	t = t && btf_is_ptr(t) ? btf__type_by_id(vmlinux, t->type) : NULL;
+	if (t && btf_is_func_proto(t) && btf_vlen(t) == 4) {
+		int eid = btf__find_by_name_kind(vmlinux, "sk_rst_reason", BTF_KIND_ENUM);
+		const struct btf_type *en = eid > 0 ? btf__type_by_id(vmlinux, eid) : NULL;
+		static const char prefix[] = "SK_RST_REASON_";
+
+		*reason = true;
+		rst__clear();
+		for (int i = 0; en && i < btf_vlen(en); i++) {
+			const struct btf_enum *v = btf_enum(en) + i;
+			const char *name = btf__name_by_offset(vmlinux, v->name_off);
+
+			if (!name || v->val < 0)
+				continue;
+			if (!strncmp(name, prefix, sizeof(prefix) - 1))
+				name += sizeof(prefix) - 1;
+			rst__set((uint32_t)v->val, name, strlen(name));
+		}
+	}
+	btf__free(vmlinux);
+	return found;
+}
+
 struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int cgroup_level,
 			    tracer_fn fn, void *arg, char *err, size_t errlen)
 {
 	bool have_btf = path_exists("/sys/kernel/btf/vmlinux");
 	struct tracer *t = calloc(1, sizeof(*t));
 	enum td_buffer buffer;
-	bool accept;
+	bool accept, resets, rst_reason = false;
 	int e = 0;
 
 	if (!t) {
@@ -544,6 +593,7 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 										      : TD_BUFFER_PERF;
 	accept = o->owners && tracepoint_exists("syscalls", "sys_exit_accept4") &&
 		 tracepoint_exists("syscalls", "sys_exit_accept");
+	resets = o->conn_info && reset_tracepoints(&rst_reason);
 
 	/* Try the best path first; on automatic choice, step down on failure. */
 	static const enum td_backend backends[] = { TD_BACKEND_TP_BTF, TD_BACKEND_TRACEPOINT };
@@ -554,6 +604,8 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 		 * gave up while failing (accept owners, slot rings) may work here. */
 		t->info.buffer = buffer;
 		t->info.accept = accept;
+		t->info.resets = resets && b == 0;
+		t->info.rst_reason = rst_reason;
 		t->info.backend = backends[b];
 		t->info.cookie = b == 0;
 		/* The fallback path attaches the timer programs as raw tracepoints, by
@@ -572,6 +624,12 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 			/* Timer tracepoints or tw_timer_handler may be missing: TIME_WAIT
 			 * then shows as the kernel reports it (-> CLOSE). */
 			t->info.timewait = false;
+			t->skel = try_load(o, cgroup_id, cgroup_level, &t->info, &e);
+		}
+		if (!t->skel && t->info.resets) {
+			/* Without the reset programs, a connection's end says no more
+			 * than its states do. */
+			t->info.resets = false;
 			t->skel = try_load(o, cgroup_id, cgroup_level, &t->info, &e);
 		}
 		if (!t->skel && t->info.accept) {
@@ -904,6 +962,7 @@ void tracer__probe(struct tracer_probe *p)
 	p->tracefs = tracefs_events() != NULL;
 	p->accept_tps = tracepoint_exists("syscalls", "sys_exit_accept4") &&
 			tracepoint_exists("syscalls", "sys_exit_accept");
+	p->reset_tps = p->tp_btf && reset_tracepoints(&p->reset_reason);
 	p->cap_perfmon = has_cap(CAP_PERFMON);
 	p->cap_bpf = has_cap(CAP_BPF);
 	p->cap_sys_admin = has_cap(CAP_SYS_ADMIN);

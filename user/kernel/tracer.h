@@ -28,6 +28,10 @@ struct tracer_info {
 	bool timewait; /* timer tracepoints attached: real TIME_WAIT */
 	bool accept; /* accept()/accept4() exits attached: owners of accepted sockets */
 	bool cookie; /* socket cookie helper available */
+	/* Resets (conn_info, BTF-typed tracepoints only): tcp_send_reset and tcp_receive_reset
+	 * attached; rst_reason: the kernel's tcp_send_reset gives a reason (6.10+), whose names
+	 * are then in rst_reasons (names.h). */
+	bool resets, rst_reason;
 	int ncpu; /* rings (slots) or buffers (perf): one per possible CPU */
 	size_t slot_records; /* slots: records per CPU's ring */
 	uint64_t buffer_bytes; /* the kernel buffers' memory in all */
@@ -97,6 +101,7 @@ struct tracer_probe {
 	bool timer_tps_tracefs; /* timer:timer_start, timer:timer_cancel in tracefs */
 	bool tracefs; /* classic tracepoints can be attached */
 	bool accept_tps; /* syscalls:sys_exit_accept{,4} */
+	bool reset_tps, reset_reason; /* tcp_send_reset, tcp_receive_reset (tp_btf); reasons */
 	bool cap_bpf, cap_perfmon, cap_sys_admin, cap_sys_resource; /* effective */
 };
 

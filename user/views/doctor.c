@@ -14,6 +14,7 @@
 
 #include "fmt.h"
 #include "doctor.h"
+#include "names.h"
 #include "loss.h"
 #include "sat.h"
 #include "state.h"
@@ -256,6 +257,9 @@ struct doctor {
 	uint64_t tw_cur, tw_peak, tw_end_all, tw_entered;
 	/* rst */
 	uint64_t est_finished, aborted, aborted_from[TD_STATE_MAX];
+	/* the resets themselves, where traced (c->rst): sent by reason (the last slot: no
+	 * reason given), received */
+	uint64_t rst_sent, rst_received, rst_sent_why[RST_REASONS_MAX + 1];
 	/* close-wait */
 	uint64_t cw_held, cw_late, cw_seen;
 	/* accept */
@@ -539,7 +543,14 @@ void doctor__finished(struct doctor *d, const struct conn *c)
 	g = gtab_get(&f->g, &k);
 	d->est_finished++;
 	g->n[RS_ESTABLISHED]++;
-	if (last != TD_ESTABLISHED && last != TD_CLOSE_WAIT && last != TD_FIN_WAIT1)
+	if (c->rst == CT_RST_SENT) {
+		d->rst_sent++;
+		d->rst_sent_why[c->rst_reason < RST_REASONS_MAX ? c->rst_reason : RST_REASONS_MAX]++;
+	} else if (c->rst == CT_RST_RECEIVED) {
+		d->rst_received++;
+	}
+	/* A traced reset says so outright (data after close() aborts FIN_WAIT2 too). */
+	if (last != TD_ESTABLISHED && last != TD_CLOSE_WAIT && last != TD_FIN_WAIT1 && !c->rst)
 		return;
 	d->aborted++;
 	d->aborted_from[last]++;
@@ -1220,8 +1231,16 @@ static bool find_rst(struct doctor *d, struct finding *fd)
 	uint64_t crit = (uint64_t)d->cfg.rst_share_ppm * RST_CRIT_MUL;
 	char p[32], t1[32];
 
+	uint64_t others = d->aborted - d->aborted_from[TD_ESTABLISHED] -
+			  d->aborted_from[TD_CLOSE_WAIT] - d->aborted_from[TD_FIN_WAIT1];
+	char other[64] = "";
+
 	if (d->est_finished < d->cfg.min_conns || !d->aborted || share < d->cfg.rst_share_ppm)
 		return false;
+	/* A traced reset ends a connection from any state (data after close(): FIN_WAIT2). */
+	if (others)
+		snprintf(other, sizeof(other), ", %" PRIu64 " from other states (a traced reset)",
+			 others);
 	if (crit > PPM)
 		crit = PPM;
 	fd->id = "rst";
@@ -1231,10 +1250,10 @@ static bool find_rst(struct doctor *d, struct finding *fd)
 	snprintf(fd->summary, sizeof(fd->summary),
 		 "%" PRIu64 " of %" PRIu64 " established connections that ended while traced "
 		 "went to CLOSE without a clean close (threshold %s): %" PRIu64
-		 " from ESTABLISHED, %" PRIu64 " from CLOSE_WAIT, %" PRIu64 " from FIN_WAIT1",
+		 " from ESTABLISHED, %" PRIu64 " from CLOSE_WAIT, %" PRIu64 " from FIN_WAIT1%s",
 		 d->aborted, d->est_finished, pct(d->cfg.rst_share_ppm, t1, sizeof(t1)),
 		 d->aborted_from[TD_ESTABLISHED], d->aborted_from[TD_CLOSE_WAIT],
-		 d->aborted_from[TD_FIN_WAIT1]);
+		 d->aborted_from[TD_FIN_WAIT1], other);
 	ev(fd, "aborted", d->aborted, KV_N);
 	ev(fd, "established", d->est_finished, KV_N);
 	ev(fd, "share_ppm", share, KV_PPM);
@@ -1242,6 +1261,31 @@ static bool find_rst(struct doctor *d, struct finding *fd)
 	ev(fd, "from_close_wait", d->aborted_from[TD_CLOSE_WAIT], KV_N);
 	ev(fd, "from_fin_wait1", d->aborted_from[TD_FIN_WAIT1], KV_N);
 	ev(fd, "threshold_ppm", d->cfg.rst_share_ppm, KV_PPM);
+	if (d->rst_sent || d->rst_received) {
+		/* Who reset, and why, where the resets were traced. */
+		char why[400];
+		size_t n = 0;
+
+		ev(fd, "rst_sent", d->rst_sent, KV_N);
+		ev(fd, "rst_received", d->rst_received, KV_N);
+		why[0] = 0;
+		for (uint32_t r = 0; r <= RST_REASONS_MAX && n < sizeof(why); r++) {
+			const char *name = r < RST_REASONS_MAX ? rst__name(r) : NULL;
+			char num[16];
+
+			if (!d->rst_sent_why[r])
+				continue;
+			if (!name) {
+				snprintf(num, sizeof(num), r < RST_REASONS_MAX ? "%u" : "no reason", r);
+				name = num;
+			}
+			n += (size_t)snprintf(why + n, sizeof(why) - n, "%s%s %" PRIu64, n ? ", " : "",
+					      name, d->rst_sent_why[r]);
+		}
+		note(fd, "resets traced: %" PRIu64 " sent%s%s%s, %" PRIu64 " received", d->rst_sent,
+		     d->rst_sent ? " (" : "", d->rst_sent ? why : "", d->rst_sent ? ")" : "",
+		     d->rst_received);
+	}
 	offenders(fd, &d->f[F_RST].g, "remote endpoints (active opens) and local ports (passive)",
 		  rs_names, rs_slots, RS_ABORTED, d->f[F_RST].ex);
 	fd->check = "who sends the RST: a peer or middlebox timing out idle connections, "

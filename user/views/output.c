@@ -18,6 +18,7 @@
 #include "pair.h"
 #include "perfetto.h"
 #include "sat.h"
+#include "names.h"
 #include "state.h"
 
 #define LINE_MAX_LEN 4096
@@ -238,6 +239,52 @@ static void put_handshake_json(struct line *l, const struct conn *c)
 	putu(l, c->hs_retrans);
 }
 
+/* A reset's reason as text: the kernel's name, its number when the name is not known, NULL
+ * when the kernel gave none. */
+static const char *rst_reason_text(const struct conn *c, char *buf, size_t len)
+{
+	const char *name;
+
+	if (c->rst_reason == CT_RST_NO_REASON)
+		return NULL;
+	name = rst__name(c->rst_reason);
+	if (name)
+		return name;
+	snprintf(buf, len, "%u", c->rst_reason);
+	return buf;
+}
+
+/* ,"rst":{"dir":"sent","reason":"..."} (reason null when the kernel gave none). A name is
+ * printable ASCII (rst__set()); quotes and backslashes in it are escaped. */
+static void put_rst_json(struct line *l, const struct conn *c)
+{
+	char n[16];
+	const char *why = rst_reason_text(c, n, sizeof(n));
+
+	puts_(l, ",\"rst\":{\"dir\":\"");
+	puts_(l, c->rst == CT_RST_SENT ? "sent" : "received");
+	puts_(l, "\",\"reason\":");
+	if (why)
+		putjs(l, why);
+	else
+		puts_(l, "null");
+	putc_(l, '}');
+}
+
+/* " (RST sent: REASON)", " (RST sent)", " (RST received)". */
+static void put_rst_text(struct line *l, const struct conn *c)
+{
+	char n[16];
+	const char *why = rst_reason_text(c, n, sizeof(n));
+
+	puts_(l, c->rst == CT_RST_SENT ? " (RST sent" : " (RST received");
+	if (why) {
+		puts_(l, ": ");
+		puts_(l, why);
+	}
+	putc_(l, ')');
+}
+
 /* What the connection carried (CT_F_STATS): its socket's counters as it closed. */
 static void put_stats_json(struct line *l, const struct conn *c)
 {
@@ -367,6 +414,8 @@ static void put_timeline_json(struct out *o, struct line *l, const struct conn *
 		put_handshake_json(l, c);
 	if (c->flags & CT_F_STATS)
 		put_stats_json(l, c);
+	if (c->rst)
+		put_rst_json(l, c);
 	puts_(l, ",\"states\":[");
 	for (int i = 0; i < c->nsteps; i++) {
 		uint64_t dw = conn__step_dwell(c, i);
@@ -507,13 +556,53 @@ void out__timeline(struct out *o, const struct conn *c)
 		}
 		puts_(&l, " > ");
 	}
-	puts_(&l, "CLOSE  total ");
+	puts_(&l, "CLOSE");
+	if (c->rst)
+		put_rst_text(&l, c);
+	puts_(&l, "  total ");
 	if (!complete)
 		puts_(&l, ">= ");
 	puts_(&l,
 	      fmt__dur(c->end_ns >= start ? c->end_ns - start : CT_DWELL_UNKNOWN, d, sizeof(d)));
 	if (o->wide)
 		put_wide(&l, c);
+	emit(o, &l);
+}
+
+void out__reset(struct out *o, const struct conn *c, uint64_t ts_ns)
+{
+	struct line l = { .n = 0 };
+	char n[16];
+	const char *why;
+
+	if (o->json) {
+		puts_(&l, "{\"type\":\"rst\",\"time\":");
+		put_time(o, &l, ts_ns, true);
+		puts_(&l, ",\"ts_ns\":");
+		putu(&l, ts_ns);
+		put_json_conn(&l, c);
+		puts_(&l, ",\"state\":\"");
+		puts_(&l, state__name(c->state));
+		putc_(&l, '"');
+		put_rst_json(&l, c);
+		putc_(&l, '}');
+		emit(o, &l);
+		return;
+	}
+	why = rst_reason_text(c, n, sizeof(n));
+	put_time(o, &l, ts_ns, false);
+	putc_(&l, ' ');
+	put_owner_text(&l, c);
+	putc_(&l, ' ');
+	put_endpoints_text(&l, c);
+	puts_(&l, c->rst == CT_RST_SENT ? " RST sent" : " RST received");
+	if (why) {
+		puts_(&l, " (");
+		puts_(&l, why);
+		putc_(&l, ')');
+	}
+	puts_(&l, " in ");
+	puts_(&l, state__name(c->state));
 	emit(o, &l);
 }
 

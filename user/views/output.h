@@ -32,6 +32,7 @@ struct out {
 	/* The accept() tracepoints are (were) on: a passive connection that ended without
 	 * an accept was never accepted. Without them that is not known. */
 	bool accepts;
+	bool resets; /* resets were traced (TD_EV_RST): c->rst says whether one came */
 	bool wide; /* timeline --wide: the handshake's RTT and what connections carried */
 	bool header_done;
 	/* cached "YYYY-MM-DDTHH:MM:SS" of the last second formatted */
@@ -79,6 +80,14 @@ void out__pair(struct out *o, const struct conn *client, const struct conn *serv
 
 /* A --stuck alert. */
 void out__stuck(struct out *o, const struct conn *c, int state, uint64_t dwell_ns);
+
+/*
+ * trace: a reset the connection sent or received at ts_ns (c->rst, c->rst_reason), in the
+ * state c is in then (CLOSE for an abort's, which follows its -> CLOSE). JSON
+ * {"type":"rst",...,"state":"CLOSE","rst":{"dir":"sent","reason":"TCP_ABORT_ON_CLOSE"}};
+ * text "... RST sent (TCP_ABORT_ON_CLOSE) in CLOSE".
+ */
+void out__reset(struct out *o, const struct conn *c, uint64_t ts_ns);
 
 /* The stat table (sorted by the caller), split by `by`, with log2 histograms
  * when hist is set. ts_ns (kernel time) stamps the JSON rows. */

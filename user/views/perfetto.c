@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fmt.h"
+#include "names.h"
 #include "perfetto.h"
 #include "state.h"
 
@@ -151,6 +152,22 @@ static void write_conn(struct perfetto *p, const struct conn *c, uint64_t open_e
 			c->cookie, (uint64_t)c->stats.bytes_acked, (uint64_t)c->stats.bytes_received,
 			c->stats.segs_out, c->stats.segs_in, c->stats.total_retrans, c->stats.srtt_us,
 			c->min_rtt_us);
+	}
+	if (c->rst) {
+		/* A received reset comes just before the end, an abort's just after it. The
+		 * reason is printable ASCII (rst__set()), escaped. */
+		const char *why = c->rst_reason != CT_RST_NO_REASON ? rst__name(c->rst_reason) : NULL;
+
+		instant_head(p, "rst", pid, tid, c->rst_ns);
+		fprintf(p->f, ",\"args\":{\"cookie\":%" PRIu64 ",\"dir\":\"%s\",\"reason\":",
+			c->cookie, c->rst == CT_RST_SENT ? "sent" : "received");
+		if (why)
+			fmt__json_put(p->f, why, RST_NAME_LEN);
+		else if (c->rst_reason != CT_RST_NO_REASON)
+			fprintf(p->f, "\"%u\"", c->rst_reason);
+		else
+			fputs("null", p->f);
+		fputs("}}", p->f);
 	}
 	if (c->accept_ns) {
 		uint64_t wait = conn__accept_wait(c);

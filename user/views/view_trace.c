@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * `tcpdwell trace`: one line (or JSON object) per transition the filters pass, and the
- * --stuck alerts.
+ * `tcpdwell trace`: one line (or JSON object) per transition the filters pass, the resets
+ * of the connections shown, and the --stuck alerts.
  */
 #include "app.h"
 #include "filter.h"
@@ -17,8 +17,14 @@ static void trace_stuck(struct app *a, const struct conn *c, int state, uint64_t
 	out__stuck(&a->out, c, state, dwell_ns);
 }
 
+static void trace_reset(struct app *a, const struct conn *c, uint64_t ts_ns)
+{
+	out__reset(&a->out, c, ts_ns);
+}
+
 const struct view_ops view_trace = {
     .cmd = TD_CMD_TRACE,
     .transition = trace_transition,
     .stuck = trace_stuck,
+    .reset = trace_reset,
 };
