@@ -32,53 +32,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "peerlib.h"
+
 #define IO_MS 5000
-
-static int family;
-
-static __attribute__((noreturn)) void fail(const char *what)
-{
-	fprintf(stderr, "acceptq: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static socklen_t addr_of(struct sockaddr_storage *ss, int port)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (family == 6) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-
-		a->sin6_family = AF_INET6;
-		a->sin6_addr = in6addr_loopback;
-		a->sin6_port = htons(port);
-		return sizeof(*a);
-	}
-	struct sockaddr_in *a = (struct sockaddr_in *)ss;
-
-	a->sin_family = AF_INET;
-	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	a->sin_port = htons(port);
-	return sizeof(*a);
-}
-
-static int local_port(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &len))
-		fail("getsockname");
-	return ntohs(family == 6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-				 : ((struct sockaddr_in *)&ss)->sin_port);
-}
 
 /* Read exactly len bytes from fd within IO_MS (len 0: wait for end of file). */
 static void read_all(int fd, void *buf, size_t len, const char *what)
@@ -97,8 +53,8 @@ static void read_all(int fd, void *buf, size_t len, const char *what)
 static __attribute__((noreturn)) void client(int port, int report, int go, int reset)
 {
 	struct sockaddr_storage ss;
-	socklen_t len = addr_of(&ss, port);
-	int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+	socklen_t len = loopback_addr(&ss, port);
+	int fd = socket(peer_family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
 	int64_t msg[2];
 	char c;
 
@@ -136,11 +92,12 @@ int main(int argc, char **argv)
 	int lfd, port, wait_ms, n, one = 1;
 	socklen_t len;
 
+	peer_name = "acceptq";
 	if (argc != 5 || (strcmp(argv[1], "-4") && strcmp(argv[1], "-6"))) {
 		fprintf(stderr, "usage: acceptq -4|-6 PORT WAIT_MS N\n");
 		return 2;
 	}
-	family = argv[1][1] - '0';
+	peer_family = argv[1][1] - '0';
 	port = atoi(argv[2]);
 	wait_ms = atoi(argv[3]);
 	n = atoi(argv[4]);
@@ -148,8 +105,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "acceptq: bad argument\n");
 		return 2;
 	}
-	len = addr_of(&ss, port);
-	lfd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+	len = loopback_addr(&ss, port);
+	lfd = socket(peer_family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
 	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(lfd, (struct sockaddr *)&ss, len) || listen(lfd, 16))
 		fail("server: listen");

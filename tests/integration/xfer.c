@@ -35,56 +35,24 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "peerlib.h"
+
 #define IO_MS	   20000 /* a connect through dropped SYNs takes 1 + 2 + 4 s */
 #define CHUNK	   65536
 #define MAX_BYTES  (1ULL << 34)
 
-static int family;
 static const char *addr_text; /* ADDR; NULL: loopback */
 
-static __attribute__((noreturn)) void fail(const char *what)
-{
-	fprintf(stderr, "xfer: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
+/* ADDR (or loopback) at port, in ss; returns its length. */
 static socklen_t addr_of(struct sockaddr_storage *ss, int port)
 {
-	memset(ss, 0, sizeof(*ss));
-	if (family == 6) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+	socklen_t len = loopback_addr(ss, port);
+	void *a = peer_family == 6 ? (void *)&((struct sockaddr_in6 *)ss)->sin6_addr
+				   : (void *)&((struct sockaddr_in *)ss)->sin_addr;
 
-		a->sin6_family = AF_INET6;
-		a->sin6_addr = in6addr_loopback;
-		if (addr_text && inet_pton(AF_INET6, addr_text, &a->sin6_addr) != 1)
-			fail("bad IPv6 address");
-		a->sin6_port = htons(port);
-		return sizeof(*a);
-	}
-	struct sockaddr_in *a = (struct sockaddr_in *)ss;
-
-	a->sin_family = AF_INET;
-	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (addr_text && inet_pton(AF_INET, addr_text, &a->sin_addr) != 1)
-		fail("bad IPv4 address");
-	a->sin_port = htons(port);
-	return sizeof(*a);
-}
-
-static void wait_in(int fd, const char *what)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	if (poll(&p, 1, IO_MS) != 1)
-		fail(what);
+	if (addr_text && inet_pton(peer_family == 6 ? AF_INET6 : AF_INET, addr_text, a) != 1)
+		fail("bad address");
+	return len;
 }
 
 /* Send n bytes. */
@@ -112,7 +80,7 @@ static uint64_t read_all(int fd, uint64_t limit, const char *what)
 
 		if (limit && n == limit)
 			return n;
-		wait_in(fd, what);
+		wait_in(fd, IO_MS, what);
 		r = read(fd, buf, sizeof(buf));
 		if (r < 0)
 			fail(what);
@@ -133,6 +101,7 @@ int main(int argc, char **argv)
 
 	const char *client_ns = NULL;
 
+	peer_name = "xfer";
 	if ((argc != 5 && argc != 7) || (strcmp(argv[1], "-4") && strcmp(argv[1], "-6"))) {
 		fprintf(stderr, "usage: xfer -4|-6 PORT UP DOWN [ADDR CLIENT_NETNS]\n");
 		return 2;
@@ -141,7 +110,7 @@ int main(int argc, char **argv)
 		addr_text = argv[5];
 		client_ns = argv[6];
 	}
-	family = argv[1][1] - '0';
+	peer_family = argv[1][1] - '0';
 	port = atoi(argv[2]);
 	up = strtoull(argv[3], NULL, 10);
 	down = strtoull(argv[4], NULL, 10);
@@ -150,7 +119,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	len = addr_of(&ss, port);
-	lfd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+	lfd = socket(peer_family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
 	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(lfd, (struct sockaddr *)&ss, len) || listen(lfd, 4) || pipe(report))
 		fail("server: listen");
@@ -158,7 +127,7 @@ int main(int argc, char **argv)
 	if (pid < 0)
 		fail("fork");
 	if (!pid) {
-		int c = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+		int c = socket(peer_family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
 		struct sockaddr_storage me;
 		socklen_t ml = sizeof(me);
 		int64_t t0 = now_ns();
@@ -172,14 +141,14 @@ int main(int argc, char **argv)
 				fail("client: setns");
 			close(nfd);
 			close(c);
-			c = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+			c = socket(peer_family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
 		}
 		if (c < 0 || connect(c, (struct sockaddr *)&ss, len))
 			fail("client: connect");
 		msg[2] = now_ns() - t0;
 		if (getsockname(c, (struct sockaddr *)&me, &ml))
 			fail("client: getsockname");
-		msg[0] = ntohs(family == 6 ? ((struct sockaddr_in6 *)&me)->sin6_port
+		msg[0] = ntohs(peer_family == 6 ? ((struct sockaddr_in6 *)&me)->sin6_port
 					   : ((struct sockaddr_in *)&me)->sin_port);
 		send_all(c, up, "client: send");
 		if (shutdown(c, SHUT_WR))
@@ -190,13 +159,13 @@ int main(int argc, char **argv)
 			fail("client: report");
 		_exit(0);
 	}
-	wait_in(lfd, "server: accept");
+	wait_in(lfd, IO_MS, "server: accept");
 	fd = accept(lfd, NULL, NULL);
 	if (fd < 0)
 		fail("server: accept");
 	got_up = read_all(fd, 0, "server: read");
 	send_all(fd, down, "server: send");
-	wait_in(report[0], "server: wait for the client");
+	wait_in(report[0], IO_MS, "server: wait for the client");
 	if (read(report[0], msg, sizeof(msg)) != sizeof(msg))
 		fail("server: the client's report");
 	close(fd); /* after the client has read it all: CLOSE_WAIT, LAST_ACK, CLOSE */
