@@ -25,7 +25,8 @@ usage: bench.sh [OPTIONS]
   --hold N            connections held open under 'tcpdwell stat' (default 100000, 0: skip)
   --replay N          replay speed: 'tcpdwell stat -i' of a synthetic recording of N connection
                       lives (default 500000, about 3.2M records; 0: skip), 9 runs on one CPU
-  --closer SIDE       which side closes first in the storm: server (default) or client
+  --closer SIDE       which side closes first in the storm: server (default) or client; reset:
+                      the client, with a reset (SO_LINGER 0): every connection sends one
   -6                  IPv6 storm (default IPv4)
   --threads N         storm client threads (default 2)
   --server-threads N  storm server threads (default 2)
@@ -92,7 +93,7 @@ note() {
 [[ $SECS =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--seconds must be a number"
 [[ $HOLD =~ ^[0-9]+$ ]] || die "--hold must be a number"
 [[ $REPLAY =~ ^[0-9]+$ ]] || die "--replay must be a number"
-[[ $CLOSER =~ ^(client|server)$ ]] || die "--closer is client or server"
+[[ $CLOSER =~ ^(client|server|reset)$ ]] || die "--closer is client, server or reset"
 IFS=, read -ra MODE_LIST <<<"$MODES"
 NEED_TD=0
 for m in "${MODE_LIST[@]}"; do

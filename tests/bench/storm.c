@@ -48,6 +48,7 @@
 struct opts {
 	int family;
 	bool client_closes;
+	bool reset; /* -c reset: the client closes first with SO_LINGER {1, 0}: a reset */
 	int clients;
 	int servers;
 	double seconds;
@@ -207,7 +208,12 @@ static void *client_main(void *arg)
 			goto fail;
 		if (connect(fd, (struct sockaddr *)&dst[k % opt.nports], dlen))
 			goto fail;
-		if (!opt.client_closes) {
+		if (opt.reset) {
+			struct linger lg = {1, 0};
+
+			if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)))
+				goto fail;
+		} else if (!opt.client_closes) {
 			/* Wait for the server's FIN: the server is the active closer. */
 			ssize_t r;
 
@@ -326,7 +332,7 @@ static int run_storm(void)
 	       "\"server_threads\":%d,\"ports\":%d,\"sources\":%d,\"seconds\":%.3f,"
 	       "\"connections\":%llu,\"connections_per_s\":%.0f,\"accepted\":%llu,"
 	       "\"errors\":%llu,\"first_error\":\"%s\"}\n",
-	       opt.family == AF_INET6 ? 6 : 4, opt.client_closes ? "client" : "server", opt.clients,
+	       opt.family == AF_INET6 ? 6 : 4, opt.reset ? "reset" : opt.client_closes ? "client" : "server", opt.clients,
 	       opt.servers, opt.nports, opt.nsources, t1 - t0, (unsigned long long)conns,
 	       conns / (t1 - t0), (unsigned long long)accepted, (unsigned long long)errors,
 	       first_errno ? strerror(first_errno) : "");
@@ -495,7 +501,8 @@ static void usage(FILE *f)
 	    "  -t N        client threads (default 2)\n"
 	    "  -s N        server threads, one epoll each (default 2)\n"
 	    "  -d S        duration in seconds, fractions allowed (default 5)\n"
-	    "  -c SIDE     which side closes first: server (default) or client\n"
+	    "  -c SIDE     which side closes first: server (default) or client; reset: the\n"
+	    "              client, with a reset (SO_LINGER 0)\n"
 	    "  -4, -6      127.0.0.1 (default) or ::1\n"
 	    "  -p PORT     first listening port (default 9970)\n"
 	    "  -P N        listening ports, used in turn by the clients (default 4)\n"
@@ -543,8 +550,11 @@ int main(int argc, char **argv)
 			ok = int_arg(val, 1, MAX_THREADS, &v) && (opt.servers = (int)v);
 		else if (!strcmp(a, "-d"))
 			ok = (opt.seconds = strtod(val, NULL)) > 0 && opt.seconds <= 86400;
-		else if (!strcmp(a, "-c") && (!strcmp(val, "client") || !strcmp(val, "server")))
-			opt.client_closes = val[0] == 'c';
+		else if (!strcmp(a, "-c") &&
+			 (!strcmp(val, "client") || !strcmp(val, "server") || !strcmp(val, "reset"))) {
+			opt.client_closes = val[0] != 's';
+			opt.reset = val[0] == 'r';
+		}
 		else if (!strcmp(a, "-p"))
 			ok = int_arg(val, 1, 65535, &v) && (opt.port = (int)v);
 		else if (!strcmp(a, "-P"))
