@@ -226,7 +226,7 @@ static size_t unhex(const char *s, uint8_t *out, size_t max)
 static void test_header_layout(void **state)
 {
 	static const char hex[] = "89 54 44 57 0d 0a 1a 0a" /* magic */
-				  "0100"		    /* version */
+				  "0200"		    /* version */
 				  "3100"		    /* header length: 49 */
 				  "00000000"		    /* flags */
 				  "15db7f13fd9c9717"	    /* realtime offset */
@@ -642,15 +642,23 @@ static void test_future_version(void **state)
 	st16(f.b + 8, 7);
 	assert_int_equal(rec_reader__open(&r, f.b, f.n), -1);
 	assert_string_equal(
-	    r.err, "unsupported format version 7 at byte 8 (this tcpdwell reads version 1)");
+	    r.err, "unsupported format version 7 at byte 8 (this tcpdwell reads versions 1 to 2)");
 	/* Even when the rest of a future header is not there. */
 	assert_int_equal(rec_reader__open(&r, f.b, 10), -1);
 	assert_string_equal(
-	    r.err, "unsupported format version 7 at byte 8 (this tcpdwell reads version 1)");
+	    r.err, "unsupported format version 7 at byte 8 (this tcpdwell reads versions 1 to 2)");
+	st16(f.b + 8, 3);
+	assert_int_equal(rec_reader__open(&r, f.b, f.n), -1);
+	assert_string_equal(
+	    r.err, "unsupported format version 3 at byte 8 (this tcpdwell reads versions 1 to 2)");
+	/* Version 1 (before kinds 6 and 7) is still read: its files are a subset. */
+	st16(f.b + 8, 1);
+	assert_int_equal(rec_reader__open(&r, f.b, f.n), 0);
+	assert_int_equal(r.hdr.version, 1);
 	st16(f.b + 8, 0);
 	assert_int_equal(rec_reader__open(&r, f.b, f.n), -1);
 	assert_string_equal(
-	    r.err, "unsupported format version 0 at byte 8 (this tcpdwell reads version 1)");
+	    r.err, "unsupported format version 0 at byte 8 (this tcpdwell reads versions 1 to 2)");
 	free(f.b);
 }
 

@@ -494,11 +494,11 @@ int rec_reader__open(struct rec_reader *r, const void *buf, size_t len)
 	/* The version comes before any other check of the header, so that a file
 	 * from a newer tcpdwell says so rather than looking corrupt. */
 	version = ld16(p + HDR_VERSION);
-	if (version != REC_VERSION)
+	if (version < REC_VERSION_OLDEST || version > REC_VERSION)
 		return fail(r,
 			    "unsupported format version %u at byte %d (this tcpdwell reads "
-			    "version %d)",
-			    version, HDR_VERSION, REC_VERSION);
+			    "versions %d to %d)",
+			    version, HDR_VERSION, REC_VERSION_OLDEST, REC_VERSION);
 	if (len < HDR_MIN)
 		return fail(r, "truncated header at byte %zu: a header has at least %d bytes", len,
 			    HDR_MIN);

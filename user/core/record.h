@@ -18,8 +18,11 @@
 #include "conntable.h"
 #include "names.h"
 
-/* The version this code writes and the only one it reads. */
-#define REC_VERSION 1
+/* The version this code writes, and the oldest it still reads (FORMAT.md, "Versioning"):
+ * version 2 added records that are not state changes (kinds 6 and 7), which a version 1
+ * reader that takes every EVENT for one would misread. */
+#define REC_VERSION	    2
+#define REC_VERSION_OLDEST 1
 
 /* The first eight bytes of every recording (see FORMAT.md for why these). */
 #define REC_MAGIC     "\x89TDW\r\n\x1a\n"
