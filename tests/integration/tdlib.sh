@@ -466,6 +466,13 @@ def problems:
 		+ bad((.connections | nat) and (.max_conns | nat); "counts")
 	elif .type == "stuck" then need(["state", "dwell_ns"]) + endpoint
 		+ bad(.state | state; "state \(.state)") + bad(.dwell_ns | nat; "dwell_ns")
+	elif .type == "rst" then
+		need(["time", "ts_ns", "cookie", "state", "rst"]) + endpoint
+		+ bad(.time | rfc3339; "time \(.time)")
+		+ bad((.ts_ns | nat) and (.cookie | nat); "ts_ns/cookie")
+		+ bad(.state | state; "state \(.state)")
+		+ bad((.rst.dir == "sent" or .rst.dir == "received") and
+			(.rst.reason == null or (.rst.reason | type) == "string"); "rst \(.rst)")
 	elif .type == "error" then []
 	else ["unknown type \(.type)"] end;
 . as $line | (try fromjson catch null) as $o |

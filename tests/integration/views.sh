@@ -67,10 +67,10 @@ if jq -e . "$PF" >/dev/null 2>&1; then ok "perfetto output is valid JSON"; else
 expect_eq "perfetto: displayTimeUnit ns, traceEvents an array" "ns array" \
 	"$(jq -r '"\(.displayTimeUnit) \(.traceEvents | type)"' "$PF")"
 # M (names), X (states), and thread-scoped instants on a connection's track: its accept, the
-# end of its handshake, what it carried.
+# end of its handshake, what it carried, its reset.
 expect_eq "perfetto: only M and X events, and the connection instants" "" \
 	"$(jq -r '.traceEvents[] | select(.ph != "M" and .ph != "X" and (.ph != "i" or .s != "t" or
-		(.name | IN("accept", "handshake", "carried") | not))) | "\(.ph) \(.name)"' "$PF")"
+		(.name | IN("accept", "handshake", "carried", "rst") | not))) | "\(.ph) \(.name)"' "$PF")"
 # Lookups by object key, not by searching arrays: the trace holds every connection of the host
 # still open at the end, which on a busy machine is tens of thousands of tracks.
 expect_eq "perfetto: every X slice's pid has a process_name" "" \
