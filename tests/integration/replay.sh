@@ -148,7 +148,7 @@ check "top -i exits 0 without a terminal" 0 "$?"
 # transition is not to CLOSE, in the state that transition entered, and count them.
 addr() { echo "if .family == 6 then \"[\\(.$1)]\" else .$1 end"; }
 replay trace -j -i "$TMP/r.tdr" 2>/dev/null |
-	jq -r "\"\\(.cookie) \\(.new) \\($(addr laddr)):\\(.lport) \\($(addr raddr)):\\(.rport)\"" |
+	jq -r "select(.type == \"transition\") | \"\\(.cookie) \\(.new) \\($(addr laddr)):\\(.lport) \\($(addr raddr)):\\(.rport)\"" |
 	awk '{ last[$1] = $2 " " $3 " " $4 } END { for (c in last) print last[c] }' |
 	grep -v '^CLOSE ' | sort >"$TMP/open.expected"
 awk '/^---$/ { n = 0; next }
@@ -189,8 +189,10 @@ fi
 
 # Filters apply on replay as they do live.
 replay trace -j -R "$LAST" -i "$TMP/r.tdr" >"$TMP/f.replay" 2>/dev/null
-check "trace -R -i: the one connection's two records" \
-	"CLOSE>SYN_SENT SYN_SENT>CLOSE" "$(jq -r '"\(.old)>\(.new)"' "$TMP/f.replay" | xargs)"
+# A refused connect: its two transitions, and the reset it received between them.
+check "trace -R -i: the one connection's two transitions and its reset" \
+	"CLOSE>SYN_SENT rst:received SYN_SENT>CLOSE" "$(jq -r 'if .type == "rst" then
+		"rst:\(.rst.dir)" else "\(.old)>\(.new)" end' "$TMP/f.replay" | xargs)"
 
 # --- damaged recordings ----------------------------------------------------------------------
 size=$(stat -c %s "$TMP/r.tdr")

@@ -2,13 +2,15 @@
 # Resets with their direction and the kernel's reason, on real loopback connections in a
 # network namespace of their own, IPv4 and IPv6: rstpeer makes one connection for each way a
 # reset is sent (close() with unread data, SO_LINGER 0, a connect to a closed port, data sent to
-# a socket closed since: its timewait socket answers) and names each end's port. Under
-# `trace -j -w` and `timeline -j`:
-# - each end's reset is reported once, with its direction, the state it came in (an abort's
-#   after its -> CLOSE), and the reason the kernel gives (6.10 and later; before, null);
-# - the kernel's own count agrees: the namespace's OutRsts counter grew by 8, the 6 resets
+# a socket closed since, whose timewait socket answers, and to one shut down, which aborts) and
+# names each end's port. Under `trace -j -w` and `timeline -j`:
+# - each end's reset is reported, with its direction, the state it came in (an abort's after
+#   its -> CLOSE), and the reason the kernel gives (6.10 and later; before, null); the abort on
+#   data after shutdown is traced by the kernel as a received reset, then the sent one: trace
+#   shows both, the timeline the sent one;
+# - the kernel's own count agrees: the namespace's OutRsts counter grew by 10, the 8 resets
 #   tcpdwell reports sent plus the 2 sent for no socket (the closed port); before 6.10 the
-#   tracepoint does not fire for the timewait sockets' 2, and 4 are reported;
+#   tracepoint does not fire for the timewait sockets' 2, and 6 are reported;
 # - the timelines end in the same resets, in JSON and in text (`CLOSE (RST sent: REASON)`);
 # - replaying the recording gives the same trace byte for byte; doctor's rst finding counts
 #   the resets by direction and reason, and the Perfetto export has an rst instant for each.
@@ -47,12 +49,17 @@ out_rsts() {
 IFS=. read -r KMAJ KMIN _ <<<"$(uname -r)"
 if [ "$KMAJ" -gt 6 ] || { [ "$KMAJ" = 6 ] && [ "${KMIN%%[!0-9]*}" -ge 10 ]; }; then
 	R_UNREAD='"TCP_ABORT_ON_CLOSE"' R_LINGER='"TCP_STATE"' R_TW='"TCP_TIMEWAIT_SOCKET"'
+	R_DATA='"TCP_ABORT_ON_DATA"'
 	TW_SENT=1
 else
-	R_UNREAD=null R_LINGER=null R_TW=null
+	R_UNREAD=null R_LINGER=null R_TW=null R_DATA=null
 	TW_SENT=0
 fi
-SENT=$((4 + 2 * TW_SENT)) # per family: unread's server, linger0's client (, after_close's server)
+# Both families: unread's server, linger0's client, after_shutdown's server (, after_close's).
+SENT=$((6 + 2 * TW_SENT))
+# Received, both families: unread's client, linger0's server, refused's, after_close's client,
+# after_shutdown's client; trace also has the kernel's received reset of after_shutdown's server.
+RECEIVED=10
 
 LABEL=rst
 RUN=$TMP/rst
@@ -67,19 +74,19 @@ for FAM in 4 6; do
 	fi
 done
 after=$(out_rsts)
-# 7 connections per family end (the listeners too, which have no reset).
+# 9 connections per family end (the listeners too, which have no reset).
 ended() {
 	[ "$(jq -R -c 'fromjson? | select(.type == "timeline" and .role != "listen")' \
-		"$RUN.tl.json" | wc -l)" -ge 14 ]
+		"$RUN.tl.json" | wc -l)" -ge 18 ]
 }
 if wait_until 10 ended; then ok "every connection ended"; else
 	not_ok "every connection ended within 10 s" "$(cat "$RUN.tl.json")"; fi
 stop_tracers
 
-expect_eq "the kernel sent 8 resets in the namespace (OutRsts)" 8 $((after - before))
-expect_eq "trace: $((SENT + 8)) resets: $SENT sent (the kernel's 8 less the 2 for no socket$(
-	[ $TW_SENT = 1 ] || echo " and the 2 of timewait sockets, untraced before 6.10")), 8 received" \
-	"$((SENT + 8)) $SENT 8" "$(jq -R -r 'fromjson? | select(.type == "rst") | .rst.dir' "$RUN.tr.json" |
+expect_eq "the kernel sent 10 resets in the namespace (OutRsts)" 10 $((after - before))
+expect_eq "trace: $((SENT + RECEIVED + 2)) resets: $SENT sent (the kernel's 10 less the 2 for no socket$(
+	[ $TW_SENT = 1 ] || echo " and the 2 of timewait sockets, untraced before 6.10")), $((RECEIVED + 2)) received" \
+	"$((SENT + RECEIVED + 2)) $SENT $((RECEIVED + 2))" "$(jq -R -r 'fromjson? | select(.type == "rst") | .rst.dir' "$RUN.tr.json" |
 		awk '{ n++; s += $1 == "sent"; r += $1 == "received" } END { print n + 0, s + 0, r + 0 }')" \
 	"$(jq -R -c 'fromjson? | select(.type == "rst")' "$RUN.tr.json")"
 
@@ -120,10 +127,18 @@ for FAM in 4 6; do
 					"" "$(rst_of "$RUN.tr.json" rst "$port" "$cl")"
 			fi
 			expect_end "$FAM" "$sc" client "$cl" "$port" received CLOSE_WAIT null ;;
+		after_shutdown)
+			# tcp_reset() traces a received reset; then the abort's reset is sent.
+			expect_eq "trace: IPv$FAM $sc: the server's resets, received then sent" \
+				"received FIN_WAIT2 null;sent CLOSE $R_DATA" \
+				"$(rst_of "$RUN.tr.json" rst "$port" "$cl" | paste -sd ';')"
+			expect_eq "timeline: IPv$FAM $sc: the server's reset: sent" \
+				"sent FIN_WAIT2 $R_DATA" "$(rst_of "$RUN.tl.json" timeline "$port" "$cl")"
+			expect_end "$FAM" "$sc" client "$cl" "$port" received CLOSE_WAIT null ;;
 		*) not_ok "IPv$FAM: rstpeer's scenario '$sc' is known" ;;
 		esac
 	done < <(jq -r '"\(.scenario) \(.client)"' "$RUN.rp$FAM")
-	expect_eq "IPv$FAM: rstpeer ran its 4 scenarios" 4 "$(grep -c . "$RUN.rp$FAM")"
+	expect_eq "IPv$FAM: rstpeer ran its 5 scenarios" 5 "$(grep -c . "$RUN.rp$FAM")"
 done
 
 # Replay: the same trace; the text timeline; doctor; Perfetto.
@@ -133,7 +148,8 @@ expect_eq "trace -i: the live trace (transitions and resets), byte for byte" \
 	"$(jq -R -c 'fromjson? | select(.type == "transition" or .type == "rst")' \
 		"$RUN.replay.json")"
 "$TD" timeline -i "$RUN.tdr" >"$RUN.text" 2>&1
-expect_eq "timeline text: $SENT end 'CLOSE (RST sent...)', 8 'CLOSE (RST received)'" "$SENT 8" \
+expect_eq "timeline text: $SENT end 'CLOSE (RST sent...)', $RECEIVED 'CLOSE (RST received)'" \
+	"$SENT $RECEIVED" \
 	"$(grep -c 'CLOSE (RST sent' "$RUN.text") $(grep -c 'CLOSE (RST received)' "$RUN.text")" \
 	"$(cat "$RUN.text")"
 if [ "$R_UNREAD" != null ]; then
@@ -143,17 +159,21 @@ fi
 "$TD" doctor -j -i "$RUN.tdr" --threshold min-conns=1 >"$RUN.doctor.json" 2>"$RUN.doctor.err"
 f=$(jq -c '.findings[] | select(.id == "rst")' "$RUN.doctor.json")
 # Established connections only: the refused connects are syn-sent's.
-expect_eq "doctor -i: rst: $SENT sent, 6 received" "$SENT 6" \
+expect_eq "doctor -i: rst: $SENT sent, 8 received" "$SENT 8" \
 	"$(jq -r '"\(.evidence.rst_sent) \(.evidence.rst_received)"' <<<"$f")" \
 	"$(cat "$RUN.doctor.json" "$RUN.doctor.err")"
 if [ "$R_UNREAD" != null ]; then
-	expect_match "doctor -i: rst: the sent ones by reason" \
-		".*resets traced: 6 sent \(.*TCP_ABORT_ON_CLOSE 2.*\), 6 received.*" \
-		"$(jq -r '.notes | join("; ")' <<<"$f")" "$f"
+	# "resets traced: 8 sent (NAME N, ...), 8 received", the names in the kernel's order.
+	note=$(jq -r '.notes[] | select(startswith("resets traced"))' <<<"$f")
+	expect_eq "doctor -i: rst: the sent ones by reason" \
+		"8 sent; 8 received; TCP_ABORT_ON_CLOSE 2, TCP_ABORT_ON_DATA 2, TCP_STATE 2, TCP_TIMEWAIT_SOCKET 2" \
+		"$(sed -n 's/^resets traced: \([0-9]* sent\) (.*), \([0-9]* received\)$/\1; \2/p' \
+			<<<"$note"); $(sed -n 's/^resets traced: [0-9]* sent (\(.*\)), .*$/\1/p' <<<"$note" |
+			sed 's/, /\n/g' | sort | paste -sd ',' | sed 's/,/, /g')" "$f"
 fi
 "$TD" timeline --format perfetto -i "$RUN.tdr" -o "$RUN.pf" 2>"$RUN.pf.err"
-expect_eq "timeline --format perfetto: an rst instant per reset ($SENT sent, 8 received)" \
-	"$SENT 8" \
+expect_eq "timeline --format perfetto: an rst instant per connection reset ($SENT sent, $RECEIVED received)" \
+	"$SENT $RECEIVED" \
 	"$(jq -r '[.traceEvents[] | select(.ph == "i" and .name == "rst") | .args.dir] |
 		"\(map(select(. == "sent")) | length) \(map(select(. == "received")) | length)"' \
 		"$RUN.pf")" "$(cat "$RUN.pf.err")"

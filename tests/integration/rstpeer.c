@@ -15,6 +15,11 @@
  *   the client then sends data: the timewait socket answers with a reset, the client receives
  *   it.
  *
+ * - after_shutdown: the server shuts down both directions (its socket stays, in FIN_WAIT2
+ *   once the client has acknowledged its FIN); the client sends data: the server aborts
+ *   (tcp_reset(), which traces a received reset, then the reset it sends), the client
+ *   receives it.
+ *
  * One JSON line per connection, {"scenario":NAME,"client":PORT,"server":PORT}, with each end's
  * local port (server 0: none). Every wait is bounded; a failure exits nonzero with a message.
  */
@@ -132,33 +137,54 @@ static void refused(int l)
 	close(c);
 }
 
+/* Until the socket is in FIN_WAIT2 (its FIN acknowledged), within IO_MS. */
+static void wait_fin_wait2(int fd, const char *what)
+{
+	struct tcp_info ti;
+	socklen_t len;
+
+	for (int i = 0; i < IO_MS; i++) {
+		len = sizeof(ti);
+		if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
+			fail(what);
+		if (ti.tcpi_state == TCP_FIN_WAIT2)
+			return;
+		usleep(1000);
+	}
+	errno = ETIMEDOUT;
+	fail(what);
+}
+
 static void after_close(int l)
 {
 	static const char data[10];
 	int c = connect_to(local_port(l)), s = accept_one(l);
-	struct tcp_info ti;
-	socklen_t len;
-	int i;
 
 	if (shutdown(s, SHUT_WR))
 		fail("after_close: shutdown");
-	for (i = 0; i < IO_MS; i++) {
-		len = sizeof(ti);
-		if (getsockopt(s, IPPROTO_TCP, TCP_INFO, &ti, &len))
-			fail("after_close: TCP_INFO");
-		if (ti.tcpi_state == TCP_FIN_WAIT2)
-			break;
-		usleep(1000);
-	}
-	if (i == IO_MS) {
-		errno = ETIMEDOUT;
-		fail("after_close: the server never reached FIN_WAIT2");
-	}
+	wait_fin_wait2(s, "after_close: the server never reached FIN_WAIT2");
 	say("after_close", local_port(c), s);
 	close(s);
 	if (write(c, data, sizeof(data)) != (ssize_t)sizeof(data))
 		fail("after_close: write");
 	expect_reset(c, EPIPE, "after_close: the client got no reset");
+	close(c);
+}
+
+static void after_shutdown(int l)
+{
+	static const char data[10];
+	int c = connect_to(local_port(l)), s = accept_one(l);
+
+	if (shutdown(s, SHUT_RDWR))
+		fail("after_shutdown: shutdown");
+	wait_fin_wait2(s, "after_shutdown: the server never reached FIN_WAIT2");
+	say("after_shutdown", local_port(c), s);
+	if (write(c, data, sizeof(data)) != (ssize_t)sizeof(data))
+		fail("after_shutdown: write");
+	expect_reset(s, ECONNRESET, "after_shutdown: the server did not abort");
+	expect_reset(c, EPIPE, "after_shutdown: the client got no reset");
+	close(s);
 	close(c);
 }
 
@@ -181,6 +207,7 @@ int main(int argc, char **argv)
 	linger0(l);
 	refused(l);
 	after_close(l);
+	after_shutdown(l);
 	close(l);
 	return 0;
 }

@@ -451,6 +451,9 @@ bad=$(cat "$TMP"/trace.json "$TMP"/timeline.json "$TMP"/stuck.json | jq -c '
 	elif .type == "timeline" then
 		select(has_all(["time","cookie","pid","comm","family","laddr","lport","raddr","rport",
 			"netns","cgroup","role","start","duration_ns","complete","states"]) | not)
+	elif .type == "rst" then
+		select(has_all(["time","ts_ns","cookie","pid","comm","family","laddr","lport","raddr",
+			"rport","netns","cgroup","state","rst"]) | not)
 	elif .type == "stuck" then select(has_all(["pid","state","dwell_ns","lport"]) | not)
 	elif .type == "lost" then select(has_all(["ringbuf","recursion","chain_breaks"]) | not)
 	elif .type == "evicted" then select(has_all(["connections","max_conns"]) | not)

@@ -133,7 +133,7 @@ struct conntable {
 	struct {
 		uint32_t slot;
 		uint64_t cookie;
-		uint64_t due;
+		uint64_t end_ns; /* the connection's, so that a later life of its socket is not it */
 	} ending[ENDING_CAP];
 	uint32_t ending_head, ending_tail;
 	/* Timewait connections in the FIN_WAIT2 substate, by when they are due for a
@@ -408,6 +408,8 @@ static void release(struct conntable *t, uint32_t i)
 	t->stats.live--;
 }
 
+static void finish(struct conntable *t, uint32_t i);
+
 static uint32_t alloc_slot(struct conntable *t)
 {
 	uint32_t i = t->free_head;
@@ -418,7 +420,13 @@ static uint32_t alloc_slot(struct conntable *t)
 	if (i == NIL && t->fresh < t->cap) {
 		i = t->fresh++;
 	} else {
-		if (i == NIL) {
+		if (i == NIL && (t->conns[t->lru_tail].flags & CT_F_ENDING)) {
+			/* Full, and the one idle the longest has ended: it ends now, not
+			 * waiting for its reset any more (finish() frees its slot). */
+			t->conns[t->lru_tail].flags &= ~CT_F_ENDING;
+			finish(t, t->lru_tail);
+			i = t->free_head;
+		} else if (i == NIL) {
 			/* Full: drop the connection idle the longest. */
 			release(t, t->lru_tail);
 			t->stats.evicted++;
@@ -760,23 +768,32 @@ static bool abortable(uint8_t old)
 	       old == TD_FIN_WAIT1 || old == TD_FIN_WAIT2 || old == TD_CLOSING || old == TD_LAST_ACK;
 }
 
+/* Does FIFO entry h still stand for the ending connection it was pushed for? */
+static bool ending_stands(const struct conntable *t, uint32_t h)
+{
+	const struct conn *c = &t->conns[t->ending[h].slot];
+
+	return t->slots[t->ending[h].slot].used && c->cookie == t->ending[h].cookie &&
+	       c->end_ns == t->ending[h].end_ns && (c->flags & CT_F_ENDING);
+}
+
 /* Connection i went to CLOSE from old: it ends now, or (CT_F_ENDING) once its reset came or
- * CT_RST_WAIT_NS later. Known by its cookie alone meanwhile: its socket's memory may serve a
+ * CT_RST_WAIT_NS later. One that received a reset waits too: data that comes after close()
+ * aborts a socket in FIN_WAIT1 or FIN_WAIT2 through tcp_reset(), which traces a received
+ * reset, and then the reset it sends follows. Known by its cookie alone meanwhile: its socket's memory may serve a
  * new socket at once. */
 static void end_conn(struct conntable *t, uint32_t i, uint8_t old)
 {
 	struct conn *c = &t->conns[i];
 	uint32_t h;
 
-	if (!t->expect_resets || !c->cookie || c->rst || !abortable(old)) {
+	if (!t->expect_resets || !c->cookie || c->rst == CT_RST_SENT || !abortable(old)) {
 		finish(t, i);
 		return;
 	}
 	if (t->ending_tail - t->ending_head == ENDING_CAP) {
 		h = t->ending_head++ & (ENDING_CAP - 1);
-		if (t->slots[t->ending[h].slot].used &&
-		    t->conns[t->ending[h].slot].cookie == t->ending[h].cookie &&
-		    (t->conns[t->ending[h].slot].flags & CT_F_ENDING)) {
+		if (ending_stands(t, h)) {
 			t->conns[t->ending[h].slot].flags &= ~CT_F_ENDING;
 			finish(t, t->ending[h].slot);
 		}
@@ -787,7 +804,7 @@ static void end_conn(struct conntable *t, uint32_t i, uint8_t old)
 	h = t->ending_tail++ & (ENDING_CAP - 1);
 	t->ending[h].slot = i;
 	t->ending[h].cookie = c->cookie;
-	t->ending[h].due = c->end_ns + CT_RST_WAIT_NS;
+	t->ending[h].end_ns = c->end_ns;
 }
 
 /* End the connections whose wait for a reset is over by now. */
@@ -795,13 +812,11 @@ static void settle_ending(struct conntable *t, uint64_t now)
 {
 	while (t->ending_head != t->ending_tail) {
 		uint32_t h = t->ending_head & (ENDING_CAP - 1), i = t->ending[h].slot;
-		struct conn *c = &t->conns[i];
 
-		if (t->slots[i].used && c->cookie == t->ending[h].cookie &&
-		    (c->flags & CT_F_ENDING)) {
-			if (now < t->ending[h].due)
+		if (ending_stands(t, h)) {
+			if (now < t->ending[h].end_ns + CT_RST_WAIT_NS)
 				return;
-			c->flags &= ~CT_F_ENDING;
+			t->conns[i].flags &= ~CT_F_ENDING;
 			finish(t, i);
 		}
 		t->ending_head++;
@@ -888,11 +903,7 @@ static void release_held(struct conntable *t, struct conn *c, uint64_t now)
 	c->flags &= ~CT_F_HELD;
 	if (shown(c) && c->nsteps == 1 && t->hooks.transition)
 		t->hooks.transition(t->hooks.arg, c, &tr);
-	if (c->rst_unreported) {
-		c->rst_unreported = 0;
-		if (shown(c) && t->hooks.reset)
-			t->hooks.reset(t->hooks.arg, c, c->rst_ns);
-	}
+
 	check_stuck(t, c, now);
 }
 
@@ -1302,7 +1313,13 @@ static void apply_state(struct conntable *t, const struct td_event *e)
 			goto apply;
 		}
 	}
-	i = not_ending(t, lookup(t, e));
+	i = lookup(t, e);
+	if (i != NIL && (t->conns[i].flags & CT_F_ENDING) && (e->flags & TD_F_CAUGHT) &&
+	    new == TD_CLOSE) {
+		t->stats.caught_dups++; /* as below: the -> CLOSE ended it already */
+		return;
+	}
+	i = not_ending(t, i);
 	born = i == NIL;
 	if (i == NIL && (e->flags & TD_F_CAUGHT) && new == TD_CLOSE &&
 	    recently_closed(t, e->cookie)) {
@@ -1787,12 +1804,15 @@ static void apply_rst(struct conntable *t, const struct td_event *e)
 	uint32_t i = e->cookie ? index_find(t, SK_COOKIE, e->cookie) : NIL;
 	struct conn *c;
 
-	if (i == NIL || t->conns[i].rst) {
+	/* A listener's (to a segment no connection took) is no connection's; a second one is
+	 * not news, but a sent one after a received one is the truth (see end_conn()). */
+	if (i == NIL || t->conns[i].role == CT_ROLE_LISTEN || t->conns[i].rst == CT_RST_SENT ||
+	    (t->conns[i].rst == CT_RST_RECEIVED && !(e->flags & TD_F_RST_SENT))) {
 		t->stats.rst_unmatched++;
 		return;
 	}
 	/* Like any record of it: a connect()'s first record had no port yet, a refused one's
-	 * reset comes before its second. */
+	 * reset comes before its second; a held first transition is reported here, first. */
 	if (!(t->conns[i].flags & CT_F_ENDING) && !next_record(t, i, e))
 		return;
 	c = &t->conns[i];
@@ -1800,9 +1820,7 @@ static void apply_rst(struct conntable *t, const struct td_event *e)
 	c->rst = (e->flags & TD_F_RST_SENT) ? CT_RST_SENT : CT_RST_RECEIVED;
 	c->rst_reason = e->rst_reason < CT_RST_NO_REASON ? (uint8_t)e->rst_reason : CT_RST_NO_REASON;
 	c->rst_ns = e->ts_ns;
-	if (c->flags & CT_F_HELD)
-		c->rst_unreported = 1; /* a connect refused: after its first transition */
-	else if (shown(c) && t->hooks.reset)
+	if (shown(c) && t->hooks.reset)
 		t->hooks.reset(t->hooks.arg, c, e->ts_ns);
 	if (c->flags & CT_F_ENDING) {
 		c->flags &= ~CT_F_ENDING;
@@ -1887,8 +1905,8 @@ void conntable__advance(struct conntable *t, uint64_t now)
 	for (uint32_t i = t->lru_head; i != NIL; i = t->slots[i].next) {
 		struct conn *c = &t->conns[i];
 
-		/* Not decided yet: its alert comes with the decision, if selected. */
-		if (c->flags & CT_F_UNDECIDED)
+		/* Not decided yet: its alert comes with the decision, if selected. Ended. */
+		if (c->flags & (CT_F_UNDECIDED | CT_F_ENDING))
 			continue;
 		if (c->flags & CT_F_HELD) {
 			uint64_t limit = t->stuck_ns[c->state < TD_STATE_MAX ? c->state : 0];
@@ -2023,6 +2041,8 @@ void conntable__reconcile_mark(struct conntable *t, const struct conn *c)
 		return;
 	if (c->cookie) {
 		i = index_find(t, SK_COOKIE, c->cookie);
+		if (i != NIL && (t->conns[i].flags & CT_F_ENDING))
+			return; /* ended since the dump saw it: waits only for its reset */
 		if (i != NIL) {
 			t->conns[i].flags |= CT_F_PRESENT;
 			if (t->conns[i].state != c->state && !rc_keep(t, c))
@@ -2160,9 +2180,11 @@ static void rc_settle(struct conntable *t, bool nocookie)
 		const struct conn *d = &t->rc_socks[k];
 		uint32_t i = index_find(t, SK_COOKIE, d->cookie);
 
-		/* Ended since the dump saw it (its records came after). */
+		/* Ended since the dump saw it (its records came after), or ending. */
 		if (i == NIL && t->rc_nended &&
 		    bsearch(&d->cookie, t->rc_ended, t->rc_nended, sizeof(d->cookie), cmp_u64))
+			continue;
+		if (i != NIL && (t->conns[i].flags & CT_F_ENDING))
 			continue;
 
 		if (i != NIL && t->conns[i].state != d->state)

@@ -120,7 +120,6 @@ struct conn {
 	 * sent one: enum sk_rst_reason (rst__name()), CT_RST_NO_REASON when not given. */
 	uint8_t rst; /* enum ct_rst */
 	uint8_t rst_reason;
-	uint8_t rst_unreported; /* its reset hook waits for the first transition (CT_F_HELD) */
 	uint64_t rst_ns; /* when the reset was sent or received (with rst) */
 };
 
@@ -165,8 +164,9 @@ enum ct_verdict {
  * - carried: what a selected connection carried is known (CT_F_STATS: its
  *   TD_EV_CONN_STATS record, as its socket goes to CLOSE); once per connection.
  * - reset: a selected connection sent or received a reset at ts_ns (c->rst,
- *   c->rst_reason, c->rst_ns); once per connection, after its first transition
- *   (a held one's waits) and before its finished hook.
+ *   c->rst_reason, c->rst_ns); after its first transition and before its finished
+ *   hook; once per connection, but for a sent reset after a received one (an abort
+ *   on data after close(), which the kernel traces as a received reset first).
  * - select: the filters; NULL shows all. Called before a connection is stored:
  *   CT_REJECT keeps it out of the table (its later records are rejected again
  *   one by one, so unselected traffic takes no table space). CT_UNDECIDED (only
@@ -205,9 +205,10 @@ struct ct_stats {
 	/* TD_EV_CONN_STATS records of no connection the table holds (not selected, or seen
 	 * first at its end) or of one that has them already (a catcher's second record). */
 	uint64_t stats_unmatched;
-	/* TD_EV_RST records: resets on a connection the table holds (the first of each), and
-	 * those of no connection it holds (not selected, a second one, or a sent reset that
-	 * came later than CT_RST_WAIT_NS after the connection's -> CLOSE). */
+	/* TD_EV_RST records: resets on a connection the table holds (the first of each, and a
+	 * sent one after a received one), and those of no connection it holds (not selected, a
+	 * listener's, a second one, or a sent reset that came later than CT_RST_WAIT_NS after
+	 * the connection's -> CLOSE). */
 	uint64_t resets;
 	uint64_t rst_unmatched;
 	uint64_t finished;

@@ -620,17 +620,24 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 			t->info.buffer = TD_BUFFER_RING;
 			t->skel = try_load(o, cgroup_id, cgroup_level, &t->info, &e);
 		}
-		if (!t->skel && t->info.timewait) {
-			/* Timer tracepoints or tw_timer_handler may be missing: TIME_WAIT
-			 * then shows as the kernel reports it (-> CLOSE). */
-			t->info.timewait = false;
-			t->skel = try_load(o, cgroup_id, cgroup_level, &t->info, &e);
-		}
+		/* Each of these may be what this kernel refuses, alone or with the
+		 * other: without the reset programs a connection's end says no more
+		 * than its states do; without the timer tracepoints (or
+		 * tw_timer_handler) TIME_WAIT shows as the kernel reports it
+		 * (-> CLOSE). The one given up first is taken back if giving up
+		 * the other is enough. */
 		if (!t->skel && t->info.resets) {
-			/* Without the reset programs, a connection's end says no more
-			 * than its states do. */
 			t->info.resets = false;
 			t->skel = try_load(o, cgroup_id, cgroup_level, &t->info, &e);
+			t->info.resets = !t->skel;
+		}
+		if (!t->skel && t->info.timewait) {
+			t->info.timewait = false;
+			t->skel = try_load(o, cgroup_id, cgroup_level, &t->info, &e);
+			if (!t->skel && t->info.resets) {
+				t->info.resets = false;
+				t->skel = try_load(o, cgroup_id, cgroup_level, &t->info, &e);
+			}
 		}
 		if (!t->skel && t->info.accept) {
 			/* Without accept tracking, accepted sockets keep the listener's owner. */

@@ -257,9 +257,9 @@ struct doctor {
 	uint64_t tw_cur, tw_peak, tw_end_all, tw_entered;
 	/* rst */
 	uint64_t est_finished, aborted, aborted_from[TD_STATE_MAX];
-	/* the resets themselves, where traced (c->rst): sent by reason (the last slot: no
-	 * reason given), received */
-	uint64_t rst_sent, rst_received, rst_sent_why[RST_REASONS_MAX + 1];
+	/* the resets themselves, where traced (c->rst): sent by reason (CT_RST_NO_REASON: none
+	 * given), received */
+	uint64_t rst_sent, rst_received, rst_sent_why[CT_RST_NO_REASON + 1];
 	/* close-wait */
 	uint64_t cw_held, cw_late, cw_seen;
 	/* accept */
@@ -545,7 +545,7 @@ void doctor__finished(struct doctor *d, const struct conn *c)
 	g->n[RS_ESTABLISHED]++;
 	if (c->rst == CT_RST_SENT) {
 		d->rst_sent++;
-		d->rst_sent_why[c->rst_reason < RST_REASONS_MAX ? c->rst_reason : RST_REASONS_MAX]++;
+		d->rst_sent_why[c->rst_reason]++;
 	} else if (c->rst == CT_RST_RECEIVED) {
 		d->rst_received++;
 	}
@@ -1269,14 +1269,14 @@ static bool find_rst(struct doctor *d, struct finding *fd)
 		ev(fd, "rst_sent", d->rst_sent, KV_N);
 		ev(fd, "rst_received", d->rst_received, KV_N);
 		why[0] = 0;
-		for (uint32_t r = 0; r <= RST_REASONS_MAX && n < sizeof(why); r++) {
-			const char *name = r < RST_REASONS_MAX ? rst__name(r) : NULL;
+		for (uint32_t r = 0; r <= CT_RST_NO_REASON && n < sizeof(why); r++) {
+			const char *name = r < CT_RST_NO_REASON ? rst__name(r) : "no reason";
 			char num[16];
 
 			if (!d->rst_sent_why[r])
 				continue;
 			if (!name) {
-				snprintf(num, sizeof(num), r < RST_REASONS_MAX ? "%u" : "no reason", r);
+				snprintf(num, sizeof(num), "%u", r);
 				name = num;
 			}
 			n += (size_t)snprintf(why + n, sizeof(why) - n, "%s%s %" PRIu64, n ? ", " : "",
