@@ -332,6 +332,26 @@ static __always_inline void send_conn_stats(void *ctx, struct cpu_state *cs,
 	event_submit(ctx, e, cs, &pos);
 }
 
+/*
+ * A BTF-typed full socket's local port, if it is a TCP stream socket: skc_num while the port
+ * is bound (it and inet_sport are set together); at -> CLOSE it is already unhashed and
+ * skc_num reads 0 (seen on 6.18), so there inet_sport, which the helper reaches.
+ */
+static __always_inline bool full_tcp_sport(const struct sock *sk, __u16 *sport)
+{
+	if (sk->sk_protocol != IPPROTO_TCP || sk->sk_type != SOCK_STREAM)
+		return false;
+	*sport = sk->__sk_common.skc_num;
+	if (!*sport) {
+		struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
+
+		if (!tp)
+			return false;
+		*sport = bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport);
+	}
+	return true;
+}
+
 static __always_inline int handle_state(void *ctx, struct cpu_state *cs, const struct sock *sk,
 					int oldstate, int newstate, __u64 cookie,
 					const struct trace_event_raw_inet_sock_set_state *args,
@@ -344,22 +364,10 @@ static __always_inline int handle_state(void *ctx, struct cpu_state *cs, const s
 	__u64 cgid;
 
 	if (btf) {
-		/* The checks bpf_skc_to_tcp_sock() makes (the tracepoint fires
-		 * only for full sockets), as plain loads. The local port: skc_num
-		 * while the port is bound (it and inet_sport are set together); at
-		 * -> CLOSE it is already unhashed and skc_num reads 0 (seen on
-		 * 6.18), so there inet_sport, which this path reaches only through
-		 * the helper. */
-		if (sk->sk_protocol != IPPROTO_TCP || sk->sk_type != SOCK_STREAM)
+		/* The checks bpf_skc_to_tcp_sock() makes, as plain loads (the
+		 * tracepoint fires only for full sockets). */
+		if (!full_tcp_sport(sk, &sport))
 			return 0;
-		sport = sk->__sk_common.skc_num;
-		if (!sport) {
-			struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
-
-			if (!tp)
-				return 0;
-			sport = bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport);
-		}
 	} else if (args) {
 		/* The tracepoint's own copy (the caller has checked its protocol):
 		 * sport is inet_sport, as above. */
@@ -672,16 +680,10 @@ static __always_inline int handle_rst(void *ctx, const struct sock *sk, __u8 fla
 		return 0;
 	state = sk->__sk_common.skc_state;
 	full = state != TD_TIME_WAIT && state != TD_NEW_SYN_RECV;
-	if (full && (sk->sk_protocol != IPPROTO_TCP || sk->sk_type != SOCK_STREAM))
+	if (!full)
+		sport = sk->__sk_common.skc_num;
+	else if (!full_tcp_sport(sk, &sport))
 		return 0;
-	sport = sk->__sk_common.skc_num;
-	if (!sport && full) {
-		struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
-
-		if (!tp)
-			return 0;
-		sport = bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport);
-	}
 	dport = bpf_ntohs(sk->__sk_common.skc_dport);
 	if (!tuple_selected(family == AF_INET6 ? 6 : 4, sport, dport, state))
 		return 0;

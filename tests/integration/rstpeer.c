@@ -62,26 +62,35 @@ static int accept_one(int l)
 	return fd;
 }
 
+/* Until fd's state is state (TCP_INFO), within IO_MS; fail with what if it never is. */
+static void wait_state(int fd, int state, const char *what)
+{
+	struct tcp_info ti;
+	socklen_t len;
+
+	for (int i = 0; i < IO_MS; i++) {
+		len = sizeof(ti);
+		if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
+			fail(what);
+		if (ti.tcpi_state == state)
+			return;
+		usleep(1000);
+	}
+	errno = ETIMEDOUT;
+	fail(what);
+}
+
 /* The reset reached fd: within IO_MS its state is CLOSE and its error the one tcp_reset()
  * gives in the state it was in (ECONNRESET; EPIPE in CLOSE_WAIT, where a read returns the
  * end of file that came first). */
 static void expect_reset(int fd, int err, const char *what)
 {
-	struct tcp_info ti;
-	socklen_t len;
-	int i, e = 0;
+	socklen_t len = sizeof(int);
+	int e = 0;
 
-	for (i = 0; i < IO_MS; i++) {
-		len = sizeof(ti);
-		if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
-			fail(what);
-		if (ti.tcpi_state == TCP_CLOSE)
-			break;
-		usleep(1000);
-	}
-	len = sizeof(e);
-	if (i == IO_MS || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) || e != err) {
-		errno = i == IO_MS ? ETIMEDOUT : e;
+	wait_state(fd, TCP_CLOSE, what);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) || e != err) {
+		errno = e;
 		fail(what);
 	}
 }
@@ -137,24 +146,6 @@ static void refused(int l)
 	close(c);
 }
 
-/* Until the socket is in FIN_WAIT2 (its FIN acknowledged), within IO_MS. */
-static void wait_fin_wait2(int fd, const char *what)
-{
-	struct tcp_info ti;
-	socklen_t len;
-
-	for (int i = 0; i < IO_MS; i++) {
-		len = sizeof(ti);
-		if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
-			fail(what);
-		if (ti.tcpi_state == TCP_FIN_WAIT2)
-			return;
-		usleep(1000);
-	}
-	errno = ETIMEDOUT;
-	fail(what);
-}
-
 static void after_close(int l)
 {
 	static const char data[10];
@@ -162,7 +153,7 @@ static void after_close(int l)
 
 	if (shutdown(s, SHUT_WR))
 		fail("after_close: shutdown");
-	wait_fin_wait2(s, "after_close: the server never reached FIN_WAIT2");
+	wait_state(s, TCP_FIN_WAIT2, "after_close: the server never reached FIN_WAIT2");
 	say("after_close", local_port(c), s);
 	close(s);
 	if (write(c, data, sizeof(data)) != (ssize_t)sizeof(data))
@@ -178,7 +169,7 @@ static void after_shutdown(int l)
 
 	if (shutdown(s, SHUT_RDWR))
 		fail("after_shutdown: shutdown");
-	wait_fin_wait2(s, "after_shutdown: the server never reached FIN_WAIT2");
+	wait_state(s, TCP_FIN_WAIT2, "after_shutdown: the server never reached FIN_WAIT2");
 	say("after_shutdown", local_port(c), s);
 	if (write(c, data, sizeof(data)) != (ssize_t)sizeof(data))
 		fail("after_shutdown: write");

@@ -408,7 +408,7 @@ static void release(struct conntable *t, uint32_t i)
 	t->stats.live--;
 }
 
-static void finish(struct conntable *t, uint32_t i);
+static void end_now(struct conntable *t, uint32_t i);
 
 static uint32_t alloc_slot(struct conntable *t)
 {
@@ -423,8 +423,7 @@ static uint32_t alloc_slot(struct conntable *t)
 		if (i == NIL && (t->conns[t->lru_tail].flags & CT_F_ENDING)) {
 			/* Full, and the one idle the longest has ended: it ends now, not
 			 * waiting for its reset any more (finish() frees its slot). */
-			t->conns[t->lru_tail].flags &= ~CT_F_ENDING;
-			finish(t, t->lru_tail);
+			end_now(t, t->lru_tail);
 			i = t->free_head;
 		} else if (i == NIL) {
 			/* Full: drop the connection idle the longest. */
@@ -768,6 +767,13 @@ static bool abortable(uint8_t old)
 	       old == TD_FIN_WAIT1 || old == TD_FIN_WAIT2 || old == TD_CLOSING || old == TD_LAST_ACK;
 }
 
+/* An ending connection ends now: no reset is waited for any more. */
+static void end_now(struct conntable *t, uint32_t i)
+{
+	t->conns[i].flags &= ~CT_F_ENDING;
+	finish(t, i);
+}
+
 /* Does FIFO entry h still stand for the ending connection it was pushed for? */
 static bool ending_stands(const struct conntable *t, uint32_t h)
 {
@@ -780,8 +786,8 @@ static bool ending_stands(const struct conntable *t, uint32_t h)
 /* Connection i went to CLOSE from old: it ends now, or (CT_F_ENDING) once its reset came or
  * CT_RST_WAIT_NS later. One that received a reset waits too: data that comes after close()
  * aborts a socket in FIN_WAIT1 or FIN_WAIT2 through tcp_reset(), which traces a received
- * reset, and then the reset it sends follows. Known by its cookie alone meanwhile: its socket's memory may serve a
- * new socket at once. */
+ * reset, and then the reset it sends follows. Known by its cookie alone meanwhile: its
+ * socket's memory may serve a new socket at once. */
 static void end_conn(struct conntable *t, uint32_t i, uint8_t old)
 {
 	struct conn *c = &t->conns[i];
@@ -793,10 +799,8 @@ static void end_conn(struct conntable *t, uint32_t i, uint8_t old)
 	}
 	if (t->ending_tail - t->ending_head == ENDING_CAP) {
 		h = t->ending_head++ & (ENDING_CAP - 1);
-		if (ending_stands(t, h)) {
-			t->conns[t->ending[h].slot].flags &= ~CT_F_ENDING;
-			finish(t, t->ending[h].slot);
-		}
+		if (ending_stands(t, h))
+			end_now(t, t->ending[h].slot);
 	}
 	c->flags |= CT_F_ENDING;
 	key_drop(t, i, SK_SKADDR);
@@ -811,14 +815,14 @@ static void end_conn(struct conntable *t, uint32_t i, uint8_t old)
 static void settle_ending(struct conntable *t, uint64_t now)
 {
 	while (t->ending_head != t->ending_tail) {
-		uint32_t h = t->ending_head & (ENDING_CAP - 1), i = t->ending[h].slot;
+		uint32_t h = t->ending_head & (ENDING_CAP - 1);
 
-		if (ending_stands(t, h)) {
-			if (now < t->ending[h].end_ns + CT_RST_WAIT_NS)
-				return;
-			t->conns[i].flags &= ~CT_F_ENDING;
-			finish(t, i);
-		}
+		/* The entries' own times first: most records come while the oldest waits,
+		 * and they need not touch its connection. Entries are in end order. */
+		if (now < t->ending[h].end_ns + CT_RST_WAIT_NS)
+			return;
+		if (ending_stands(t, h))
+			end_now(t, t->ending[h].slot);
 		t->ending_head++;
 	}
 }
@@ -829,8 +833,7 @@ static uint32_t not_ending(struct conntable *t, uint32_t i)
 {
 	if (i == NIL || !(t->conns[i].flags & CT_F_ENDING))
 		return i;
-	t->conns[i].flags &= ~CT_F_ENDING;
-	finish(t, i);
+	end_now(t, i);
 	return NIL;
 }
 
@@ -903,7 +906,6 @@ static void release_held(struct conntable *t, struct conn *c, uint64_t now)
 	c->flags &= ~CT_F_HELD;
 	if (shown(c) && c->nsteps == 1 && t->hooks.transition)
 		t->hooks.transition(t->hooks.arg, c, &tr);
-
 	check_stuck(t, c, now);
 }
 
@@ -1822,10 +1824,8 @@ static void apply_rst(struct conntable *t, const struct td_event *e)
 	c->rst_ns = e->ts_ns;
 	if (shown(c) && t->hooks.reset)
 		t->hooks.reset(t->hooks.arg, c, e->ts_ns);
-	if (c->flags & CT_F_ENDING) {
-		c->flags &= ~CT_F_ENDING;
-		finish(t, i);
-	}
+	if (c->flags & CT_F_ENDING)
+		end_now(t, i);
 }
 
 void conntable__prefetch(const struct conntable *t, const struct td_event *e)

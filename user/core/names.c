@@ -74,7 +74,7 @@ uint16_t names__intern(const char name[TD_COMM_LEN])
 
 struct rst_reasons rst_reasons;
 
-void rst__set(uint32_t code, const char *name, size_t len)
+void rst__put(struct rst_reasons *t, uint32_t code, const char *name, size_t len)
 {
 	char *d;
 
@@ -82,14 +82,17 @@ void rst__set(uint32_t code, const char *name, size_t len)
 		return;
 	if (len > RST_NAME_LEN - 1)
 		len = RST_NAME_LEN - 1;
-	d = rst_reasons.names[code];
+	d = t->names[code];
 	for (size_t i = 0; i < len; i++)
 		d[i] = name[i] > ' ' && name[i] < 0x7f ? name[i] : '?';
 	d[len] = 0;
-	for (uint32_t i = rst_reasons.n; i < code; i++)
-		rst_reasons.names[i][0] = 0;
-	if (code >= rst_reasons.n)
-		rst_reasons.n = code + 1;
+	if (code >= t->n)
+		t->n = code + 1;
+}
+
+void rst__set(uint32_t code, const char *name, size_t len)
+{
+	rst__put(&rst_reasons, code, name, len);
 }
 
 void rst__clear(void)

@@ -52,8 +52,10 @@ struct rst_reasons {
 };
 extern struct rst_reasons rst_reasons;
 
-/* Name number code (cut to RST_NAME_LEN - 1 bytes; its bytes outside printable ASCII become
- * '?'). A code >= RST_REASONS_MAX is ignored. */
+/* Name number code in t (cut to RST_NAME_LEN - 1 bytes; its bytes outside printable ASCII,
+ * spaces included, become '?'). A code >= RST_REASONS_MAX is ignored. t starts zeroed. */
+void rst__put(struct rst_reasons *t, uint32_t code, const char *name, size_t len);
+/* rst__put() into the process's table. */
 void rst__set(uint32_t code, const char *name, size_t len);
 /* Forget every name. */
 void rst__clear(void);

@@ -460,16 +460,7 @@ static int get_rst_names(struct rec_reader *r, const uint8_t *p, size_t off, siz
 		code = p[off];
 		len = p[off + 1];
 		off += 2;
-		if (code < RST_REASONS_MAX) {
-			size_t l = len < RST_NAME_LEN - 1 ? len : RST_NAME_LEN - 1;
-			char *d = r->hdr.rst.names[code];
-
-			for (size_t i = 0; i < l; i++)
-				d[i] = p[off + i] > ' ' && p[off + i] < 0x7f ? (char)p[off + i] : '?';
-			d[l] = 0;
-			if (code >= r->hdr.rst.n)
-				r->hdr.rst.n = code + 1;
-		}
+		rst__put(&r->hdr.rst, code, (const char *)p + off, len);
 		off += len;
 	}
 	return 0;

@@ -517,24 +517,31 @@ static int attach_catcher(struct tcpdwell_bpf *skel)
 	return *link ? 0 : -errno;
 }
 
+/* Is there a BTF-typed tracepoint `name` (its btf_trace_<name> typedef)? */
+static bool btf_tracepoint(const struct btf *vmlinux, const char *name)
+{
+	char t[128];
+
+	snprintf(t, sizeof(t), "btf_trace_%s", name);
+	return vmlinux && btf__find_by_name_kind(vmlinux, t, BTF_KIND_TYPEDEF) > 0;
+}
+
 /*
  * Are tcp:tcp_send_reset and tcp:tcp_receive_reset there as BTF-typed tracepoints? *reason:
  * tcp_send_reset has the reset's reason (6.10+, its third argument), whose names (enum
  * sk_rst_reason, less the SK_RST_REASON_ prefix) then go into rst_reasons.
  */
-static bool reset_tracepoints(bool *reason)
+static bool reset_tracepoints(const struct btf *vmlinux, bool *reason)
 {
-	struct btf *vmlinux = btf__load_vmlinux_btf();
 	const struct btf_type *t;
-	bool found = false;
+	bool found;
 	int id;
 
 	*reason = false;
-	if (libbpf_get_error(vmlinux))
+	if (!vmlinux)
 		return false;
 	id = btf__find_by_name_kind(vmlinux, "btf_trace_tcp_send_reset", BTF_KIND_TYPEDEF);
-	found = id > 0 &&
-		btf__find_by_name_kind(vmlinux, "btf_trace_tcp_receive_reset", BTF_KIND_TYPEDEF) > 0;
+	found = id > 0 && btf_tracepoint(vmlinux, "tcp_receive_reset");
 	/* typedef -> pointer -> function prototype (void *, sk, skb[, reason]). */
 	t = found ? btf__type_by_id(vmlinux, id) : NULL;
 	t = t ? btf__type_by_id(vmlinux, t->type) : NULL;
@@ -557,7 +564,6 @@ static bool reset_tracepoints(bool *reason)
 			rst__set((uint32_t)v->val, name, strlen(name));
 		}
 	}
-	btf__free(vmlinux);
 	return found;
 }
 
@@ -567,7 +573,7 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 	bool have_btf = path_exists("/sys/kernel/btf/vmlinux");
 	struct tracer *t = calloc(1, sizeof(*t));
 	enum td_buffer buffer;
-	bool accept, resets, rst_reason = false;
+	bool accept, resets = false, rst_reason = false;
 	int e = 0;
 
 	if (!t) {
@@ -593,7 +599,12 @@ struct tracer *tracer__open(const struct td_options *o, uint64_t cgroup_id, int 
 										      : TD_BUFFER_PERF;
 	accept = o->owners && tracepoint_exists("syscalls", "sys_exit_accept4") &&
 		 tracepoint_exists("syscalls", "sys_exit_accept");
-	resets = o->conn_info && reset_tracepoints(&rst_reason);
+	if (o->conn_info) {
+		struct btf *vmlinux = btf__load_vmlinux_btf();
+
+		resets = reset_tracepoints(libbpf_get_error(vmlinux) ? NULL : vmlinux, &rst_reason);
+		btf__free(libbpf_get_error(vmlinux) ? NULL : vmlinux);
+	}
 
 	/* Try the best path first; on automatic choice, step down on failure. */
 	static const enum td_backend backends[] = { TD_BACKEND_TP_BTF, TD_BACKEND_TRACEPOINT };
@@ -934,15 +945,6 @@ static struct bpf_program *prog_cookie(struct tcpdwell_bpf *s)
 	return s->progs.td_probe_cookie;
 }
 
-/* Is there a BTF-typed tracepoint `name` (its btf_trace_<name> typedef)? */
-static bool btf_tracepoint(const struct btf *vmlinux, const char *name)
-{
-	char t[128];
-
-	snprintf(t, sizeof(t), "btf_trace_%s", name);
-	return vmlinux && btf__find_by_name_kind(vmlinux, t, BTF_KIND_TYPEDEF) > 0;
-}
-
 void tracer__probe(struct tracer_probe *p)
 {
 	struct btf *vmlinux;
@@ -961,15 +963,17 @@ void tracer__probe(struct tracer_probe *p)
 		vmlinux = NULL;
 	p->timer_tps_btf = btf_tracepoint(vmlinux, "timer_start") &&
 			   btf_tracepoint(vmlinux, "timer_cancel");
+	p->reset_tps = reset_tracepoints(vmlinux, &p->reset_reason);
 	btf__free(vmlinux);
 	p->timer_tps_tracefs = tracepoint_exists("timer", "timer_start") &&
 			       tracepoint_exists("timer", "timer_cancel");
 	p->tp_btf = p->btf && probe_load(prog_btf);
+	p->reset_tps = p->reset_tps && p->tp_btf;
+	p->reset_reason = p->reset_reason && p->reset_tps;
 	p->cookie_helper = p->tp_btf && probe_load(prog_cookie);
 	p->tracefs = tracefs_events() != NULL;
 	p->accept_tps = tracepoint_exists("syscalls", "sys_exit_accept4") &&
 			tracepoint_exists("syscalls", "sys_exit_accept");
-	p->reset_tps = p->tp_btf && reset_tracepoints(&p->reset_reason);
 	p->cap_perfmon = has_cap(CAP_PERFMON);
 	p->cap_bpf = has_cap(CAP_BPF);
 	p->cap_sys_admin = has_cap(CAP_SYS_ADMIN);
