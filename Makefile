@@ -50,7 +50,7 @@ endif
 
 # Modules without I/O of their own (unit-tested without root).
 CORE := state fmt cli filter names conntable stats output metrics record perfetto pair doctor \
-	cpumerge
+	cpumerge cgpath
 # Modules at the edges (kernel, files, terminal), and the pipeline with its views (user/views/).
 # seed, twdiag and top keep a pure part (tested without root) beside their I/O.
 EDGE := tracer seed twdiag outfile top serve privdrop app live replay main
@@ -108,6 +108,7 @@ $(OUTPUT)/tests/lib/%.o: tests/lib/%.c
 
 # Each unit test links its module and what that module includes, nothing else, so that a
 # module that starts to depend on another shows here first. Only top's test needs ncurses.
+TEST_LINK_cgpath := cgpath
 TEST_LINK_cli := cli state
 TEST_LINK_conntable := conntable state names
 TEST_LINK_cpumerge := cpumerge
