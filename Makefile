@@ -53,7 +53,7 @@ CORE := state fmt cli filter names conntable stats output metrics record perfett
 	cpumerge cgpath
 # Modules at the edges (kernel, files, terminal), and the pipeline with its views (user/views/).
 # seed, twdiag and top keep a pure part (tested without root) beside their I/O.
-EDGE := tracer seed twdiag outfile top serve privdrop app live replay main
+EDGE := tracer seed twdiag cgroups outfile top serve privdrop app live replay main
 VIEWS := view_trace view_timeline view_stat view_top view_doctor view_serve view_record
 CORE_OBJS := $(patsubst %,$(OUTPUT)/%.o,$(CORE))
 EDGE_OBJS := $(patsubst %,$(OUTPUT)/%.o,$(EDGE) $(VIEWS))
@@ -110,24 +110,25 @@ $(OUTPUT)/tests/lib/%.o: tests/lib/%.c
 # module that starts to depend on another shows here first. Only top's test needs ncurses.
 TEST_LINK_cgpath := cgpath
 TEST_LINK_cli := cli state
-TEST_LINK_conntable := conntable state names
+TEST_LINK_conntable := conntable state names cgpath
 TEST_LINK_cpumerge := cpumerge
-TEST_LINK_doctor := cli conntable doctor fmt record state stats fixture names
-TEST_LINK_filter := cli conntable filter state fixture names
-TEST_LINK_fmt := conntable fmt names
-TEST_LINK_metrics := conntable metrics state fixture names
+TEST_LINK_doctor := cli conntable doctor fmt record state stats fixture names cgpath
+TEST_LINK_filter := cli conntable filter state fixture names cgpath
+TEST_LINK_fmt := conntable fmt names cgpath
+TEST_LINK_names := names cgpath
+TEST_LINK_metrics := conntable metrics state fixture names cgpath
 TEST_LINK_outfile := outfile
-TEST_LINK_output := conntable fmt outfile output pair perfetto state stats fixture names
-TEST_LINK_pair := conntable fmt outfile output pair perfetto state stats names
-TEST_LINK_perfetto := conntable fmt perfetto state fixture names
-TEST_LINK_record := conntable record synth names
+TEST_LINK_output := conntable fmt outfile output pair perfetto state stats fixture names cgpath
+TEST_LINK_pair := conntable fmt outfile output pair perfetto state stats names cgpath
+TEST_LINK_perfetto := conntable fmt perfetto state fixture names cgpath
+TEST_LINK_record := conntable record synth names cgpath
 TEST_LINK_sat :=
-TEST_LINK_seed := conntable seed names
+TEST_LINK_seed := conntable seed names cgpath
 TEST_LINK_slotmodel := cpumerge
 TEST_LINK_state := state
 TEST_LINK_stats := stats
-TEST_LINK_top := conntable fmt state top names
-TEST_LINK_twdiag := conntable seed twdiag names
+TEST_LINK_top := conntable fmt state top names cgpath
+TEST_LINK_twdiag := conntable seed twdiag names cgpath
 test_objs = $(patsubst %,$(OUTPUT)/%.o,$(filter-out $(TESTLIB),$(TEST_LINK_$(1)))) \
 	$(patsubst %,$(OUTPUT)/tests/lib/%.o,$(filter $(TESTLIB),$(TEST_LINK_$(1))))
 
@@ -140,7 +141,7 @@ $(OUTPUT)/tests/test_%: tests/unit/test_%.c $$(call test_objs,$$*) | $(OUTPUT)/t
 
 # The recording dumper links the recording reader (the evidence a failing test keeps).
 $(OUTPUT)/tests/tdrdump: tests/integration/tdrdump.c $(OUTPUT)/record.o $(OUTPUT)/state.o \
-		$(OUTPUT)/conntable.o $(OUTPUT)/names.o \
+		$(OUTPUT)/conntable.o $(OUTPUT)/names.o $(OUTPUT)/cgpath.o \
 		| $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) $^ $(LDFLAGS) -o $@
@@ -192,7 +193,7 @@ model: $(OUTPUT)/tests/tsan_slotmodel
 # classic tracepoints must keep both sides, children and a reused tuple apart; the one ring
 # buffer and the perf buffer must keep order and dwell.
 INTEG_SCRIPTS := run replay files hostile prometheus serve_hostile deploy top_tmux scenarios \
-	views doctor accept conninfo rst tw_expire tw_diag pressure \
+	views doctor accept conninfo rst pods tw_expire tw_diag pressure \
 	kernel_paths privdrop reconcile
 INTEG_PATHS := "--backend tracepoint|(client-first|server-first|tw-reuse|prefork|refused)-." \
 	"--buffer ring|(server-first|cw-hold|tw-reuse)-." \
@@ -239,29 +240,29 @@ endif
 # - fuzz_seed: the socket dump's decoder, from tests/fuzz/corpus-seed (capture_dump.c);
 # - fuzz_cli: the command line, from tests/fuzz/corpus-cli.
 FUZZ_TIME ?= 10
-FUZZ_VIEWS := 21
+FUZZ_VIEWS := 24
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-D_GNU_SOURCE -DTD_VERSION='"$(VERSION)"' $(TD_INCLUDES)
-$(OUTPUT)/fuzz_record: tests/fuzz/fuzz_record.c $(call src,record conntable names stats state) \
+$(OUTPUT)/fuzz_record: tests/fuzz/fuzz_record.c $(call src,record conntable names cgpath stats state) \
 		| $(OUTPUT)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -DFUZZ_REPLAY $^ -o $@
 
-$(OUTPUT)/fuzz_views: tests/fuzz/fuzz_views.c $(call src,cli state fmt filter conntable names \
+$(OUTPUT)/fuzz_views: tests/fuzz/fuzz_views.c $(call src,cli state fmt filter conntable names cgpath \
 		stats output metrics top record perfetto pair doctor outfile) | $(OUTPUT)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -lncursesw -lm -o $@
 
-$(OUTPUT)/fuzz_seed: tests/fuzz/fuzz_seed.c $(call src,seed conntable names state) | $(OUTPUT)
+$(OUTPUT)/fuzz_seed: tests/fuzz/fuzz_seed.c $(call src,seed conntable names cgpath state) | $(OUTPUT)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -o $@
 
-$(OUTPUT)/fuzz_cli: tests/fuzz/fuzz_cli.c $(call src,cli state fmt doctor conntable names \
+$(OUTPUT)/fuzz_cli: tests/fuzz/fuzz_cli.c $(call src,cli state fmt doctor conntable names cgpath \
 		output stats perfetto pair outfile) | $(OUTPUT)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -lm -o $@
 
-$(OUTPUT)/mkcorpus: tests/fuzz/mkcorpus.c $(call src,record conntable names) tests/lib/synth.c \
+$(OUTPUT)/mkcorpus: tests/fuzz/mkcorpus.c $(call src,record conntable names cgpath) tests/lib/synth.c \
 		| $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) -Itests/lib $^ -o $@
@@ -316,7 +317,7 @@ $(OUTPUT)/storm: tests/bench/storm.c | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $< -o $@
 
-$(OUTPUT)/mkrecording: tests/bench/mkrecording.c tests/lib/synth.c $(call src,record conntable names) \
+$(OUTPUT)/mkrecording: tests/bench/mkrecording.c tests/lib/synth.c $(call src,record conntable names cgpath) \
 		| $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(TD_CFLAGS) -Itests/lib $^ -o $@

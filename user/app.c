@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "cgroups.h"
 #include "filter.h"
 #include "loss.h"
 #include "outfile.h"
@@ -175,10 +176,47 @@ void app_event(struct app *a, const struct td_event *e)
 		if (a->nseen < a->capseen)
 			a->seen[a->nseen++] = e->cookie;
 	}
+	if (e->cgroup != a->cg_last)
+		app_cgroup(a, e->cgroup);
 	if (a->rec)
 		rec_writer__event(a->rec, e);
 	if (a->table)
 		conntable__apply(a->table, e);
+}
+
+void app_cgroup(struct app *a, uint64_t id)
+{
+	const struct cg_name *n;
+
+	a->cg_last = id;
+	if (!a->cgroups || !id)
+		return;
+	n = cgroups__see(a->cgroups, id);
+	if (n && a->rec)
+		rec_writer__cgroup(a->rec, n);
+	/* Not named, or named without its pod's or container's name: asked again on the next
+	 * record (cgroups__see() looks again at most once a second). */
+	n = cgn__get(id);
+	if (!n || n->incomplete)
+		a->cg_last = 0;
+}
+
+void app_cgroup_names(struct app *a, const struct rec_cgroup *g)
+{
+	/* The recording's bytes are copied out, cut at the bounds a live tracer keeps and at
+	 * a NUL; what they hold is escaped wherever it is shown. */
+	char pod[CG_NS_MAX + 1 + CG_NAME_MAX + 1], ctr[CG_NAME_MAX + 1];
+	size_t lo = g->pod_len < sizeof(pod) ? g->pod_len : sizeof(pod) - 1;
+	size_t lc = g->container_len < sizeof(ctr) ? g->container_len : sizeof(ctr) - 1;
+	const struct cg_name *n;
+
+	memcpy(pod, g->pod, lo);
+	pod[lo] = 0;
+	memcpy(ctr, g->container, lc);
+	ctr[lc] = 0;
+	n = cgn__set(g->id, g->path, g->path_len, pod, ctr);
+	if (n && a->rec)
+		rec_writer__cgroup(a->rec, n);
 }
 
 void app_seed(struct app *a, const struct conn *c)
@@ -189,6 +227,8 @@ void app_seed(struct app *a, const struct conn *c)
 	 * shown: keep it out of the recording, which would otherwise carry
 	 * every socket of the host.
 	 */
+	if (c->cgroup)
+		app_cgroup(a, c->cgroup);
 	if (a->rec && filter__conn(a->o, c) != CT_REJECT)
 		rec_writer__seed(a->rec, c);
 	if (a->table)

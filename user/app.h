@@ -96,6 +96,10 @@ struct app {
 	const struct rec_header *rec_hdr; /* -i: the recording's header */
 	struct twdiag *twdiag;		  /* live, with a table and TIME_WAIT: timewait lookups */
 	const char *out_path; /* the output's file (timeline -o), for messages; NULL: stdout */
+	/* Live: names cgroup ids as records bring them (user/kernel/cgroups.h); NULL on replay,
+	 * where the recording's CGROUP records name them, and when there is no cgroup2 mount. */
+	struct cgroups *cgroups;
+	uint64_t cg_last; /* the last record's cgroup id, when its names are complete */
 };
 
 /*
@@ -107,6 +111,13 @@ int app_open(struct app *a, struct td_options *o, int64_t realtime_offset_ns);
 
 /* A record, into the recording and the table. */
 void app_event(struct app *a, const struct td_event *e);
+/* A cgroup id a record or a socket carries: named (live) and, when newly named, written to
+ * the recording before the record that carries it. */
+void app_cgroup(struct app *a, uint64_t id);
+/* A recording's names of a cgroup: into the process's table (names.h) and, with -w, the new
+ * recording. */
+struct rec_cgroup;
+void app_cgroup_names(struct app *a, const struct rec_cgroup *g);
 /* A socket that existed before the first record: into the table, or the recording. */
 void app_seed(struct app *a, const struct conn *c);
 /* The clock moved to now: the recording, the table, the loss lines, the view. */

@@ -314,6 +314,40 @@ static int parse_duration(const char *s, const char *opt, bool allow_zero, uint6
 	return 0;
 }
 
+/* A Kubernetes name: lowercase letters, digits and '-' (and '.' when dots), 1 to max bytes,
+ * a letter or digit at each end. */
+static bool kube_name(const char *s, size_t len, size_t max, bool dots)
+{
+	if (!len || len > max)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+
+		if (!alnum && !(ch == '-' || (dots && ch == '.')))
+			return false;
+		if (!alnum && (i == 0 || i + 1 == len))
+			return false;
+	}
+	return true;
+}
+
+bool cli__valid_pod(const char *v)
+{
+	const char *slash = strchr(v, '/');
+
+	if (!slash || !kube_name(v, (size_t)(slash - v), 63, false))
+		return false;
+	return !slash[1] || kube_name(slash + 1, strlen(slash + 1), 253, true);
+}
+
+bool cli__valid_container(const char *v)
+{
+	size_t n = strlen(v), hex = strspn(v, "0123456789abcdef");
+
+	return (hex == n && n >= 4 && n <= 64) || kube_name(v, n, 253, true);
+}
+
 int cli__parse_duration(const char *s, const char *opt, uint64_t *ns, char *err, size_t errlen)
 {
 	return parse_duration(s, opt, false, ns, err, errlen);
@@ -667,7 +701,10 @@ enum {
 	OPT_RECONCILE,
 	OPT_ACCEPT,
 	OPT_WIDE,
-	OPT_LAST = OPT_WIDE
+	OPT_POD,
+	OPT_CONTAINER,
+	OPT_PODS_DIR,
+	OPT_LAST = OPT_PODS_DIR
 };
 
 #define CMD(x)	 (1u << TD_CMD_##x)
@@ -698,6 +735,9 @@ static const struct opt_spec {
 	{ "comm", 'c', "NAMES", TRACING },
 	{ "netns", 'N', "INODE", TRACING },
 	{ "cgroup", 'C', "PATH", TRACING },
+	{ "pod", OPT_POD, "NAMESPACE/NAME", TRACING & ~CMD(RECORD) },
+	{ "container", OPT_CONTAINER, "NAME|ID", TRACING & ~CMD(RECORD) },
+	{ "pods-dir", OPT_PODS_DIR, "DIR", TRACING },
 	{ "state", 's', "STATES", VIEWS },
 	/* stat, top and serve count every dwell: a floor would bias them. */
 	{ "min", 'm', "DURATION", CMD(TRACE) | CMD(TIMELINE) },
@@ -730,7 +770,7 @@ static const struct opt_spec {
 	{ "threshold", OPT_THRESHOLD, "NAME=VALUE", CMD(DOCTOR) },
 	/* The other views trace accepts whenever the kernel can (owners need them). */
 	{ "accept", OPT_ACCEPT, NULL, CMD(STAT) | CMD(SERVE) },
-	{ "wide", OPT_WIDE, NULL, CMD(TIMELINE) },
+	{ "wide", OPT_WIDE, NULL, CMD(TRACE) | CMD(TIMELINE) },
 };
 
 /* '+': stop at the first non-option instead of permuting argv (which is the caller's);
@@ -1019,14 +1059,45 @@ static int apply(struct td_options *o, int c, const char *v, char *err, size_t e
 			o->by = TD_BY_RADDR;
 		else if (!strcmp(v, "comm"))
 			o->by = TD_BY_COMM;
+		else if (!strcmp(v, "pod"))
+			o->by = TD_BY_POD;
+		else if (!strcmp(v, "container"))
+			o->by = TD_BY_CONTAINER;
 		else
 			return fail(err, errlen,
-				    "invalid key '%s' in --by: must be lport, rport, raddr or comm",
+				    "invalid key '%s' in --by: must be lport, rport, raddr, comm, "
+				    "pod or container",
 				    v);
-		/* The exporter keeps label cardinality low: listening ports only. */
-		if (o->cmd == TD_CMD_SERVE && o->by != TD_BY_LPORT)
+		/* The exporter keeps label cardinality low and bounded: listening ports, pods
+		 * or containers, each with a cap (metrics.h). */
+		if (o->cmd == TD_CMD_SERVE && o->by != TD_BY_LPORT && o->by != TD_BY_POD &&
+		    o->by != TD_BY_CONTAINER)
 			return fail(err, errlen,
-				    "invalid key '%s' in --by: serve supports only lport", v);
+				    "invalid key '%s' in --by: serve supports lport, pod or "
+				    "container",
+				    v);
+		return 0;
+	case OPT_POD:
+		if (!cli__valid_pod(v))
+			return fail(err, errlen,
+				    "invalid pod '%s' in --pod: must be NAMESPACE/NAME or "
+				    "NAMESPACE/ (Kubernetes names: lowercase letters, digits, '-', "
+				    "'.')",
+				    v);
+		o->pod = v;
+		return 0;
+	case OPT_CONTAINER:
+		if (!cli__valid_container(v))
+			return fail(err, errlen,
+				    "invalid container '%s' in --container: must be a container "
+				    "name or the first 4 to 64 hex digits of its id",
+				    v);
+		o->container = v;
+		return 0;
+	case OPT_PODS_DIR:
+		if (!*v)
+			return fail(err, errlen, "invalid directory '' in --pods-dir: empty");
+		o->pods_dir = v;
 		return 0;
 	case OPT_HIST:
 		o->hist = true;
@@ -1341,6 +1412,12 @@ const char *cli__usage(void)
 	       "  -c, --comm NAMES         owning process names (comma list, 15 chars each)\n"
 	       "  -N, --netns INODE        network namespace inode (ls -Li /proc/PID/ns/net)\n"
 	       "  -C, --cgroup PATH        cgroup v2 directory, with its subtree\n"
+	       "      --pod NS/NAME        Kubernetes pod (NS/: every pod of the namespace),\n"
+	       "                           from the socket's cgroup and the kubelet's logs\n"
+	       "      --container NAME|ID  container: its name, or its id's first 4-64 digits\n"
+	       "      --pods-dir DIR       where the kubelet keeps pod logs, which name pods and\n"
+	       "                           containers (default /var/log/pods; the containers'\n"
+	       "                           are read from DIR/../containers)\n"
 	       "  Filters given again add to the list; different filters must all match.\n"
 	       "\n"
 	       "What is shown (trace, timeline, stat, top, serve):\n"
@@ -1361,14 +1438,17 @@ const char *cli__usage(void)
 	       "                           doctor; default: text)\n"
 	       "      --format FORMAT      text, json (as -j) or, for timeline, perfetto: trace\n"
 	       "                           events for ui.perfetto.dev, one track a connection\n"
-	       "      --wide               timeline: add the handshake's RTT and what each\n"
-	       "                           connection carried (bytes, segments, retransmits)\n"
+	       "      --wide               trace, timeline: add each connection's pod and\n"
+	       "                           container (or cgroup); timeline: also the handshake's\n"
+	       "                           RTT and what it carried (bytes, segments, retrans.)\n"
 	       "      --pair               timeline: both ends of a connection on this host side\n"
 	       "                           by side in time order (client, server columns)\n"
 	       "      --interval DURATION  stat: print the table every DURATION (default: only\n"
 	       "                           at exit); top, serve: refresh period (default 1s)\n"
-	       "      --by KEY             stat: rows per state and lport, rport, raddr or comm;\n"
-	       "                           serve: lport (listening ports) (default: none)\n"
+	       "      --by KEY             stat: rows per state and lport, rport, raddr, comm,\n"
+	       "                           pod or container; serve: lport (listening ports), pod\n"
+	       "                           or container (namespace, pod and container labels, at\n"
+	       "                           most 128 sets, the rest as \"other\") (default: none)\n"
 	       "      --hist               stat: add a log2 histogram per state\n"
 	       "      --accept             stat, serve: also measure the accept-queue wait\n"
 	       "                           (traces accept(): every syscall of every process\n"
@@ -1445,5 +1525,6 @@ const char *cli__usage(void)
 	       "  tcpdwell -j --stuck CLOSE_WAIT=30s        JSON, with CLOSE_WAIT leak alerts\n"
 	       "  tcpdwell record -o incident.td -d 5m      record now, analyse later with -i\n"
 	       "  tcpdwell doctor -d 30s                    what is wrong with TCP here, if any\n"
-	       "  tcpdwell serve --listen :9877 --by lport  metrics for Prometheus\n";
+	       "  tcpdwell serve --listen :9877 --by lport  metrics for Prometheus\n"
+	       "  tcpdwell stat --by pod -s CLOSE_WAIT      the dwell in CLOSE_WAIT per pod\n";
 }

@@ -83,4 +83,9 @@ const char *cli__command_name(enum td_command cmd);
  */
 int cli__parse_thresholds(const char *s, struct doctor_config *c, char *err, size_t errlen);
 
+/* --pod's value: "NAMESPACE/NAME" or "NAMESPACE/" (Kubernetes' name rules). */
+bool cli__valid_pod(const char *v);
+/* --container's value: a Kubernetes container name, or 4 to 64 lowercase hex digits. */
+bool cli__valid_container(const char *v);
+
 #endif /* TD_CLI_H */

@@ -20,6 +20,7 @@
 
 #include "clock.h"
 #include "app.h"
+#include "cgroups.h"
 #include "outfile.h"
 #include "privdrop.h"
 #include "record.h"
@@ -348,6 +349,10 @@ int live__run(struct td_options *o)
 		app_free(&a);
 		return TD_EXIT_FAIL;
 	}
+	/* Cgroup names: before the socket dump, whose sockets carry their cgroup ids. */
+	a.cgroups = cgroups__open(o->pods_dir, msg, sizeof(msg));
+	if (!a.cgroups && o->verbose)
+		fprintf(stderr, "tcpdwell: %s\n", msg);
 	if (!o->no_seed)
 		seed_from_dump(&a, tr);
 	/*
@@ -447,6 +452,17 @@ int live__run(struct td_options *o)
 	a.now = clock__ns(CLOCK_MONOTONIC);
 	if (a.twdiag && o->verbose)
 		twdiag_report(&a);
+	if (a.cgroups && o->verbose) {
+		const struct cgroups_stats *cs = cgroups__stats(a.cgroups);
+
+		fprintf(stderr,
+			"tcpdwell: cgroup names: %u cgroups named (%" PRIu64
+			" not: table full), %" PRIu64 " walks of the cgroup2 mount in %.1f ms of CPU "
+			"(the last found %u directories%s), %u pods and %u containers in the "
+			"kubelet's log directories\n",
+			cgn__count(), cgn__full(), cs->walks, cs->walk_ns / 1e6, cs->dirs,
+			cs->truncated ? ", stopped at its limit" : "", cs->pods, cs->containers);
+	}
 	if (ret == TD_EXIT_OK)
 		ret = app_close(&a);
 out:
@@ -454,6 +470,7 @@ out:
 		ret = TD_EXIT_FAIL;
 	tracer__close(tr);
 	twdiag__close(a.twdiag);
+	cgroups__close(a.cgroups);
 	app_free(&a);
 	return ret;
 }

@@ -35,6 +35,8 @@ enum td_by {
 	TD_BY_RPORT,
 	TD_BY_RADDR,
 	TD_BY_COMM,
+	TD_BY_POD,	 /* the socket's pod (cgroup names, names.h) */
+	TD_BY_CONTAINER, /* its container */
 };
 
 /* A set of ports: bit p set = port p selected. */
@@ -123,6 +125,9 @@ struct td_options {
 	uint64_t min_ns; /* --min */
 	uint32_t netns; /* --netns inode; 0 = any */
 	const char *cgroup_path; /* --cgroup */
+	const char *pod;	 /* --pod NAMESPACE/NAME, or NAMESPACE/ for all its pods */
+	const char *container;	 /* --container: a name, or an id's first 4-64 hex digits */
+	const char *pods_dir;	 /* --pods-dir: the kubelet's pod logs (/var/log/pods) */
 	uint64_t duration_ns; /* --duration; 0 = until signal */
 	uint64_t interval_ns; /* stat --interval; 0 = only at exit */
 	enum td_by by;

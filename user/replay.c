@@ -117,6 +117,9 @@ static int replay_items(struct app *a, struct rec_reader *r)
 		case REC_SEED:
 			app_seed(a, &it->seed);
 			break;
+		case REC_CGROUP:
+			app_cgroup_names(a, &it->cgroup);
+			break;
 		}
 		if (!(r->items & 4095) && ferror(a->out.f))
 			break; /* the reader of our output is gone: app_close says why */

@@ -33,9 +33,46 @@ static void check(bool ok, const char *what)
 	}
 }
 
+/* A CGROUP record's string as the writer takes it: up to its first NUL, at most max bytes. */
+static size_t cut(const char *p, size_t n, size_t max, char *buf)
+{
+	const char *nul = memchr(p, 0, n);
+
+	if (nul)
+		n = (size_t)(nul - p);
+	if (n > max)
+		n = max;
+	memcpy(buf, p, n);
+	buf[n] = 0;
+	return n;
+}
+
+static char cg_path[CGN_PATH_MAX + 1], cg_pod[CG_NS_MAX + 1 + CG_NAME_MAX + 1],
+    cg_ctr[CG_NAME_MAX + 1];
+
+/* The names a CGROUP item reads back as once written again. */
+static struct cg_name cg_of(const struct rec_cgroup *g)
+{
+	cut(g->path, g->path_len, CGN_PATH_MAX, cg_path);
+	cut(g->pod, g->pod_len, sizeof(cg_pod) - 1, cg_pod);
+	cut(g->container, g->container_len, CG_NAME_MAX, cg_ctr);
+	return (struct cg_name){ .id = g->id, .path = cg_path, .pod = cg_pod, .container = cg_ctr };
+}
+
+static bool same(const char *p, size_t n, const char *s)
+{
+	return n == strlen(s) && !memcmp(p, s, n);
+}
+
 static void rewrite(struct rec_writer *w, const struct rec_item *it)
 {
+	struct cg_name cg;
+
 	switch (it->type) {
+	case REC_CGROUP:
+		cg = cg_of(&it->cgroup);
+		rec_writer__cgroup(w, &cg);
+		break;
 	case REC_EVENT:
 		rec_writer__event(w, &it->ev);
 		break;
@@ -86,6 +123,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			conntable__seed(t, &it.seed);
 		else if (it.type == REC_LOST)
 			conntable__mark_loss(t);
+		else if (it.type == REC_CGROUP)
+			cgn__set(it.cgroup.id, it.cgroup.path, it.cgroup.path_len, NULL, NULL);
 #endif
 	}
 	check(ret == 0 || (ret == -1 && strstr(r.err, "at byte ")), "error names no offset");
@@ -124,6 +163,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case REC_SEED:
 			check(!memcmp(&it.seed, &items[i].seed, sizeof(it.seed)), "seed changed");
 			break;
+		case REC_CGROUP: {
+			struct cg_name cg = cg_of(&items[i].cgroup);
+
+			check(it.cgroup.id == cg.id && same(it.cgroup.path, it.cgroup.path_len, cg.path) &&
+				  same(it.cgroup.pod, it.cgroup.pod_len, cg.pod) &&
+				  same(it.cgroup.container, it.cgroup.container_len, cg.container),
+			      "cgroup changed");
+			break;
+		}
 		}
 	}
 	check(rec_reader__next(&again, &it) == 0 && again.end_seen, "re-encoded end");
@@ -132,6 +180,7 @@ out:
 #ifdef FUZZ_REPLAY
 	conntable__drain(t);
 	conntable__free(t);
+	cgn__clear();
 #endif
 	return 0;
 }

@@ -33,6 +33,7 @@
 #include "record.h"
 #include "sat.h"
 #include "stats.h"
+#include "names.h"
 #include "top.h"
 
 /* The command lines, picked by the first byte (modulo their number). */
@@ -58,6 +59,10 @@ static const char *const views[][12] = {
     {"serve", "--interval", "1ms"},
     {"serve", "--by", "lport", "--stuck", "CLOSE_WAIT=1ms"},
     {"serve", "--accept", "--interval", "1ms"},
+    /* The names of the cgroups the recording carries (CGROUP records): any bytes. */
+    {"trace", "-i", "f", "--wide", "--json"},
+    {"stat", "-i", "f", "--by", "pod"},
+    {"serve", "--by", "container", "--interval", "1ms"},
 };
 #define NVIEWS (sizeof(views) / sizeof(views[0]))
 
@@ -358,7 +363,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (v.o.cmd == TD_CMD_SERVE) {
 		v.metrics = calloc(1, sizeof(*v.metrics));
 		check(v.metrics != NULL, "calloc");
-		metrics__init(v.metrics, v.o.by == TD_BY_LPORT);
+		metrics__init(v.metrics, v.o.by == TD_BY_LPORT	    ? METRICS_LABEL_LPORT
+					 : v.o.by == TD_BY_POD	    ? METRICS_LABEL_POD
+					 : v.o.by == TD_BY_CONTAINER ? METRICS_LABEL_CONTAINER
+								    : METRICS_LABEL_NONE);
 		memcpy(v.metrics->stuck_ns, v.o.stuck_ns, sizeof(v.o.stuck_ns));
 		v.metrics->states = v.o.states;
 		v.metrics->accepts = v.o.accept;
@@ -378,6 +386,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case REC_SEED:
 			conntable__seed(v.table, &it.seed);
 			break;
+		case REC_CGROUP: {
+			/* As app_cgroup_names() does: strings copied, cut at their bounds. */
+			char pod[CG_NS_MAX + 1 + CG_NAME_MAX + 1], ctr[CG_NAME_MAX + 1];
+			size_t lo = it.cgroup.pod_len < sizeof(pod) ? it.cgroup.pod_len : sizeof(pod) - 1;
+			size_t lc = it.cgroup.container_len < sizeof(ctr) ? it.cgroup.container_len
+									    : sizeof(ctr) - 1;
+
+			memcpy(pod, it.cgroup.pod, lo);
+			pod[lo] = 0;
+			memcpy(ctr, it.cgroup.container, lc);
+			ctr[lc] = 0;
+			cgn__set(it.cgroup.id, it.cgroup.path, it.cgroup.path_len, pod, ctr);
+			break;
+		}
 		}
 	}
 	if (r.end_seen)
@@ -390,7 +412,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(text);
 	top__close(v.top);
 	free(v.snap);
+	if (v.metrics)
+		metrics__free(v.metrics);
 	free(v.metrics);
+	cgn__clear();
 	doctor__free(v.doctor);
 	conntable__free(v.table);
 	stat_table__free(&v.stats);

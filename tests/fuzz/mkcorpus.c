@@ -105,6 +105,18 @@ static void each_type(FILE *f, bool end)
 	c.step_ns[0] = 3600000000000ULL;
 	rec_writer__seed(&w, &c);
 	e = event(TD_EV_STATE, 4, TD_CLOSE, TD_SYN_SENT, 3100);
+	{
+		struct cg_name n = {
+			.id = e.cgroup,
+			.path = "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod6f1c2d3e_"
+				"4a5b_4c6d_8e7f_0a1b2c3d4e5f.slice/cri-containerd-0123456789abcdef0123456789"
+				"abcdef0123456789abcdef0123456789abcdef.scope",
+			.pod = "payments/checkout-7d9f",
+			.container = "app",
+		};
+
+		rec_writer__cgroup(&w, &n);
+	}
 	rec_writer__event(&w, &e);
 	e = event(TD_EV_STATE, 6, TD_SYN_SENT, TD_ESTABLISHED, 0);
 	rec_writer__event(&w, &e);
@@ -269,6 +281,16 @@ static void hostile_names(FILE *f, bool end)
 	e = event(TD_EV_STATE, 4, TD_CLOSE, TD_SYN_SENT, 3100);
 	memset(e.comm, 0, sizeof(e.comm));
 	memcpy(e.comm, pwn, sizeof(pwn) - 1);
+	{
+		/* A cgroup anyone with a delegated subtree can name, and names a recording may
+		 * carry: terminal escapes, quotes, a newline, bytes that are not UTF-8. */
+		struct cg_name n = { .id = e.cgroup,
+				     .path = "/user.slice/\x1b]0;pwn\x07\"},\n\x9b\xff",
+				     .pod = "ns\"/\x1b[2J\\",
+				     .container = "c\n\"}" };
+
+		rec_writer__cgroup(&w, &n);
+	}
 	rec_writer__event(&w, &e);
 	e = event(TD_EV_STATE, 4, TD_SYN_SENT, TD_ESTABLISHED, 0);
 	e.ts_ns += 1000;

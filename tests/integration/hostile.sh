@@ -61,11 +61,11 @@ check "tick-leap: a table at each tick past a deadline, and the final one" 3 \
 # Past ktime_t's range, or back in time: damage, named with its byte offset.
 run stat --interval 1ns -i "$C/tick-wrap.rec"
 check "tick-wrap: exit 1, the tick named" \
-	"1 tcpdwell: '$C/tick-wrap.rec': tick record at byte 261: time 18446744073709551614 ns is out of range" \
+	"1 tcpdwell: '$C/tick-wrap.rec': tick record at byte 262: time 18446744073709551614 ns is out of range" \
 	"$RC $ERR"
 run trace -i "$C/tick-back.rec"
 check "tick-back: exit 1, the tick named" \
-	"1 tcpdwell: '$C/tick-back.rec': tick record at byte 261: time 3600000000000 ns goes back before the last tick (9223372036854775807 ns)" \
+	"1 tcpdwell: '$C/tick-back.rec': tick record at byte 262: time 3600000000000 ns goes back before the last tick (9223372036854775807 ns)" \
 	"$RC $ERR"
 
 # States outside the enum: ignored; the records around them still count.

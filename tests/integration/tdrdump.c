@@ -19,6 +19,22 @@
 #include "record.h"
 #include "state.h"
 
+/* A recording's string (any bytes, n of them) as a JSON string: bytes outside printable
+ * ASCII, quotes and backslashes as \u00XX. */
+static void put_str(const char *p, size_t n)
+{
+	putchar('"');
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
 static void put_addr(const char *key, const uint8_t *a, int family)
 {
 	printf(",\"%s\":\"", key);
@@ -117,6 +133,16 @@ int main(int argc, char **argv)
 			       ",\"state\":\"%s\",\"sport\":%u,\"dport\":%u}\n",
 			       n, it.seed.cookie, state__name(it.seed.state), it.seed.sport,
 			       it.seed.dport);
+			break;
+		case REC_CGROUP:
+			printf("{\"n\":%" PRIu64 ",\"type\":\"cgroup\",\"id\":%" PRIu64 ",\"path\":", n,
+			       it.cgroup.id);
+			put_str(it.cgroup.path, it.cgroup.path_len);
+			fputs(",\"pod\":", stdout);
+			put_str(it.cgroup.pod, it.cgroup.pod_len);
+			fputs(",\"container\":", stdout);
+			put_str(it.cgroup.container, it.cgroup.container_len);
+			fputs("}\n", stdout);
 			break;
 		}
 	}

@@ -786,8 +786,41 @@ static void test_conn_info(void **state)
 			fail_msg("case %zu (%s %s): conn_info %d, want %d", i, cases[i].args[0],
 				 cases[i].args[1] ?: "", opts.conn_info, cases[i].on);
 	}
-	assert_int_equal(PARSE("trace", "--wide"), TD_EXIT_USAGE);
-	assert_string_equal(err, "option --wide does not apply to 'trace' (only to timeline)");
+	assert_int_equal(PARSE("stat", "--wide"), TD_EXIT_USAGE);
+	assert_string_equal(err, "option --wide does not apply to 'stat' (only to trace and timeline)");
+}
+
+/* --pod, --container, --pods-dir, --by pod|container. */
+static void test_cgroup_names(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("trace", "--pod", "payments/checkout-7d9f"), TD_EXIT_OK);
+	assert_string_equal(opts.pod, "payments/checkout-7d9f");
+	assert_int_equal(PARSE("trace", "--pod", "kube-system/"), TD_EXIT_OK);
+	assert_int_equal(PARSE("stat", "--container", "app"), TD_EXIT_OK);
+	assert_int_equal(PARSE("stat", "--container", "0123abcd"), TD_EXIT_OK);
+	assert_int_equal(PARSE("stat", "--by", "pod"), TD_EXIT_OK);
+	assert_int_equal(opts.by, TD_BY_POD);
+	assert_int_equal(PARSE("serve", "--by", "container"), TD_EXIT_OK);
+	assert_int_equal(opts.by, TD_BY_CONTAINER);
+	assert_int_equal(PARSE("trace", "--pods-dir", "/tmp/pods"), TD_EXIT_OK);
+	assert_string_equal(opts.pods_dir, "/tmp/pods");
+
+	assert_int_equal(PARSE("trace", "--pod", "checkout"), TD_EXIT_USAGE);
+	assert_string_equal(err, "invalid pod 'checkout' in --pod: must be NAMESPACE/NAME or "
+				 "NAMESPACE/ (Kubernetes names: lowercase letters, digits, '-', '.')");
+	assert_int_equal(PARSE("trace", "--pod", "Pay/x"), TD_EXIT_USAGE);
+	assert_int_equal(PARSE("trace", "--pod", "/x"), TD_EXIT_USAGE);
+	assert_int_equal(PARSE("trace", "--pod", "a/b/c"), TD_EXIT_USAGE);
+	assert_int_equal(PARSE("trace", "--pod", "a/-b"), TD_EXIT_USAGE);
+	assert_int_equal(PARSE("trace", "--container", "App"), TD_EXIT_USAGE);
+	assert_string_equal(err, "invalid container 'App' in --container: must be a container "
+				 "name or the first 4 to 64 hex digits of its id");
+	assert_int_equal(PARSE("trace", "--container", "a\x1b[2J"), TD_EXIT_USAGE);
+	assert_int_equal(PARSE("trace", "--pods-dir", ""), TD_EXIT_USAGE);
+	assert_int_equal(PARSE("serve", "--by", "comm"), TD_EXIT_USAGE);
+	assert_string_equal(err, "invalid key 'comm' in --by: serve supports lport, pod or container");
+	assert_int_equal(PARSE("record", "--pod", "a/b"), TD_EXIT_USAGE);
 }
 
 #define BAD_IDS "in --user: must be NAME or UID:GID, each 0-4294967294"
@@ -1336,6 +1369,9 @@ static void test_usage_text(void **state)
 		"default 127.0.0.1:9877",
 		"--no-seed",
 		"--no-timewait",
+		"--pod NS/NAME",
+		"--container NAME|ID",
+		"--pods-dir DIR",
 		"Exit status: 0 success; 1 runtime failure",
 		"2 bad usage",
 		"Examples:",
@@ -1397,6 +1433,7 @@ int main(void)
 		cmocka_unit_test(test_commands),
 		cmocka_unit_test(test_owners),
 		cmocka_unit_test(test_conn_info),
+		cmocka_unit_test(test_cgroup_names),
 		cmocka_unit_test(test_every_option),
 		cmocka_unit_test(test_command_specific_options),
 		cmocka_unit_test(test_help_and_version),

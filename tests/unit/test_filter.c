@@ -19,6 +19,7 @@
 #include "fixture.h"
 #include "cli.h"
 #include "filter.h"
+#include "names.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -382,6 +383,48 @@ static void test_cgroup(void **state)
 	HIDES(OPTS("-C", "/sys/fs/cgroup/x", "-p", "1234"), c);
 }
 
+#define CG_ID1 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define CG_ID2 "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+#define CG_POD                                                                          \
+	"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod6f1c2d3e_4a5b_4c6d_" \
+	"8e7f_0a1b2c3d4e5f.slice"
+
+/* --pod and --container: by the names of the socket's cgroup; one not named (or no
+ * cgroup at all) is in no pod and no container. */
+static void test_pod_container(void **state)
+{
+	static const char a[] = CG_POD "/cri-containerd-" CG_ID1 ".scope";
+	static const char d[] = "/system.slice/docker-" CG_ID2 ".scope";
+	struct conn c = v4();
+
+	(void)state;
+	assert_non_null(cgn__set(501, a, strlen(a), "payments/checkout-7d9f", "app"));
+	assert_non_null(cgn__set(502, d, strlen(d), NULL, NULL));
+	REJECTS(OPTS("--pod", "payments/checkout-7d9f"), c);
+	c.cgroup = 501;
+	MATCH(OPTS("--pod", "payments/checkout-7d9f"), c);
+	MATCH(OPTS("--pod", "payments/"), c);
+	REJECTS(OPTS("--pod", "payments/checkout"), c);
+	REJECTS(OPTS("--pod", "pay/"), c);
+	MATCH(OPTS("--container", "app"), c);
+	MATCH(OPTS("--container", "0123"), c);
+	MATCH(OPTS("--container", CG_ID1), c);
+	REJECTS(OPTS("--container", "fedc"), c);
+	REJECTS(OPTS("--container", "ap"), c);
+	MATCH(OPTS("--pod", "payments/checkout-7d9f", "--container", "app"), c);
+	REJECTS(OPTS("--pod", "payments/checkout-7d9f", "--container", "web"), c);
+	/* A Docker container: an id, no name, no pod. */
+	c.cgroup = 502;
+	MATCH(OPTS("--container", "fedcba98"), c);
+	REJECTS(OPTS("--pod", "payments/"), c);
+	/* Named nowhere. */
+	c.cgroup = 503;
+	REJECTS(OPTS("--container", "fedcba98"), c);
+	assert_false(filter__selects_all(OPTS("--pod", "a/")));
+	assert_false(filter__selects_all(OPTS("--container", "app")));
+	cgn__clear();
+}
+
 static void test_owner(void **state)
 {
 	struct conn c = v4(); /* pid 1234, nginx */
@@ -606,6 +649,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_no_filter_matches_everything),
 		cmocka_unit_test(test_selects_all),
+		cmocka_unit_test(test_pod_container),
 		cmocka_unit_test(test_family),
 		cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_lport_provisional_until_known),

@@ -2,7 +2,8 @@
 /*
  * Unit tests of the Prometheus metrics: histogram bucketing of dwell samples,
  * transition counters, the lport label cap, gauges from a live table, and the
- * exact text of both exposition formats.
+ * exact text of both exposition formats; --by pod|container labels from the cgroup names,
+ * their cap and their escaping.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include "fixture.h"
 #include "loss.h"
 #include "metrics.h"
+#include "names.h"
 
 #define MS     1000000ULL
 #define SEC_NS 1000000000ULL
@@ -24,6 +26,64 @@
 static struct conn mkconn(int role, uint16_t lport)
 {
 	return fixture__conn(&(struct fixture_conn){ .lport = lport, .role = role });
+}
+
+/* Name cgroup id as container number ctr (0: the pod's own cgroup) of pod number pod (0: a
+ * host service), with the names given (NULL: not known). */
+static void name_cg(uint64_t id, unsigned pod, unsigned ctr, const char *podname,
+		    const char *ctrname)
+{
+	char path[512];
+	int n;
+
+	if (!pod)
+		n = snprintf(path, sizeof(path), "/system.slice/svc%u.service", ctr);
+	else
+		n = snprintf(path, sizeof(path),
+			     "/kubepods.slice/kubepods-besteffort.slice/"
+			     "kubepods-besteffort-pod%08x_0000_4000_8000_000000000000.slice%s",
+			     pod, ctr ? "/cri-containerd-" : "");
+	if (ctr && pod)
+		n += snprintf(path + n, sizeof(path) - n, "%08x%04x%052x.scope", pod, ctr, 0);
+	assert_non_null(cgn__set(id, path, (size_t)n, podname, ctrname));
+}
+
+/* A connection of cgroup cg. */
+static struct conn cgconn(int role, uint64_t cg)
+{
+	return fixture__conn(&(struct fixture_conn){ .lport = 40000, .role = role, .cgroup = cg });
+}
+
+/* One CLOSE_WAIT -> LAST_ACK of c, dwell ms. */
+static void close_wait(struct metrics *m, const struct conn *c, uint64_t ms)
+{
+	struct ct_transition t = { .old = TD_CLOSE_WAIT, .new = TD_LAST_ACK, .dwell_ns = ms * MS };
+
+	metrics__transition(m, c, &t);
+}
+
+/* A socket of cgroup cg into the table, in state st. */
+static void table_conn(struct conntable *t, uint64_t cookie, uint64_t cg, int st)
+{
+	struct td_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = TD_EV_STATE;
+	e.family = 4;
+	e.cookie = cookie;
+	e.skaddr = 0x1000 + cookie * 64;
+	e.ts_ns = MS;
+	e.oldstate = TD_ESTABLISHED;
+	e.newstate = st;
+	e.cgroup = cg;
+	conntable__apply(t, &e);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	cgn__clear();
+	return 0;
 }
 
 static char *render(const struct metrics *m, bool om)
@@ -140,7 +200,7 @@ static void test_lport_label_cap(void **state)
 
 		metrics__transition(m, &l, &listen);
 	}
-	assert_int_equal(m->nlports, METRICS_MAX_LPORTS);
+	assert_int_equal(m->nsets, METRICS_MAX_LPORTS);
 	struct conn a = mkconn(CT_ROLE_PASSIVE, 1001);
 	struct conn b = mkconn(CT_ROLE_PASSIVE, 1000 + METRICS_MAX_LPORTS + 3);
 	struct conn client = mkconn(CT_ROLE_ACTIVE, 1001);
@@ -314,6 +374,260 @@ static void test_state_filter(void **state)
 	free(m);
 }
 
+/* --by pod: every connection's pod labels its series (three pods, one of them in two
+ * containers, and the host's own traffic: an unnamed cgroup, no cgroup, a service's); only
+ * what counted something has a series. */
+static void test_pod_labels(void **state)
+{
+	struct metrics *m = calloc(1, sizeof(*m));
+	struct conntable *t = conntable__new(64, NULL);
+	struct conn web1, web2, dns, cart, h0, h1, h2;
+	char *s;
+
+	(void)state;
+	name_cg(11, 1, 1, "default/web-0", "nginx");
+	name_cg(12, 1, 2, "default/web-0", "sidecar");
+	name_cg(21, 2, 3, "kube-system/coredns-5d78c9869d-abcde", "coredns");
+	name_cg(31, 3, 0, "shop/cart", NULL); /* the pod's own cgroup */
+	name_cg(41, 0, 1, NULL, NULL);	     /* /system.slice/svc1.service */
+	web1 = cgconn(CT_ROLE_PASSIVE, 11);
+	web2 = cgconn(CT_ROLE_ACTIVE, 12);
+	dns = cgconn(CT_ROLE_ACTIVE, 21);
+	cart = cgconn(CT_ROLE_ACTIVE, 31);
+	h0 = cgconn(CT_ROLE_ACTIVE, 0);
+	h1 = cgconn(CT_ROLE_ACTIVE, 99); /* not named */
+	h2 = cgconn(CT_ROLE_ACTIVE, 41);
+	metrics__init(m, METRICS_LABEL_POD);
+	close_wait(m, &web1, 3);
+	close_wait(m, &web2, 7);
+	close_wait(m, &web1, 2000);
+	close_wait(m, &dns, 1);
+	close_wait(m, &cart, 40);
+	close_wait(m, &cart, 40);
+	close_wait(m, &h0, 1);
+	close_wait(m, &h1, 1);
+	close_wait(m, &h2, 1);
+	assert_int_equal(m->nsets, 4);
+	web2.stats.bytes_acked = 100;
+	web2.stats.bytes_received = 50;
+	web2.stats.total_retrans = 2;
+	metrics__carried(m, &web2); /* an active open counts too */
+	metrics__carried(m, &web1); /* nothing carried: no series of its own */
+	table_conn(t, 1, 11, TD_CLOSE_WAIT);
+	table_conn(t, 2, 12, TD_CLOSE_WAIT);
+	table_conn(t, 3, 31, TD_TIME_WAIT);
+	table_conn(t, 4, 0, TD_CLOSE_WAIT);
+	metrics__gauges(m, t, 10 * MS);
+	s = render(m, false);
+	assert_non_null(strstr(s, "tcpdwell_state_dwell_seconds_bucket{state=\"close_wait\","
+				  "namespace=\"default\",pod=\"web-0\",le=\"0.005\"} 1\n"));
+	assert_non_null(strstr(s, "tcpdwell_state_dwell_seconds_bucket{state=\"close_wait\","
+				  "namespace=\"default\",pod=\"web-0\",le=\"+Inf\"} 3\n"
+				  "tcpdwell_state_dwell_seconds_sum{state=\"close_wait\","
+				  "namespace=\"default\",pod=\"web-0\"} 2.010000000\n"
+				  "tcpdwell_state_dwell_seconds_count{state=\"close_wait\","
+				  "namespace=\"default\",pod=\"web-0\"} 3\n"));
+	assert_non_null(strstr(s, "tcpdwell_state_dwell_seconds_count{state=\"close_wait\","
+				  "namespace=\"kube-system\",pod=\"coredns-5d78c9869d-abcde\"} 1\n"));
+	assert_non_null(strstr(s, "tcpdwell_state_dwell_seconds_count{state=\"close_wait\","
+				  "namespace=\"shop\",pod=\"cart\"} 2\n"));
+	assert_non_null(strstr(s, "tcpdwell_state_dwell_seconds_count{state=\"close_wait\","
+				  "namespace=\"\",pod=\"\"} 3\n"));
+	assert_non_null(strstr(s, "tcpdwell_transitions_total{from=\"close_wait\",to=\"last_ack\","
+				  "namespace=\"shop\",pod=\"cart\"} 2\n"));
+	assert_non_null(strstr(s, "tcpdwell_transitions_total{from=\"close_wait\",to=\"last_ack\","
+				  "namespace=\"\",pod=\"\"} 3\n"));
+	/* sparse: no empty histograms, no empty sets, nothing "other" */
+	assert_null(strstr(s, "state=\"established\""));
+	assert_null(strstr(s, "=\"other\""));
+	assert_null(strstr(s, "lport="));
+	assert_null(strstr(s, "container="));
+	assert_null(strstr(s, "tcpdwell_sockets{state=\"close_wait\"} "));
+	assert_non_null(strstr(s, "# TYPE tcpdwell_bytes_sent_total counter\n"
+				  "tcpdwell_bytes_sent_total{namespace=\"default\",pod=\"web-0\"} "
+				  "100\n# HELP"));
+	assert_non_null(strstr(s, "tcpdwell_bytes_received_total{namespace=\"default\","
+				  "pod=\"web-0\"} 50\n"));
+	assert_non_null(strstr(s, "tcpdwell_retransmits_total{namespace=\"default\","
+				  "pod=\"web-0\"} 2\n"));
+	assert_non_null(strstr(s, "# TYPE tcpdwell_sockets gauge\n"
+				  "tcpdwell_sockets{state=\"close_wait\",namespace=\"default\","
+				  "pod=\"web-0\"} 2\n"
+				  "tcpdwell_sockets{state=\"time_wait\",namespace=\"shop\","
+				  "pod=\"cart\"} 1\n"
+				  "tcpdwell_sockets{state=\"close_wait\",namespace=\"\",pod=\"\"} 1\n"
+				  "# HELP"));
+	assert_non_null(strstr(s, "# TYPE tcpdwell_label_sets_folded gauge\n"
+				  "tcpdwell_label_sets_folded 0\n"));
+	free(s);
+
+	/* A socket gone: its gauge reads 0 once, then the series goes. */
+	conntable__free(t);
+	t = conntable__new(64, NULL);
+	table_conn(t, 1, 11, TD_CLOSE_WAIT);
+	metrics__gauges(m, t, 20 * MS);
+	s = render(m, true);
+	assert_non_null(strstr(s, "tcpdwell_sockets{state=\"close_wait\",namespace=\"default\","
+				  "pod=\"web-0\"} 1\n"
+				  "tcpdwell_sockets{state=\"time_wait\",namespace=\"shop\","
+				  "pod=\"cart\"} 0\n"
+				  "tcpdwell_sockets{state=\"close_wait\",namespace=\"\",pod=\"\"} 0\n"));
+	assert_non_null(strstr(s, "# EOF\n"));
+	free(s);
+	metrics__gauges(m, t, 30 * MS);
+	s = render(m, false);
+	assert_non_null(strstr(s, "tcpdwell_sockets{state=\"close_wait\",namespace=\"default\","
+				  "pod=\"web-0\"} 1\n# HELP"));
+	free(s);
+	conntable__free(t);
+	metrics__free(m);
+	free(m);
+}
+
+/* --by container: namespace, pod and container; a container's short id while its name is
+ * not known, then its name; a pod's connections in no container, a container outside
+ * Kubernetes. */
+static void test_container_labels(void **state)
+{
+	struct metrics *m = calloc(1, sizeof(*m));
+	struct conn a, b, p, d, h;
+	char *s;
+
+	(void)state;
+	name_cg(11, 1, 1, "default/web-0", "nginx");
+	name_cg(12, 1, 2, "default/web-0", NULL); /* its container's name not known yet */
+	name_cg(13, 1, 0, "default/web-0", NULL); /* the pod's own */
+	/* docker outside Kubernetes: a container, no pod */
+	assert_non_null(cgn__set(14, "/system.slice/docker-"
+				     "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
+				     ".scope", 93, NULL, NULL));
+	a = cgconn(CT_ROLE_ACTIVE, 11);
+	b = cgconn(CT_ROLE_ACTIVE, 12);
+	p = cgconn(CT_ROLE_ACTIVE, 13);
+	d = cgconn(CT_ROLE_ACTIVE, 14);
+	h = cgconn(CT_ROLE_ACTIVE, 0);
+	metrics__init(m, METRICS_LABEL_CONTAINER);
+	close_wait(m, &a, 1);
+	close_wait(m, &b, 1);
+	close_wait(m, &p, 1);
+	close_wait(m, &d, 1);
+	close_wait(m, &h, 1);
+	/* the name comes: the same container's next transitions go to its name */
+	name_cg(12, 1, 2, "default/web-0", "sidecar");
+	close_wait(m, &b, 1);
+	close_wait(m, &b, 1);
+	assert_int_equal(m->nsets, 6);
+	s = render(m, false);
+	assert_non_null(strstr(s, "tcpdwell_transitions_total{from=\"close_wait\",to=\"last_ack\","
+				  "namespace=\"default\",pod=\"web-0\",container=\"nginx\"} 1\n"));
+	assert_non_null(strstr(s, "tcpdwell_transitions_total{from=\"close_wait\",to=\"last_ack\","
+				  "namespace=\"default\",pod=\"web-0\",container=\"000000010002\"} "
+				  "1\n"));
+	assert_non_null(strstr(s, "tcpdwell_transitions_total{from=\"close_wait\",to=\"last_ack\","
+				  "namespace=\"default\",pod=\"web-0\",container=\"sidecar\"} 2\n"));
+	assert_non_null(strstr(s, "tcpdwell_transitions_total{from=\"close_wait\",to=\"last_ack\","
+				  "namespace=\"default\",pod=\"web-0\",container=\"\"} 1\n"));
+	assert_non_null(strstr(s, "tcpdwell_transitions_total{from=\"close_wait\",to=\"last_ack\","
+				  "namespace=\"\",pod=\"\",container=\"abcdef012345\"} 1\n"));
+	assert_non_null(strstr(s, "tcpdwell_state_dwell_seconds_count{state=\"close_wait\","
+				  "namespace=\"\",pod=\"\",container=\"\"} 1\n"));
+	free(s);
+	metrics__free(m);
+	free(m);
+}
+
+/* Past METRICS_MAX_LABEL_SETS sets, new ones go to the set of "other"s, each counted once
+ * as folded; sets already known keep theirs. */
+static void test_label_set_cap(void **state)
+{
+	struct metrics *m = calloc(1, sizeof(*m));
+	int npods = METRICS_MAX_LABEL_SETS + 5;
+	struct conn c;
+	char name[64];
+	char *s;
+
+	(void)state;
+	metrics__init(m, METRICS_LABEL_POD);
+	c = cgconn(CT_ROLE_ACTIVE, 0);
+	close_wait(m, &c, 1); /* the host's set is one of them */
+	for (int i = 1; i <= npods; i++) {
+		snprintf(name, sizeof(name), "ns/pod-%d", i);
+		name_cg(1000 + i, i, 0, name, NULL);
+		c = cgconn(CT_ROLE_ACTIVE, 1000 + i);
+		close_wait(m, &c, 1);
+		close_wait(m, &c, 1); /* the same pod again: not folded twice */
+	}
+	c = cgconn(CT_ROLE_ACTIVE, 1001);
+	close_wait(m, &c, 1);
+	assert_int_equal(m->nsets, METRICS_MAX_LABEL_SETS);
+	assert_int_equal(m->sets_folded, 6);
+	s = render(m, false);
+	assert_non_null(strstr(s, "tcpdwell_transitions_total{from=\"close_wait\",to=\"last_ack\","
+				  "namespace=\"ns\",pod=\"pod-1\"} 3\n"));
+	assert_non_null(strstr(s, "namespace=\"ns\",pod=\"pod-127\"} 2\n"));
+	assert_null(strstr(s, "pod=\"pod-128\""));
+	assert_non_null(strstr(s, "tcpdwell_transitions_total{from=\"close_wait\",to=\"last_ack\","
+				  "namespace=\"other\",pod=\"other\"} 12\n"));
+	assert_non_null(strstr(s, "tcpdwell_state_dwell_seconds_count{state=\"close_wait\","
+				  "namespace=\"other\",pod=\"other\"} 12\n"));
+	assert_non_null(strstr(s, "# HELP tcpdwell_label_sets_folded "));
+	assert_non_null(strstr(s, "# TYPE tcpdwell_label_sets_folded gauge\n"
+				  "tcpdwell_label_sets_folded 6\n"));
+	free(s);
+	metrics__free(m);
+	free(m);
+
+	/* container mode: all three labels "other" */
+	m = calloc(1, sizeof(*m));
+	metrics__init(m, METRICS_LABEL_CONTAINER);
+	for (int i = 1; i <= npods; i++) {
+		c = cgconn(CT_ROLE_ACTIVE, 1000 + i);
+		close_wait(m, &c, 1);
+	}
+	s = render(m, false);
+	assert_non_null(strstr(s, "namespace=\"other\",pod=\"other\",container=\"other\"} 5\n"));
+	assert_non_null(strstr(s, "tcpdwell_label_sets_folded 5\n"));
+	free(s);
+	metrics__free(m);
+	free(m);
+}
+
+/* Names from a recording may hold any bytes: the label values are escaped, bytes outside
+ * printable ASCII become '?', and a value is cut at METRICS_LABEL_VALUE_MAX bytes. */
+static void test_label_escaping(void **state)
+{
+	struct metrics *m = calloc(1, sizeof(*m));
+	struct conn c = cgconn(CT_ROLE_ACTIVE, 7), l = cgconn(CT_ROLE_ACTIVE, 8);
+	char longname[400];
+	size_t at;
+	char *s;
+
+	(void)state;
+	name_cg(7, 1, 1, "bad\"ns/a\\b\"c\nd\x1b[31me\xc3\xa9/f", "x\"}\ny");
+	memset(longname, 'a', sizeof(longname));
+	memcpy(longname, "ns/", 3);
+	longname[sizeof(longname) - 1] = 0;
+	name_cg(8, 2, 2, longname, NULL);
+	metrics__init(m, METRICS_LABEL_CONTAINER);
+	close_wait(m, &c, 1);
+	close_wait(m, &l, 1);
+	s = render(m, false);
+	assert_non_null(strstr(s, "tcpdwell_transitions_total{from=\"close_wait\",to=\"last_ack\","
+				  "namespace=\"bad\\\"ns\",pod=\"a\\\\b\\\"c\\nd?[31me?"
+				  "?/f\","
+				  "container=\"x\\\"}\\ny\"} 1\n"));
+	/* no raw control byte anywhere */
+	for (at = 0; s[at]; at++)
+		assert_true(s[at] == '\n' || (s[at] >= 0x20 && s[at] < 0x7f));
+	at = (size_t)sprintf(longname, ",namespace=\"ns\",pod=\"");
+	memset(longname + at, 'a', METRICS_LABEL_VALUE_MAX);
+	strcpy(longname + at + METRICS_LABEL_VALUE_MAX, "\",container=\"");
+	assert_non_null(strstr(s, longname));
+	free(s);
+	metrics__free(m);
+	free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +638,10 @@ int main(void)
 		cmocka_unit_test(test_state_filter),
 		cmocka_unit_test(test_accepts),
 		cmocka_unit_test(test_carried),
+		cmocka_unit_test_teardown(test_pod_labels, teardown),
+		cmocka_unit_test_teardown(test_container_labels, teardown),
+		cmocka_unit_test_teardown(test_label_set_cap, teardown),
+		cmocka_unit_test_teardown(test_label_escaping, teardown),
 	};
 
 	return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);

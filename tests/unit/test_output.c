@@ -88,9 +88,63 @@ static void test_transition_json(void **state)
 		s, "{\"type\":\"transition\",\"time\":\"2026-11-24T10:00:00.000000005Z\","
 		   "\"ts_ns\":1000000000005,\"cookie\":42,\"pid\":1234,\"comm\":\"nginx\","
 		   "\"family\":4,\"laddr\":\"127.0.0.1\",\"lport\":8080,\"raddr\":\"10.0.0.7\","
-		   "\"rport\":51000,\"netns\":4026531840,\"cgroup\":77,\"old\":\"CLOSE_WAIT\","
+		   "\"rport\":51000,\"netns\":4026531840,\"cgroup\":77,\"cgroup_path\":null,"
+		   "\"container_id\":null,\"container\":null,\"pod\":null,\"old\":\"CLOSE_WAIT\","
 		   "\"new\":\"LAST_ACK\",\"dwell_ns\":1500000000}\n");
 	free(s);
+}
+
+#define CG_ID64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define CG_POD_PATH                                                                   \
+	"/kubepods.slice/kubepods-burstable.slice/"                                   \
+	"kubepods-burstable-pod6f1c2d3e_4a5b_4c6d_8e7f_0a1b2c3d4e5f.slice/cri-containerd-" \
+	CG_ID64 ".scope"
+
+/* A socket in a pod's container: its names in JSON, and with --wide in text; a cgroup
+ * that is no container's by its path, escaped. */
+static void test_cgroup_names(void **state)
+{
+	struct ct_transition t = { .ts_ns = 1000 * 1000000000ULL + 5, .dwell_ns = 1500 * MS,
+				   .old = TD_CLOSE_WAIT, .new = TD_LAST_ACK };
+	struct conn c;
+	struct buf b;
+	struct out o;
+	char *s;
+
+	(void)state;
+	mkconn(&c);
+	assert_non_null(cgn__set(77, CG_POD_PATH, strlen(CG_POD_PATH), "payments/checkout-7d9f",
+				 "app"));
+	assert_non_null(cgn__set(78, "/user.slice/\x1b[2Jevil\"", 26, NULL, NULL));
+	open_buf(&b);
+	out__init(&o, b.f, true, REAL_OFFSET);
+	out__transition(&o, &c, &t);
+	c.cgroup = 78;
+	out__transition(&o, &c, &t);
+	s = close_buf(&b);
+	assert_non_null(strstr(s, ",\"cgroup\":77,\"cgroup_path\":\"" CG_POD_PATH "\","
+				  "\"container_id\":\"0123456789ab\",\"container\":\"app\","
+				  "\"pod\":\"payments/checkout-7d9f\","));
+	assert_non_null(strstr(s, ",\"cgroup\":78,\"cgroup_path\":\"/user.slice/\\u001b[2Jevil\\\"\","
+				  "\"container_id\":null,\"container\":null,\"pod\":null,"));
+	free(s);
+
+	open_buf(&b);
+	out__init(&o, b.f, false, REAL_OFFSET);
+	o.wide = true;
+	c.cgroup = 77;
+	out__transition(&o, &c, &t);
+	c.cgroup = 78;
+	out__transition(&o, &c, &t);
+	c.cgroup = 79; /* not named: nothing */
+	out__transition(&o, &c, &t);
+	s = close_buf(&b);
+	assert_non_null(strstr(s, " 1.50s  pod payments/checkout-7d9f  container app (0123456789ab)\n"));
+	assert_non_null(strstr(s, " 1.50s  cgroup /user.slice/\\x1b[2Jevil\"\n"));
+	assert_non_null(strstr(s, " 1.50s\n"));
+	assert_null(strchr(s, '\x1b'));
+	free(s);
+	cgn__clear();
 }
 
 /* Numbers at every digit-count boundary come out exactly. */
@@ -260,8 +314,8 @@ static void test_text_views_escape_comm(void **state)
 	/* the trace line and the timeline line, each with the whole name */
 	assert_non_null(strstr(s, want));
 	assert_non_null(strstr(strstr(s, want) + 1, want));
-	/* the stat key column: 15 bytes, the escape at its end not cut */
-	assert_non_null(strstr(s, "\n\\x1b]0;pwn\\x07  CLOSE_WAIT "));
+	/* the stat key column: as wide as the whole escaped key */
+	assert_non_null(strstr(s, "\n\\x1b]0;pwn\\x07\\x1b[2J CLOSE_WAIT "));
 	free(s);
 }
 
@@ -782,6 +836,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dur),
 		cmocka_unit_test(test_transition_json),
+		cmocka_unit_test(test_cgroup_names),
 		cmocka_unit_test(test_json_numbers),
 		cmocka_unit_test(test_transition_json_unknown_owner_and_tw_end),
 		cmocka_unit_test(test_json_escapes_comm),

@@ -962,6 +962,91 @@ static void test_writer_error_sticky(void **state)
 }
 
 /* A seed nothing could read back is refused, and the writer carries on. */
+/* CGROUP records: a cgroup's names read back as written, byte for byte (any bytes: a
+ * recording's strings are escaped where shown); bad lengths and id 0 are bad records; a
+ * seed keeps its cgroup, and a seed of the older 100-byte layout reads back with none. */
+static void test_cgroup_record(void **state)
+{
+	static const char path[] = "/kubepods.slice/x\x1b\"y";
+	struct conn s = seed_conn();
+	struct cg_name n = { .id = 0x1234, .path = path, .pod = "ns/pod", .container = "app" };
+	struct rec_reader r;
+	struct rec_item it;
+	struct mem m;
+	struct blob b;
+	size_t at;
+
+	(void)state;
+	s.cgroup = 0x5555;
+	mem_open(&m, NULL);
+	assert_int_equal(rec_writer__cgroup(&m.w, &n), 0);
+	assert_int_equal(rec_writer__seed(&m.w, &s), 0);
+	at = m.w.bytes;
+	assert_int_equal(rec_writer__end(&m.w, 99), 0);
+	b = mem_close(&m);
+	assert_int_equal(rec_reader__open(&r, b.b, b.n), 0);
+	assert_int_equal(rec_reader__next(&r, &it), 1);
+	assert_int_equal(it.type, REC_CGROUP);
+	assert_int_equal(it.cgroup.id, 0x1234);
+	assert_int_equal(it.cgroup.path_len, strlen(path));
+	assert_memory_equal(it.cgroup.path, path, strlen(path));
+	assert_int_equal(it.cgroup.pod_len, 6);
+	assert_memory_equal(it.cgroup.pod, "ns/pod", 6);
+	assert_int_equal(it.cgroup.container_len, 3);
+	assert_memory_equal(it.cgroup.container, "app", 3);
+	assert_int_equal(rec_reader__next(&r, &it), 1);
+	assert_int_equal(it.type, REC_SEED);
+	assert_int_equal(it.seed.cgroup, 0x5555);
+	assert_int_equal(rec_reader__next(&r, &it), 0);
+
+	/* The seed cut to its first 100 bytes (the layout before the cgroup): cgroup 0. */
+	{
+		uint8_t *p = (uint8_t *)b.b + at - 111;
+
+		assert_int_equal(p[0], REC_SEED);
+		st16(p + 1, 100);
+		memmove(p + 3 + 100, p + 3 + 108, b.n - (at - 111 + 111));
+		b.n -= 8;
+		assert_int_equal(rec_reader__open(&r, b.b, b.n), 0);
+		assert_int_equal(rec_reader__next(&r, &it), 1);
+		assert_int_equal(rec_reader__next(&r, &it), 1);
+		assert_int_equal(it.type, REC_SEED);
+		assert_int_equal(it.seed.cgroup, 0);
+		assert_int_equal(it.seed.cookie, s.cookie);
+		assert_int_equal(rec_reader__next(&r, &it), 0);
+	}
+
+	free(b.b);
+
+	/* Lengths past the record, then id 0: bad records, named by their offset. */
+	for (int bad = 0; bad < 2; bad++) {
+		char want[128];
+		size_t hlen, items;
+		uint8_t *p;
+
+		mem_open(&m, NULL);
+		hlen = m.w.bytes;
+		assert_int_equal(rec_writer__cgroup(&m.w, &n), 0);
+		assert_int_equal(rec_writer__end(&m.w, 99), 0);
+		b = mem_close(&m);
+		p = (uint8_t *)b.b + hlen + 3;
+		if (bad == 0) {
+			st16(p + 10, 7); /* pod: 7 bytes, one more than there are */
+			snprintf(want, sizeof(want),
+				 "cgroup record at byte %zu: its names' lengths %zu, 7 and 3 exceed "
+				 "its %zu bytes",
+				 hlen, strlen(path), strlen(path) + 6 + 3);
+		} else {
+			memset(p, 0, 8);
+			snprintf(want, sizeof(want), "cgroup record at byte %zu: cgroup id 0", hlen);
+		}
+		assert_int_equal(drain(&r, &b, &items), -1);
+		assert_int_equal(items, 0);
+		assert_string_equal(r.err, want);
+		free(b.b);
+	}
+}
+
 static void test_writer_refuses_bad_seed(void **state)
 {
 	struct conn c = seed_conn();
@@ -983,7 +1068,7 @@ static void test_writer_refuses_bad_seed(void **state)
 	c = seed_conn();
 	assert_int_equal(rec_writer__seed(&m.w, &c), 0);
 	b = mem_close(&m);
-	assert_int_equal(b.n, bytes + 103);
+	assert_int_equal(b.n, bytes + 111);
 	free(b.b);
 }
 
@@ -1114,6 +1199,7 @@ int main(void)
 	    cmocka_unit_test(test_random_damage),
 	    cmocka_unit_test(test_writer_error_sticky),
 	    cmocka_unit_test(test_writer_refuses_bad_seed),
+	    cmocka_unit_test(test_cgroup_record),
 	    cmocka_unit_test(test_synth),
 	};
 

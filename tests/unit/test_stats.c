@@ -684,7 +684,7 @@ static void test_table_rows(void **state)
 
 static void test_table_long_keys(void **state)
 {
-	char longkey[80], cut[80];
+	char longkey[400], cut[400];
 	size_t max = sizeof(((struct stat_row *)0)->key) - 1;
 	struct stat_table t;
 

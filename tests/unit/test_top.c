@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "state.h"
+#include "names.h"
 #include "top.h"
 
 #define MS 1000000ULL
@@ -633,6 +634,49 @@ static void test_render_row_details(void **state)
 	free(s);
 }
 
+/* A POD column once a connection shown is in a pod: "-" for the others, a hostile name with
+ * its controls replaced. */
+static void test_render_pod_column(void **state)
+{
+	static const char path[] =
+	    "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod6f1c2d3e_4a5b_4c6d_"
+	    "8e7f_0a1b2c3d4e5f.slice/cri-containerd-0123456789abcdef0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef.scope";
+	struct top_snapshot *s = snap();
+	struct conntable *t = conntable__new(64, NULL);
+	struct top_view v = { .sort = TOP_SORT_LPORT };
+	struct td_event e;
+	char *text;
+
+	(void)state;
+	assert_non_null(cgn__set(77, path, strlen(path), "pay\033[2J/checkout-7d9f", "app"));
+	memset(&e, 0, sizeof(e));
+	e.kind = TD_EV_STATE;
+	e.ts_ns = 1000 * MS;
+	e.cookie = 1;
+	e.skaddr = 0x9000;
+	e.cgroup = 77;
+	e.oldstate = TD_ESTABLISHED;
+	e.newstate = TD_CLOSE_WAIT;
+	e.family = 4;
+	e.saddr[0] = e.daddr[0] = 127;
+	e.saddr[3] = e.daddr[3] = 1;
+	e.sport = 8080;
+	e.dport = 40000;
+	conntable__apply(t, &e);
+	ev(t, 2, 9000, TD_CLOSE, TD_LISTEN, 9090, 0, 1);
+	top__collect(s, t, 10000 * MS, &v, NULL);
+	text = render(s, 160, 40);
+	assert_has(text, "ROLE     POD\n");
+	assert_has(text, "127.0.0.1:40000  -        pay?[2J/checkout-7d9f\n");
+	assert_has(text, "0.0.0.0:*        listen   -\n");
+	assert_lacks(text, "\033");
+	free(text);
+	conntable__free(t);
+	free(s);
+	cgn__clear();
+}
+
 /* Run fn with stdout going to a file; return what it wrote. */
 static char *capture_stdout(void (*fn)(void *), void *arg)
 {
@@ -761,6 +805,7 @@ int main(void)
 		cmocka_unit_test(test_render_clip),
 		cmocka_unit_test(test_render_legend_wraps),
 		cmocka_unit_test(test_render_row_details),
+		cmocka_unit_test(test_render_pod_column),
 		cmocka_unit_test(test_text_output),
 		cmocka_unit_test(test_text_output_fails),
 	};

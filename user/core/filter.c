@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "filter.h"
+#include "names.h"
 
 static bool port_in(const struct td_portset *ps, uint16_t port)
 {
@@ -85,10 +86,32 @@ static bool owner_matches(const struct td_options *o, const struct conn *c)
 	return found;
 }
 
+/* --pod NS/NAME (or NS/: all of its pods) and --container NAME or id prefix. */
+static bool cgroup_matches(const struct td_options *o, const struct cg_name *n)
+{
+	if (!n)
+		return false;
+	if (o->pod) {
+		size_t len = strlen(o->pod);
+
+		if (len && o->pod[len - 1] == '/' ? strncmp(n->pod, o->pod, len) : strcmp(n->pod, o->pod))
+			return false;
+	}
+	if (o->container) {
+		size_t len = strlen(o->container);
+		bool hex = strspn(o->container, "0123456789abcdef") == len && len >= 4;
+
+		if (strcmp(n->container, o->container) &&
+		    !(hex && n->p.container_id[0] && !strncmp(n->p.container_id, o->container, len)))
+			return false;
+	}
+	return true;
+}
+
 bool filter__selects_all(const struct td_options *o)
 {
 	return !o->family && !o->netns && !o->cgroup_path && !o->lports.any && !o->rports.any &&
-	       !o->laddrs.n && !o->raddrs.n && !o->npids && !o->ncomms;
+	       !o->laddrs.n && !o->raddrs.n && !o->npids && !o->ncomms && !o->pod && !o->container;
 }
 
 /*
@@ -123,6 +146,10 @@ enum ct_verdict filter__conn(const struct td_options *o, const struct conn *c)
 	 * struct inet_timewait_sock has no cgroup; a seeded socket) cannot be shown to
 	 * be in the subtree, so it is not. */
 	if (o->cgroup_path && !c->cgroup)
+		return CT_REJECT;
+	/* --pod and --container: by the names of the socket's cgroup, known before its first
+	 * record reaches the table (app_cgroup()); an unnamed cgroup is in no pod. */
+	if ((o->pod || o->container) && !cgroup_matches(o, cgn__get(c->cgroup)))
 		return CT_REJECT;
 	if (o->lports.any) {
 		if (lport_unknown)

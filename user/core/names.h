@@ -10,10 +10,12 @@
 #ifndef TD_NAMES_H
 #define TD_NAMES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "bpf/tcpdwell.h"
+#include "cgpath.h"
 
 #define NAMES_MAX   65536 /* numbers are 16 bits */
 #define NAMES_CHUNK 256	  /* names per chunk */
@@ -61,5 +63,60 @@ void rst__set(uint32_t code, const char *name, size_t len);
 void rst__clear(void);
 /* The name of code, or NULL when none is known. */
 const char *rst__name(uint32_t code);
+
+/*
+ * Cgroup v2 ids' names: the cgroup's path below the cgroup2 mount, and the container and pod
+ * it belongs to (cgpath.h), by id. One table for the process, like the command names: a
+ * struct conn carries only the id. Live, user/kernel/cgroups.c fills it as ids are first
+ * seen (walking the cgroup2 mount and the kubelet's log directories); on replay, the
+ * recording's CGROUP records do. Ids are never reused, so a name once known stays right,
+ * also after its cgroup is removed. At most CGN_MAX ids; later ones are not named (counted in
+ * cgn__full). Pods and containers get small numbers (pod_ix, ctr_ix, from 1), so that views
+ * can group by them: the containers of one pod share its pod_ix.
+ */
+#define CGN_MAX	    65536
+#define CGN_PATH_MAX 4096 /* PATH_MAX: a longer path is cut (cgroupfs names are shorter) */
+
+struct cg_name {
+	uint64_t id;
+	const char *path;      /* "/..." below the mount: any bytes but NUL (escape to show) */
+	const char *pod;       /* "namespace/name"; "" when not a pod's or its name is unknown */
+	const char *container; /* the container's name; "" when unknown */
+	struct cg_parsed p;    /* container id, runtime, pod uid, QoS */
+	uint32_t pod_ix;       /* its pod's number (same pod, same number), 0: no pod */
+	uint32_t ctr_ix;       /* its container's number, 0: no container */
+	/* A pod or container whose name was not known when it was named (its log directory not
+	 * there yet): the resolver may name it again. */
+	bool incomplete;
+};
+
+/* The name of cgroup id, NULL when not known (or id is 0). */
+const struct cg_name *cgn__get(uint64_t id);
+/*
+ * Name cgroup id (not 0): path (len bytes, cut at CGN_PATH_MAX, from the first NUL), pod
+ * ("namespace/name" or NULL) and container (NULL: not known). Naming an id again replaces its
+ * names (a pod whose name came later). Returns the entry, or NULL when the table is full or
+ * memory short (counted in cgn__full()).
+ */
+const struct cg_name *cgn__set(uint64_t id, const char *path, size_t len, const char *pod,
+			       const char *container);
+/* How many ids could not be named because the table was full or memory short. */
+uint64_t cgn__full(void);
+/* How many ids are named. */
+uint32_t cgn__count(void);
+/* Call fn for every named id, in the order they were first named. */
+void cgn__foreach(void (*fn)(void *arg, const struct cg_name *n), void *arg);
+/* The short container id of n ("" when none): CG_SHORT_ID_LEN hex digits. */
+const char *cgn__short_id(const struct cg_name *n, char buf[CG_SHORT_ID_LEN + 1]);
+/* What views group by: pod ix's "namespace/name" ("pod<uid>" while its name is not known);
+ * container ix's "namespace/pod/container" (its short id while its name is not known). ""
+ * for 0 or a number not given. */
+const char *cgn__pod_name(uint32_t pod_ix);
+const char *cgn__ctr_name(uint32_t ctr_ix);
+/* Container ix's own name (its short id while its name is not known): the last part of
+ * cgn__ctr_name() (Kubernetes names have no '/'). */
+const char *cgn__ctr_label(uint32_t ctr_ix);
+/* Forget everything (tests). */
+void cgn__clear(void);
 
 #endif /* TD_NAMES_H */

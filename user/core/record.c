@@ -81,7 +81,12 @@
 #define SD_SADDR       52
 #define SD_DADDR       68
 #define SD_COMM	       84
-#define SD_LEN	       100
+#define SD_CGROUP      100 /* added in 0.x: a shorter seed reads back with cgroup 0 */
+#define SD_MIN	       100
+#define SD_LEN	       108
+
+/* CGROUP payload: id, the three strings' lengths, then the strings. */
+#define CG_FIXED 14
 
 /*
  * Little-endian loads and stores through memcpy: no alignment assumed, and on
@@ -371,7 +376,25 @@ int rec_writer__seed(struct rec_writer *w, const struct conn *c)
 	memcpy(p + SD_DADDR, c->daddr, 16);
 	memcpy(p + SD_COMM, conn__comm(c), TD_COMM_LEN);
 	p[SD_COMM + TD_COMM_LEN - 1] = 0;
+	st64(p + SD_CGROUP, c->cgroup);
 	return put_record(w, rec, REC_SEED, SD_LEN);
+}
+
+int rec_writer__cgroup(struct rec_writer *w, const struct cg_name *n)
+{
+	uint8_t rec[PREFIX + CG_FIXED + CGN_PATH_MAX + CG_NS_MAX + 1 + 2 * CG_NAME_MAX];
+	size_t lp = strnlen(n->path, CGN_PATH_MAX), lo = strnlen(n->pod, CG_NS_MAX + 1 + CG_NAME_MAX);
+	size_t lc = strnlen(n->container, CG_NAME_MAX);
+	uint8_t *p = rec + PREFIX;
+
+	st64(p, n->id);
+	st16(p + 8, (uint16_t)lp);
+	st16(p + 10, (uint16_t)lo);
+	st16(p + 12, (uint16_t)lc);
+	memcpy(p + CG_FIXED, n->path, lp);
+	memcpy(p + CG_FIXED + lp, n->pod, lo);
+	memcpy(p + CG_FIXED + lp + lo, n->container, lc);
+	return put_record(w, rec, REC_CGROUP, CG_FIXED + lp + lo + lc);
 }
 
 int rec_writer__end(struct rec_writer *w, uint64_t now_ns)
@@ -612,8 +635,8 @@ static int get_seed(struct rec_reader *r, const uint8_t *p, size_t n, size_t pos
 {
 	char why[80], comm[TD_COMM_LEN];
 
-	if (n < SD_LEN)
-		return too_short(r, "seed", pos, n, SD_LEN);
+	if (n < SD_MIN)
+		return too_short(r, "seed", pos, n, SD_MIN);
 	memset(c, 0, sizeof(*c));
 	c->cookie = ld64(p + SD_COOKIE);
 	c->step_ns[0] = ld64(p + SD_STEP0);
@@ -637,6 +660,8 @@ static int get_seed(struct rec_reader *r, const uint8_t *p, size_t n, size_t pos
 	memcpy(comm, p + SD_COMM, TD_COMM_LEN - 1);
 	comm[TD_COMM_LEN - 1] = 0;
 	conn__set_comm(c, comm);
+	if (n >= SD_CGROUP + 8)
+		c->cgroup = ld64(p + SD_CGROUP);
 	if (!seed_valid(c, why, sizeof(why)))
 		return fail(r, "seed record at byte %zu: %s", pos, why);
 	return 0;
@@ -713,6 +738,28 @@ int rec_reader__next(struct rec_reader *r, struct rec_item *it)
 			if (get_seed(r, p, n, pos, &it->seed))
 				return -1;
 			break;
+		case REC_CGROUP: {
+			struct rec_cgroup *g = &it->cgroup;
+
+			if (n < CG_FIXED)
+				return too_short(r, "cgroup", pos, n, CG_FIXED);
+			g->id = ld64(p);
+			g->path_len = ld16(p + 8);
+			g->pod_len = ld16(p + 10);
+			g->container_len = ld16(p + 12);
+			if ((size_t)g->path_len + g->pod_len + g->container_len > n - CG_FIXED)
+				return fail(r,
+					    "cgroup record at byte %zu: its names' lengths %u, %u "
+					    "and %u exceed its %zu bytes",
+					    pos, g->path_len, g->pod_len, g->container_len,
+					    n - CG_FIXED);
+			if (!g->id)
+				return fail(r, "cgroup record at byte %zu: cgroup id 0", pos);
+			g->path = (const char *)p + CG_FIXED;
+			g->pod = g->path + g->path_len;
+			g->container = g->pod + g->pod_len;
+			break;
+		}
 		case REC_END:
 			if (n < END_LEN)
 				return too_short(r, "end", pos, n, END_LEN);

@@ -42,6 +42,7 @@ enum rec_type {
 	REC_LOST = 3,  /* cumulative loss counters */
 	REC_SEED = 4,  /* one socket of the start-up socket dump */
 	REC_END = 5,   /* the recorder stopped cleanly */
+	REC_CGROUP = 6, /* a cgroup id's path, pod and container names (names.h) */
 };
 
 /* What the recording says about where and how it was made. */
@@ -95,6 +96,13 @@ struct rec_item {
 		uint64_t tick_ns;     /* REC_TICK */
 		struct rec_lost lost; /* REC_LOST */
 		struct conn seed;     /* REC_SEED: ready for conntable__seed() */
+		/* REC_CGROUP: the strings point into the reader's buffer (not NUL-terminated,
+		 * any bytes): copy them before it is unmapped (cgn__set() does). */
+		struct rec_cgroup {
+			uint64_t id;
+			const char *path, *pod, *container;
+			uint16_t path_len, pod_len, container_len;
+		} cgroup;
 	};
 };
 
@@ -135,7 +143,7 @@ int rec_writer__lost(struct rec_writer *w, const struct rec_lost *l);
 /*
  * Append a socket from the start-up dump (see FORMAT.md for where). Kept: cookie,
  * state, family, saddr, daddr, sport, dport, netns, pid, comm, role, owner_src,
- * step_ns[0], start_ns, lower_bound, flags, tw_substate and tw_deadline_ns
+ * step_ns[0], start_ns, lower_bound, flags, tw_substate, tw_deadline_ns and cgroup
  * (comm's last byte reads back as 0); the rest of struct conn, which only the
  * connection table fills, reads back as zero. A socket the dump could not
  * produce (state outside 1..12, family not 4 or 6, role, owner_src, lower_bound
@@ -143,6 +151,13 @@ int rec_writer__lost(struct rec_writer *w, const struct rec_lost *l);
  * errors as rec_writer__event().
  */
 int rec_writer__seed(struct rec_writer *w, const struct conn *c);
+
+/*
+ * Append a cgroup's names (written before the first record that carries its id, and again
+ * when its pod's or container's name becomes known). Strings longer than their CGN_*
+ * bounds are cut there. Returns as rec_writer__event().
+ */
+int rec_writer__cgroup(struct rec_writer *w, const struct cg_name *n);
 
 /*
  * Write the end marker (now_ns: monotonic time the recording stopped) and flush.

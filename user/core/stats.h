@@ -81,7 +81,7 @@ int hist__log2(const struct hist *h, uint64_t counts[64]);
 
 struct stat_row {
 	int state; /* kernel state */
-	char key[48];
+	char key[320]; /* a pod's "namespace/name" fits (names.h) */
 	struct hist h;
 };
 

@@ -27,6 +27,9 @@
 #include "clock.h"
 #include "seed.h"
 
+/* INET_DIAG_CGROUP_ID (include/uapi/linux/inet_diag.h, 5.7), for older headers. */
+#define TD_INET_DIAG_CGROUP_ID 21
+
 /* idiag_timer of a timewait socket (tcp_twsk_diag_fill()). */
 #define TIMER_TIMEWAIT 3
 
@@ -43,29 +46,35 @@
 /* --- the pure part: one buffer of inet_diag messages --- */
 
 /*
- * Does the attribute area of a message carry INET_DIAG_SHUTDOWN? The kernel
- * writes it first for every full socket (inet_diag_msg_attrs_fill()) and never
- * for request sockets (tcp_req_diag_fill()), which otherwise look like a full
- * SYN_RECV socket (TCP Fast Open child) in the fixed part.
+ * The attributes of a message that matter here: does it carry INET_DIAG_SHUTDOWN (the
+ * kernel writes it first for every full socket, inet_diag_msg_attrs_fill(), and never for
+ * request sockets, tcp_req_diag_fill(), which otherwise look like a full SYN_RECV socket,
+ * a TCP Fast Open child, in the fixed part), and its INET_DIAG_CGROUP_ID (5.7+, every full
+ * socket's cgroup v2 id; *cgroup stays 0 without it).
  */
-static bool has_shutdown_attr(const unsigned char *p, size_t len)
+static bool scan_attrs(const unsigned char *p, size_t len, uint64_t *cgroup)
 {
+	bool shutdown = false;
+
 	while (len >= sizeof(struct nlattr)) {
 		struct nlattr a;
 		size_t step;
 
 		memcpy(&a, p, sizeof(a));
 		if (a.nla_len < sizeof(a) || a.nla_len > len)
-			return false;
+			break;
 		if ((a.nla_type & NLA_TYPE_MASK) == INET_DIAG_SHUTDOWN)
-			return true;
+			shutdown = true;
+		if ((a.nla_type & NLA_TYPE_MASK) == TD_INET_DIAG_CGROUP_ID &&
+		    a.nla_len >= sizeof(a) + sizeof(*cgroup))
+			memcpy(cgroup, p + sizeof(a), sizeof(*cgroup));
 		step = NLA_ALIGN(a.nla_len);
 		if (step >= len)
-			return false;
+			break;
 		p += step;
 		len -= step;
 	}
-	return false;
+	return shutdown;
 }
 
 /*
@@ -88,16 +97,18 @@ static uint64_t tw_period_ms(int state, uint32_t fin_timeout_ms)
 static bool msg_to_conn(const struct inet_diag_msg *m, const unsigned char *attrs, size_t attrlen,
 			const struct seed_ns *ns, struct conn *c)
 {
+	uint64_t cgroup = 0;
 	size_t alen;
 
 	if (m->idiag_family != AF_INET && m->idiag_family != AF_INET6)
 		return false;
 	if (m->idiag_state < TD_ESTABLISHED || m->idiag_state > TD_CLOSING)
 		return false;
-	if (m->idiag_state == TD_SYN_RECV && !has_shutdown_attr(attrs, attrlen))
+	if (!scan_attrs(attrs, attrlen, &cgroup) && m->idiag_state == TD_SYN_RECV)
 		return false;
 
 	memset(c, 0, sizeof(*c));
+	c->cgroup = cgroup;
 	c->cookie = (uint64_t)m->id.idiag_cookie[0] | (uint64_t)m->id.idiag_cookie[1] << 32;
 	c->family = m->idiag_family == AF_INET6 ? 6 : 4;
 	c->state = m->idiag_state;

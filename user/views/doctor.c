@@ -45,6 +45,7 @@ struct gkey {
 	uint8_t family;
 	uint16_t port;
 	uint32_t pid;
+	uint32_t pod; /* the connections' pod (cgn pod_ix; 0: none): pods are told apart */
 	uint8_t addr[16];
 	char comm[TD_COMM_LEN];
 };
@@ -61,6 +62,9 @@ struct group {
 	uint64_t sec, sec_count; /* syn-recv: the second being counted and its count */
 	uint64_t peak_sec;	 /* its busiest second (start, kernel ns) */
 	uint64_t first_ns, last_ns;
+	uint32_t ctr;	/* the connections' container (cgn ctr_ix), when they share one */
+	bool ctr_set;	/* ctr is the first connection's */
+	bool ctr_mixed; /* a later one's differs */
 };
 
 /* Open addressing over a power-of-two array, at most max groups; once full, new keys
@@ -95,7 +99,33 @@ static uint64_t key_hash(const struct gkey *k)
 	return h;
 }
 
-static struct group *gtab_get(struct gtab *t, const struct gkey *k)
+static struct group *gtab_find(struct gtab *t, const struct gkey *k);
+
+/* The pod of c's cgroup (names.h): part of every key. */
+static uint32_t pod_of(const struct conn *c)
+{
+	const struct cg_name *n = cgn__get(c->cgroup);
+
+	return n ? n->pod_ix : 0;
+}
+
+/* The group of key k, which connection c is counted in now. */
+static struct group *gtab_get(struct gtab *t, const struct gkey *k, const struct conn *c)
+{
+	struct group *g = gtab_find(t, k);
+	const struct cg_name *n = cgn__get(c->cgroup);
+	uint32_t ctr = n ? n->ctr_ix : 0;
+
+	if (!g->ctr_set) {
+		g->ctr = ctr;
+		g->ctr_set = true;
+	} else if (g->ctr != ctr) {
+		g->ctr_mixed = true;
+	}
+	return g;
+}
+
+static struct group *gtab_find(struct gtab *t, const struct gkey *k)
 {
 	uint32_t i = (uint32_t)key_hash(k) & (t->cap - 1);
 
@@ -124,6 +154,7 @@ static struct gkey key_remote(const struct conn *c)
 
 	memset(&k, 0, sizeof(k));
 	k.kind = G_REMOTE;
+	k.pod = pod_of(c);
 	k.family = c->family;
 	k.port = c->dport;
 	memcpy(k.addr, c->daddr, c->family == 6 ? 16 : 4);
@@ -136,6 +167,7 @@ static struct gkey key_lport(const struct conn *c)
 
 	memset(&k, 0, sizeof(k));
 	k.kind = G_LPORT;
+	k.pod = pod_of(c);
 	k.port = c->sport;
 	return k;
 }
@@ -146,6 +178,7 @@ static struct gkey key_proc(const struct conn *c)
 
 	memset(&k, 0, sizeof(k));
 	k.kind = G_PROC;
+	k.pod = pod_of(c);
 	k.pid = c->pid;
 	if (c->pid)
 		memcpy(k.comm, conn__comm(c), TD_COMM_LEN - 1);
@@ -346,7 +379,7 @@ static void syn_sent_left(struct doctor *d, const struct conn *c, const struct c
 {
 	struct finding_data *f = &d->f[F_SYN_SENT];
 	struct gkey k = key_remote(c);
-	struct group *g = gtab_get(&f->g, &k);
+	struct group *g = gtab_get(&f->g, &k, c);
 	uint64_t dw = t->dwell_ns;
 	bool known = dw != CT_DWELL_UNKNOWN;
 	const char *what = NULL;
@@ -378,7 +411,7 @@ static void syn_recv(struct doctor *d, const struct conn *c, const struct ct_tra
 {
 	struct finding_data *f = &d->f[F_SYN_RECV];
 	struct gkey k = key_lport(c);
-	struct group *g = gtab_get(&f->g, &k);
+	struct group *g = gtab_get(&f->g, &k, c);
 	uint64_t sec = t->ts_ns / NSEC_PER_SEC;
 
 	if (t->new == TD_CLOSE) {
@@ -416,7 +449,7 @@ static void close_wait_left(struct doctor *d, const struct conn *c, const struct
 	if (t->dwell_ns < d->cfg.close_wait_ns)
 		return;
 	d->cw_late++;
-	g = gtab_get(&f->g, &k);
+	g = gtab_get(&f->g, &k, c);
 	g->n[CW_LATE]++;
 	g->lport = c->sport;
 	example_add(f->ex, c, TD_CLOSE_WAIT, t->ts_ns, t->dwell_ns, t->dwell_lower_bound,
@@ -426,7 +459,7 @@ static void close_wait_left(struct doctor *d, const struct conn *c, const struct
 static void tw_enter(struct doctor *d, const struct conn *c)
 {
 	struct gkey k = key_peer(c);
-	struct group *g = gtab_get(&d->f[F_TIME_WAIT].g, &k);
+	struct group *g = gtab_get(&d->f[F_TIME_WAIT].g, &k, c);
 
 	d->tw_entered++;
 	g->n[TW_ENTERED]++;
@@ -439,7 +472,7 @@ static void tw_enter(struct doctor *d, const struct conn *c)
 static void tw_leave(struct doctor *d, const struct conn *c, const struct ct_transition *t)
 {
 	struct gkey k = key_peer(c);
-	struct group *g = gtab_get(&d->f[F_TIME_WAIT].g, &k);
+	struct group *g = gtab_get(&d->f[F_TIME_WAIT].g, &k, c);
 
 	/* A socket in TIME_WAIT before tracing began leaves without having entered. */
 	if (g->cur)
@@ -477,7 +510,7 @@ void doctor__accepted(struct doctor *d, const struct conn *c, uint64_t wait_ns)
 {
 	struct finding_data *f = &d->f[F_ACCEPT];
 	struct gkey k = key_listener(c);
-	struct group *g = gtab_get(&f->g, &k);
+	struct group *g = gtab_get(&f->g, &k, c);
 
 	d->aw_accepted++;
 	g->n[AW_ACCEPTED]++;
@@ -505,7 +538,7 @@ static void not_accepted(struct doctor *d, const struct conn *c, uint64_t now, u
 		return;
 	if (slot == AW_PENDING && (age == CT_DWELL_UNKNOWN || age < d->cfg.accept_wait_ns))
 		return;
-	g = gtab_get(&f->g, &k);
+	g = gtab_get(&f->g, &k, c);
 	if (slot == AW_NEVER)
 		d->aw_never++;
 	else
@@ -540,7 +573,7 @@ void doctor__finished(struct doctor *d, const struct conn *c)
 	 * up on retransmissions. */
 	last = c->step_state[c->nsteps - 1];
 	k = key_peer(c);
-	g = gtab_get(&f->g, &k);
+	g = gtab_get(&f->g, &k, c);
 	d->est_finished++;
 	g->n[RS_ESTABLISHED]++;
 	if (c->rst == CT_RST_SENT) {
@@ -573,7 +606,7 @@ void doctor__open_conn(struct doctor *d, const struct conn *c, uint64_t now_ns)
 		not_accepted(d, c, now_ns, conn__unaccepted_since(c), AW_PENDING);
 	if (c->state == TD_SYN_SENT && age != CT_DWELL_UNKNOWN && age >= d->cfg.syn_sent_ns) {
 		k = key_remote(c);
-		g = gtab_get(&d->f[F_SYN_SENT].g, &k);
+		g = gtab_get(&d->f[F_SYN_SENT].g, &k, c);
 		d->connects++;
 		g->n[SS_ATTEMPTS]++;
 		g->n[SS_PENDING]++;
@@ -583,7 +616,7 @@ void doctor__open_conn(struct doctor *d, const struct conn *c, uint64_t now_ns)
 	} else if (c->state == TD_CLOSE_WAIT && age != CT_DWELL_UNKNOWN &&
 		   age >= d->cfg.close_wait_ns) {
 		k = key_proc(c);
-		g = gtab_get(&d->f[F_CLOSE_WAIT].g, &k);
+		g = gtab_get(&d->f[F_CLOSE_WAIT].g, &k, c);
 		d->cw_held++;
 		g->n[CW_HELD]++;
 		g->lport = c->sport;
@@ -591,7 +624,7 @@ void doctor__open_conn(struct doctor *d, const struct conn *c, uint64_t now_ns)
 		example_add(d->f[F_CLOSE_WAIT].ex, c, TD_CLOSE_WAIT, now_ns, age, lb, "held");
 	} else if (c->state == TD_TIME_WAIT || (c->flags & CT_F_TW)) {
 		k = key_peer(c);
-		g = gtab_get(&d->f[F_TIME_WAIT].g, &k);
+		g = gtab_get(&d->f[F_TIME_WAIT].g, &k, c);
 		g->n[TW_END]++;
 		d->tw_end_all++;
 		example_add(d->f[F_TIME_WAIT].ex, c, c->state, now_ns, age, lb, "time-wait");
@@ -712,6 +745,26 @@ static void put_time(FILE *f, uint64_t ts, int64_t off, bool json)
 		fprintf(f, "%s.%03" PRId64 "Z", date + 11, real % 1000000000 / 1000000);
 }
 
+/* " in pod NS/NAME, container C" (or the part known) after a group's label: where its
+ * connections are (names.h), escaped for a terminal. */
+static void group_where(const struct group *g, char *buf, size_t len)
+{
+	char pod[FMT_TEXT_LEN(64)], ctr[FMT_TEXT_LEN(64)];
+	size_t n = strlen(buf);
+	bool has_ctr = g->ctr && !g->ctr_mixed;
+
+	if (!g->k.pod && !has_ctr)
+		return;
+	fmt__text(cgn__pod_name(g->k.pod), SIZE_MAX, pod, sizeof(pod));
+	fmt__text(has_ctr ? cgn__ctr_label(g->ctr) : "", SIZE_MAX, ctr, sizeof(ctr));
+	if (g->k.pod && has_ctr)
+		snprintf(buf + n, len - n, " in pod %s, container %s", pod, ctr);
+	else if (g->k.pod)
+		snprintf(buf + n, len - n, " in pod %s", pod);
+	else
+		snprintf(buf + n, len - n, " in container %s", ctr);
+}
+
 static char *group_label(const struct group *g, bool other, char *buf, size_t len)
 {
 	char comm[FMT_TEXT_LEN(TD_COMM_LEN)];
@@ -727,6 +780,8 @@ static char *group_label(const struct group *g, bool other, char *buf, size_t le
 			 fmt__text(g->k.comm, sizeof(g->k.comm), comm, sizeof(comm)));
 	else
 		snprintf(buf, len, "owner unknown");
+	if (!other)
+		group_where(g, buf, len);
 	return buf;
 }
 
@@ -749,6 +804,18 @@ static void group_json_key(FILE *f, const struct group *g, bool other)
 			fprintf(f, ",\"lport\":%u", g->lport);
 	} else {
 		fputs("\"pid\":null,\"comm\":null", f);
+	}
+	if (other)
+		return;
+	/* Where its connections are, when they are in a pod or a container: the pod, and the
+	 * container when they share one. */
+	if (g->k.pod) {
+		fputs(",\"pod\":", f);
+		fmt__json_put(f, cgn__pod_name(g->k.pod), SIZE_MAX);
+	}
+	if (g->ctr && !g->ctr_mixed) {
+		fputs(",\"container\":", f);
+		fmt__json_put(f, cgn__ctr_label(g->ctr), SIZE_MAX);
 	}
 }
 
@@ -851,7 +918,7 @@ static void finding_text(FILE *f, const struct finding *fd, int64_t off)
 	static const char *const sev[] = {"INFO", "WARNING", "CRITICAL"};
 	const struct group *top[NTOP];
 	int ntop = fd->g ? top_groups(fd, top) : 0;
-	char buf[96], d1[32], d2[32];
+	char buf[640], d1[32], d2[32];
 
 	fprintf(f, "\n%-8s  %s: %s\n", sev[fd->sev], fd->id, fd->title);
 	fprintf(f, "  evidence: %s\n", fd->summary);
@@ -1102,11 +1169,14 @@ static bool find_close_wait(struct doctor *d, struct finding *fd)
 		worst = &t->other;
 	fd->id = "close-wait";
 	dur(d->cfg.close_wait_ns, th, sizeof(th));
-	if (d->cw_held && worst && worst != &t->other && worst->k.pid)
+	if (d->cw_held && worst && worst != &t->other && worst->k.pid) {
+		char where[640] = "";
+
+		group_where(worst, where, sizeof(where));
 		snprintf(fd->title, sizeof(fd->title),
-			 "CLOSE_WAIT leak: pid %u (%s) holds %" PRIu64 " peer-closed sockets open",
-			 worst->k.pid, worst->k.comm, worst->n[CW_HELD]);
-	else if (d->cw_held)
+			 "CLOSE_WAIT leak: pid %u (%s)%s holds %" PRIu64 " peer-closed sockets open",
+			 worst->k.pid, worst->k.comm, where, worst->n[CW_HELD]);
+	} else if (d->cw_held)
 		snprintf(fd->title, sizeof(fd->title),
 			 "CLOSE_WAIT leak: %" PRIu64 " peer-closed sockets held open", d->cw_held);
 	else

@@ -4,11 +4,15 @@
  * transition counters, socket and stuck gauges, loss counters. Updated by the
  * main loop from the connection table's callbacks; rendered to text that the
  * HTTP thread serves as it is, so a scrape never sees a half-updated series.
+ * With --by pod|container the series carry the labels of each connection's cgroup, read
+ * from the process's cgroup names (names.h) as transitions come.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "loss.h"
 #include "metrics.h"
+#include "names.h"
 #include "state.h"
 
 const double metrics_bucket_le[METRICS_NBUCKETS] = {
@@ -22,32 +26,210 @@ static uint64_t le_ns(int i)
 	return (uint64_t)(metrics_bucket_le[i] * 1e9 + 0.5);
 }
 
-void metrics__init(struct metrics *m, bool by_lport)
+void metrics__init(struct metrics *m, enum metrics_label label)
 {
 	memset(m, 0, sizeof(*m));
-	m->by_lport = by_lport;
+	m->label = label;
+}
+
+void metrics__free(struct metrics *m)
+{
+	for (int i = 0; i < METRICS_NSLOTS; i++)
+		free(m->set_label[i]);
+	free(m->pod_map.slot);
+	free(m->ctr_map.slot);
+	memset(m, 0, sizeof(*m));
+}
+
+/* Whether the per-set series are sparse: --by pod|container give a series only to the sets
+ * and states that have something to count, as a node may run hundreds of pods. */
+static bool by_cgroup(const struct metrics *m)
+{
+	return m->label == METRICS_LABEL_POD || m->label == METRICS_LABEL_CONTAINER;
 }
 
 void metrics__listener(struct metrics *m, uint16_t port)
 {
-	if (!m->by_lport)
+	if (m->label != METRICS_LABEL_LPORT)
 		return;
-	for (int i = 1; i <= m->nlports; i++)
+	for (int i = 1; i <= m->nsets; i++)
 		if (m->lport[i] == port)
 			return;
-	if (m->nlports < METRICS_MAX_LPORTS)
-		m->lport[++m->nlports] = port;
+	if (m->nsets < METRICS_MAX_LPORTS)
+		m->lport[++m->nsets] = port;
 }
 
 /* Label index of a connection: its local port if that is a registered
  * listening port (passive connections and the listener itself), else 0. */
 static int lport_index(const struct metrics *m, const struct conn *c)
 {
-	if (!m->by_lport || (c->role != CT_ROLE_PASSIVE && c->role != CT_ROLE_LISTEN))
+	if (c->role != CT_ROLE_PASSIVE && c->role != CT_ROLE_LISTEN)
 		return 0;
-	for (int i = 1; i <= m->nlports; i++)
+	for (int i = 1; i <= m->nsets; i++)
 		if (m->lport[i] == c->sport)
 			return i;
+	return 0;
+}
+
+/* A label set's text: three values of METRICS_LABEL_VALUE_MAX bytes, each escaped to at most
+ * twice that, and their names. */
+#define SET_LABEL_LEN (3 * (2 * METRICS_LABEL_VALUE_MAX + 16) + 1)
+
+/*
+ * Append ,name="value" to p: the first len bytes of v (cut at METRICS_LABEL_VALUE_MAX), escaped
+ * as the text format wants (backslash, double quote, newline). Other bytes outside printable
+ * ASCII become '?': a recording replayed may name a pod with any bytes, and a scraper that
+ * gets invalid UTF-8 drops the whole scrape. Returns the new end (NUL-terminated).
+ */
+static char *put_label(char *p, const char *name, const char *v, size_t len)
+{
+	size_t n = strnlen(v, len < METRICS_LABEL_VALUE_MAX ? len : METRICS_LABEL_VALUE_MAX);
+
+	p += sprintf(p, ",%s=\"", name);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)v[i];
+
+		if (ch == '\\' || ch == '"') {
+			*p++ = '\\';
+			*p++ = (char)ch;
+		} else if (ch == '\n') {
+			*p++ = '\\';
+			*p++ = 'n';
+		} else {
+			*p++ = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+		}
+	}
+	*p++ = '"';
+	*p = 0;
+	return p;
+}
+
+/* The label set of cgroup name n (NULL: unknown), as the set's map key says: no pod number,
+ * no namespace and pod; no container number (container mode), no container. A pod or
+ * container whose name is not known yet is shown by its uid or short id, never as "", which
+ * is the host's. */
+static void cg_labels(const struct metrics *m, const struct cg_name *n, char *buf)
+{
+	const char *ns = "", *pod = "", *ctr = "", *slash;
+	size_t nslen = 0;
+	char uid[CG_UID_LEN + 4], sid[CG_SHORT_ID_LEN + 1];
+	char *p = buf;
+
+	if (n && n->pod_ix && n->pod[0]) {
+		/* "namespace/name"; a name without its namespace (a replay's) is all pod */
+		slash = strchr(n->pod, '/');
+		if (slash) {
+			ns = n->pod;
+			nslen = (size_t)(slash - n->pod);
+			pod = slash + 1;
+		} else {
+			pod = n->pod;
+		}
+	} else if (n && n->pod_ix) {
+		snprintf(uid, sizeof(uid), "pod%s", n->p.pod_uid);
+		pod = uid;
+	}
+	if (n && n->ctr_ix)
+		ctr = n->container[0] ? n->container : cgn__short_id(n, sid);
+	p = put_label(p, "namespace", ns, nslen);
+	p = put_label(p, "pod", pod, METRICS_LABEL_VALUE_MAX);
+	if (m->label == METRICS_LABEL_CONTAINER)
+		put_label(p, "container", ctr, METRICS_LABEL_VALUE_MAX);
+}
+
+/* Whether n's labels are final: its pod's name, and in container mode its container's, are
+ * known (a container outside Kubernetes never gets a name: its short id is final enough). */
+static bool cg_named(const struct metrics *m, const struct cg_name *n)
+{
+	if (!n)
+		return true;
+	if (n->pod_ix && !n->pod[0])
+		return false;
+	return m->label != METRICS_LABEL_CONTAINER || !n->ctr_ix || !n->pod_ix ||
+	       n->container[0];
+}
+
+/* Map entry ix of map, growing it; NULL when memory is short (or ix is past what the names
+ * table gives). */
+static uint16_t *ixmap_entry(struct metrics_ixmap *map, uint32_t ix)
+{
+	if (ix > CGN_MAX)
+		return NULL;
+	if (ix >= map->n) {
+		uint32_t n = map->n ? map->n : 64;
+		uint16_t *v;
+
+		while (n <= ix)
+			n *= 2;
+		v = realloc(map->slot, n * sizeof(*v));
+		if (!v)
+			return NULL;
+		memset(v + map->n, 0, (n - map->n) * sizeof(*v));
+		map->slot = v;
+		map->n = n;
+	}
+	return &map->slot[ix];
+}
+
+/*
+ * Give the label set of n a slot, and remember it in *e (slot + 1): the slot of a set with
+ * the same labels (a pod deleted and made again under its name, as a StatefulSet does, is
+ * one series, not two of the same labels), else a new one, else 0 ("other"): the slots are
+ * all taken (or memory is short), and one more set is counted as folded.
+ */
+static int cg_register(struct metrics *m, const struct cg_name *n, uint16_t *e)
+{
+	char buf[SET_LABEL_LEN];
+	int i;
+
+	cg_labels(m, n, buf);
+	for (i = 1; i <= m->nsets; i++)
+		if (!strcmp(m->set_label[i], buf))
+			break;
+	if (i > m->nsets) {
+		if (m->nsets == METRICS_MAX_LABEL_SETS || !(m->set_label[i] = strdup(buf))) {
+			m->sets_folded++;
+			*e = 1;
+			return 0;
+		}
+		m->set_provisional[i] = !cg_named(m, n);
+		m->nsets = i;
+	}
+	*e = (uint16_t)(i + 1);
+	return i;
+}
+
+/*
+ * The slot of c's cgroup's label set, registered on first sight. Per transition, so the
+ * lookup is the names table's hash and an array: pods and containers have small numbers, and
+ * the map from them to slots is direct. A number whose slot is provisional (its name was not
+ * known) gets a slot of its name when a connection of it comes named.
+ */
+static int cg_slot(struct metrics *m, const struct conn *c)
+{
+	const struct cg_name *n = cgn__get(c->cgroup);
+	uint16_t *e;
+
+	if (n && m->label == METRICS_LABEL_CONTAINER && n->ctr_ix)
+		e = ixmap_entry(&m->ctr_map, n->ctr_ix);
+	else if (n && n->pod_ix)
+		e = ixmap_entry(&m->pod_map, n->pod_ix); /* container mode: in no container */
+	else
+		e = &m->host_slot;
+	if (!e)
+		return 0; /* memory short: "other", and tried again next time */
+	if (*e && !(m->set_provisional[*e - 1] && cg_named(m, n)))
+		return *e - 1;
+	return cg_register(m, n, e);
+}
+
+/* The slot of c's series: its label set's, or 0. */
+static int slot_of(struct metrics *m, const struct conn *c)
+{
+	if (m->label == METRICS_LABEL_LPORT)
+		return lport_index(m, c);
+	if (by_cgroup(m))
+		return cg_slot(m, c);
 	return 0;
 }
 
@@ -86,9 +268,10 @@ void metrics__carried(struct metrics *m, const struct conn *c)
 {
 	int li;
 
-	if (!m->by_lport || c->role != CT_ROLE_PASSIVE)
+	if (m->label == METRICS_LABEL_NONE ||
+	    (m->label == METRICS_LABEL_LPORT && c->role != CT_ROLE_PASSIVE))
 		return;
-	li = lport_index(m, c);
+	li = slot_of(m, c);
 	m->bytes_sent[li] += c->stats.bytes_acked;
 	m->bytes_received[li] += c->stats.bytes_received;
 	m->retrans[li] += c->stats.total_retrans;
@@ -110,7 +293,7 @@ void metrics__transition(struct metrics *m, const struct conn *c, const struct c
 		return;
 	if (c->role == CT_ROLE_LISTEN && t->new == TD_LISTEN)
 		metrics__listener(m, c->sport);
-	li = lport_index(m, c);
+	li = slot_of(m, c);
 	m->transitions[li][t->old][t->new]++;
 	if (t->dwell_ns == CT_DWELL_UNKNOWN || t->dwell_lower_bound)
 		return;
@@ -133,18 +316,41 @@ static void count_conn(void *arg, const struct conn *c)
 	if (c->state >= TD_STATE_MAX || (g->m->states && !(g->m->states & (1u << c->state))))
 		return;
 	g->m->sockets[c->state]++;
+	if (by_cgroup(g->m))
+		g->m->set_sockets[cg_slot(g->m, c)][c->state]++;
 	if (g->m->stuck_ns[c->state] && enter && g->now > enter &&
 	    g->now - enter >= g->m->stuck_ns[c->state])
 		g->m->stuck[c->state]++;
 }
 
+/* The states of a gauge row that are not 0, a bit each. */
+static uint16_t nonzero_states(const uint64_t *v)
+{
+	uint16_t bits = 0;
+
+	for (int s = 1; s < TD_STATE_MAX; s++)
+		if (v[s])
+			bits |= (uint16_t)(1u << s);
+	return bits;
+}
+
 void metrics__gauges(struct metrics *m, struct conntable *t, uint64_t now_ns)
 {
 	struct gauge_ctx g = { m, now_ns };
+	bool sets = by_cgroup(m);
 
 	memset(m->sockets, 0, sizeof(m->sockets));
 	memset(m->stuck, 0, sizeof(m->stuck));
+	if (sets) {
+		/* what was shown last time and is 0 now is shown once more, as 0 */
+		for (int i = 0; i < METRICS_NSLOTS; i++)
+			m->set_sockets_shown[i] = nonzero_states(m->set_sockets[i]);
+		memset(m->set_sockets, 0, sizeof(m->set_sockets));
+	}
 	conntable__foreach(t, count_conn, &g);
+	if (sets)
+		for (int i = 0; i < METRICS_NSLOTS; i++)
+			m->set_sockets_shown[i] |= nonzero_states(m->set_sockets[i]);
 }
 
 /* The states that appear as label values (not CLOSE as a dwelling state). */
@@ -153,14 +359,26 @@ static bool real_state(int s)
 	return s >= TD_ESTABLISHED && s <= TD_CLOSING && s != TD_CLOSE;
 }
 
-static void label_lport(const struct metrics *m, int li, char *buf, size_t len)
+/* Slot li's labels, as they go after another label (",lport=\"8080\""): in buf (len bytes)
+ * or the set's own text. */
+static const char *slot_label(const struct metrics *m, int li, char *buf, size_t len)
 {
-	if (!m->by_lport)
+	switch (m->label) {
+	case METRICS_LABEL_LPORT:
+		if (li == 0)
+			snprintf(buf, len, ",lport=\"other\"");
+		else
+			snprintf(buf, len, ",lport=\"%u\"", m->lport[li]);
+		return buf;
+	case METRICS_LABEL_POD:
+		return li ? m->set_label[li] : ",namespace=\"other\",pod=\"other\"";
+	case METRICS_LABEL_CONTAINER:
+		return li ? m->set_label[li]
+			  : ",namespace=\"other\",pod=\"other\",container=\"other\"";
+	default:
 		buf[0] = 0;
-	else if (li == 0)
-		snprintf(buf, len, ",lport=\"other\"");
-	else
-		snprintf(buf, len, ",lport=\"%u\"", m->lport[li]);
+		return buf;
+	}
 }
 
 static void counter_head(FILE *f, bool om, const char *name, const char *help)
@@ -184,35 +402,49 @@ static void render_hist(FILE *f, const char *name, const char *labels, const str
 		(unsigned long long)h->count);
 }
 
-/* One counter per listening port (and "other"). */
-static void render_per_lport(const struct metrics *m, FILE *f, bool om, const char *name,
-			     const char *help, const uint64_t *v)
+/* One counter per label set (and "other"); --by pod|container, only those not 0. */
+static void render_per_set(const struct metrics *m, FILE *f, bool om, const char *name,
+			   const char *help, const uint64_t *v)
 {
+	bool sparse = by_cgroup(m);
 	char lab[32];
 
 	counter_head(f, om, name, help);
-	for (int li = 0; li <= m->nlports; li++) {
-		label_lport(m, li, lab, sizeof(lab));
-		/* label_lport's ",lport=..." without its comma */
-		fprintf(f, "%s_total{%s} %llu\n", name, lab + 1, (unsigned long long)v[li]);
+	for (int li = 0; li <= m->nsets; li++) {
+		if (sparse && !v[li])
+			continue;
+		/* slot_label's ",lport=..." without its comma */
+		fprintf(f, "%s_total{%s} %llu\n", name, slot_label(m, li, lab, sizeof(lab)) + 1,
+			(unsigned long long)v[li]);
 	}
 }
 
-/* serve --by lport: what the passive connections of each listening port carried. */
+/* serve --by lport: what the passive connections of each listening port carried; --by
+ * pod|container, what every connection of each set carried. */
 static void render_carried(const struct metrics *m, FILE *f, bool om)
 {
-	render_per_lport(m, f, om, "tcpdwell_bytes_sent",
-			 "Bytes the passive connections of a listening port sent and had acknowledged "
-			 "(sequence space: a FIN counts one), counted as each socket closes.",
-			 m->bytes_sent);
-	render_per_lport(m, f, om, "tcpdwell_bytes_received",
-			 "Bytes the passive connections of a listening port received (sequence "
-			 "space: a FIN counts one), counted as each socket closes.",
-			 m->bytes_received);
-	render_per_lport(m, f, om, "tcpdwell_retransmits",
-			 "Segments the passive connections of a listening port retransmitted, "
-			 "counted as each socket closes.",
-			 m->retrans);
+	bool sets = by_cgroup(m);
+
+	render_per_set(m, f, om, "tcpdwell_bytes_sent",
+		       sets ? "Bytes the connections of a pod or container sent and had "
+			      "acknowledged (sequence space: a FIN counts one), counted as each "
+			      "socket closes."
+			    : "Bytes the passive connections of a listening port sent and had "
+			      "acknowledged (sequence space: a FIN counts one), counted as each "
+			      "socket closes.",
+		       m->bytes_sent);
+	render_per_set(m, f, om, "tcpdwell_bytes_received",
+		       sets ? "Bytes the connections of a pod or container received (sequence "
+			      "space: a FIN counts one), counted as each socket closes."
+			    : "Bytes the passive connections of a listening port received "
+			      "(sequence space: a FIN counts one), counted as each socket closes.",
+		       m->bytes_received);
+	render_per_set(m, f, om, "tcpdwell_retransmits",
+		       sets ? "Segments the connections of a pod or container retransmitted, "
+			      "counted as each socket closes."
+			    : "Segments the passive connections of a listening port retransmitted, "
+			      "counted as each socket closes.",
+		       m->retrans);
 }
 
 /* serve --accept: the accept-queue wait per listening port, and those never accepted. */
@@ -242,18 +474,19 @@ static void render_accepts(const struct metrics *m, FILE *f, bool om)
 
 void metrics__render(const struct metrics *m, FILE *f, bool om, const char *version)
 {
-	int nl = m->by_lport ? m->nlports : 0;
-	char lab[32];
+	bool sparse = by_cgroup(m);
+	char buf[32];
+	const char *lab;
 
 	fprintf(f, "# HELP tcpdwell_state_dwell_seconds Time TCP connections spent in a state "
 		   "before leaving it.\n# TYPE tcpdwell_state_dwell_seconds histogram\n");
-	for (int li = 0; li <= nl; li++) {
-		label_lport(m, li, lab, sizeof(lab));
+	for (int li = 0; li <= m->nsets; li++) {
+		lab = slot_label(m, li, buf, sizeof(buf));
 		for (int s = 1; s < TD_STATE_MAX; s++) {
 			const struct metrics_hist *h = &m->dwell[li][s];
 			uint64_t cum = 0;
 
-			if (!real_state(s))
+			if (!real_state(s) || (sparse && !h->count))
 				continue;
 			for (int b = 0; b < METRICS_NBUCKETS; b++) {
 				cum += h->bucket[b];
@@ -277,12 +510,12 @@ void metrics__render(const struct metrics *m, FILE *f, bool om, const char *vers
 
 	if (m->accepts)
 		render_accepts(m, f, om);
-	if (m->by_lport)
+	if (m->label != METRICS_LABEL_NONE)
 		render_carried(m, f, om);
 
 	counter_head(f, om, "tcpdwell_transitions", "TCP state transitions seen.");
-	for (int li = 0; li <= nl; li++) {
-		label_lport(m, li, lab, sizeof(lab));
+	for (int li = 0; li <= m->nsets; li++) {
+		lab = slot_label(m, li, buf, sizeof(buf));
 		for (int a = 1; a < TD_STATE_MAX; a++)
 			for (int b = 1; b < TD_STATE_MAX; b++)
 				if (m->transitions[li][a][b])
@@ -296,10 +529,18 @@ void metrics__render(const struct metrics *m, FILE *f, bool om, const char *vers
 
 	fprintf(f, "# HELP tcpdwell_sockets TCP sockets per state now (traced and found at "
 		   "start).\n# TYPE tcpdwell_sockets gauge\n");
-	for (int s = 1; s < TD_STATE_MAX; s++)
+	for (int s = 1; s < TD_STATE_MAX && !sparse; s++)
 		if (real_state(s))
 			fprintf(f, "tcpdwell_sockets{state=\"%s\"} %llu\n", state__label(s),
 				(unsigned long long)m->sockets[s]);
+	for (int li = 0; li <= m->nsets && sparse; li++) {
+		lab = slot_label(m, li, buf, sizeof(buf));
+		for (int s = 1; s < TD_STATE_MAX; s++)
+			if (real_state(s) && (m->set_sockets_shown[li] & (1u << s)))
+				fprintf(f, "tcpdwell_sockets{state=\"%s\"%s} %llu\n",
+					state__label(s), lab,
+					(unsigned long long)m->set_sockets[li][s]);
+	}
 
 	fprintf(f, "# HELP tcpdwell_stuck_sockets Sockets in a state longer than its --stuck "
 		   "threshold.\n# TYPE tcpdwell_stuck_sockets gauge\n");
@@ -307,6 +548,15 @@ void metrics__render(const struct metrics *m, FILE *f, bool om, const char *vers
 		if (m->stuck_ns[s])
 			fprintf(f, "tcpdwell_stuck_sockets{state=\"%s\"} %llu\n", state__label(s),
 				(unsigned long long)m->stuck[s]);
+
+	if (sparse)
+		fprintf(f,
+			"# HELP tcpdwell_label_sets_folded Pods (--by pod) or containers (--by "
+			"container) counted under the label set whose values are all \"other\", "
+			"because %d label sets were taken.\n"
+			"# TYPE tcpdwell_label_sets_folded gauge\n"
+			"tcpdwell_label_sets_folded %llu\n",
+			METRICS_MAX_LABEL_SETS, (unsigned long long)m->sets_folded);
 
 	counter_head(f, om, "tcpdwell_lost_records",
 		     "Kernel records lost (ring buffer full, or program runs the kernel skipped).");

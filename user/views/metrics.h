@@ -18,9 +18,30 @@
 #define METRICS_NBUCKETS 22
 extern const double metrics_bucket_le[METRICS_NBUCKETS];
 
+/*
+ * What labels the per-connection series carry (serve --by). METRICS_LABEL_NONE and
+ * METRICS_LABEL_LPORT are 0 and 1, so that a bool "by lport" still says the right thing.
+ */
+enum metrics_label {
+	METRICS_LABEL_NONE = 0,
+	METRICS_LABEL_LPORT,	 /* lport="8080": a passive connection's listening port */
+	METRICS_LABEL_POD,	 /* namespace="...",pod="...": any connection's pod */
+	METRICS_LABEL_CONTAINER, /* namespace, pod and container="..." */
+};
+
 /* --by lport: at most this many distinct listening ports get their own label
  * value; later ones are counted under lport="other". */
 #define METRICS_MAX_LPORTS 32
+/* --by pod|container: at most this many distinct label sets (the host's own, all values
+ * "", is one of them); later ones are counted under a set whose values are all "other". A
+ * node runs a few hundred pods at most, and a scrape of every one of them is what the cap
+ * keeps small. */
+#define METRICS_MAX_LABEL_SETS 128
+/* A label value from the cgroup names is cut to this many bytes (a pod name's most) before
+ * escaping. */
+#define METRICS_LABEL_VALUE_MAX 253
+/* Series slots: index 0 is "other" (or the only one, with no label). */
+#define METRICS_NSLOTS (METRICS_MAX_LABEL_SETS + 1)
 
 struct metrics_hist {
 	uint64_t bucket[METRICS_NBUCKETS]; /* cumulative when rendered, not here */
@@ -28,14 +49,36 @@ struct metrics_hist {
 	uint64_t sum_ns;
 };
 
-/* Series per state, optionally per listening port (index 0 = no label or
- * "other"). */
+/* --by pod|container: cgroup name numbers (pod_ix or ctr_ix, names.h) to slot + 1, 0 = not
+ * seen yet; grown as numbers come. */
+struct metrics_ixmap {
+	uint16_t *slot;
+	uint32_t n;
+};
+
+/* Series per state, optionally per label set (index 0 = no label or "other"). */
 struct metrics {
-	bool by_lport;
-	int nlports;
-	uint16_t lport[METRICS_MAX_LPORTS + 1]; /* [1..nlports] */
-	struct metrics_hist dwell[METRICS_MAX_LPORTS + 1][TD_STATE_MAX];
-	uint64_t transitions[METRICS_MAX_LPORTS + 1][TD_STATE_MAX][TD_STATE_MAX];
+	enum metrics_label label;
+	int nsets; /* label slots in use: [1..nsets] */
+	uint16_t lport[METRICS_MAX_LPORTS + 1]; /* --by lport: [1..nsets] */
+	struct metrics_hist dwell[METRICS_NSLOTS][TD_STATE_MAX];
+	uint64_t transitions[METRICS_NSLOTS][TD_STATE_MAX][TD_STATE_MAX];
+	/*
+	 * --by pod|container: each slot's labels, escaped, as they go after another label:
+	 * ",namespace=\"...\",pod=\"...\"" ([1..nsets], allocated: metrics__free()). A slot
+	 * made while its pod's or container's name was not known yet is provisional: the first
+	 * connection of it seen named moves the number to a slot with the name (the old one keeps
+	 * what it counted). The numbers of the pods (pod mode; container mode: connections of a
+	 * pod in no container) and containers map to slots; host_slot is the slot + 1 of
+	 * connections in no pod and no container, or of unknown cgroups.
+	 */
+	char *set_label[METRICS_NSLOTS];
+	bool set_provisional[METRICS_NSLOTS];
+	struct metrics_ixmap pod_map, ctr_map;
+	uint16_t host_slot;
+	/* Pods (pod mode) or containers (container mode; pods, for a pod's connections in no
+	 * container) counted under "other" because the slots were all taken: each once. */
+	uint64_t sets_folded;
 	uint64_t lost_ringbuf, lost_recursion, evictions;
 	/* Timewait lookups (ct_stats): sent, found TIME_WAIT, found gone and so ended,
 	 * connections in namespaces no lookup reaches. */
@@ -48,6 +91,11 @@ struct metrics {
 	uint64_t sockets[TD_STATE_MAX];
 	uint64_t stuck[TD_STATE_MAX];
 	uint64_t stuck_ns[TD_STATE_MAX]; /* --stuck thresholds */
+	/* --by pod|container: sockets per label set and state, and the states each set shows
+	 * (bit per state): those with sockets now or at the previous recount, so that a gauge
+	 * falls to 0 once before its series goes. */
+	uint64_t set_sockets[METRICS_NSLOTS][TD_STATE_MAX];
+	uint16_t set_sockets_shown[METRICS_NSLOTS];
 	uint16_t states; /* --state: bit per state shown; 0 shows all */
 	/* --accept: the accept-queue wait and the connections never accepted, per
 	 * listening port (the local port of a passive connection is its listener's). Its
@@ -57,14 +105,21 @@ struct metrics {
 	uint16_t accept_port[METRICS_MAX_LPORTS + 1];
 	struct metrics_hist accept_wait[METRICS_MAX_LPORTS + 1];
 	uint64_t never_accepted[METRICS_MAX_LPORTS + 1];
-	/* --by lport: what the passive connections of each listening port carried, counted as
-	 * each socket closes (the lport label's ports, index 0 "other"). */
-	uint64_t bytes_sent[METRICS_MAX_LPORTS + 1], bytes_received[METRICS_MAX_LPORTS + 1];
-	uint64_t retrans[METRICS_MAX_LPORTS + 1];
+	/* What connections carried, counted as each socket closes, per slot: --by lport, the
+	 * passive connections of each listening port; --by pod|container, every connection. */
+	uint64_t bytes_sent[METRICS_NSLOTS], bytes_received[METRICS_NSLOTS];
+	uint64_t retrans[METRICS_NSLOTS];
 };
 
-/* Zero m; by_lport enables the lport label. */
-void metrics__init(struct metrics *m, bool by_lport);
+/*
+ * Zero m (calloc'ed or metrics__free()d: what metrics__free() releases is not freed here) and
+ * set its label mode. --by pod|container read the process's cgroup names (names.h) as
+ * connections come; they allocate: release with metrics__free().
+ */
+void metrics__init(struct metrics *m, enum metrics_label label);
+
+/* Release what m allocated (not m itself) and zero m. */
+void metrics__free(struct metrics *m);
 
 /*
  * Register a listening port for the lport label (from a LISTEN connection).
@@ -81,15 +136,15 @@ void metrics__transition(struct metrics *m, const struct conn *c, const struct c
 /* A passive connection c was accepted after wait_ns in the queue (m->accepts). */
 void metrics__accepted(struct metrics *m, const struct conn *c, uint64_t wait_ns);
 
-/* What c carried is known (CT_F_STATS): added to its listening port's counters (--by lport;
- * passive connections only). */
+/* What c carried is known (CT_F_STATS): added to its label set's counters (--by lport:
+ * passive connections only, per listening port; --by pod|container: every connection). */
 void metrics__carried(struct metrics *m, const struct conn *c);
 
 /* A connection finished: counted if it was never accepted (m->accepts). */
 void metrics__finished(struct metrics *m, const struct conn *c);
 
 /* Recompute the socket and stuck gauges from the live table at time now
- * (with m->states set, only sockets in those states). */
+ * (with m->states set, only sockets in those states; --by pod|container, sockets per set). */
 void metrics__gauges(struct metrics *m, struct conntable *t, uint64_t now_ns);
 
 /*

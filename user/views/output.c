@@ -21,7 +21,7 @@
 #include "names.h"
 #include "state.h"
 
-#define LINE_MAX_LEN 4096
+#define LINE_MAX_LEN 8192
 
 /* A line being built; never overflows (appends past the end are dropped, and
  * the buffer is sized well above the longest line). */
@@ -166,6 +166,75 @@ static void put_endpoint(struct line *l, int family, const uint8_t *addr, uint16
 		put(l, e, fmt__endpoint_n(family, addr, port, e));
 }
 
+/* A cgroup path is shown up to this many bytes (escaped, it still fits a line). */
+#define CG_SHOW_MAX 1024
+
+/* ,"cgroup_path":...,"container_id":...,"container":...,"pod":...: what the cgroup's name
+ * says (names.h), null where it says nothing (or is not known). */
+static void put_cgroup_json(struct line *l, const struct conn *c)
+{
+	const struct cg_name *n = cgn__get(c->cgroup);
+	char id[CG_SHORT_ID_LEN + 1];
+
+	if (!n) {
+		puts_(l, ",\"cgroup_path\":null,\"container_id\":null,\"container\":null,"
+			 "\"pod\":null");
+		return;
+	}
+	puts_(l, ",\"cgroup_path\":");
+	l->n += fmt__json(n->path, CG_SHOW_MAX, l->buf + l->n, sizeof(l->buf) - l->n);
+	puts_(l, ",\"container_id\":");
+	if (n->p.container_id[0])
+		putjs(l, cgn__short_id(n, id));
+	else
+		puts_(l, "null");
+	puts_(l, ",\"container\":");
+	if (n->container[0])
+		putjs(l, n->container);
+	else
+		puts_(l, "null");
+	puts_(l, ",\"pod\":");
+	if (n->pod[0])
+		putjs(l, n->pod);
+	else
+		puts_(l, "null");
+}
+
+/* --wide: "  pod NS/NAME container NAME (ID)", "  container ID", "  cgroup PATH", or nothing
+ * when the cgroup is not known; escaped for a terminal. */
+static void put_cgroup_text(struct line *l, const struct conn *c)
+{
+	const struct cg_name *n = cgn__get(c->cgroup);
+	char b[FMT_TEXT_LEN(CG_SHOW_MAX)], id[CG_SHORT_ID_LEN + 1];
+
+	if (!n)
+		return;
+	if (n->pod[0] || n->p.pod_uid[0]) {
+		puts_(l, "  pod ");
+		if (n->pod[0])
+			puts_(l, fmt__text(n->pod, SIZE_MAX, b, sizeof(b)));
+		else {
+			puts_(l, "uid ");
+			puts_(l, n->p.pod_uid);
+		}
+	}
+	if (n->p.container_id[0]) {
+		puts_(l, "  container ");
+		if (n->container[0]) {
+			puts_(l, fmt__text(n->container, SIZE_MAX, b, sizeof(b)));
+			puts_(l, " (");
+			puts_(l, cgn__short_id(n, id));
+			putc_(l, ')');
+		} else {
+			puts_(l, cgn__short_id(n, id));
+		}
+	}
+	if (!n->p.container_id[0] && !n->p.pod_uid[0]) {
+		puts_(l, "  cgroup ");
+		puts_(l, fmt__text(n->path, CG_SHOW_MAX, b, sizeof(b)));
+	}
+}
+
 /* The keys every connection-level JSON object shares. */
 static void put_json_conn(struct line *l, const struct conn *c)
 {
@@ -195,6 +264,7 @@ static void put_json_conn(struct line *l, const struct conn *c)
 	putu(l, c->netns);
 	puts_(l, ",\"cgroup\":");
 	putu(l, c->cgroup);
+	put_cgroup_json(l, c);
 }
 
 static void put_owner_text(struct line *l, const struct conn *c)
@@ -370,6 +440,8 @@ void out__transition(struct out *o, const struct conn *c, const struct ct_transi
 		puts_(&l, fmt__tw_end(t->tw_end));
 		putc_(&l, ')');
 	}
+	if (o->wide)
+		put_cgroup_text(&l, c);
 	emit(o, &l);
 }
 
@@ -564,8 +636,10 @@ void out__timeline(struct out *o, const struct conn *c)
 		puts_(&l, ">= ");
 	puts_(&l,
 	      fmt__dur(c->end_ns >= start ? c->end_ns - start : CT_DWELL_UNKNOWN, d, sizeof(d)));
-	if (o->wide)
+	if (o->wide) {
 		put_wide(&l, c);
+		put_cgroup_text(&l, c);
+	}
 	emit(o, &l);
 }
 
@@ -647,6 +721,9 @@ void out__stuck(struct out *o, const struct conn *c, int state, uint64_t dwell_n
 	emit(o, &l);
 }
 
+/* stat's text key column: at most this wide (bytes of escaped text). */
+#define KEY_COL_MAX 63
+
 static const char *by_name(enum td_by by)
 {
 	switch (by) {
@@ -658,6 +735,10 @@ static const char *by_name(enum td_by by)
 		return "raddr";
 	case TD_BY_COMM:
 		return "comm";
+	case TD_BY_POD:
+		return "pod";
+	case TD_BY_CONTAINER:
+		return "container";
 	default:
 		return NULL;
 	}
@@ -729,9 +810,18 @@ void out__stats(struct out *o, const struct stat_table *t, enum td_by by, bool h
 	const char *key = by_name(by);
 	char v[7][32];
 
+	int kw = 15;
+
+	for (int i = 0; key && !o->json && i < t->nrows; i++) {
+		char k[KEY_COL_MAX + 1];
+		int w = (int)strlen(fmt__text(t->rows[i].key, sizeof(t->rows[i].key), k, sizeof(k)));
+
+		if (t->rows[i].h.count && w > kw)
+			kw = w;
+	}
 	if (!o->json)
-		fprintf(o->f, "%s%-11s %10s %9s %9s %9s %9s %9s %9s\n",
-			key ? "KEY             " : "", "STATE", "COUNT", "MIN", "MEAN", "P50",
+		fprintf(o->f, "%-*s%s%-11s %10s %9s %9s %9s %9s %9s %9s\n", key ? kw : 0,
+			key ? "KEY" : "", key ? " " : "", "STATE", "COUNT", "MIN", "MEAN", "P50",
 			"P90", "P99", "MAX");
 	for (int i = 0; i < t->nrows; i++) {
 		const struct stat_row *r = &t->rows[i];
@@ -812,9 +902,11 @@ void out__stats(struct out *o, const struct stat_table *t, enum td_by by, bool h
 			continue;
 		}
 		if (key) {
-			char k[16]; /* the column: 15 bytes, an escape never cut */
+			/* The column: as wide as the longest key (pods and containers have long
+			 * names), at most KEY_COL_MAX bytes, an escape never cut. */
+			char k[KEY_COL_MAX + 1];
 
-			fprintf(o->f, "%-15s ", fmt__text(r->key, sizeof(r->key), k, sizeof(k)));
+			fprintf(o->f, "%-*s ", kw, fmt__text(r->key, sizeof(r->key), k, sizeof(k)));
 		}
 		if (STAT_IS_COUNT(r->state)) {
 			put_count_row(o, r);

@@ -21,6 +21,7 @@
 #include "sat.h"
 #include "state.h"
 #include "loss.h"
+#include "names.h"
 #include "top.h"
 
 /* Longest line the layout builds; wider terminals get blank space to the right. */
@@ -484,7 +485,24 @@ static void clean_comm(const struct conn *c, char *buf)
 		strcpy(buf, "?");
 }
 
-static void lay_row(struct layout *ly, const struct top_row *r, int ew)
+/* The POD column: a connection's pod ("namespace/name", names.h), its bytes outside printable
+ * ASCII as '?' (a recording may carry any); "-" when in none. */
+#define W_POD_MAX 48
+static const char *pod_text(const struct conn *c, char buf[W_POD_MAX + 1])
+{
+	const struct cg_name *n = cgn__get(c->cgroup);
+	const char *p = n ? cgn__pod_name(n->pod_ix) : "";
+	int i;
+
+	if (!p[0])
+		return "-";
+	for (i = 0; i < W_POD_MAX && p[i]; i++)
+		buf[i] = (unsigned char)p[i] < 0x20 || (unsigned char)p[i] >= 0x7f ? '?' : p[i];
+	buf[i] = 0;
+	return buf;
+}
+
+static void lay_row(struct layout *ly, const struct top_row *r, int ew, bool pods)
 {
 	const struct conn *c = &r->c;
 	char pid[16], comm[TD_COMM_LEN], age[40], d[32], l[80], rem[80];
@@ -504,6 +522,15 @@ static void lay_row(struct layout *ly, const struct top_row *r, int ew)
 			 fmt__dur(r->dwell_ns, d, sizeof(d)));
 	endpoint(c, c->saddr, c->sport, l, sizeof(l));
 	endpoint(c, c->daddr, c->dport, rem, sizeof(rem));
+	if (pods) {
+		char pod[W_POD_MAX + 1];
+
+		/* The last column: not padded, so a row has no trailing blanks. */
+		put(ly, L_ROW, r, 0, 0, "%*s %-*s %-*s %*s  %-*s  %-*s  %-7s  %s%s", W_PID, pid,
+		    W_COMM, comm, W_STATE, state__name(c->state), W_AGE, age, ew, l, ew, rem, role,
+		    pod_text(c, pod), stuck ? " STUCK" : "");
+		return;
+	}
 	put(ly, L_ROW, r, 0, 0, "%*s %-*s %-*s %*s  %-*s  %-*s  %s%s", W_PID, pid, W_COMM, comm,
 	    W_STATE, state__name(c->state), W_AGE, age, ew, l, ew, rem, role,
 	    stuck ? " STUCK" : "");
@@ -512,7 +539,7 @@ static void lay_row(struct layout *ly, const struct top_row *r, int ew)
 static void layout(const struct top_snapshot *s, int width, int height, emit_fn emit, void *arg)
 {
 	struct layout ly = { .s = s, .width = width, .height = height, .emit = emit, .arg = arg };
-	int ew = W_EP_MIN, avail, shown;
+	int ew = W_EP_MIN, pw = 0, avail, shown;
 	uint64_t hidden;
 
 	if (width <= 0 || height <= 0)
@@ -543,11 +570,25 @@ static void layout(const struct top_snapshot *s, int width, int height, emit_fn 
 			n = strlen(ep);
 		if (n > ew)
 			ew = n;
+		/* A POD column when any connection shown has one. */
+		{
+			char pod[W_POD_MAX + 1];
+			const char *pt = pod_text(&s->rows[i].c, pod);
+
+			if (pt == pod && (int)strlen(pod) > pw)
+				pw = strlen(pod);
+		}
 	}
-	put(&ly, L_COLUMNS, NULL, 0, 0, "%*s %-*s %-*s %*s  %-*s  %-*s  %s", W_PID, "PID", W_COMM,
-	    "COMM", W_STATE, "STATE", W_AGE, "AGE", ew, "LADDR:LPORT", ew, "RADDR:RPORT", "ROLE");
+	if (pw)
+		put(&ly, L_COLUMNS, NULL, 0, 0, "%*s %-*s %-*s %*s  %-*s  %-*s  %-7s  %s", W_PID,
+		    "PID", W_COMM, "COMM", W_STATE, "STATE", W_AGE, "AGE", ew, "LADDR:LPORT", ew,
+		    "RADDR:RPORT", "ROLE", "POD");
+	else
+		put(&ly, L_COLUMNS, NULL, 0, 0, "%*s %-*s %-*s %*s  %-*s  %-*s  %s", W_PID, "PID",
+		    W_COMM, "COMM", W_STATE, "STATE", W_AGE, "AGE", ew, "LADDR:LPORT", ew,
+		    "RADDR:RPORT", "ROLE");
 	for (int i = 0; i < shown; i++)
-		lay_row(&ly, &s->rows[i], ew);
+		lay_row(&ly, &s->rows[i], ew, pw > 0);
 	if (!s->matched)
 		put(&ly, L_MORE, NULL, 0, 0, "no connections%s%s", s->view.state ? " in " : "",
 		    s->view.state ? state__name(s->view.state) : "");

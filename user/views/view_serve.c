@@ -20,6 +20,21 @@ struct serve_view {
 	uint64_t next; /* the next publication due */
 };
 
+/* The metrics' labels for --by: only these three label a series (the others are stat's). */
+static enum metrics_label label_mode(enum td_by by)
+{
+	switch (by) {
+	case TD_BY_LPORT:
+		return METRICS_LABEL_LPORT;
+	case TD_BY_POD:
+		return METRICS_LABEL_POD;
+	case TD_BY_CONTAINER:
+		return METRICS_LABEL_CONTAINER;
+	default:
+		return METRICS_LABEL_NONE;
+	}
+}
+
 static int serve_open(struct app *a)
 {
 	struct serve_view *v = calloc(1, sizeof(*v));
@@ -32,7 +47,7 @@ static int serve_open(struct app *a)
 		fprintf(stderr, "tcpdwell: out of memory\n");
 		return -1;
 	}
-	metrics__init(v->m, a->o->by == TD_BY_LPORT);
+	metrics__init(v->m, label_mode(a->o->by));
 	memcpy(v->m->stuck_ns, a->o->stuck_ns, sizeof(a->o->stuck_ns));
 	v->m->states = a->o->states;
 	/* Bound now, served once the capabilities are gone (serve_start). */
@@ -141,6 +156,8 @@ static void serve_free(struct app *a)
 	if (!v)
 		return;
 	server__stop(v->server);
+	if (v->m)
+		metrics__free(v->m);
 	free(v->m);
 	free(v);
 }

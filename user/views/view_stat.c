@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "app.h"
+#include "names.h"
 #include "fmt.h"
 #include "sat.h"
 #include "stats.h"
@@ -36,6 +37,17 @@ static const char *by_key(const struct app *a, const struct conn *c, char *buf, 
 		return fmt__addr(c->family, c->daddr, buf, len);
 	case TD_BY_COMM:
 		return c->pid ? conn__comm(c) : "-";
+	case TD_BY_POD:
+	case TD_BY_CONTAINER: {
+		/* Pods by "namespace/name", containers by "namespace/pod/container" (names.h); a
+		 * socket in no pod (or no container) by its cgroup path, "-" when not known. */
+		const struct cg_name *n = cgn__get(c->cgroup);
+		uint32_t ix = !n ? 0 : a->o->by == TD_BY_POD ? n->pod_ix : n->ctr_ix;
+
+		if (ix)
+			return a->o->by == TD_BY_POD ? cgn__pod_name(ix) : cgn__ctr_name(ix);
+		return n ? n->path : "-";
+	}
 	default:
 		return NULL;
 	}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Names for the cgroup ids the kernel's records carry (the socket's own cgroup v2, the
+ * directory's inode number): the path below the cgroup2 mount, found by walking it, and the
+ * pod and container names the kubelet leaves in its log directories (/var/log/pods/
+ * <namespace>_<name>_<uid>/, /var/log/containers/<pod>_<namespace>_<container>-<id>.log),
+ * read without any API server or credential. What it finds goes into the process's table
+ * (names.h, cgn__*), which the views read; cgpath.c reads the paths.
+ *
+ * The walk is done when an id is first seen that the last walk did not find, at most once
+ * per CGROUPS_WALK_EVERY_NS, and is bounded (CGROUPS_WALK_MAX directories). Ids are never
+ * reused, so an id named once keeps its name after its cgroup is removed; an id whose
+ * cgroup was removed before it was ever seen stays a number.
+ */
+#ifndef TD_CGROUPS_H
+#define TD_CGROUPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "names.h"
+
+#define CGROUPS_WALK_EVERY_NS 1000000000ULL /* a walk at most once a second */
+#define CGROUPS_WALK_MAX      65536	   /* directories read by one walk */
+#define CGROUPS_PODS_DIR      "/var/log/pods"
+
+struct cgroups;
+
+struct cgroups_stats {
+	uint64_t walks, walk_ns; /* walks done, their CPU time */
+	uint32_t dirs;		 /* directories the last walk found */
+	uint64_t truncated;	 /* walks that stopped at CGROUPS_WALK_MAX */
+	uint32_t pods, containers; /* names the last walk read from the log directories */
+};
+
+/*
+ * Find the cgroup2 mount (/sys/fs/cgroup, else the first in /proc/self/mountinfo). pods_dir
+ * is the kubelet's pod log directory (NULL: CGROUPS_PODS_DIR); the container logs are read
+ * from "containers" beside it. A missing log directory is not an error (not a Kubernetes
+ * node). Returns NULL with a message when there is no cgroup2 mount.
+ */
+struct cgroups *cgroups__open(const char *pods_dir, char *err, size_t len);
+void cgroups__close(struct cgroups *g);
+
+/*
+ * Cgroup id was seen in a record (or a socket dump). Names it if it is not named yet, or
+ * named without its pod's or container's name (cg_name.incomplete) and the log directories
+ * may tell more now. Returns the entry when it was named or renamed by this call (to be
+ * written to a recording), NULL otherwise.
+ */
+const struct cg_name *cgroups__see(struct cgroups *g, uint64_t id);
+
+const struct cgroups_stats *cgroups__stats(const struct cgroups *g);
+
+#endif /* TD_CGROUPS_H */
