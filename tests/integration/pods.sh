@@ -25,7 +25,9 @@ ME=pods
 PP=$(realpath "$OUTPUT/tests/podpeer")
 [ -x "$PP" ] || { echo "$ME: $PP missing: run make first" >&2; exit 1; }
 # The cgroup2 mount: /sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host.
-CG=$(findmnt -n -t cgroup2 -o TARGET | head -1)
+# shellcheck disable=SC2016 # awk's own $5
+CG=$(awk '{ for (i = 7; i < NF; i++) if ($i == "-") break; if ($(i + 1) == "cgroup2") { print $5; exit } }' \
+	/proc/self/mountinfo)
 if [ -z "$CG" ]; then
 	echo "$ME: no cgroup2 mount" >&2
 	exit 1
@@ -108,9 +110,17 @@ wait_until 5 test -e "$RUN.ready" || not_ok "the server listens" "$(cat "$RUN.se
 	not_ok "the Docker container's client connects" "$(cat "$RUN.docker.err")"
 # A pod whose log directories appear after its first sockets (a pod just started): named by
 # its uid and container id first, by its names on the records after the next walk, which
-# comes at most once a second (CGROUPS_WALK_EVERY_NS) after the one its first record made.
+# comes at most once a second (CGROUPS_WALK_EVERY_NS) after the last one. Names are looked
+# up as records are read, so the directories are made once the tracer has shown the first
+# connections' records (up to FIN_WAIT2: the rest waits for the server's close).
 (in_cg "$CG_E" "$PP" client "$PS" "$NE") 2>"$RUN.late.err" ||
 	not_ok "the late pod's client connects" "$(cat "$RUN.late.err")"
+late_shown() {
+	[ "$(jq -c "select(.cgroup_path == \"$REL_E\" and .new == \"FIN_WAIT2\")" "$RUN.trace.json" |
+		wc -l)" -ge "$NE" ]
+}
+wait_until 10 late_shown || not_ok "trace shows the late pod's first connections" \
+	"$(jq -c "select(.cgroup_path == \"$REL_E\")" "$RUN.trace.json")"
 mkdir -p "$LOG/pods/batch_report-x1_$UID_E/job"
 ln -s "../pods/batch_report-x1_$UID_E/job/0.log" "$LOG/containers/report-x1_batch_job-$ID_E.log"
 sleep 1.1

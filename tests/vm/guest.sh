@@ -47,6 +47,9 @@ elif [ -f tests/integration/run.sh ]; then
 	# Resets and their reasons: before 6.10 the kernel gives none.
 	[ -f tests/integration/rst.sh ] &&
 		step rst env TD_START_MAX_S=30 bash tests/integration/rst.sh
+	# Each socket's cgroup (sk_cgrp_data, INET_DIAG_CGROUP_ID) named as a pod's container.
+	[ -f tests/integration/pods.sh ] &&
+		step pods env TD_START_MAX_S=30 bash tests/integration/pods.sh
 	# Every scenario, every transition of both sides (tdlib.sh), IPv4 (run.sh above has both
 	# families): about 4 minutes under emulation. The stuck record's dwell at report is still
 	# held to 1-1.2 s; only when the shell sees it is allowed emulation's lag, as is a peer's
