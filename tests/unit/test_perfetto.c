@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "names.h"
 #include "perfetto.h"
 #include "state.h"
 
@@ -126,6 +127,34 @@ static void test_one_connection(void **state)
 	assert_int_equal(p.slices, 3);
 	assert_int_equal(p.conns, 1);
 	free(s);
+}
+
+/* A connection in a pod's container: the process track says the pod, each slice both. */
+static void test_pod(void **state)
+{
+	static const char path[] =
+	    "/kubepods/besteffort/pod3c2b1a09-8f7e-4d6c-b5a4-392817161514/"
+	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	struct perfetto p;
+	struct buf b;
+	struct conn c;
+	char *s;
+
+	(void)state;
+	mkconn(&c);
+	c.cgroup = 9;
+	assert_non_null(cgn__set(9, path, strlen(path), "batch/report-x1", "job\""));
+	open_buf(&b);
+	perfetto__open(&p, b.f);
+	perfetto__conn(&p, &c);
+	perfetto__close(&p);
+	s = close_buf(&b);
+	assert_non_null(strstr(s, "\"args\":{\"name\":\"curl 1234 (pod batch/report-x1)\"}}"));
+	assert_non_null(strstr(s, "\"dwell_ns\":250,\"pod\":\"batch/report-x1\","
+				  "\"container\":\"job\\\"\"}}"));
+	assert_true(json_balanced(s));
+	free(s);
+	cgn__clear();
 }
 
 /* Still open at the end of input: the current state is drawn up to the end,
@@ -289,6 +318,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_checker),
 		cmocka_unit_test(test_one_connection),
+		cmocka_unit_test(test_pod),
 		cmocka_unit_test(test_open_connection),
 		cmocka_unit_test(test_tracks_and_flags),
 		cmocka_unit_test(test_empty_trace),

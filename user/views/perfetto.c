@@ -72,6 +72,21 @@ static void put_handshake(struct perfetto *p, const struct conn *c, uint32_t pid
 }
 
 /* open_end_ns: 0 for a finished connection, else the end of input it is drawn up to. */
+/* ,"pod":"ns/name","container":"name" of c's cgroup (names.h), each when known. */
+static void put_where(FILE *f, const struct conn *c)
+{
+	const struct cg_name *n = cgn__get(c->cgroup);
+
+	if (n && n->pod_ix) {
+		fputs(",\"pod\":", f);
+		fmt__json_put(f, cgn__pod_name(n->pod_ix), SIZE_MAX);
+	}
+	if (n && n->ctr_ix) {
+		fputs(",\"container\":", f);
+		fmt__json_put(f, cgn__ctr_label(n->ctr_ix), SIZE_MAX);
+	}
+}
+
 static void write_conn(struct perfetto *p, const struct conn *c, uint64_t open_end_ns)
 {
 	uint32_t pid = c->pid ? c->pid : PF_UNKNOWN_PID;
@@ -87,9 +102,13 @@ static void write_conn(struct perfetto *p, const struct conn *c, uint64_t open_e
 			"\"args\":{\"name\":",
 			pid);
 		if (c->pid) {
-			char name[64];
+			/* "nginx 4711", and its pod when it has one: "nginx 4711 (pod ns/name)". */
+			const struct cg_name *n = cgn__get(c->cgroup);
+			const char *pod = n ? cgn__pod_name(n->pod_ix) : "";
+			char name[64 + CG_NS_MAX + CG_NAME_MAX + 8];
 
-			snprintf(name, sizeof(name), "%s %u", conn__comm(c), c->pid);
+			snprintf(name, sizeof(name), "%s %u%s%s%s", conn__comm(c), c->pid,
+				 pod[0] ? " (pod " : "", pod, pod[0] ? ")" : "");
 			fmt__json_put(p->f, name, SIZE_MAX);
 		} else {
 			fmt__json_put(p->f, "unknown owner", SIZE_MAX);
@@ -129,6 +148,7 @@ static void write_conn(struct perfetto *p, const struct conn *c, uint64_t open_e
 			fprintf(p->f, "%" PRIu64, dw);
 		if (current)
 			fprintf(p->f, ",\"so_far_ns\":%" PRIu64, so_far);
+		put_where(p->f, c);
 		if (open_end_ns)
 			fputs(",\"open\":true", p->f);
 		if (i + 1 == c->nsteps && c->tw_end)
