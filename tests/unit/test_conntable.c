@@ -774,6 +774,28 @@ static void test_resets_ending_evicted(void **state)
 	conntable__free(t);
 }
 
+/* A loss counted while an end is held marks it incomplete too: the -> CLOSE may be the full
+ * socket's at the hand-over to its timewait socket, the FIN_WAIT2 -> TIME_WAIT before it lost. */
+static void test_resets_ending_loss(void **state)
+{
+	struct seen s;
+	struct conntable *t = mk(&s, 64);
+
+	(void)state;
+	conntable__expect_resets(t, true);
+	ev(t, 3, 0xc000, 1, TD_CLOSE, TD_SYN_SENT, 0, 80, 7);
+	ev(t, 3, 0xc000, 2, TD_SYN_SENT, TD_ESTABLISHED, 40003, 80, 0);
+	ev(t, 3, 0xc000, 3, TD_ESTABLISHED, TD_FIN_WAIT1, 40003, 80, 7);
+	ev(t, 3, 0xc000, 4, TD_FIN_WAIT1, TD_FIN_WAIT2, 40003, 80, 0);
+	ev(t, 3, 0xc000, 5, TD_FIN_WAIT2, TD_CLOSE, 40003, 80, 0);
+	assert_int_equal(s.nfin, 0);
+	conntable__mark_loss(t);
+	conntable__advance(t, 5 * MS + CT_RST_WAIT_NS);
+	assert_int_equal(s.nfin, 1);
+	assert_true(s.fin[0].flags & CT_F_INCOMPLETE);
+	conntable__free(t);
+}
+
 /* Without conntable__expect_resets() an abort's end is not held. */
 static void test_resets_off(void **state)
 {
@@ -2482,6 +2504,7 @@ int main(void)
 		cmocka_unit_test(test_rst_and_refused),
 		cmocka_unit_test(test_resets),
 		cmocka_unit_test(test_resets_off),
+		cmocka_unit_test(test_resets_ending_loss),
 		cmocka_unit_test(test_resets_ending_evicted),
 		cmocka_unit_test(test_listener_cookie_stitched),
 		cmocka_unit_test(test_skaddr_reuse_new_cookie),
