@@ -177,27 +177,27 @@ void app_event(struct app *a, const struct td_event *e)
 			a->seen[a->nseen++] = e->cookie;
 	}
 	if (e->cgroup != a->cg_last)
-		app_cgroup(a, e->cgroup);
+		app_cgroup(a, e->cgroup, e->pid);
 	if (a->rec)
 		rec_writer__event(a->rec, e);
 	if (a->table)
 		conntable__apply(a->table, e);
 }
 
-void app_cgroup(struct app *a, uint64_t id)
+void app_cgroup(struct app *a, uint64_t id, uint32_t pid)
 {
 	const struct cg_name *n;
+	bool settled;
 
 	a->cg_last = id;
 	if (!a->cgroups || !id)
 		return;
-	n = cgroups__see(a->cgroups, id);
+	n = cgroups__see(a->cgroups, id, pid, &settled);
 	if (n && a->rec)
 		rec_writer__cgroup(a->rec, n);
-	/* Not named, or named without its pod's or container's name: asked again on the next
-	 * record (cgroups__see() looks again at most once a second). */
-	n = cgn__get(id);
-	if (!n || n->incomplete)
+	/* Not named yet, or without its pod's or container's name: asked again on the next
+	 * record, until cgroups__see() names it or gives up on it. */
+	if (!settled)
 		a->cg_last = 0;
 }
 
@@ -228,7 +228,7 @@ void app_seed(struct app *a, const struct conn *c)
 	 * every socket of the host.
 	 */
 	if (c->cgroup)
-		app_cgroup(a, c->cgroup);
+		app_cgroup(a, c->cgroup, c->pid);
 	if (a->rec && filter__conn(a->o, c) != CT_REJECT)
 		rec_writer__seed(a->rec, c);
 	if (a->table)

@@ -111,9 +111,9 @@ int app_open(struct app *a, struct td_options *o, int64_t realtime_offset_ns);
 
 /* A record, into the recording and the table. */
 void app_event(struct app *a, const struct td_event *e);
-/* A cgroup id a record or a socket carries: named (live) and, when newly named, written to
- * the recording before the record that carries it. */
-void app_cgroup(struct app *a, uint64_t id);
+/* A cgroup id a record or a socket of process pid (0: none) carries: named (live) and, when
+ * newly named, written to the recording before the record that carries it. */
+void app_cgroup(struct app *a, uint64_t id, uint32_t pid);
 /* A recording's names of a cgroup: into the process's table (names.h) and, with -w, the new
  * recording. */
 struct rec_cgroup;

@@ -1448,7 +1448,7 @@ const char *cli__usage(void)
 	       "      --by KEY             stat: rows per state and lport, rport, raddr, comm,\n"
 	       "                           pod or container; serve: lport (listening ports), pod\n"
 	       "                           or container (namespace, pod and container labels, at\n"
-	       "                           most 128 sets, the rest as \"other\") (default: none)\n"
+	       "                           most 128 sets, the rest as \"_other_\") (default: none)\n"
 	       "      --hist               stat: add a log2 histogram per state\n"
 	       "      --accept             stat, serve: also measure the accept-queue wait\n"
 	       "                           (traces accept(): every syscall of every process\n"

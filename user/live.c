@@ -457,11 +457,13 @@ int live__run(struct td_options *o)
 
 		fprintf(stderr,
 			"tcpdwell: cgroup names: %u cgroups named (%" PRIu64
-			" not: table full), %" PRIu64 " walks of the cgroup2 mount in %.1f ms of CPU "
+			" from /proc/PID/cgroup; %" PRIu64 " not: table full; %" PRIu64
+			" given up), %" PRIu64 " walks of the cgroup2 mount in %.1f ms of CPU "
 			"(the last found %u directories%s), %u pods and %u containers in the "
 			"kubelet's log directories\n",
-			cgn__count(), cgn__full(), cs->walks, cs->walk_ns / 1e6, cs->dirs,
-			cs->truncated ? ", stopped at its limit" : "", cs->pods, cs->containers);
+			cgn__count(), cs->proc_named, cgn__full(), cs->given_up, cs->walks,
+			cs->walk_ns / 1e6, cs->dirs, cs->truncated ? ", stopped at its limit" : "",
+			cs->pods, cs->containers);
 	}
 	if (ret == TD_EXIT_OK)
 		ret = app_close(&a);

@@ -128,6 +128,8 @@ sleep 1.1
 	not_ok "the late pod's client connects again" "$(cat "$RUN.late.err")"
 wait_until 10 test -e "$RUN.ready.held" || not_ok "the server holds $NC in CLOSE_WAIT" \
 	"$(cat "$RUN.server.err")"
+# A tracer started now finds the held sockets in the socket dump, their cgroup with them.
+start_tracer seeded trace -j --pods-dir "$LOG/pods" || exit 1
 # Held a while (doctor's CLOSE_WAIT threshold below is 100 ms), then the container ends while
 # its sockets live on: its process moved out, its cgroup removed.
 sleep 0.3
@@ -136,10 +138,13 @@ kill -INT "$TRACER_held"
 wait "$TRACER_held"
 expect_eq "trace -w (the leak as it is) exits 0 on SIGINT" 0 $? "$(cat "$RUN.held.err")"
 reaped "$TRACER_held"
-TRACERS=(trace text serve)
+TRACERS=(trace text serve seeded)
 echo "$SERVER" >"$PARK/cgroup.procs"
 if rmdir "$CG_A"; then ok "the server's container cgroup removed with its sockets open"; else
 	not_ok "the server's container cgroup removed" "$(cat "$CG_A/cgroup.procs")"; fi
+# A tracer started now meets sockets whose cgroup is gone (found at start, and their last
+# records): it cannot name them, and shows them without names.
+start_tracer gone trace -j -v --pods-dir "$LOG/pods" || exit 1
 touch "$RUN.gate"
 wait "$SERVER"
 expect_eq "the server closed every socket" 0 $?
@@ -168,6 +173,17 @@ expect_eq "server side: every transition in pod payments/checkout-7d9f, containe
 expect_eq "server side: after its cgroup was removed, CLOSE_WAIT -> LAST_ACK still names the pod" \
 	"$NC" "$(sel "select(.lport == $PS and .old == \"CLOSE_WAIT\" and
 		.pod == \"payments/checkout-7d9f\")" | wc -l)"
+expect_eq "found at start (socket dump): the held sockets' CLOSE_WAIT -> LAST_ACK name the pod" \
+	"$NC $NC" \
+	"$(jq -c "select(.type == \"transition\" and .lport == $PS and .old == \"CLOSE_WAIT\")" \
+		"$RUN.seeded.json" | wc -l) $(jq -c "select(.type == \"transition\" and .lport == $PS and
+		.old == \"CLOSE_WAIT\" and .pod == \"payments/checkout-7d9f\" and .container == \"app\")" \
+		"$RUN.seeded.json" | wc -l)" "$(head -c 2000 "$RUN.seeded.json")"
+expect_eq "started after the cgroup was removed: its sockets' last transitions have no names" \
+	"$NC 0" \
+	"$(jq -c "select(.type == \"transition\" and .lport == $PS and .old == \"CLOSE_WAIT\")" \
+		"$RUN.gone.json" | wc -l) $(jq -c "select(.type == \"transition\" and .lport == $PS and
+		.cgroup_path != null)" "$RUN.gone.json" | wc -l)"
 expect_eq "the pod's client: every transition in pod shop/cart-5c4b, container worker, TIME_WAIT too" \
 	"$((NB * 5)) 0 $NB" \
 	"$(sel "select(.rport == $PS and .cgroup_path == \"$REL_B\")" | wc -l) $(sel "select(.rport == $PS and

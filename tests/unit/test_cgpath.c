@@ -161,6 +161,10 @@ static void test_crio(void **state)
 {
 	EXPECT(KP_SYSTEMD_BEST UID1_ ".slice/crio-" ID1 ".scope", CRIO, BEST, ID1, UID1);
 	EXPECT(KP_SYSTEMD_GUAR UID1_ ".slice/crio-" ID1 ".scope", CRIO, GUAR, ID1, UID1);
+	/* CRI-O's cgroupfs manager: crio-<id> below the pod, no ".scope"; its conmon is not. */
+	EXPECT("/kubepods/burstable/pod" UID1 "/crio-" ID1, CRIO, BURST, ID1, UID1);
+	EXPECT("/kubepods/burstable/pod" UID1 "/crio-conmon-" ID1, NONE, BURST, "", UID1);
+	EXPECT("/elsewhere/crio-" ID1, NONE, NOPOD, "", "");
 	/* CRI-O puts the container's processes one level down. */
 	EXPECT(KP_SYSTEMD_BURST UID1_ ".slice/crio-" ID1 ".scope/container", CRIO, BURST, ID1,
 	       UID1);

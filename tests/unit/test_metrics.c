@@ -3,7 +3,7 @@
  * Unit tests of the Prometheus metrics: histogram bucketing of dwell samples,
  * transition counters, the lport label cap, gauges from a live table, and the
  * exact text of both exposition formats; --by pod|container labels from the cgroup names,
- * their cap and their escaping.
+ * their cap, the recycling of idle sets and their escaping.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -60,6 +60,46 @@ static void close_wait(struct metrics *m, const struct conn *c, uint64_t ms)
 	struct ct_transition t = { .old = TD_CLOSE_WAIT, .new = TD_LAST_ACK, .dwell_ns = ms * MS };
 
 	metrics__transition(m, c, &t);
+}
+
+/* One CLOSE_WAIT -> LAST_ACK of c at ts_ns, dwell ms. */
+static void close_wait_at(struct metrics *m, const struct conn *c, uint64_t ms, uint64_t ts_ns)
+{
+	struct ct_transition t = { .ts_ns = ts_ns, .old = TD_CLOSE_WAIT, .new = TD_LAST_ACK,
+				   .dwell_ns = ms * MS };
+
+	metrics__transition(m, c, &t);
+}
+
+/* Name cgroup id as pod number pod's own cgroup, podname (NULL: not known), and count one
+ * transition of it at ts_ns. */
+static void pod_at(struct metrics *m, uint64_t id, unsigned pod, const char *podname,
+		   uint64_t ts_ns)
+{
+	struct conn c;
+
+	name_cg(id, pod, 0, podname, NULL);
+	c = cgconn(CT_ROLE_ACTIVE, id);
+	close_wait_at(m, &c, 1, ts_ns);
+}
+
+/* The slot set_label[] of a set whose text holds needle, or 0. */
+static int slot_named(const struct metrics *m, const char *needle)
+{
+	for (int i = 1; i <= m->nsets; i++)
+		if (strstr(m->set_label[i], needle))
+			return i;
+	return 0;
+}
+
+/* How many entries of map point at slot. */
+static int map_refs(const struct metrics_ixmap *map, int slot)
+{
+	int n = 0;
+
+	for (uint32_t k = 0; k < map->n; k++)
+		n += map->slot[k] == slot + 1;
+	return n;
 }
 
 /* A socket of cgroup cg into the table, in state st. */
@@ -213,6 +253,7 @@ static void test_lport_label_cap(void **state)
 				  "lport=\"1001\"} 1\n"));
 	assert_non_null(strstr(s, "tcpdwell_state_dwell_seconds_count{state=\"syn_recv\","
 				  "lport=\"other\"} 2\n"));
+	assert_null(strstr(s, "label_sets"));
 	free(s);
 	free(m);
 }
@@ -566,18 +607,23 @@ static void test_label_set_cap(void **state)
 				  "namespace=\"ns\",pod=\"pod-1\"} 3\n"));
 	assert_non_null(strstr(s, "namespace=\"ns\",pod=\"pod-127\"} 2\n"));
 	assert_null(strstr(s, "pod=\"pod-128\""));
+	/* the fold set is "_other_", which no Kubernetes name can be */
 	assert_non_null(strstr(s, "tcpdwell_transitions_total{from=\"close_wait\",to=\"last_ack\","
-				  "namespace=\"other\",pod=\"other\"} 12\n"));
+				  "namespace=\"_other_\",pod=\"_other_\"} 12\n"));
 	assert_non_null(strstr(s, "tcpdwell_state_dwell_seconds_count{state=\"close_wait\","
-				  "namespace=\"other\",pod=\"other\"} 12\n"));
+				  "namespace=\"_other_\",pod=\"_other_\"} 12\n"));
+	assert_null(strstr(s, "=\"other\""));
 	assert_non_null(strstr(s, "# HELP tcpdwell_label_sets_folded "));
 	assert_non_null(strstr(s, "# TYPE tcpdwell_label_sets_folded gauge\n"
 				  "tcpdwell_label_sets_folded 6\n"));
+	/* no time passed (every ts_ns 0): nothing idle, nothing recycled */
+	assert_non_null(strstr(s, "# TYPE tcpdwell_label_sets_recycled_total counter\n"
+				  "tcpdwell_label_sets_recycled_total 0\n"));
 	free(s);
 	metrics__free(m);
 	free(m);
 
-	/* container mode: all three labels "other" */
+	/* container mode: all three labels "_other_" */
 	m = calloc(1, sizeof(*m));
 	metrics__init(m, METRICS_LABEL_CONTAINER);
 	for (int i = 1; i <= npods; i++) {
@@ -585,8 +631,221 @@ static void test_label_set_cap(void **state)
 		close_wait(m, &c, 1);
 	}
 	s = render(m, false);
-	assert_non_null(strstr(s, "namespace=\"other\",pod=\"other\",container=\"other\"} 5\n"));
+	assert_non_null(
+		strstr(s, "namespace=\"_other_\",pod=\"_other_\",container=\"_other_\"} 5\n"));
 	assert_non_null(strstr(s, "tcpdwell_label_sets_folded 5\n"));
+	free(s);
+	metrics__free(m);
+	free(m);
+}
+
+/*
+ * --by pod: all slots taken, a new pod takes the slot of the pod idle longest (no transition
+ * for METRICS_SET_IDLE_NS, no socket at the last gauges pass) and its series start from 0;
+ * the old pod's series are gone, and it registers again if it comes back. A pod with an open
+ * socket keeps its slot however long since its last transition, also while a gauges pass
+ * registers a new set before counting that socket. With none idle, new pods fold.
+ */
+static void test_label_set_recycle(void **state)
+{
+	struct metrics *m = calloc(1, sizeof(*m));
+	struct conntable *t = conntable__new(256, NULL);
+	uint64_t t0 = SEC_NS, late;
+	int busy1, busy2;
+	struct conn c;
+	char name[64];
+	char *s;
+
+	(void)state;
+	metrics__init(m, METRICS_LABEL_POD);
+	/* busy-1 and busy-2 have a socket open, seen at 1 ms, and never a transition */
+	name_cg(1001, 1, 0, "ns/busy-1", NULL);
+	name_cg(1002, 2, 0, "ns/busy-2", NULL);
+	table_conn(t, 1, 1001, TD_CLOSE_WAIT);
+	table_conn(t, 2, 1002, TD_CLOSE_WAIT);
+	metrics__gauges(m, t, MS);
+	assert_int_equal(m->nsets, 2);
+	/* slots 1 and 2, in the order the table gives them */
+	busy1 = slot_named(m, "pod=\"busy-1\"");
+	busy2 = slot_named(m, "pod=\"busy-2\"");
+	assert_int_equal(busy1 + busy2, 3);
+	/* pods 3..128 fill the slots, two transitions each, pod i at t0 + i ms, and carry */
+	for (unsigned i = 3; i <= METRICS_MAX_LABEL_SETS; i++) {
+		snprintf(name, sizeof(name), "ns/pod-%u", i);
+		pod_at(m, 1000 + i, i, name, t0 + i * MS);
+		c = cgconn(CT_ROLE_ACTIVE, 1000 + i);
+		close_wait_at(m, &c, 1, t0 + i * MS);
+		c.stats.bytes_acked = 500;
+		metrics__carried(m, &c);
+	}
+	assert_int_equal(m->nsets, METRICS_MAX_LABEL_SETS);
+
+	/* 1 ns short of pod-3's idle time: nothing is idle (busy-* have sockets), folded */
+	pod_at(m, 2000, 200, "ns/new-0", t0 + 3 * MS + METRICS_SET_IDLE_NS - 1);
+	assert_int_equal(m->sets_folded, 1);
+	assert_int_equal(m->sets_recycled, 0);
+
+	/* pods 3..10 idle now (pod-10 just so): new-1..new-8 take their slots, oldest first */
+	late = t0 + 10 * MS + METRICS_SET_IDLE_NS;
+	for (unsigned k = 1; k <= 9; k++) {
+		snprintf(name, sizeof(name), "ns/new-%u", k);
+		pod_at(m, 2000 + k, 200 + k, name, late);
+	}
+	assert_int_equal(m->nsets, METRICS_MAX_LABEL_SETS);
+	assert_int_equal(m->sets_recycled, 8);
+	assert_int_equal(m->sets_folded, 2); /* new-9: nothing idle left */
+	assert_int_equal(slot_named(m, "pod=\"busy-1\""), busy1);
+	assert_int_equal(slot_named(m, "pod=\"busy-2\""), busy2);
+	for (unsigned k = 1; k <= 8; k++) {
+		snprintf(name, sizeof(name), "pod=\"new-%u\"", k);
+		assert_int_equal(slot_named(m, name), k + 2);
+	}
+	s = render(m, false);
+	for (unsigned i = 3; i <= 10; i++) {
+		snprintf(name, sizeof(name), "pod=\"pod-%u\"", i);
+		assert_null(strstr(s, name));
+	}
+	assert_non_null(strstr(s, "tcpdwell_transitions_total{from=\"close_wait\",to=\"last_ack\","
+				  "namespace=\"ns\",pod=\"pod-11\"} 2\n"));
+	assert_non_null(strstr(s, "tcpdwell_bytes_sent_total{namespace=\"ns\",pod=\"pod-11\"} "
+				  "500\n"));
+	/* from 0: one transition, one sample, nothing carried */
+	assert_non_null(strstr(s, "tcpdwell_transitions_total{from=\"close_wait\",to=\"last_ack\","
+				  "namespace=\"ns\",pod=\"new-1\"} 1\n"));
+	assert_non_null(strstr(s, "tcpdwell_state_dwell_seconds_count{state=\"close_wait\","
+				  "namespace=\"ns\",pod=\"new-1\"} 1\n"));
+	assert_null(strstr(s, "tcpdwell_bytes_sent_total{namespace=\"ns\",pod=\"new-1\"}"));
+	assert_non_null(strstr(s, "tcpdwell_transitions_total{from=\"close_wait\",to=\"last_ack\","
+				  "namespace=\"_other_\",pod=\"_other_\"} 2\n"));
+	assert_non_null(strstr(s, "tcpdwell_sockets{state=\"close_wait\",namespace=\"ns\","
+				  "pod=\"busy-1\"} 1\n"));
+	assert_non_null(strstr(s, "tcpdwell_label_sets_folded 2\n"
+				  "# HELP tcpdwell_label_sets_recycled_total "));
+	assert_non_null(strstr(s, "# TYPE tcpdwell_label_sets_recycled_total counter\n"
+				  "tcpdwell_label_sets_recycled_total 8\n"));
+	free(s);
+	s = render(m, true);
+	assert_non_null(strstr(s, "# TYPE tcpdwell_label_sets_recycled counter\n"
+				  "tcpdwell_label_sets_recycled_total 8\n"));
+	free(s);
+
+	/* pod-3 comes back: its number no longer maps to new-1's slot; nothing idle, folded */
+	c = cgconn(CT_ROLE_ACTIVE, 1003);
+	close_wait_at(m, &c, 1, late);
+	assert_int_equal(m->sets_folded, 3);
+	assert_int_equal(m->transitions[3][TD_CLOSE_WAIT][TD_LAST_ACK], 1);
+
+	/*
+	 * Much later, a gauges pass that meets a new pod's socket: busy-1 and busy-2, idle by
+	 * time (active at 1 ms, the oldest) but with sockets at the last pass and in this one,
+	 * keep theirs whichever socket the pass counts first; late-1 takes pod-11's.
+	 */
+	name_cg(3001, 301, 0, "ns/late-1", NULL);
+	table_conn(t, 3, 3001, TD_ESTABLISHED);
+	metrics__gauges(m, t, t0 + 200 * MS + METRICS_SET_IDLE_NS);
+	assert_int_equal(m->sets_recycled, 9);
+	assert_int_equal(slot_named(m, "pod=\"busy-1\""), busy1);
+	assert_int_equal(slot_named(m, "pod=\"busy-2\""), busy2);
+	assert_int_equal(slot_named(m, "pod=\"late-1\""), 11);
+	s = render(m, false);
+	assert_non_null(strstr(s, "tcpdwell_sockets{state=\"close_wait\",namespace=\"ns\","
+				  "pod=\"busy-1\"} 1\n"));
+	assert_non_null(strstr(s, "tcpdwell_sockets{state=\"established\",namespace=\"ns\","
+				  "pod=\"late-1\"} 1\n"));
+	assert_null(strstr(s, "pod=\"pod-11\""));
+	free(s);
+
+	/*
+	 * The sockets close. Much later every set is idle, busy-1 and busy-2 too once a pass has
+	 * seen none: the next 128 pods take every slot, oldest first, each once; one more folds.
+	 */
+	conntable__free(t);
+	t = conntable__new(64, NULL);
+	metrics__gauges(m, t, t0 + 201 * MS + METRICS_SET_IDLE_NS);
+	metrics__gauges(m, t, t0 + 202 * MS + METRICS_SET_IDLE_NS);
+	for (unsigned k = 1; k <= METRICS_MAX_LABEL_SETS + 1; k++) {
+		snprintf(name, sizeof(name), "ns/next-%u", k);
+		pod_at(m, 4000 + k, 400 + k, name, t0 + 3 * METRICS_SET_IDLE_NS);
+	}
+	assert_int_equal(slot_named(m, "pod=\"next-1\""), 12); /* pod-12: t0 + 12 ms */
+	assert_int_equal(slot_named(m, "pod=\"busy-1\""), 0);
+	assert_int_equal(slot_named(m, "pod=\"busy-2\""), 0);
+	assert_int_equal(slot_named(m, "pod=\"late-1\""), 0);
+	assert_int_equal(m->sets_recycled, 9 + METRICS_MAX_LABEL_SETS);
+	assert_int_equal(m->sets_folded, 4);
+	for (int i = 1; i <= METRICS_MAX_LABEL_SETS; i++)
+		assert_int_equal(map_refs(&m->pod_map, i), 1);
+	s = render(m, false);
+	assert_null(strstr(s, "pod=\"pod-"));
+	assert_null(strstr(s, "pod=\"new-"));
+	assert_null(strstr(s, "tcpdwell_sockets{state=\"close_wait\",namespace=\"ns\""));
+	free(s);
+	conntable__free(t);
+	metrics__free(m);
+	free(m);
+}
+
+/*
+ * A pod seen before its name is known takes a provisional slot, then one of its name; the
+ * provisional one, idle from then on, is recycled like any other, and no number maps to it
+ * any more. A provisional slot idle longest may be given to its own pod's name.
+ */
+static void test_label_set_recycle_provisional(void **state)
+{
+	struct metrics *m = calloc(1, sizeof(*m));
+	uint32_t pod_a, pod_b; /* their numbers: naming a cgroup again frees its cg_name */
+	char name[64];
+	int prov;
+	char *s;
+
+	(void)state;
+	metrics__init(m, METRICS_LABEL_POD);
+	pod_at(m, 11, 1, NULL, SEC_NS); /* pod A, its name not known: slot 1 */
+	prov = slot_named(m, "pod=\"pod0");
+	assert_int_equal(prov, 1);
+	assert_true(m->set_provisional[1]);
+	pod_at(m, 11, 1, "ns/a", 2 * SEC_NS); /* named: slot 2 */
+	assert_int_equal(slot_named(m, "pod=\"a\""), 2);
+	pod_at(m, 12, 2, NULL, 3 * SEC_NS); /* pod B, not named: slot 3 */
+	assert_int_equal(m->nsets, 3);
+	for (unsigned i = 4; i <= METRICS_MAX_LABEL_SETS; i++) {
+		snprintf(name, sizeof(name), "ns/pod-%u", i);
+		pod_at(m, 100 + i, 100 + i, name, 3 * SEC_NS + MS);
+	}
+	pod_a = cgn__get(11)->pod_ix;
+	pod_b = cgn__get(12)->pod_ix;
+	assert_int_equal(m->pod_map.slot[pod_a], 3);
+	assert_int_equal(map_refs(&m->pod_map, 1), 0);
+	s = render(m, false);
+	assert_non_null(strstr(s, "pod=\"pod0"));
+	free(s);
+
+	/* A's provisional slot, idle since 1 s, goes to C; A's name keeps counting in its own */
+	pod_at(m, 13, 3, "ns/c", SEC_NS + METRICS_SET_IDLE_NS + 500 * MS);
+	assert_int_equal(m->sets_recycled, 1);
+	assert_int_equal(m->sets_folded, 0);
+	assert_int_equal(slot_named(m, "pod=\"c\""), 1);
+	assert_false(m->set_provisional[1]);
+	assert_int_equal(map_refs(&m->pod_map, 1), 1); /* C's, and only C's */
+	pod_at(m, 11, 1, "ns/a", SEC_NS + METRICS_SET_IDLE_NS + 600 * MS);
+	s = render(m, false);
+	assert_non_null(strstr(s, "tcpdwell_transitions_total{from=\"close_wait\",to=\"last_ack\","
+				  "namespace=\"ns\",pod=\"a\"} 2\n"));
+	assert_non_null(strstr(s, "tcpdwell_transitions_total{from=\"close_wait\",to=\"last_ack\","
+				  "namespace=\"ns\",pod=\"c\"} 1\n"));
+	free(s);
+
+	/* B is named once its provisional slot is the idlest: its name takes that slot */
+	pod_at(m, 12, 2, "ns/b", 3 * SEC_NS + METRICS_SET_IDLE_NS);
+	assert_int_equal(m->sets_recycled, 2);
+	assert_int_equal(slot_named(m, "pod=\"b\""), 3);
+	assert_false(m->set_provisional[3]);
+	assert_int_equal(m->pod_map.slot[pod_b], 4);
+	assert_int_equal(map_refs(&m->pod_map, 3), 1);
+	s = render(m, false);
+	assert_null(strstr(s, "pod=\"pod0"));
+	assert_non_null(strstr(s, "tcpdwell_transitions_total{from=\"close_wait\",to=\"last_ack\","
+				  "namespace=\"ns\",pod=\"b\"} 1\n"));
 	free(s);
 	metrics__free(m);
 	free(m);
@@ -641,6 +900,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_pod_labels, teardown),
 		cmocka_unit_test_teardown(test_container_labels, teardown),
 		cmocka_unit_test_teardown(test_label_set_cap, teardown),
+		cmocka_unit_test_teardown(test_label_set_recycle, teardown),
+		cmocka_unit_test_teardown(test_label_set_recycle_provisional, teardown),
 		cmocka_unit_test_teardown(test_label_escaping, teardown),
 	};
 

@@ -144,6 +144,29 @@ static void test_cgroup_names(void **state)
 	assert_non_null(strstr(s, " 1.50s\n"));
 	assert_null(strchr(s, '\x1b'));
 	free(s);
+
+	/* A recording's names at their longest, every byte escaped: the line stays whole. */
+	{
+		static char path[CGN_PATH_MAX + 1], pod[CG_NS_MAX + 1 + CG_NAME_MAX + 1],
+		    ctr[CG_NAME_MAX + 1];
+		size_t n;
+
+		memset(path, 1, sizeof(path) - 1);
+		memset(pod, 1, sizeof(pod) - 1);
+		memset(ctr, 1, sizeof(ctr) - 1);
+		assert_non_null(cgn__set(80, path, sizeof(path) - 1, pod, ctr));
+		c.cgroup = 80;
+		open_buf(&b);
+		out__init(&o, b.f, true, REAL_OFFSET);
+		out__transition(&o, &c, &t);
+		s = close_buf(&b);
+		n = strlen(s);
+		assert_true(n > 9000);
+		assert_string_equal(s + n - strlen("\"dwell_ns\":1500000000}\n"),
+				    "\"dwell_ns\":1500000000}\n");
+		assert_null(strchr(s, '\x01'));
+		free(s);
+	}
 	cgn__clear();
 }
 

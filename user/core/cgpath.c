@@ -137,6 +137,11 @@ static unsigned char container_seg(struct span s, const struct ctx *c, struct sp
 		*id = mid;
 		return CG_RT_PODMAN;
 	}
+	/* CRI-O's cgroupfs manager names a pod's container crio-<id>, without ".scope". */
+	if (c->parent_is_cgfs_pod && strip(s, "crio-", "", &mid) && is_id(mid)) {
+		*id = mid;
+		return CG_RT_CRIO;
+	}
 	return CG_RT_NONE;
 }
 

@@ -10,7 +10,7 @@
  *   systemd driver                                   cgroupfs driver
  *   /system.slice/docker-<id>.scope                  /docker/<id>
  *   /machine.slice/libpod-<id>.scope[/container]     /libpod_parent/libpod-<id>
- *   /kubepods.slice/kubepods-<qos>.slice/            /kubepods/<qos>/pod<uid>/<id>
+ *   /kubepods.slice/kubepods-<qos>.slice/            /kubepods/<qos>/pod<uid>/<id> (or crio-<id>)
  *     kubepods-<qos>-pod<uid_>.slice/                /kubepods/pod<uid>/<id>     (Guaranteed)
  *       cri-containerd-<id>.scope | crio-<id>.scope | docker-<id>.scope
  *   /kubepods.slice/kubepods-pod<uid_>.slice/...     (Guaranteed: no QoS segment)

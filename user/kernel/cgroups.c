@@ -49,6 +49,13 @@ struct snapshot {
 	uint32_t npods, nctrs, cappods, capctrs;
 };
 
+/* An id being looked up: the walks done when it was first seen; settled: no more tries. */
+struct pending {
+	uint64_t id; /* 0: empty */
+	uint64_t first_walk;
+	bool settled;
+};
+
 struct cgroups {
 	char mount[PATH_MAX];
 	char pods_dir[PATH_MAX];
@@ -56,6 +63,9 @@ struct cgroups {
 	uint64_t last_walk_ns; /* 0: never */
 	struct snapshot s;
 	struct cgroups_stats st;
+	/* Open addressing by id, CGROUPS_PENDING_MAX * 2 entries, at most half full. */
+	struct pending pend[CGROUPS_PENDING_MAX * 2];
+	uint32_t npend;
 };
 
 static void snap_free(struct snapshot *s)
@@ -105,6 +115,8 @@ static bool snap_add(struct snapshot *s, uint64_t ino, const char *path, size_t 
 		s->off = no;
 		s->cap = cap;
 	}
+	if (s->used + len + 1 > CGROUPS_POOL_MAX)
+		return false;
 	if (s->used + len + 1 > s->pcap) {
 		size_t cap = s->pcap ? s->pcap * 2 : 16384;
 		char *np;
@@ -186,6 +198,7 @@ static bool walk(struct cgroups *g, int dfd, char *path, size_t len, int depth)
 			close(fd);
 			go_on = false;
 		} else if (!snap_add(&g->s, st.st_ino, path, len + 1 + nl)) {
+			g->st.truncated++;
 			close(fd);
 			go_on = false;
 		} else if (depth + 1 < WALK_DEPTH) {
@@ -293,34 +306,120 @@ static const char *ctr_name(const struct snapshot *s, const char *id)
 	return NULL;
 }
 
-const struct cg_name *cgroups__see(struct cgroups *g, uint64_t id)
+/*
+ * The pending entry of id; with make, made when absent (first_walk: walks done before). A
+ * full table is emptied first: the ids settled in it are tried again, at the cost of at most
+ * CGROUPS_NAME_WALKS walks each, rather than never looked up.
+ */
+static struct pending *pending_of(struct cgroups *g, uint64_t id, bool make, uint64_t walks)
 {
-	const struct cg_name *old = cgn__get(id);
-	const char *path, *pod = NULL, *ctr = NULL;
-	struct cg_parsed p;
-	uint64_t now;
+	uint32_t mask = CGROUPS_PENDING_MAX * 2 - 1, h = (uint32_t)mix64(id) & mask;
 
+	while (g->pend[h].id && g->pend[h].id != id)
+		h = (h + 1) & mask;
+	if (g->pend[h].id || !make)
+		return g->pend[h].id ? &g->pend[h] : NULL;
+	if (g->npend == CGROUPS_PENDING_MAX) {
+		memset(g->pend, 0, sizeof(g->pend));
+		g->npend = 0;
+		g->st.pending_resets++;
+		for (h = (uint32_t)mix64(id) & mask; g->pend[h].id; h = (h + 1) & mask)
+			;
+	}
+	g->npend++;
+	g->pend[h] = (struct pending){ .id = id, .first_walk = walks };
+	return &g->pend[h];
+}
+
+/*
+ * Id's path from /proc/PID/cgroup ("0::/path" in the cgroup2 line), into buf, when the
+ * directory at that path below the mount is id's (its inode): the process may have moved
+ * since its record, and in a cgroup namespace of its own the path is not the mount's.
+ */
+static const char *proc_path(struct cgroups *g, uint32_t pid, uint64_t id, char *buf,
+			     size_t len)
+{
+	char file[64], full[PATH_MAX * 2];
+	struct stat st;
+	bool found = false;
+	FILE *f;
+
+	if (!pid)
+		return NULL;
+	snprintf(file, sizeof(file), "/proc/%u/cgroup", pid);
+	f = fopen(file, "re");
+	while (f && !found && fgets(buf, (int)len, f)) {
+		size_t n = strlen(buf);
+
+		if (strncmp(buf, "0::/", 4) || !n || buf[n - 1] != '\n')
+			continue;
+		buf[n - 1] = 0;
+		memmove(buf, buf + 3, n - 3);
+		found = true;
+	}
+	if (f)
+		fclose(f);
+	if (!found)
+		return NULL;
+	snprintf(full, sizeof(full), "%s%s", g->mount, strcmp(buf, "/") ? buf : "");
+	if (stat(full, &st) || !S_ISDIR(st.st_mode) || st.st_ino != id)
+		return NULL;
+	g->st.proc_named++;
+	return buf;
+}
+
+const struct cg_name *cgroups__see(struct cgroups *g, uint64_t id, uint32_t pid, bool *settled)
+{
+	const struct cg_name *old = cgn__get(id), *n = NULL;
+	const char *path, *pod = NULL, *ctr = NULL;
+	uint64_t now, walks_before = g->st.walks;
+	struct pending *p;
+	struct cg_parsed cp;
+	char buf[PATH_MAX];
+
+	*settled = true;
 	if (!id || (old && !old->incomplete))
 		return NULL;
+	p = pending_of(g, id, false, 0);
+	if (p && p->settled)
+		return NULL;
+	/* Known from the last walk; or named already (its pod's names missing); or, the first
+	 * time only (a file read: not once per record), from its process. */
 	path = snap_find(&g->s, id);
+	if (!path && old)
+		path = old->path;
+	else if (!path && !p)
+		path = proc_path(g, pid, id, buf, sizeof(buf));
 	now = clock__mono_ns();
 	/* Not found, or found without the names the node may have by now: look again, at most
 	 * once per CGROUPS_WALK_EVERY_NS. */
 	if ((!path || old) && (!g->last_walk_ns || now - g->last_walk_ns >= CGROUPS_WALK_EVERY_NS)) {
 		rewalk(g, now);
-		path = snap_find(&g->s, id);
+		path = snap_find(&g->s, id) ?: path;
 	}
-	if (!path)
-		return NULL;
-	cgpath__parse(path, strlen(path), &p);
-	if (p.pod_uid[0])
-		pod = pod_name(&g->s, p.pod_uid);
-	if (p.container_id[0])
-		ctr = ctr_name(&g->s, p.container_id);
-	if (old && !strcmp(old->path, path) && !strcmp(old->pod, pod ?: "") &&
-	    !strcmp(old->container, ctr ?: ""))
-		return NULL;
-	return cgn__set(id, path, strlen(path), pod, ctr);
+	if (path) {
+		cgpath__parse(path, strlen(path), &cp);
+		if (cp.pod_uid[0])
+			pod = pod_name(&g->s, cp.pod_uid);
+		if (cp.container_id[0])
+			ctr = ctr_name(&g->s, cp.container_id);
+		if (!old || strcmp(old->path, path) || strcmp(old->pod, pod ?: "") ||
+		    strcmp(old->container, ctr ?: ""))
+			n = cgn__set(id, path, strlen(path), pod, ctr);
+		old = cgn__get(id);
+		if (old && !old->incomplete)
+			return n; /* named in full: nothing pending */
+	}
+	/* Not named, or not in full: pending, until enough walks since it was first seen. */
+	p = p ?: pending_of(g, id, true, walks_before);
+	*settled = false;
+	if (g->st.walks - p->first_walk >= (path ? CGROUPS_NAME_WALKS : CGROUPS_GIVE_UP_WALKS)) {
+		/* Its cgroup was gone before it was seen, or the kubelet's logs never name it
+		 * (Docker in a pod, a kubelet elsewhere): it keeps what it has. */
+		p->settled = *settled = true;
+		g->st.given_up++;
+	}
+	return n;
 }
 
 /* The first cgroup2 mount in mountinfo (its mount point unescaped: \040 is a space). */

@@ -7,14 +7,19 @@
  * read without any API server or credential. What it finds goes into the process's table
  * (names.h, cgn__*), which the views read; cgpath.c reads the paths.
  *
- * The walk is done when an id is first seen that the last walk did not find, at most once
- * per CGROUPS_WALK_EVERY_NS, and is bounded (CGROUPS_WALK_MAX directories). Ids are never
- * reused, so an id named once keeps its name after its cgroup is removed; an id whose
- * cgroup was removed before it was ever seen stays a number.
+ * An id the last walk did not find is looked up first in /proc/PID/cgroup of the process
+ * its record names (checked against the directory's inode), then by a new walk, at most once
+ * per CGROUPS_WALK_EVERY_NS, bounded (CGROUPS_WALK_MAX directories, CGROUPS_POOL_MAX bytes of
+ * paths). Ids are never reused, so an id named once keeps its name after its cgroup is
+ * removed. An id that CGROUPS_GIVE_UP_WALKS walks since it was first seen did not find (its
+ * cgroup was removed before it was seen), or whose pod's or container's name
+ * CGROUPS_NAME_WALKS walks did not find, is settled: not looked up again, so that no id makes
+ * tcpdwell walk for ever.
  */
 #ifndef TD_CGROUPS_H
 #define TD_CGROUPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +27,10 @@
 
 #define CGROUPS_WALK_EVERY_NS 1000000000ULL /* a walk at most once a second */
 #define CGROUPS_WALK_MAX      65536	   /* directories read by one walk */
+#define CGROUPS_POOL_MAX      (16u << 20)   /* bytes of paths one walk keeps */
+#define CGROUPS_GIVE_UP_WALKS 2		   /* walks that must miss an id before it is settled */
+#define CGROUPS_NAME_WALKS    5		   /* walks that may still bring a pod's names */
+#define CGROUPS_PENDING_MAX   4096	   /* ids looked up and not named in full, kept */
 #define CGROUPS_PODS_DIR      "/var/log/pods"
 
 struct cgroups;
@@ -31,6 +40,9 @@ struct cgroups_stats {
 	uint32_t dirs;		 /* directories the last walk found */
 	uint64_t truncated;	 /* walks that stopped at CGROUPS_WALK_MAX */
 	uint32_t pods, containers; /* names the last walk read from the log directories */
+	uint64_t proc_named;	   /* ids named from /proc/PID/cgroup, without a walk */
+	uint64_t given_up;	   /* ids settled without a name, or without their pod's */
+	uint64_t pending_resets;   /* times the table of ids being looked up was full */
 };
 
 /*
@@ -43,12 +55,14 @@ struct cgroups *cgroups__open(const char *pods_dir, char *err, size_t len);
 void cgroups__close(struct cgroups *g);
 
 /*
- * Cgroup id was seen in a record (or a socket dump). Names it if it is not named yet, or
- * named without its pod's or container's name (cg_name.incomplete) and the log directories
- * may tell more now. Returns the entry when it was named or renamed by this call (to be
- * written to a recording), NULL otherwise.
+ * Cgroup id was seen in a record (or a socket dump) of process pid (0: none, a record made
+ * outside process context). Names it if it is not named yet, or named without its pod's or
+ * container's name (cg_name.incomplete) and the log directories may tell more now. Returns
+ * the entry when it was named or renamed by this call (to be written to a recording), NULL
+ * otherwise; *settled says whether the id needs no more looking up (named in full, or given
+ * up): the caller need not call again for it.
  */
-const struct cg_name *cgroups__see(struct cgroups *g, uint64_t id);
+const struct cg_name *cgroups__see(struct cgroups *g, uint64_t id, uint32_t pid, bool *settled);
 
 const struct cgroups_stats *cgroups__stats(const struct cgroups *g);
 

@@ -5,7 +5,8 @@
  * main loop from the connection table's callbacks; rendered to text that the
  * HTTP thread serves as it is, so a scrape never sees a half-updated series.
  * With --by pod|container the series carry the labels of each connection's cgroup, read
- * from the process's cgroup names (names.h) as transitions come.
+ * from the process's cgroup names (names.h) as transitions come; a set idle long enough
+ * gives its slot to a new one, as pods come and go over the weeks a node runs.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,25 @@ void metrics__free(struct metrics *m)
 static bool by_cgroup(const struct metrics *m)
 {
 	return m->label == METRICS_LABEL_POD || m->label == METRICS_LABEL_CONTAINER;
+}
+
+/* The states of a gauge row that are not 0, a bit each. */
+static uint16_t nonzero_states(const uint64_t *v)
+{
+	uint16_t bits = 0;
+
+	for (int s = 1; s < TD_STATE_MAX; s++)
+		if (v[s])
+			bits |= (uint16_t)(1u << s);
+	return bits;
+}
+
+/* Time as the records and the gauges passes tell it. Records of different CPUs come a little
+ * out of order: it never goes back, so that now_ns - set_active_ns[] cannot wrap. */
+static void advance(struct metrics *m, uint64_t ns)
+{
+	if (ns > m->now_ns)
+		m->now_ns = ns;
 }
 
 void metrics__listener(struct metrics *m, uint16_t port)
@@ -172,14 +192,63 @@ static uint16_t *ixmap_entry(struct metrics_ixmap *map, uint32_t ix)
 }
 
 /*
+ * Whether slot i's set may give its slot away: nothing counted for METRICS_SET_IDLE_NS, and no
+ * open socket. set_sockets_shown covers the previous gauges pass: in the middle of a pass
+ * (count_conn registering a set) set_sockets holds only what this pass has counted so far, and
+ * a set whose sockets come later in it must not lose its slot.
+ */
+static bool set_idle(const struct metrics *m, int i)
+{
+	return m->now_ns - m->set_active_ns[i] >= METRICS_SET_IDLE_NS &&
+	       !m->set_sockets_shown[i] && !nonzero_states(m->set_sockets[i]);
+}
+
+/* The idle slot idle longest, or 0: none is. */
+static int idlest_set(const struct metrics *m)
+{
+	int best = 0;
+
+	for (int i = 1; i <= m->nsets; i++)
+		if (set_idle(m, i) && (!best || m->set_active_ns[i] < m->set_active_ns[best]))
+			best = i;
+	return best;
+}
+
+/*
+ * Forget what slot i counted, and every number that mapped to it: they are another set's now,
+ * and a pod or container of the old set that comes back registers again. Only when a new set
+ * finds all slots taken, so the maps are scanned rather than indexed back.
+ */
+static void set_clear(struct metrics *m, int i)
+{
+	uint16_t e = (uint16_t)(i + 1);
+
+	for (uint32_t k = 0; k < m->pod_map.n; k++)
+		if (m->pod_map.slot[k] == e)
+			m->pod_map.slot[k] = 0;
+	for (uint32_t k = 0; k < m->ctr_map.n; k++)
+		if (m->ctr_map.slot[k] == e)
+			m->ctr_map.slot[k] = 0;
+	if (m->host_slot == e)
+		m->host_slot = 0;
+	memset(m->dwell[i], 0, sizeof(m->dwell[i]));
+	memset(m->transitions[i], 0, sizeof(m->transitions[i]));
+	memset(m->set_sockets[i], 0, sizeof(m->set_sockets[i]));
+	m->set_sockets_shown[i] = 0;
+	m->bytes_sent[i] = m->bytes_received[i] = m->retrans[i] = 0;
+	m->set_provisional[i] = false;
+}
+
+/*
  * Give the label set of n a slot, and remember it in *e (slot + 1): the slot of a set with
  * the same labels (a pod deleted and made again under its name, as a StatefulSet does, is
- * one series, not two of the same labels), else a new one, else 0 ("other"): the slots are
- * all taken (or memory is short), and one more set is counted as folded.
+ * one series, not two of the same labels), else a new one, else the slot of the set idle
+ * longest (its series start again from 0 under the new labels), else 0 (the fold set): the
+ * slots are all taken and busy (or memory is short), and one more set is counted as folded.
  */
 static int cg_register(struct metrics *m, const struct cg_name *n, uint16_t *e)
 {
-	char buf[SET_LABEL_LEN];
+	char buf[SET_LABEL_LEN], *label;
 	int i;
 
 	cg_labels(m, n, buf);
@@ -187,13 +256,27 @@ static int cg_register(struct metrics *m, const struct cg_name *n, uint16_t *e)
 		if (!strcmp(m->set_label[i], buf))
 			break;
 	if (i > m->nsets) {
-		if (m->nsets == METRICS_MAX_LABEL_SETS || !(m->set_label[i] = strdup(buf))) {
+		if (m->nsets == METRICS_MAX_LABEL_SETS)
+			i = idlest_set(m);
+		label = i ? strdup(buf) : NULL;
+		if (!label) {
 			m->sets_folded++;
 			*e = 1;
 			return 0;
 		}
+		if (i <= m->nsets) {
+			/* *e may be one the scan clears (a provisional slot given to its own
+			 * name): it is set below */
+			set_clear(m, i);
+			free(m->set_label[i]);
+			m->sets_recycled++;
+		} else {
+			m->nsets = i;
+		}
+		m->set_label[i] = label;
 		m->set_provisional[i] = !cg_named(m, n);
-		m->nsets = i;
+		/* not idle before it has counted what it was made for */
+		m->set_active_ns[i] = m->now_ns;
 	}
 	*e = (uint16_t)(i + 1);
 	return i;
@@ -217,7 +300,7 @@ static int cg_slot(struct metrics *m, const struct conn *c)
 	else
 		e = &m->host_slot;
 	if (!e)
-		return 0; /* memory short: "other", and tried again next time */
+		return 0; /* memory short: the fold set, and tried again next time */
 	if (*e && !(m->set_provisional[*e - 1] && cg_named(m, n)))
 		return *e - 1;
 	return cg_register(m, n, e);
@@ -275,6 +358,10 @@ void metrics__carried(struct metrics *m, const struct conn *c)
 	m->bytes_sent[li] += c->stats.bytes_acked;
 	m->bytes_received[li] += c->stats.bytes_received;
 	m->retrans[li] += c->stats.total_retrans;
+	/* a series that changed is scraped before it may go; no time of its own here (the
+	 * socket's close is a transition, but --state may not count it) */
+	if (by_cgroup(m))
+		m->set_active_ns[li] = m->now_ns;
 }
 
 void metrics__finished(struct metrics *m, const struct conn *c)
@@ -289,12 +376,17 @@ void metrics__transition(struct metrics *m, const struct conn *c, const struct c
 
 	if (t->old >= TD_STATE_MAX || t->new >= TD_STATE_MAX)
 		return;
+	/* before a set is registered, so that a new slot starts its idle time now */
+	if (by_cgroup(m))
+		advance(m, t->ts_ns);
 	if (m->states && !(m->states & (1u << t->old)) && !(m->states & (1u << t->new)))
 		return;
 	if (c->role == CT_ROLE_LISTEN && t->new == TD_LISTEN)
 		metrics__listener(m, c->sport);
 	li = slot_of(m, c);
 	m->transitions[li][t->old][t->new]++;
+	if (by_cgroup(m) && t->ts_ns > m->set_active_ns[li])
+		m->set_active_ns[li] = t->ts_ns;
 	if (t->dwell_ns == CT_DWELL_UNKNOWN || t->dwell_lower_bound)
 		return;
 	if (m->states && !(m->states & (1u << t->old)))
@@ -323,17 +415,6 @@ static void count_conn(void *arg, const struct conn *c)
 		g->m->stuck[c->state]++;
 }
 
-/* The states of a gauge row that are not 0, a bit each. */
-static uint16_t nonzero_states(const uint64_t *v)
-{
-	uint16_t bits = 0;
-
-	for (int s = 1; s < TD_STATE_MAX; s++)
-		if (v[s])
-			bits |= (uint16_t)(1u << s);
-	return bits;
-}
-
 void metrics__gauges(struct metrics *m, struct conntable *t, uint64_t now_ns)
 {
 	struct gauge_ctx g = { m, now_ns };
@@ -342,6 +423,8 @@ void metrics__gauges(struct metrics *m, struct conntable *t, uint64_t now_ns)
 	memset(m->sockets, 0, sizeof(m->sockets));
 	memset(m->stuck, 0, sizeof(m->stuck));
 	if (sets) {
+		/* before count_conn may register a set: a new slot starts its idle time now */
+		advance(m, now_ns);
 		/* what was shown last time and is 0 now is shown once more, as 0 */
 		for (int i = 0; i < METRICS_NSLOTS; i++)
 			m->set_sockets_shown[i] = nonzero_states(m->set_sockets[i]);
@@ -349,8 +432,13 @@ void metrics__gauges(struct metrics *m, struct conntable *t, uint64_t now_ns)
 	}
 	conntable__foreach(t, count_conn, &g);
 	if (sets)
-		for (int i = 0; i < METRICS_NSLOTS; i++)
-			m->set_sockets_shown[i] |= nonzero_states(m->set_sockets[i]);
+		for (int i = 0; i < METRICS_NSLOTS; i++) {
+			uint16_t open = nonzero_states(m->set_sockets[i]);
+
+			m->set_sockets_shown[i] |= open;
+			if (open)
+				m->set_active_ns[i] = m->now_ns;
+		}
 }
 
 /* The states that appear as label values (not CLOSE as a dwelling state). */
@@ -370,11 +458,17 @@ static const char *slot_label(const struct metrics *m, int li, char *buf, size_t
 		else
 			snprintf(buf, len, ",lport=\"%u\"", m->lport[li]);
 		return buf;
+	/*
+	 * The fold set's values are "_other_", not "other": a pod named other in a namespace
+	 * named other would be a second series of the same labels. No Kubernetes name holds a
+	 * '_' (namespaces, pods and containers are DNS names), so this needs no check of
+	 * every set registered against it.
+	 */
 	case METRICS_LABEL_POD:
-		return li ? m->set_label[li] : ",namespace=\"other\",pod=\"other\"";
+		return li ? m->set_label[li] : ",namespace=\"_other_\",pod=\"_other_\"";
 	case METRICS_LABEL_CONTAINER:
 		return li ? m->set_label[li]
-			  : ",namespace=\"other\",pod=\"other\",container=\"other\"";
+			  : ",namespace=\"_other_\",pod=\"_other_\",container=\"_other_\"";
 	default:
 		buf[0] = 0;
 		return buf;
@@ -475,7 +569,7 @@ static void render_accepts(const struct metrics *m, FILE *f, bool om)
 void metrics__render(const struct metrics *m, FILE *f, bool om, const char *version)
 {
 	bool sparse = by_cgroup(m);
-	char buf[32];
+	char buf[32], help[128];
 	const char *lab;
 
 	fprintf(f, "# HELP tcpdwell_state_dwell_seconds Time TCP connections spent in a state "
@@ -549,14 +643,22 @@ void metrics__render(const struct metrics *m, FILE *f, bool om, const char *vers
 			fprintf(f, "tcpdwell_stuck_sockets{state=\"%s\"} %llu\n", state__label(s),
 				(unsigned long long)m->stuck[s]);
 
-	if (sparse)
+	if (sparse) {
 		fprintf(f,
 			"# HELP tcpdwell_label_sets_folded Pods (--by pod) or containers (--by "
-			"container) counted under the label set whose values are all \"other\", "
-			"because %d label sets were taken.\n"
+			"container) counted under the label set whose values are all \"_other_\", "
+			"because %d label sets were taken and none was idle.\n"
 			"# TYPE tcpdwell_label_sets_folded gauge\n"
 			"tcpdwell_label_sets_folded %llu\n",
 			METRICS_MAX_LABEL_SETS, (unsigned long long)m->sets_folded);
+		snprintf(help, sizeof(help),
+			 "Label sets that took the slot of a set idle for %llu s (no transition, "
+			 "no socket open), whose series then ended.",
+			 METRICS_SET_IDLE_NS / 1000000000ULL);
+		counter_head(f, om, "tcpdwell_label_sets_recycled", help);
+		fprintf(f, "tcpdwell_label_sets_recycled_total %llu\n",
+			(unsigned long long)m->sets_recycled);
+	}
 
 	counter_head(f, om, "tcpdwell_lost_records",
 		     "Kernel records lost (ring buffer full, or program runs the kernel skipped).");

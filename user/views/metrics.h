@@ -32,15 +32,21 @@ enum metrics_label {
 /* --by lport: at most this many distinct listening ports get their own label
  * value; later ones are counted under lport="other". */
 #define METRICS_MAX_LPORTS 32
-/* --by pod|container: at most this many distinct label sets (the host's own, all values
- * "", is one of them); later ones are counted under a set whose values are all "other". A
- * node runs a few hundred pods at most, and a scrape of every one of them is what the cap
- * keeps small. */
+/* --by pod|container: at most this many distinct label sets at once (the host's own, all
+ * values "", is one of them). When all are taken, a new set takes the slot of the set idle
+ * longest (METRICS_SET_IDLE_NS), or if none is idle is counted under the fold set, whose
+ * values are all "_other_". A node runs a few hundred pods at most, and a scrape of every one
+ * of them is what the cap keeps small. */
 #define METRICS_MAX_LABEL_SETS 128
+/* A label set with no transition counted for this long, and no open socket at the last
+ * metrics__gauges(), may give its slot to a new set: its series then go. Long enough for
+ * Prometheus to have scraped its final values many times over. */
+#define METRICS_SET_IDLE_NS (10 * 60 * 1000000000ULL)
 /* A label value from the cgroup names is cut to this many bytes (a pod name's most) before
  * escaping. */
 #define METRICS_LABEL_VALUE_MAX 253
-/* Series slots: index 0 is "other" (or the only one, with no label). */
+/* Series slots: index 0 is "other" (--by pod|container: "_other_"), or the only one, with
+ * no label. */
 #define METRICS_NSLOTS (METRICS_MAX_LABEL_SETS + 1)
 
 struct metrics_hist {
@@ -56,7 +62,7 @@ struct metrics_ixmap {
 	uint32_t n;
 };
 
-/* Series per state, optionally per label set (index 0 = no label or "other"). */
+/* Series per state, optionally per label set (index 0 = no label, or the fold set). */
 struct metrics {
 	enum metrics_label label;
 	int nsets; /* label slots in use: [1..nsets] */
@@ -68,17 +74,25 @@ struct metrics {
 	 * ",namespace=\"...\",pod=\"...\"" ([1..nsets], allocated: metrics__free()). A slot
 	 * made while its pod's or container's name was not known yet is provisional: the first
 	 * connection of it seen named moves the number to a slot with the name (the old one keeps
-	 * what it counted). The numbers of the pods (pod mode; container mode: connections of a
-	 * pod in no container) and containers map to slots; host_slot is the slot + 1 of
-	 * connections in no pod and no container, or of unknown cgroups.
+	 * what it counted, until it is recycled). The numbers of the pods (pod mode; container
+	 * mode: connections of a pod in no container) and containers map to slots; host_slot is
+	 * the slot + 1 of connections in no pod and no container, or of unknown cgroups.
 	 */
 	char *set_label[METRICS_NSLOTS];
 	bool set_provisional[METRICS_NSLOTS];
 	struct metrics_ixmap pod_map, ctr_map;
 	uint16_t host_slot;
+	/* --by pod|container: the latest time the records and metrics__gauges() have told of
+	 * (this module reads no clock), and when each slot last counted a transition or had an
+	 * open socket at a gauges pass: what says a slot is idle. */
+	uint64_t now_ns;
+	uint64_t set_active_ns[METRICS_NSLOTS];
 	/* Pods (pod mode) or containers (container mode; pods, for a pod's connections in no
-	 * container) counted under "other" because the slots were all taken: each once. */
+	 * container) counted under the fold set because the slots were all taken and none was
+	 * idle: each once. */
 	uint64_t sets_folded;
+	/* Slots an idle set gave to a new one. */
+	uint64_t sets_recycled;
 	uint64_t lost_ringbuf, lost_recursion, evictions;
 	/* Timewait lookups (ct_stats): sent, found TIME_WAIT, found gone and so ended,
 	 * connections in namespaces no lookup reaches. */
@@ -130,7 +144,8 @@ void metrics__listener(struct metrics *m, uint16_t port);
 /* Count one transition of c; a known dwell goes into the histogram of the
  * state left (lower bounds do not: they are not measurements). With
  * m->states set, only transitions into or out of those states are counted,
- * and only the dwell of those states is sampled. */
+ * and only the dwell of those states is sampled. --by pod|container, t->ts_ns is when c's
+ * label set was last active, and it advances the time that says which sets are idle. */
 void metrics__transition(struct metrics *m, const struct conn *c, const struct ct_transition *t);
 
 /* A passive connection c was accepted after wait_ns in the queue (m->accepts). */
@@ -144,7 +159,9 @@ void metrics__carried(struct metrics *m, const struct conn *c);
 void metrics__finished(struct metrics *m, const struct conn *c);
 
 /* Recompute the socket and stuck gauges from the live table at time now
- * (with m->states set, only sockets in those states; --by pod|container, sockets per set). */
+ * (with m->states set, only sockets in those states; --by pod|container, sockets per set:
+ * a set with sockets is active at now_ns, and now_ns advances the time that says which sets
+ * are idle). */
 void metrics__gauges(struct metrics *m, struct conntable *t, uint64_t now_ns);
 
 /*

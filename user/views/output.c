@@ -21,7 +21,7 @@
 #include "names.h"
 #include "state.h"
 
-#define LINE_MAX_LEN 8192
+#define LINE_MAX_LEN 16384
 
 /* A line being built; never overflows (appends past the end are dropped, and
  * the buffer is sized well above the longest line). */
@@ -166,8 +166,12 @@ static void put_endpoint(struct line *l, int family, const uint8_t *addr, uint16
 		put(l, e, fmt__endpoint_n(family, addr, port, e));
 }
 
-/* A cgroup path is shown up to this many bytes (escaped, it still fits a line). */
+/* A cgroup path is shown up to this many bytes. Escaped for JSON (6 bytes each at worst) with
+ * a recording's pod (317 bytes) and container (253), about 9.6 KB: a line holds it with room
+ * to spare, so no JSON line is ever cut. */
 #define CG_SHOW_MAX 1024
+_Static_assert(6 * (CG_SHOW_MAX + CG_NS_MAX + 1 + 2 * CG_NAME_MAX) + 4096 <= LINE_MAX_LEN,
+	       "a connection's names, escaped, must fit a line");
 
 /* ,"cgroup_path":...,"container_id":...,"container":...,"pod":...: what the cgroup's name
  * says (names.h), null where it says nothing (or is not known). */
