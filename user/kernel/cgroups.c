@@ -61,6 +61,7 @@ struct cgroups {
 	char pods_dir[PATH_MAX];
 	char ctrs_dir[PATH_MAX];
 	uint64_t last_walk_ns; /* 0: never */
+	uint64_t last_logs_ns; /* when the log directories were last read; 0: never */
 	struct snapshot s;
 	struct cgroups_stats st;
 	/* Open addressing by id, CGROUPS_PENDING_MAX * 2 entries, at most half full. */
@@ -266,6 +267,14 @@ static void read_logs(struct cgroups *g)
 	g->st.containers = s->nctrs;
 }
 
+/* The log directories again, without a walk: a pod that started since the last one. */
+static void refresh_logs(struct cgroups *g, uint64_t now)
+{
+	g->s.npods = g->s.nctrs = 0;
+	g->last_logs_ns = now ? now : 1;
+	read_logs(g);
+}
+
 static void rewalk(struct cgroups *g, uint64_t now)
 {
 	uint64_t cpu = clock__ns(CLOCK_THREAD_CPUTIME_ID);
@@ -285,6 +294,7 @@ static void rewalk(struct cgroups *g, uint64_t now)
 		walk(g, fd, path, 0, 0);
 	}
 	snap_index(&g->s);
+	g->last_logs_ns = g->last_walk_ns;
 	read_logs(g);
 	g->st.dirs = g->s.n;
 	g->st.walk_ns += clock__ns(CLOCK_THREAD_CPUTIME_ID) - cpu;
@@ -403,6 +413,14 @@ const struct cg_name *cgroups__see(struct cgroups *g, uint64_t id, uint32_t pid,
 			pod = pod_name(&g->s, cp.pod_uid);
 		if (cp.container_id[0])
 			ctr = ctr_name(&g->s, cp.container_id);
+		/* A pod newer than the last read of the kubelet's directories: read them again
+		 * (two readdirs, at most every CGROUPS_LOGS_EVERY_NS), not the whole mount. */
+		if (((cp.pod_uid[0] && !pod) || (cp.pod_uid[0] && cp.container_id[0] && !ctr)) &&
+		    now - g->last_logs_ns >= CGROUPS_LOGS_EVERY_NS) {
+			refresh_logs(g, now);
+			pod = cp.pod_uid[0] ? pod_name(&g->s, cp.pod_uid) : NULL;
+			ctr = cp.container_id[0] ? ctr_name(&g->s, cp.container_id) : NULL;
+		}
 		if (!old || strcmp(old->path, path) || strcmp(old->pod, pod ?: "") ||
 		    strcmp(old->container, ctr ?: ""))
 			n = cgn__set(id, path, strlen(path), pod, ctr);
@@ -488,6 +506,9 @@ struct cgroups *cgroups__open(const char *pods_dir, char *err, size_t len)
 	else
 		snprintf(g->ctrs_dir, sizeof(g->ctrs_dir), "%.*s/containers",
 			 (int)(slash - g->pods_dir), g->pods_dir);
+	/* The first walk now, while the caller may still hold its privileges: the sockets found
+	 * at start and the first records find their cgroups there. */
+	rewalk(g, clock__mono_ns());
 	return g;
 }
 

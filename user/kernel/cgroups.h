@@ -10,7 +10,9 @@
  * An id the last walk did not find is looked up first in /proc/PID/cgroup of the process
  * its record names (checked against the directory's inode), then by a new walk, at most once
  * per CGROUPS_WALK_EVERY_NS, bounded (CGROUPS_WALK_MAX directories, CGROUPS_POOL_MAX bytes of
- * paths). Ids are never reused, so an id named once keeps its name after its cgroup is
+ * paths; the first at open, with the caller's privileges). A pod whose names are not in the
+ * last read of the log directories has them read again on their own (at most every
+ * CGROUPS_LOGS_EVERY_NS). Ids are never reused, so an id named once keeps its name after its cgroup is
  * removed. An id that CGROUPS_GIVE_UP_WALKS walks since it was first seen did not find (its
  * cgroup was removed before it was seen), or whose pod's or container's name
  * CGROUPS_NAME_WALKS walks did not find, is settled: not looked up again, so that no id makes
@@ -26,6 +28,7 @@
 #include "names.h"
 
 #define CGROUPS_WALK_EVERY_NS 1000000000ULL /* a walk at most once a second */
+#define CGROUPS_LOGS_EVERY_NS 100000000ULL  /* the log directories alone: 10 a second */
 #define CGROUPS_WALK_MAX      65536	   /* directories read by one walk */
 #define CGROUPS_POOL_MAX      (16u << 20)   /* bytes of paths one walk keeps */
 #define CGROUPS_GIVE_UP_WALKS 2		   /* walks that must miss an id before it is settled */
